@@ -1,0 +1,752 @@
+/*
+ * sip_parse_tmpl.h - the SIP grammar, compiled once per ISA: start line, the
+ * headers a load balancer routes on, and RFC 3261 §18.3 framing.
+ * Included by sip_parse_{scalar,sse2,avx2}.c after they set SIP_ISA and
+ * SIP_PARSE_FN; sip.c picks one at start-up. The SIMD primitives in sip_scan.h
+ * find every line feed of the header section 64 octets at a time and classify
+ * octets 16 at a time; the grammar reads the start line, each header's name
+ * and the values of the headers it extracts, and never the body.
+ * Invariant: every read is at an offset below the datagram's length n.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include <siphon/sph.h>
+#include <siphon/sip.h>
+
+#include "sip_scan.h"
+
+/* ------------------------------------------------------------------------ */
+/* Small lexers. Each takes [i, end) and returns the index after what it
+ * matched; their own reads stay below end (SIMD loads in sip_scan.h below n). */
+
+/* Case-insensitive compare with a lower-case literal; the |0x20 fold is exact
+ * for the letters and '-' our names hold, and no token octet folds onto them. */
+static inline SIP_TARGET bool
+ieq(const uint8_t *p, const char *lit, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++)
+		if ((p[k] | 0x20) != (uint8_t)lit[k])
+			return false;
+	return true;
+}
+
+/* Linear white space inside a header region: SP, HT and folds. Within a region
+ * every LF is a fold (the walker joined only lines that start with SP/HT). */
+static inline SIP_TARGET uint32_t
+skip_lws(const uint8_t *p, uint32_t i, uint32_t end)
+{
+	while (i < end) {
+		uint8_t c = p[i];
+		if (c == ' ' || c == '\t' || c == '\n')
+			i++;
+		else if (c == '\r' && i + 1 < end && p[i + 1] == '\n')
+			i += 2;
+		else
+			break;
+	}
+	return i;
+}
+
+/* quoted-string starting at the DQUOTE at i; NONE when unterminated. A
+ * quoted-pair may escape any octet but CR and LF (§25.1). */
+static SIP_TARGET uint32_t
+skip_quoted(const uint8_t *p, uint32_t i, uint32_t end)
+{
+	for (i++; i < end; i++) {
+		uint8_t c = p[i];
+		if (c == '"')
+			return i + 1;
+		if (c == '\\') {
+			if (i + 1 >= end || p[i + 1] == '\r' || p[i + 1] == '\n')
+				return NONE;
+			i++;
+		}
+	}
+	return NONE;
+}
+
+/* Decimal number, leading zeros allowed; *ok false on no digit or above max. */
+static inline SIP_TARGET uint32_t
+parse_uint(const uint8_t *p, uint32_t i, uint32_t end, uint64_t max, uint64_t *val, bool *ok)
+{
+	uint32_t s = i;
+	uint64_t v = 0;
+
+	while (i < end && IS(p[i], CC_DIGIT)) {
+		v = v * 10 + (p[i] - '0');
+		if (v > max) {
+			*ok = false;
+			return i;
+		}
+		i++;
+	}
+	*ok = i > s;
+	*val = v;
+	return i;
+}
+
+static inline SIP_TARGET struct sip_span
+span(uint32_t s, uint32_t e)
+{
+	return (struct sip_span){.off = (uint16_t)s, .len = (uint16_t)(e - s)};
+}
+
+/* SIP-Version "SIP/2.0" (case-insensitive literal, §7.1). Returns the index
+ * after it, or NONE with *v set to the reason. */
+static SIP_TARGET uint32_t
+parse_version(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, enum sip_verdict *v)
+{
+	if (end - i < 4 || !ieq(p + i, "sip/", 4)) {
+		*v = SIP_BAD_START_LINE;
+		return NONE;
+	}
+	uint32_t s = i + 4;
+	uint32_t d1 = class_end(p, n, s, end, CC_DIGIT);
+	if (d1 == s || d1 >= end || p[d1] != '.') {
+		*v = SIP_BAD_START_LINE;
+		return NONE;
+	}
+	uint32_t d2 = class_end(p, n, d1 + 1, end, CC_DIGIT);
+	if (d2 == d1 + 1) {
+		*v = SIP_BAD_START_LINE;
+		return NONE;
+	}
+	if (d2 - s != 3 || p[s] != '2' || p[s + 2] != '0') {
+		*v = SIP_BAD_VERSION;
+		return NONE;
+	}
+	return d2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Line walker: line feeds come from the scanner one 64-octet block at a time,
+ * so the header section is scanned once and the body not at all. */
+
+struct lf_iter {
+	const uint8_t *p;
+	uint32_t len;
+	uint32_t base; /* offset of the block mask describes */
+	uint64_t mask; /* line feeds of that block not yet taken */
+};
+
+static inline SIP_TARGET void
+lf_init(struct lf_iter *it, const uint8_t *p, uint32_t len, uint32_t from)
+{
+	uint32_t n = len - from < 64 ? len - from : 64;
+
+	it->p = p;
+	it->len = len;
+	it->base = from;
+	it->mask = lf_mask(p + from, n);
+}
+
+/* Offset of the next line feed, or NONE at the end of the datagram. */
+static inline SIP_TARGET uint32_t
+lf_next(struct lf_iter *it)
+{
+	while (it->mask == 0) {
+		it->base += 64;
+		if (it->base >= it->len)
+			return NONE;
+		uint32_t n = it->len - it->base < 64 ? it->len - it->base : 64;
+		it->mask = lf_mask(it->p + it->base, n);
+	}
+	uint32_t off = it->base + (uint32_t)__builtin_ctzll(it->mask);
+	it->mask &= it->mask - 1;
+	return off;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start line */
+
+static SIP_TARGET enum sip_verdict
+parse_status_line(const uint8_t *p, uint32_t n, uint32_t i, uint32_t e, struct sip_msg *m)
+{
+	enum sip_verdict v;
+
+	i = parse_version(p, n, i, e, &v);
+	if (i == NONE)
+		return v;
+	if (i >= e || p[i] != ' ')
+		return SIP_BAD_START_LINE;
+	i++;
+	uint32_t d = class_end(p, n, i, e, CC_DIGIT);
+	if (d - i != 3 || (d < e && p[d] != ' '))
+		return d == i ? SIP_BAD_START_LINE : SIP_BAD_STATUS;
+	uint32_t code = (p[i] - '0') * 100u + (p[i + 1] - '0') * 10u + (p[i + 2] - '0');
+	if (code < 100 || code > 699)
+		return SIP_BAD_STATUS;
+	/* The SP before an empty reason is required, but its absence is harmless
+	 * to a forwarder, so "SIP/2.0 100" CRLF passes as an empty reason. */
+	uint32_t r = d < e ? d + 1 : e;
+	for (uint32_t k = r; k < e; k++)
+		if (p[k] < 0x20 && p[k] != '\t')
+			return SIP_BAD_START_LINE;
+	m->kind = SIP_RESPONSE;
+	m->status = (uint16_t)code;
+	m->reason = span(r, e);
+	return SIP_OK;
+}
+
+static SIP_TARGET enum sip_verdict
+parse_request_line(const uint8_t *p, uint32_t n, uint32_t i, uint32_t e, struct sip_msg *m)
+{
+	enum sip_verdict v;
+	uint32_t s = i;
+
+	i = class_end(p, n, i, e, CC_TOKEN);
+	if (i == s || i >= e || p[i] != ' ')
+		return SIP_BAD_START_LINE;
+	m->method_name = span(s, i);
+	i++;
+	/* Exactly one SP between elements (§7.1); extra spaces are rejected, not
+	 * repaired, since siphon forwards the bytes it was given. */
+	if (i >= e || p[i] == ' ')
+		return SIP_BAD_START_LINE;
+	s = i;
+	if ((p[i] | 0x20) < 'a' || (p[i] | 0x20) > 'z') /* scheme = ALPHA *(...) */
+		return SIP_BAD_REQUEST_URI;
+	i = class_end(p, n, i, e, CC_SCHEME);
+	if (i >= e || p[i] != ':')
+		return SIP_BAD_REQUEST_URI;
+	i = class_end(p, n, i, e, CC_URI);
+	if (i >= e || p[i] != ' ')
+		return i < e && p[i] != '\t' ? SIP_BAD_REQUEST_URI : SIP_BAD_START_LINE;
+	m->uri = span(s, i);
+	i++;
+	i = parse_version(p, n, i, e, &v);
+	if (i == NONE)
+		return v;
+	if (i != e)
+		return SIP_BAD_START_LINE;
+	m->kind = SIP_REQUEST;
+	m->method = (uint8_t)sip_method_of(p + m->method_name.off, m->method_name.len);
+	return SIP_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Header values. Each parser gets the value region [i, end) after the colon,
+ * folds included, trailing CRLF excluded. */
+
+static SIP_TARGET enum sip_verdict
+parse_call_id(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	if (m->call_id.len != 0)
+		return SIP_DUP_CALL_ID;
+	i = skip_lws(p, i, end);
+	uint32_t s = i;
+	i = class_end(p, n, i, end, CC_WORD);
+	if (i == s || skip_lws(p, i, end) != end)
+		return SIP_BAD_CALL_ID;
+	m->call_id = span(s, i);
+	return SIP_OK;
+}
+
+static SIP_TARGET enum sip_verdict
+parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	uint64_t num;
+	bool ok;
+
+	if (m->cseq_num.len != 0)
+		return SIP_DUP_CSEQ;
+	i = skip_lws(p, i, end);
+	uint32_t s = i;
+	i = parse_uint(p, i, end, UINT32_MAX, &num, &ok);
+	if (!ok)
+		return SIP_BAD_CSEQ;
+	uint32_t ns = i;
+	i = skip_lws(p, i, end);
+	uint32_t ms = i;
+	if (ms == ns)
+		return SIP_BAD_CSEQ;
+	i = class_end(p, n, i, end, CC_TOKEN);
+	if (i == ms || skip_lws(p, i, end) != end)
+		return SIP_BAD_CSEQ;
+	m->cseq = (uint32_t)num;
+	m->cseq_num = span(s, ns);
+	m->cseq_name = span(ms, i);
+	m->cseq_method = (uint8_t)sip_method_of(p + ms, i - ms);
+	return SIP_OK;
+}
+
+static SIP_TARGET enum sip_verdict
+parse_content_length(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	uint64_t num;
+	bool ok;
+
+	(void)n; /* every header parser has the hdr_fn signature */
+	if (m->flags & SIP_F_CONTENT_LENGTH)
+		return SIP_DUP_CONTENT_LENGTH;
+	i = skip_lws(p, i, end);
+	i = parse_uint(p, i, end, UINT32_MAX, &num, &ok);
+	if (!ok || skip_lws(p, i, end) != end)
+		return SIP_BAD_CONTENT_LENGTH;
+	m->content_length = (uint32_t)num;
+	m->flags |= SIP_F_CONTENT_LENGTH;
+	return SIP_OK;
+}
+
+static SIP_TARGET enum sip_verdict
+parse_max_forwards(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	uint64_t num;
+	bool ok;
+
+	(void)n; /* every header parser has the hdr_fn signature */
+	if (m->flags & SIP_F_MAX_FORWARDS)
+		return SIP_DUP_MAX_FORWARDS;
+	i = skip_lws(p, i, end);
+	i = parse_uint(p, i, end, 255, &num, &ok);
+	if (!ok || skip_lws(p, i, end) != end)
+		return SIP_BAD_MAX_FORWARDS;
+	m->max_forwards = (uint8_t)num;
+	m->flags |= SIP_F_MAX_FORWARDS;
+	return SIP_OK;
+}
+
+/* ";" name [ "=" value ] parameters up to end or a ',' (returned index), as in
+ * via-params, from-param and to-param. Calls back for each name=value so the
+ * caller picks what it wants; NONE on a malformed parameter. */
+struct param_sink {
+	struct sip_msg *m;
+	bool via; /* Via (branch/received/rport) or From/To (tag) */
+	struct sip_span *tag;
+};
+
+static SIP_TARGET void
+param_take(const uint8_t *p, uint32_t ns, uint32_t ne, uint32_t vs, uint32_t ve, bool has_val,
+           struct param_sink *k)
+{
+	uint32_t n = ne - ns;
+
+	if (!k->via) {
+		if (n == 3 && ieq(p + ns, "tag", 3) && has_val)
+			*k->tag = span(vs, ve);
+		return;
+	}
+	if (n == 6 && ieq(p + ns, "branch", 6) && has_val) {
+		k->m->via_branch = span(vs, ve);
+	} else if (n == 8 && ieq(p + ns, "received", 8) && has_val) {
+		k->m->via_received = span(vs, ve);
+	} else if (n == 5 && ieq(p + ns, "rport", 5)) {
+		k->m->flags |= SIP_F_VIA_RPORT;
+		k->m->via_rport = has_val ? span(vs, ve) : span(vs, vs);
+	}
+}
+
+static SIP_TARGET uint32_t
+parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct param_sink *k)
+{
+	for (;;) {
+		i = skip_lws(p, i, end);
+		if (i == end || p[i] == ',')
+			return i;
+		if (p[i] != ';')
+			return NONE;
+		i = skip_lws(p, i + 1, end);
+		uint32_t ns = i;
+		i = class_end(p, n, i, end, CC_TOKEN);
+		if (i == ns)
+			return NONE;
+		uint32_t ne = i;
+		uint32_t vs = i, ve = i;
+		bool has_val = false;
+		i = skip_lws(p, i, end);
+		if (i < end && p[i] == '=') {
+			i = skip_lws(p, i + 1, end);
+			vs = i;
+			if (i < end && p[i] == '"')
+				i = skip_quoted(p, i, end);
+			else
+				i = class_end(p, n, i, end, CC_PVAL);
+			if (i == NONE || i == vs)
+				return NONE;
+			ve = i;
+			has_val = true;
+		} else {
+			i = ne;
+		}
+		param_take(p, ns, ne, vs, ve, has_val, k);
+	}
+}
+
+/* Values after the first in a comma list: counts them, rejecting empty ones.
+ * i is at the ',' that ended the first value. */
+static SIP_TARGET uint32_t
+count_more_values(const uint8_t *p, uint32_t i, uint32_t end, uint16_t *count)
+{
+	bool empty = true;
+
+	for (i++; i < end; i++) {
+		uint8_t c = p[i];
+		if (c == ',') {
+			if (empty)
+				return NONE;
+			(*count)++;
+			empty = true;
+		} else if (c == '"') {
+			i = skip_quoted(p, i, end);
+			if (i == NONE)
+				return NONE;
+			i--; /* at the closing quote; the loop steps past it */
+			empty = false;
+		} else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			empty = false;
+		}
+	}
+	if (empty)
+		return NONE;
+	(*count)++;
+	return end;
+}
+
+static const struct {
+	const char *name;
+	uint8_t len;
+	uint8_t id;
+} transports[] = {
+        {"udp", 3, SIP_TRANSPORT_UDP}, {"tcp", 3, SIP_TRANSPORT_TCP},
+        {"tls", 3, SIP_TRANSPORT_TLS}, {"sctp", 4, SIP_TRANSPORT_SCTP},
+        {"ws", 2, SIP_TRANSPORT_WS},   {"wss", 3, SIP_TRANSPORT_WSS},
+};
+
+/* SWS "/" SWS between the parts of sent-protocol. */
+static inline SIP_TARGET uint32_t
+skip_slash(const uint8_t *p, uint32_t i, uint32_t end)
+{
+	i = skip_lws(p, i, end);
+	if (i >= end || p[i] != '/')
+		return NONE;
+	return skip_lws(p, i + 1, end);
+}
+
+/* The top Via value: sent-protocol LWS sent-by *(SEMI via-params). */
+static SIP_TARGET enum sip_verdict
+parse_top_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	i = skip_lws(p, i, end);
+	uint32_t vstart = i;
+	uint32_t s = i;
+	i = class_end(p, n, i, end, CC_TOKEN);
+	if (i - s != 3 || !ieq(p + s, "sip", 3))
+		return SIP_BAD_VIA;
+	if ((i = skip_slash(p, i, end)) == NONE)
+		return SIP_BAD_VIA;
+	s = i;
+	i = class_end(p, n, i, end, CC_TOKEN);
+	if (i - s != 3 || p[s] != '2' || p[s + 1] != '.' || p[s + 2] != '0')
+		return SIP_BAD_VIA;
+	if ((i = skip_slash(p, i, end)) == NONE)
+		return SIP_BAD_VIA;
+	s = i;
+	i = class_end(p, n, i, end, CC_TOKEN);
+	if (i == s)
+		return SIP_BAD_VIA;
+	m->via_proto = span(s, i);
+	for (unsigned k = 0; k < SPH_ARRAY_SIZE(transports); k++) {
+		if (i - s == transports[k].len &&
+		    ieq(p + s, transports[k].name, transports[k].len)) {
+			m->via_transport = transports[k].id;
+			break;
+		}
+	}
+	s = i;
+	i = skip_lws(p, i, end);
+	if (i == s || i >= end)
+		return SIP_BAD_VIA;
+
+	/* sent-by = host [ COLON port ] */
+	if (p[i] == '[') {
+		s = ++i;
+		while (i < end && (IS(p[i], CC_HOST) || p[i] == ':'))
+			i++;
+		if (i == s || i >= end || p[i] != ']')
+			return SIP_BAD_VIA;
+		m->via_host = span(s, i);
+		m->flags |= SIP_F_VIA_IPV6;
+		i++;
+	} else {
+		s = i;
+		i = class_end(p, n, i, end, CC_HOST);
+		if (i == s)
+			return SIP_BAD_VIA;
+		m->via_host = span(s, i);
+	}
+	uint32_t j = skip_lws(p, i, end);
+	if (j < end && p[j] == ':') {
+		uint64_t port;
+		bool ok;
+		i = parse_uint(p, skip_lws(p, j + 1, end), end, 65535, &port, &ok);
+		if (!ok || port == 0)
+			return SIP_BAD_VIA;
+		m->via_port = (uint16_t)port;
+	}
+
+	struct param_sink k = {.m = m, .via = true};
+	i = parse_params(p, n, i, end, &k);
+	if (i == NONE)
+		return SIP_BAD_VIA;
+	uint32_t vend = i;
+	while (vend > vstart && (p[vend - 1] == ' ' || p[vend - 1] == '\t' || p[vend - 1] == '\r' ||
+	                         p[vend - 1] == '\n'))
+		vend--;
+	m->via = span(vstart, vend);
+	m->via_count = 1;
+	if (i < end && count_more_values(p, i, end, &m->via_count) == NONE)
+		return SIP_BAD_VIA;
+	return SIP_OK;
+}
+
+static SIP_TARGET enum sip_verdict
+parse_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	if (m->via_count == 0)
+		return parse_top_via(p, n, i, end, m);
+	/* A later Via header: only its values are counted. Treat the region as
+	 * following a ',' so an empty header is an empty value. */
+	if (count_more_values(p, i - 1, end, &m->via_count) == NONE)
+		return SIP_BAD_VIA;
+	return SIP_OK;
+}
+
+/* from-spec / to-spec: ( name-addr / addr-spec ) *( SEMI param ). Fills the
+ * whole value and the tag; false when malformed. */
+static SIP_TARGET bool
+parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_span *val,
+           struct sip_span *tag)
+{
+	i = skip_lws(p, i, end);
+	uint32_t s = i;
+	if (i >= end)
+		return false;
+	if (p[i] == '"') {
+		i = skip_quoted(p, i, end);
+		if (i == NONE)
+			return false;
+		i = skip_lws(p, i, end);
+		if (i >= end || p[i] != '<')
+			return false;
+	} else {
+		/* token display name before '<', or an addr-spec whose parameters
+		 * start at the first ';' (§20.10: then they are header params). */
+		while (i < end && p[i] != '<' && p[i] != ';' && p[i] != '"')
+			i++;
+		if (i < end && p[i] == '"')
+			return false;
+	}
+	if (i < end && p[i] == '<') {
+		i = find_byte(p, n, i, end, '>');
+		if (i == NONE)
+			return false;
+		i++;
+	} else {
+		uint32_t e = i;
+		while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+			e--;
+		if (e == s)
+			return false;
+	}
+	struct param_sink k = {.via = false, .tag = tag};
+	uint32_t e = parse_params(p, n, i, end, &k);
+	if (e != end)
+		return false;
+	while (e > s &&
+	       (p[e - 1] == ' ' || p[e - 1] == '\t' || p[e - 1] == '\r' || p[e - 1] == '\n'))
+		e--;
+	*val = span(s, e);
+	return true;
+}
+
+static SIP_TARGET enum sip_verdict
+parse_from(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	if (m->from.len != 0)
+		return SIP_DUP_FROM;
+	return parse_addr(p, n, i, end, &m->from, &m->from_tag) ? SIP_OK : SIP_BAD_FROM;
+}
+
+static SIP_TARGET enum sip_verdict
+parse_to(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	if (m->to.len != 0)
+		return SIP_DUP_TO;
+	return parse_addr(p, n, i, end, &m->to, &m->to_tag) ? SIP_OK : SIP_BAD_TO;
+}
+
+/* First value of the first Route header: up to a ',' outside quotes and <>. */
+static SIP_TARGET enum sip_verdict
+parse_route(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+{
+	if (m->route.len != 0)
+		return SIP_OK;
+	i = skip_lws(p, i, end);
+	uint32_t s = i;
+	while (i < end && p[i] != ',') {
+		if (p[i] == '"') {
+			i = skip_quoted(p, i, end);
+			if (i == NONE)
+				return SIP_BAD_ROUTE;
+		} else if (p[i] == '<') {
+			i = find_byte(p, n, i, end, '>');
+			if (i == NONE)
+				return SIP_BAD_ROUTE;
+			i++;
+		} else {
+			i++;
+		}
+	}
+	while (i > s &&
+	       (p[i - 1] == ' ' || p[i - 1] == '\t' || p[i - 1] == '\r' || p[i - 1] == '\n'))
+		i--;
+	if (i == s)
+		return SIP_BAD_ROUTE;
+	m->route = span(s, i);
+	return SIP_OK;
+}
+
+typedef enum sip_verdict (*hdr_fn)(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end,
+                                   struct sip_msg *m);
+
+/* The header parser for a name, or NULL for a header siphon does not read.
+ * Names compare case-insensitively (§7.3.1); compact forms per §7.3.3. */
+static inline SIP_TARGET hdr_fn
+header_of(const uint8_t *p, uint32_t n)
+{
+	uint8_t c = p[0] | 0x20;
+
+	switch (n) {
+	case 1:
+		switch (c) {
+		case 'i':
+			return parse_call_id;
+		case 'v':
+			return parse_via;
+		case 'f':
+			return parse_from;
+		case 't':
+			return parse_to;
+		case 'l':
+			return parse_content_length;
+		}
+		return NULL;
+	case 2:
+		return ieq(p, "to", 2) ? parse_to : NULL;
+	case 3:
+		return ieq(p, "via", 3) ? parse_via : NULL;
+	case 4:
+		if (c == 'c')
+			return ieq(p, "cseq", 4) ? parse_cseq : NULL;
+		return ieq(p, "from", 4) ? parse_from : NULL;
+	case 5:
+		return ieq(p, "route", 5) ? parse_route : NULL;
+	case 7:
+		return ieq(p, "call-id", 7) ? parse_call_id : NULL;
+	case 12:
+		return ieq(p, "max-forwards", 12) ? parse_max_forwards : NULL;
+	case 14:
+		return ieq(p, "content-length", 14) ? parse_content_length : NULL;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+
+SIP_TARGET enum sip_verdict
+SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (len > SIP_MAX_MSG)
+		return SIP_OVERSIZE;
+	const uint8_t *p = buf;
+	uint32_t n = (uint32_t)len;
+
+	/* CRLFs before the start line are ignored (§7.5); only CRLFs is a
+	 * keep-alive (RFC 5626 §3.5.1). */
+	uint32_t s = 0;
+	while (s < n && (p[s] == '\r' || p[s] == '\n'))
+		s++;
+	if (s == n)
+		return n == 0 ? SIP_BAD_START_LINE : SIP_KEEPALIVE;
+
+	struct lf_iter it;
+	lf_init(&it, p, n, s);
+	uint32_t lf = lf_next(&it);
+	if (lf == NONE)
+		return SIP_BAD_START_LINE;
+	uint32_t e = lf > s && p[lf - 1] == '\r' ? lf - 1 : lf;
+	enum sip_verdict v;
+	if (e - s >= 4 && ieq(p + s, "sip/", 4))
+		v = parse_status_line(p, n, s, e, m);
+	else
+		v = parse_request_line(p, n, s, e, m);
+	if (v != SIP_OK)
+		return v;
+
+	/* Header lines. A header's value runs on over the lines that start with
+	 * SP or HT (§7.3.1); the empty line ends the section. */
+	uint32_t ls = lf + 1;
+	for (;;) {
+		lf = lf_next(&it);
+		if (lf == NONE)
+			return SIP_UNTERMINATED;
+		e = lf > ls && p[lf - 1] == '\r' ? lf - 1 : lf;
+		if (e == ls)
+			break;
+		uint32_t i = class_end(p, n, ls, e, CC_TOKEN);
+		uint32_t ne = i;
+		if (i == ls)
+			return SIP_BAD_HEADER;
+		while (i < e && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i == e || p[i] != ':')
+			return SIP_BAD_HEADER;
+		while (lf + 1 < n && (p[lf + 1] == ' ' || p[lf + 1] == '\t')) {
+			lf = lf_next(&it);
+			if (lf == NONE)
+				return SIP_UNTERMINATED;
+		}
+		e = p[lf - 1] == '\r' ? lf - 1 : lf;
+		hdr_fn fn = header_of(p + ls, ne - ls);
+		if (fn != NULL && (v = fn(p, n, i + 1, e, m)) != SIP_OK)
+			return v;
+		ls = lf + 1;
+	}
+	uint32_t body = lf + 1;
+
+	if (m->call_id.len == 0)
+		return SIP_NO_CALL_ID;
+	if (m->cseq_num.len == 0)
+		return SIP_NO_CSEQ;
+	if (m->via_count == 0)
+		return SIP_NO_VIA;
+	if (m->from.len == 0)
+		return SIP_NO_FROM;
+	if (m->to.len == 0)
+		return SIP_NO_TO;
+	if (m->kind == SIP_REQUEST) {
+		if (m->method_name.len != m->cseq_name.len ||
+		    memcmp(p + m->method_name.off, p + m->cseq_name.off, m->cseq_name.len) != 0)
+			return SIP_CSEQ_MISMATCH;
+	} else {
+		m->method = m->cseq_method;
+		m->method_name = m->cseq_name;
+	}
+
+	/* Framing (§18.3): Content-Length bounds the body; without one, over
+	 * UDP, the body is the rest of the datagram. */
+	uint32_t blen = n - body;
+	if (m->flags & SIP_F_CONTENT_LENGTH) {
+		if (m->content_length > blen)
+			return SIP_TRUNCATED;
+		blen = m->content_length;
+	} else {
+		m->content_length = blen;
+	}
+	m->body = span(body, body + blen);
+	m->msg_len = (uint16_t)(body + blen);
+	m->trailing = (uint16_t)(n - body - blen);
+	return SIP_OK;
+}

@@ -1,0 +1,213 @@
+/*
+ * sip_scan.h - byte-scanning primitives under the SIP grammar, one set per ISA.
+ * Internal to the core. sip_parse_tmpl.h includes this after its .c file set
+ * SIP_ISA; every primitive then compiles to that ISA, inlined into the grammar.
+ * The scalar set is the reference: each SIMD primitive returns exactly what
+ * its scalar twin returns for the same bytes, and never loads at or past n.
+ */
+#ifndef SIPHON_SIP_SCAN_H
+#define SIPHON_SIP_SCAN_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define SIP_ISA_SCALAR 0
+#define SIP_ISA_SSE2   1 /* part of x86-64 itself */
+#define SIP_ISA_AVX2   2 /* AVX2 + BMI; SSSE3's pshufb classifies octets */
+
+#ifndef SIP_ISA
+#error "define SIP_ISA before including sip_scan.h"
+#endif
+
+#if SIP_ISA == SIP_ISA_AVX2
+#include <immintrin.h>
+/* A function attribute, not a global -mavx2, so the rest of the binary still
+ * runs on CPUs without AVX2; this code runs only after a CPU check. */
+#define SIP_TARGET __attribute__((target("avx2,bmi")))
+#elif SIP_ISA == SIP_ISA_SSE2
+#include <emmintrin.h>
+#define SIP_TARGET
+#else
+#define SIP_TARGET
+#endif
+
+/* Octet classes (RFC 3261 §25.1), by bit index into cc[]. */
+#define CC_TOKEN  0 /* alphanum - . ! % * _ + ` ' ~ */
+#define CC_WORD   1 /* Call-ID: token ( ) < > : \ " / [ ] ? { } @ */
+#define CC_DIGIT  2
+#define CC_SCHEME 3 /* URI scheme: alphanum + - . */
+#define CC_PVAL   4 /* parameter value: token, or host incl. IPv6 ( : [ ] ) */
+#define CC_URI    5 /* any visible octet (> SP, not DEL), UTF-8 included */
+#define CC_HOST   6 /* hostname / IPv4: alphanum - . */
+#define CC_HOST6  7 /* IPv6 reference body: hex digits : . */
+
+/* Generated once with a short Python loop over the sets above. */
+static const uint8_t cc[256] = {
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x33, 0x22, 0x20, 0x20, 0x33, 0x20, 0x33, 0x22, 0x22, 0x33, 0x3b, 0x20,
+        0x7b, 0xfb, 0x22, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xb2, 0x20,
+        0x22, 0x20, 0x22, 0x22, 0x22, 0xfb, 0xfb, 0xfb, 0xfb, 0xfb, 0xfb, 0x7b, 0x7b, 0x7b, 0x7b,
+        0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b,
+        0x7b, 0x32, 0x22, 0x32, 0x20, 0x33, 0x33, 0xfb, 0xfb, 0xfb, 0xfb, 0xfb, 0xfb, 0x7b, 0x7b,
+        0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b,
+        0x7b, 0x7b, 0x7b, 0x22, 0x20, 0x22, 0x33, 0x00, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+        0x20,
+};
+
+#define IS(c, k) ((cc[(uint8_t)(c)] >> (k)) & 1u)
+
+#define NONE UINT32_MAX
+
+/* --- line feeds ---------------------------------------------------------- */
+
+/* Bit i set iff p[i] == '\n', for i < len (1..64). Never reads p[len]. */
+static inline SIP_TARGET uint64_t
+lf_mask_scalar(const uint8_t *p, uint32_t len)
+{
+	uint64_t m = 0;
+
+	for (uint32_t i = 0; i < len; i++)
+		m |= (uint64_t)(p[i] == '\n') << i;
+	return m;
+}
+
+static inline SIP_TARGET uint64_t
+lf_mask(const uint8_t *p, uint32_t len)
+{
+#if SIP_ISA == SIP_ISA_AVX2
+	const __m256i lf = _mm256_set1_epi8('\n');
+	if (len == 64) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+		uint64_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, lf));
+		uint64_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, lf));
+		return lo | hi << 32;
+	}
+#endif
+#if SIP_ISA >= SIP_ISA_SSE2
+	const __m128i lf16 = _mm_set1_epi8('\n');
+	uint64_t m = 0;
+	uint32_t i = 0;
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf16)) << i;
+	}
+	if (i < len)
+		m |= lf_mask_scalar(p + i, len - i) << i;
+	return m;
+#else
+	return lf_mask_scalar(p, len);
+#endif
+}
+
+/* --- classes ------------------------------------------------------------- */
+
+#if SIP_ISA == SIP_ISA_AVX2
+/* pshufb membership: bit h of lo[l] says octet 0xhl is in the class (h < 8);
+ * hi[h] = 1 << h, and 0 for octets >= 0x80. Generated with cc[] above. */
+static const uint8_t cc_lo[8][16] __attribute__((aligned(16))) = {
+        [CC_TOKEN] = {0xe8, 0xfc, 0xf8, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xf8, 0xf8, 0xf4, 0x54, 0x50,
+                      0x54, 0xd4, 0x70},
+        [CC_WORD] = {0xf8, 0xfc, 0xfc, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xf4, 0x78,
+                     0xf4, 0xdc, 0x7c},
+        [CC_DIGIT] = {0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x00, 0x00, 0x00,
+                      0x00, 0x00, 0x00},
+        [CC_SCHEME] = {0xa8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf0, 0x54, 0x50,
+                       0x54, 0x54, 0x50},
+        [CC_PVAL] = {0xe8, 0xfc, 0xf8, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xf8, 0xf8, 0xfc, 0x74, 0x50,
+                     0x74, 0xd4, 0x70},
+        [CC_HOST] = {0xa8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf0, 0x50, 0x50,
+                     0x54, 0x54, 0x50},
+        [CC_HOST6] = {0x08, 0x58, 0x58, 0x58, 0x58, 0x58, 0x58, 0x08, 0x08, 0x08, 0x08, 0x00, 0x00,
+                      0x00, 0x04, 0x00},
+};
+static const uint8_t cc_hi[16] __attribute__((aligned(16))) = {1, 2, 4, 8, 16, 32, 64, 128};
+#endif
+
+/*
+ * First index in [i, end) whose octet is not in class k, or end. n is the
+ * buffer's length: SIMD loads may look past end (the answer is clamped) but
+ * never at or past n.
+ */
+static inline SIP_TARGET uint32_t
+class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
+{
+#if SIP_ISA == SIP_ISA_AVX2
+	if (k != CC_URI) {
+		const __m128i lo = _mm_load_si128((const __m128i *)(const void *)cc_lo[k]);
+		const __m128i hi = _mm_load_si128((const __m128i *)(const void *)cc_hi);
+		const __m128i nib = _mm_set1_epi8(0x0f);
+		while (i < end && i + 16 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i l = _mm_shuffle_epi8(lo, _mm_and_si128(v, nib));
+			__m128i h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib));
+			__m128i out = _mm_cmpeq_epi8(_mm_and_si128(l, h), _mm_setzero_si128());
+			uint32_t m = (uint32_t)_mm_movemask_epi8(out);
+			if (m != 0) {
+				i += (uint32_t)__builtin_ctz(m);
+				return i < end ? i : end;
+			}
+			i += 16;
+		}
+	} else {
+		/* Visible octets: > SP and not DEL; UTF-8 octets count as visible. */
+		const __m128i sp = _mm_set1_epi8(' ');
+		const __m128i del = _mm_set1_epi8(0x7f);
+		while (i < end && i + 16 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i low = _mm_cmpeq_epi8(_mm_max_epu8(v, sp), sp); /* v <= SP */
+			__m128i out = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
+			uint32_t m = (uint32_t)_mm_movemask_epi8(out);
+			if (m != 0) {
+				i += (uint32_t)__builtin_ctz(m);
+				return i < end ? i : end;
+			}
+			i += 16;
+		}
+	}
+	if (i >= end)
+		return end;
+#else
+	(void)n;
+#endif
+	while (i < end && IS(p[i], k))
+		i++;
+	return i;
+}
+
+/* First index in [i, end) holding octet c, or NONE. */
+static inline SIP_TARGET uint32_t
+find_byte(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint8_t c)
+{
+#if SIP_ISA >= SIP_ISA_SSE2
+	const __m128i cv = _mm_set1_epi8((char)c);
+	while (i < end && i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cv));
+		if (m != 0) {
+			i += (uint32_t)__builtin_ctz(m);
+			return i < end ? i : NONE;
+		}
+		i += 16;
+	}
+	if (i >= end)
+		return NONE;
+#else
+	(void)n;
+#endif
+	for (; i < end; i++)
+		if (p[i] == c)
+			return i;
+	return NONE;
+}
+
+#endif /* SIPHON_SIP_SCAN_H */
