@@ -1,0 +1,258 @@
+/*
+ * pkt.c - L2-L4 decoder: Ethernet (one VLAN tag) / IPv4 or IPv6 / UDP, into struct pkt_info.
+ * Shared core: the dataplane runs it per packet on mbuf data, siphonctl on pcap records.
+ * Every read is preceded by a check against the bytes the caller has; nothing is written
+ * but *pi. The invariant: no offset stored in *pi ever exceeds len.
+ */
+#include <string.h>
+
+#include "siphon/pkt.h"
+
+#define ETH_HLEN       14u
+#define VLAN_HLEN      4u
+#define ETHERTYPE_IPV4 0x0800u
+#define ETHERTYPE_IPV6 0x86ddu
+#define ETHERTYPE_VLAN 0x8100u /* 802.1Q C-tag */
+#define ETHERTYPE_QINQ 0x88a8u /* 802.1ad S-tag */
+#define ETHERTYPE_Q91  0x9100u /* pre-standard QinQ outer tag */
+#define IPV4_HLEN_MIN  20u
+#define IPV6_HLEN      40u
+#define UDP_HLEN       8u
+
+/* IP protocol numbers / IPv6 Next Header values (IANA). */
+#define PROTO_HOPOPTS  0u
+#define PROTO_UDP      17u
+#define PROTO_ROUTING  43u
+#define PROTO_FRAGMENT 44u
+#define PROTO_DSTOPTS  60u
+
+#define IPV4_MF_OFFSET_MASK 0x3fffu /* MF flag and fragment offset */
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static int
+is_vlan_tpid(uint16_t type)
+{
+	return type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_Q91;
+}
+
+static void
+info_init(struct pkt_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->vlan = PKT_VLAN_NONE;
+}
+
+/* One's complement sum of hlen bytes (hlen even); 0xffff when the checksum verifies. */
+static uint16_t
+ipv4_csum(const uint8_t *h, size_t hlen)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < hlen; i += 2)
+		sum += rd16(h + i);
+	while (sum >> 16)
+		sum = (sum & 0xffffu) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* UDP header at l4, IP datagram ending at ip_end (<= len, checked by the caller). */
+static enum pkt_verdict
+decode_udp(const uint8_t *b, size_t l4, size_t ip_end, struct pkt_info *pi)
+{
+	const uint8_t *u = b + l4;
+	size_t ulen;
+
+	pi->l4_off = (uint32_t)l4;
+	if (ip_end - l4 < UDP_HLEN)
+		return PKT_BAD_UDP_LENGTH;
+	ulen = rd16(u + 4);
+	if (ulen < UDP_HLEN || ulen > ip_end - l4)
+		return PKT_BAD_UDP_LENGTH;
+	pi->src_port = rd16(u);
+	pi->dst_port = rd16(u + 2);
+	if (pi->ip_version == 6 && rd16(u + 6) == 0)
+		return PKT_UDP_ZERO_CHECKSUM;
+	pi->payload_off = (uint32_t)(l4 + UDP_HLEN);
+	pi->payload_len = (uint16_t)(ulen - UDP_HLEN);
+	return PKT_OK;
+}
+
+static enum pkt_verdict
+decode_ipv4(const uint8_t *b, size_t len, size_t off, struct pkt_info *pi)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	const uint8_t *ip = b + off;
+	size_t avail = len - off;
+	size_t hlen, tot;
+
+	pi->l3_off = (uint32_t)off;
+	if (avail < IPV4_HLEN_MIN)
+		return PKT_TRUNCATED;
+	if (ip[0] >> 4 != 4)
+		return PKT_BAD_IPV4_HEADER;
+	hlen = (size_t)(ip[0] & 0x0fu) * 4u;
+	if (hlen < IPV4_HLEN_MIN)
+		return PKT_BAD_IPV4_HEADER;
+	if (avail < hlen)
+		return PKT_TRUNCATED;
+	if (ipv4_csum(ip, hlen) != 0xffffu)
+		return PKT_BAD_IPV4_CHECKSUM;
+	tot = rd16(ip + 2);
+	if (tot < hlen)
+		return PKT_BAD_IP_LENGTH;
+	if (tot > avail)
+		return PKT_TRUNCATED;
+
+	pi->ip_version = 4;
+	pi->l4_proto = ip[9];
+	memcpy(pi->src, mapped, sizeof(mapped));
+	memcpy(pi->src + 12, ip + 12, 4);
+	memcpy(pi->dst, mapped, sizeof(mapped));
+	memcpy(pi->dst + 12, ip + 16, 4);
+	if (rd16(ip + 6) & IPV4_MF_OFFSET_MASK)
+		return PKT_FRAGMENT;
+	if (ip[9] != PROTO_UDP)
+		return PKT_NOT_UDP;
+	return decode_udp(b, off + hlen, off + tot, pi);
+}
+
+static enum pkt_verdict
+decode_ipv6(const uint8_t *b, size_t len, size_t off, struct pkt_info *pi)
+{
+	const uint8_t *ip = b + off;
+	size_t avail = len - off;
+	size_t end, p;
+	uint8_t nh;
+
+	pi->l3_off = (uint32_t)off;
+	if (avail < IPV6_HLEN)
+		return PKT_TRUNCATED;
+	if (ip[0] >> 4 != 6)
+		return PKT_BAD_IPV6_HEADER;
+	/* Payload length 0 would announce a jumbogram (RFC 2675); it then holds no UDP header. */
+	if (rd16(ip + 4) > avail - IPV6_HLEN)
+		return PKT_TRUNCATED;
+
+	pi->ip_version = 6;
+	memcpy(pi->src, ip + 8, 16);
+	memcpy(pi->dst, ip + 24, 16);
+	end = off + IPV6_HLEN + rd16(ip + 4);
+	p = off + IPV6_HLEN;
+	nh = ip[6];
+	/* Each extension header is >= 8 bytes and must end within the payload. */
+	for (unsigned n = 0;; n++) {
+		size_t elen;
+
+		pi->l4_proto = nh;
+		switch (nh) {
+		case PROTO_UDP:
+			return decode_udp(b, p, end, pi);
+		case PROTO_FRAGMENT:
+			return PKT_FRAGMENT;
+		case PROTO_HOPOPTS:
+			/* RFC 8200 §4.3: only right after the IPv6 header. */
+			if (n != 0)
+				return PKT_BAD_IPV6_EXT;
+			/* fall through */
+		case PROTO_ROUTING:
+		case PROTO_DSTOPTS:
+			if (n == PKT_IPV6_MAX_EXT || end - p < 8)
+				return PKT_BAD_IPV6_EXT;
+			elen = ((size_t)b[p + 1] + 1) * 8;
+			if (end - p < elen)
+				return PKT_BAD_IPV6_EXT;
+			nh = b[p];
+			p += elen;
+			break;
+		default:
+			return PKT_NOT_UDP;
+		}
+	}
+}
+
+enum pkt_verdict
+pkt_decode(const uint8_t *frame, size_t len, struct pkt_info *pi)
+{
+	size_t off = ETH_HLEN;
+	uint16_t type;
+
+	info_init(pi);
+	if (len < ETH_HLEN)
+		return PKT_TRUNCATED;
+	type = rd16(frame + 12);
+	if (is_vlan_tpid(type)) {
+		if (len < ETH_HLEN + VLAN_HLEN)
+			return PKT_TRUNCATED;
+		pi->vlan = rd16(frame + 14) & 0x0fffu;
+		type = rd16(frame + 16);
+		off += VLAN_HLEN;
+		if (is_vlan_tpid(type))
+			return PKT_VLAN_STACKED;
+	}
+	switch (type) {
+	case ETHERTYPE_IPV4:
+		return decode_ipv4(frame, len, off, pi);
+	case ETHERTYPE_IPV6:
+		return decode_ipv6(frame, len, off, pi);
+	default:
+		return PKT_NOT_IP;
+	}
+}
+
+enum pkt_verdict
+pkt_decode_ip(const uint8_t *ip, size_t len, struct pkt_info *pi)
+{
+	info_init(pi);
+	if (len < 1)
+		return PKT_TRUNCATED;
+	switch (ip[0] >> 4) {
+	case 4:
+		return decode_ipv4(ip, len, 0, pi);
+	case 6:
+		return decode_ipv6(ip, len, 0, pi);
+	default:
+		return PKT_NOT_IP;
+	}
+}
+
+static const struct {
+	const char *name;
+	const char *str;
+} verdicts[PKT_VERDICT_COUNT] = {
+        [PKT_OK] = {"ok", "UDP datagram ready for the SIP scanner"},
+        [PKT_TRUNCATED] = {"truncated",
+                           "frame ends inside a header or before the IP datagram ends"},
+        [PKT_NOT_IP] = {"not_ip", "not IPv4 or IPv6"},
+        [PKT_VLAN_STACKED] = {"vlan_stacked", "more than one VLAN tag"},
+        [PKT_BAD_IPV4_HEADER] = {"bad_ipv4_header", "IPv4 version or header length invalid"},
+        [PKT_BAD_IPV4_CHECKSUM] = {"bad_ipv4_checksum", "IPv4 header checksum mismatch"},
+        [PKT_BAD_IP_LENGTH] = {"bad_ip_length", "IPv4 total length shorter than its header"},
+        [PKT_BAD_IPV6_HEADER] = {"bad_ipv6_header", "IPv6 version invalid"},
+        [PKT_BAD_IPV6_EXT] = {"bad_ipv6_ext",
+                              "IPv6 extension header past the payload, misplaced or too many"},
+        [PKT_FRAGMENT] = {"fragment", "IP fragment (no reassembly)"},
+        [PKT_NOT_UDP] = {"not_udp", "transport is not UDP"},
+        [PKT_BAD_UDP_LENGTH] = {"bad_udp_length", "UDP length inconsistent with the IP payload"},
+        [PKT_UDP_ZERO_CHECKSUM] = {"udp_zero_checksum", "UDP over IPv6 with a zero checksum"},
+};
+
+const char *
+pkt_verdict_name(enum pkt_verdict v)
+{
+	if ((unsigned)v >= PKT_VERDICT_COUNT)
+		return "unknown";
+	return verdicts[v].name;
+}
+
+const char *
+pkt_verdict_str(enum pkt_verdict v)
+{
+	if ((unsigned)v >= PKT_VERDICT_COUNT)
+		return "unknown packet verdict";
+	return verdicts[v].str;
+}
