@@ -37,8 +37,8 @@ guard_alloc(size_t len)
 
 	if (len > SIZE_MAX - 2 * ps)
 		return NULL;
-	uint8_t *base = mmap(NULL, data + ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			     -1, 0);
+	uint8_t *base =
+	        mmap(NULL, data + ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return NULL;
 	if (mprotect(base + data, ps, PROT_NONE) != 0) {

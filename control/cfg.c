@@ -1,0 +1,1931 @@
+/*
+ * cfg.c - siphon's configuration file (libconfig) turned into a validated struct sph_cfg.
+ * Control plane and tools only: it allocates and reads files, never runs on a worker.
+ * Each object is read through a table of {key, parser, offset, range} rows, so an
+ * unknown key is an error by construction and a new key is one row (plus its entry in
+ * docs/config.md and the examples). Invariant: cfg_load() hands back either a
+ * configuration that passed every check or NULL and one "file:line: item: problem"
+ * message, never half of one, and leaks nothing on any path.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libconfig.h>
+
+#include "siphon/cfg.h"
+#include "siphon/maglev.h"
+#include "siphon/sph.h"
+
+/* libconfig stops nesting @include at 10 levels; the literal scan follows it no deeper. */
+#define CFG_INCLUDE_DEPTH 10
+/* Room for a quoted value in a message: 40 characters, each possibly \xNN, and "...". */
+#define CFG_QUOTE_MAX     200
+/* Room for the label of the object being read, e.g. `backend 12 of group "core"`. */
+#define CFG_ITEM_MAX      (CFG_NAME_MAX + 48)
+
+/* ---- address, prefix and MAC literals ---- */
+
+static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* Fills a from an address without brackets or port; 0 or -1. */
+static int
+addr_pton(const char *s, size_t n, struct cfg_addr *a)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, buf, a->a + 12) == 1) {
+		memcpy(a->a, v4_mapped, sizeof(v4_mapped));
+		a->family = 4;
+		return 0;
+	}
+	/*
+	 * A mapped literal (::ffff:192.0.2.1) would store the same bytes as the IPv4
+	 * address with another family: refuse it rather than guess which was meant.
+	 */
+	if (inet_pton(AF_INET6, buf, a->a) == 1 && memcmp(a->a, v4_mapped, 12) != 0) {
+		a->family = 6;
+		return 0;
+	}
+	return -1;
+}
+
+/* A decimal port: 0, -1 when not all digits, -2 when not 1..65535. */
+static int
+port_parse(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v <= 65535)
+			v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -2;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int
+cfg_addr_parse(const char *s, struct cfg_addr *a, uint16_t *port)
+{
+	struct cfg_addr tmp;
+	const char *end, *colon;
+	uint16_t p = 0;
+	int rc;
+
+	if (s == NULL || a == NULL)
+		return -1;
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (end == NULL || addr_pton(s + 1, (size_t)(end - s - 1), &tmp) < 0 ||
+		    tmp.family != 6)
+			return -1;
+		if (end[1] != '\0') {
+			if (end[1] != ':')
+				return -1;
+			rc = port_parse(end + 2, &p);
+			if (rc < 0)
+				return rc;
+		}
+	} else {
+		/* One colon is IPv4 with a port; more is a bare IPv6 address, never a port. */
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			if (addr_pton(s, (size_t)(colon - s), &tmp) < 0 || tmp.family != 4)
+				return -1;
+			rc = port_parse(colon + 1, &p);
+			if (rc < 0)
+				return rc;
+		} else if (addr_pton(s, strlen(s), &tmp) < 0) {
+			return -1;
+		}
+	}
+	*a = tmp;
+	if (port != NULL)
+		*port = p;
+	return 0;
+}
+
+char *
+cfg_addr_format(const struct cfg_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (buf == NULL || len == 0)
+		return buf;
+	if (a != NULL && a->family == 4)
+		inet_ntop(AF_INET, a->a + 12, ip, sizeof(ip));
+	else if (a != NULL && a->family == 6)
+		inet_ntop(AF_INET6, a->a, ip, sizeof(ip));
+	if (port == 0)
+		snprintf(buf, len, "%s", ip);
+	else if (a != NULL && a->family == 6)
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	else
+		snprintf(buf, len, "%s:%u", ip, port);
+	return buf;
+}
+
+int
+cfg_prefix_parse(const char *s, struct cfg_prefix *p)
+{
+	struct cfg_addr a;
+	const char *slash;
+	unsigned v = 0;
+	size_t n;
+
+	if (s == NULL || p == NULL)
+		return -1;
+	slash = strchr(s, '/');
+	if (slash == NULL || addr_pton(s, (size_t)(slash - s), &a) < 0)
+		return -1;
+	n = strlen(slash + 1);
+	if (n == 0 || n > 3)
+		return -1;
+	for (size_t i = 1; i <= n; i++) {
+		if (slash[i] < '0' || slash[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(slash[i] - '0');
+	}
+	if (v > (a.family == 4 ? 32u : 128u))
+		return -2;
+	p->addr = a;
+	p->len = (uint8_t)v;
+	return 0;
+}
+
+char *
+cfg_prefix_format(const struct cfg_prefix *p, char *buf, size_t len)
+{
+	char ip[CFG_ADDR_STRLEN];
+
+	if (buf == NULL || len == 0)
+		return buf;
+	if (p == NULL) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	snprintf(buf, len, "%s/%u", cfg_addr_format(&p->addr, 0, ip, sizeof(ip)), p->len);
+	return buf;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+cfg_mac_parse(const char *s, uint8_t mac[6])
+{
+	uint8_t m[6];
+
+	if (s == NULL || mac == NULL || strlen(s) != 17)
+		return -1;
+	for (unsigned i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -1;
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	memcpy(mac, m, sizeof(m));
+	return 0;
+}
+
+char *
+cfg_mac_format(const uint8_t mac[6], char *buf, size_t len)
+{
+	if (buf == NULL || len == 0)
+		return buf;
+	if (mac == NULL)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		         mac[4], mac[5]);
+	return buf;
+}
+
+int
+cfg_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+
+		if (n >= CFG_NAME_MAX - 1)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
+/* A DPDK device name: printable ASCII without space, quote or backslash, so it is
+ * written back verbatim between quotes. */
+static int
+device_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= CFG_DEVICE_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
+/* Whether a is something one can send to or own: not unspecified, not multicast, not
+ * the IPv4 limited broadcast. */
+static int
+addr_unicast(const struct cfg_addr *a)
+{
+	static const uint8_t zero[16];
+
+	if (a->family == 4) {
+		uint32_t v = (uint32_t)a->a[12] << 24 | (uint32_t)a->a[13] << 16 |
+		             (uint32_t)a->a[14] << 8 | a->a[15];
+
+		return v != 0 && (v >> 28) != 0xe && v != 0xffffffffu;
+	}
+	return memcmp(a->a, zero, 16) != 0 && a->a[0] != 0xff;
+}
+
+/* Whether a lies within prefix p of the same family. */
+static int
+prefix_contains(const struct cfg_prefix *p, const struct cfg_addr *a)
+{
+	unsigned bits = p->len + (p->addr.family == 4 ? 96u : 0u);
+
+	if (p->addr.family != a->family)
+		return 0;
+	for (unsigned i = 0; i < bits / 8; i++)
+		if (p->addr.a[i] != a->a[i])
+			return 0;
+	if (bits % 8 != 0) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+
+		if ((p->addr.a[bits / 8] ^ a->a[bits / 8]) & mask)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+addr_equal(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+	return a->family == b->family && memcmp(a->a, b->a, 16) == 0;
+}
+
+/* ---- keywords ---- */
+
+static const char *const state_names[] = {
+        [MAGLEV_UP] = "up",
+        [MAGLEV_DRAIN] = "drain",
+        [MAGLEV_DOWN] = "down",
+};
+
+static const char *const mode_names[] = {
+        [CFG_VIP_L2DSR] = "l2dsr",
+        [CFG_VIP_IPIP] = "ipip",
+};
+
+const char *
+cfg_state_name(uint8_t state)
+{
+	return state < SPH_ARRAY_SIZE(state_names) ? state_names[state] : "unknown";
+}
+
+const char *
+cfg_mode_name(uint8_t mode)
+{
+	return mode < SPH_ARRAY_SIZE(mode_names) ? mode_names[mode] : "unknown";
+}
+
+int
+cfg_state_parse(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(state_names); i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+cfg_mode_parse(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(mode_names); i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ---- lookups ---- */
+
+const struct cfg_vip *
+cfg_vip_find(const struct sph_cfg *cfg, uint8_t family, const uint8_t addr[16], uint16_t port)
+{
+	if (cfg == NULL || addr == NULL)
+		return NULL;
+	for (unsigned i = 0; i < cfg->nb_vips; i++) {
+		const struct cfg_vip *v = &cfg->vips[i];
+
+		if (v->addr.family != family || memcmp(v->addr.a, addr, 16) != 0)
+			continue;
+		for (unsigned j = 0; j < v->nb_ports; j++)
+			if (v->ports[j] == port)
+				return v;
+	}
+	return NULL;
+}
+
+const struct cfg_group *
+cfg_group_find(const struct sph_cfg *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (unsigned i = 0; i < cfg->nb_groups; i++)
+		if (strcmp(cfg->groups[i].name, name) == 0)
+			return &cfg->groups[i];
+	return NULL;
+}
+
+void
+cfg_free(struct sph_cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (unsigned i = 0; i < cfg->nb_groups; i++)
+		free(cfg->groups[i].backends);
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		free(cfg->vips[i].ports);
+	free(cfg->groups);
+	free(cfg->vips);
+	free(cfg->ports);
+	if (cfg->hash_key != NULL) {
+		/* The key is a secret: do not leave it in freed heap memory. */
+		memset(cfg->hash_key, 0, cfg->hash_key_len);
+		free(cfg->hash_key);
+	}
+	free(cfg->path);
+	free(cfg);
+}
+
+/* ---- loading: context and messages ---- */
+
+struct cfg_ctx {
+	struct sph_cfg *cfg;
+	const char *path; /* as the caller gave it: messages name the file that way */
+	const char *dir;  /* its folder, where @include paths start */
+	char *err;
+	size_t errlen;
+	char item[CFG_ITEM_MAX]; /* the object being read, `backend "b1"`; "" at top level */
+	/* Top-level settings read after the walk: vips name groups that may come later. */
+	const config_setting_t *s_maglev, *s_ports, *s_groups, *s_vips;
+	/* Object scratch: the two ways to give a backend's or VIP's port(s), which must not
+	 * both be used: the "port"/"ports" key and a port in "address". */
+	const config_setting_t *s_port_key, *s_addr_port;
+};
+
+/* The name under which a message shows the file a setting came from: libconfig keeps
+ * included files as written in @include, relative to the main file's folder. */
+static void
+src_name(const struct cfg_ctx *x, const char *f, char *buf, size_t len)
+{
+	if (f == NULL)
+		f = x->path;
+	if (strcmp(f, x->path) == 0 || f[0] == '/' || strcmp(x->dir, ".") == 0)
+		snprintf(buf, len, "%s", f);
+	else
+		snprintf(buf, len, "%s/%s", x->dir, f);
+}
+
+static SPH_COLD int
+vfail_at(struct cfg_ctx *x, const char *file, unsigned line, const char *fmt, va_list ap)
+{
+	char problem[512];
+
+	if (x->errlen == 0)
+		return -1;
+	vsnprintf(problem, sizeof(problem), fmt, ap);
+	if (line > 0)
+		snprintf(x->err, x->errlen, "%s:%u: %s%s%s", file, line, x->item,
+		         x->item[0] ? ": " : "", problem);
+	else
+		snprintf(x->err, x->errlen, "%s: %s%s%s", file, x->item, x->item[0] ? ": " : "",
+		         problem);
+	return -1;
+}
+
+static SPH_COLD __attribute__((format(printf, 4, 5))) int
+fail_at(struct cfg_ctx *x, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail_at(x, file, line, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Fails at s's place (the nearest enclosing setting that has one), or at the file when
+ * s is NULL. */
+static SPH_COLD __attribute__((format(printf, 3, 4))) int
+fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
+{
+	char file[4096];
+	unsigned line = 0;
+	va_list ap;
+	int rc;
+
+	while (s != NULL && config_setting_source_line(s) == 0)
+		s = config_setting_parent(s);
+	if (s != NULL)
+		line = config_setting_source_line(s);
+	src_name(x, s != NULL ? config_setting_source_file(s) : NULL, file, sizeof(file));
+	va_start(ap, fmt);
+	rc = vfail_at(x, file, line, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static SPH_COLD int
+fail_nomem(struct cfg_ctx *x)
+{
+	x->item[0] = '\0';
+	return fail(x, NULL, "out of memory");
+}
+
+/* s in double quotes for a message: 40 characters at most, anything unprintable as
+ * \xNN, so a binary or huge value cannot garble the one-line message. */
+static const char *
+quote(char buf[CFG_QUOTE_MAX], const char *s)
+{
+	size_t o = 0, i;
+
+	buf[o++] = '"';
+	for (i = 0; s[i] != '\0' && i < 40; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c > '~' || c == '"' || c == '\\')
+			o += (size_t)snprintf(buf + o, CFG_QUOTE_MAX - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	if (s[i] != '\0') {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+static const char *
+type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ... ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( ... )";
+	case CONFIG_TYPE_GROUP:
+		return "a group { ... }";
+	default:
+		return "nothing";
+	}
+}
+
+static __attribute__((format(printf, 2, 3))) void
+set_item(struct cfg_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->item, sizeof(x->item), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- typed reads ---- */
+
+/* An integer in min..max; what is named in messages is the setting, or what when given
+ * (array elements have no name). */
+static int
+get_int(struct cfg_ctx *x, const config_setting_t *s, const char *what, long long min,
+        long long max, long long *v)
+{
+	if (what == NULL)
+		what = config_setting_name(s);
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		*v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		*v = config_setting_get_int64(s);
+	else
+		return fail(x, s, "%s must be an integer, got %s", what, type_name(s));
+	if (*v < min || *v > max)
+		return fail(x, s, "%s must be %lld..%lld, got %lld", what, min, max, *v);
+	return 0;
+}
+
+static int
+get_str(struct cfg_ctx *x, const config_setting_t *s, const char *what, const char **v)
+{
+	if (what == NULL)
+		what = config_setting_name(s);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(x, s, "%s must be a string, got %s", what, type_name(s));
+	*v = config_setting_get_string(s);
+	return 0;
+}
+
+/* A list of groups; an empty array "[]" counts as an empty list. */
+static int
+get_list(struct cfg_ctx *x, const config_setting_t *s)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_LIST ||
+	    (config_setting_type(s) == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
+		return 0;
+	return fail(x, s, "%s must be a list ( { ... }, ... ), got %s", config_setting_name(s),
+	            type_name(s));
+}
+
+/* ---- the key tables ---- */
+
+struct cfg_key;
+typedef int (*cfg_parse_fn)(struct cfg_ctx *x, const config_setting_t *s, void *obj,
+                            const struct cfg_key *k);
+
+/* One row: a key an object may hold, and how to read it into the object. */
+struct cfg_key {
+	const char *name;
+	cfg_parse_fn parse;
+	size_t off;         /* field the parser fills, within the object or the context */
+	long long min, max; /* accepted range, for the integer parsers */
+};
+
+static const struct cfg_key *
+key_find(const struct cfg_key *keys, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (name != NULL && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Reads every setting of group g through keys; anything not in the table is an error. */
+static int
+walk(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_key *keys, size_t n, void *obj)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const struct cfg_key *k = key_find(keys, n, config_setting_name(s));
+
+		if (k == NULL) {
+			char known[256];
+			size_t o = 0;
+
+			known[0] = '\0';
+			for (size_t j = 0; j < n && o < sizeof(known); j++)
+				o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s",
+				                      j ? ", " : "", keys[j].name);
+			return fail(x, s, "unknown key \"%s\" (known: %s)", config_setting_name(s),
+			            known);
+		}
+		if (k->parse(x, s, obj, k) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+require(struct cfg_ctx *x, const config_setting_t *g, const char *key)
+{
+	if (config_setting_get_member(g, key) != NULL)
+		return 0;
+	return fail(x, g, "%s is required", key);
+}
+
+/* Generic parsers: they fill the field at k->off. */
+
+static int
+p_u32(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	long long v = 0;
+
+	if (get_int(x, s, NULL, k->min, k->max, &v) < 0)
+		return -1;
+	*(uint32_t *)((char *)obj + k->off) = (uint32_t)v;
+	return 0;
+}
+
+static int
+p_name(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (!cfg_name_valid(v))
+		return fail(x, s, "name must be 1..63 characters of A-Z a-z 0-9 . _ -, got %s",
+		            quote(q, v));
+	strcpy((char *)obj + k->off, v);
+	return 0;
+}
+
+/* A key already read before the walk (the name that labels messages). */
+static int
+p_done(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	(void)x, (void)s, (void)obj, (void)k;
+	return 0;
+}
+
+/* A top-level list, read once every key is known; remembered in the context. */
+static int
+p_defer(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	(void)obj;
+	if (get_list(x, s) < 0)
+		return -1;
+	*(const config_setting_t **)((char *)x + k->off) = s;
+	return 0;
+}
+
+/* An address literal; k->min is the family it must have (0: either) and k->max is
+ * whether it may carry a port. Fills a struct cfg_addr at k->off; returns the port
+ * (0: none) or -1. */
+static int
+read_addr(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_addr *a = (struct cfg_addr *)((char *)obj + k->off);
+	const char *what = config_setting_name(s);
+	char q[CFG_QUOTE_MAX];
+	uint16_t port;
+	const char *v = "";
+	int rc;
+
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	rc = cfg_addr_parse(v, a, &port);
+	if (rc == -2)
+		return fail(x, s, "%s %s: port must be 1..65535", what, quote(q, v));
+	if (rc < 0)
+		return fail(x, s, "%s must be an IP address%s, got %s", what,
+		            k->max ? " with an optional :port" : "", quote(q, v));
+	if (port != 0 && !k->max)
+		return fail(x, s, "%s must be an IP address without a port, got %s", what,
+		            quote(q, v));
+	if (k->min != 0 && a->family != k->min)
+		return fail(x, s, "%s must be an IPv%lld address, got %s", what, k->min,
+		            quote(q, v));
+	if (!addr_unicast(a))
+		return fail(x, s, "%s must be a unicast address, got %s", what, quote(q, v));
+	return port;
+}
+
+static int
+p_addr(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	return read_addr(x, s, obj, k) < 0 ? -1 : 0;
+}
+
+/* ---- top level ---- */
+
+static int
+p_hash_key(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	const char *v = "";
+	size_t n;
+
+	(void)k;
+	if (cfg->hash_key != NULL)
+		return fail(x, s, "give hash_key or hash_key_hex, not both");
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	n = strlen(v);
+	if (n < CFG_KEY_MIN || n > CFG_KEY_MAX)
+		return fail(x, s, "hash_key must be %u..%u bytes, got %zu", CFG_KEY_MIN,
+		            CFG_KEY_MAX, n);
+	cfg->hash_key = malloc(n);
+	if (cfg->hash_key == NULL)
+		return fail_nomem(x);
+	memcpy(cfg->hash_key, v, n);
+	cfg->hash_key_len = n;
+	return 0;
+}
+
+static int
+p_hash_key_hex(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	const char *v = "";
+	size_t n;
+
+	(void)k;
+	if (cfg->hash_key != NULL)
+		return fail(x, s, "give hash_key or hash_key_hex, not both");
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	n = strlen(v);
+	for (size_t i = 0; i < n; i++)
+		if (hex_digit(v[i]) < 0)
+			return fail(x, s, "hash_key_hex must hold hex digits only, got '%c' at %zu",
+			            v[i] > ' ' && v[i] <= '~' ? v[i] : '?', i + 1);
+	if (n % 2 != 0)
+		return fail(x, s, "hash_key_hex must have an even number of hex digits, got %zu",
+		            n);
+	if (n / 2 < CFG_KEY_MIN || n / 2 > CFG_KEY_MAX)
+		return fail(x, s,
+		            "hash_key_hex must be %u..%u bytes (twice as many digits), got %zu",
+		            CFG_KEY_MIN, CFG_KEY_MAX, n / 2);
+	cfg->hash_key = malloc(n / 2);
+	if (cfg->hash_key == NULL)
+		return fail_nomem(x);
+	for (size_t i = 0; i < n / 2; i++)
+		cfg->hash_key[i] = (uint8_t)(hex_digit(v[2 * i]) << 4 | hex_digit(v[2 * i + 1]));
+	cfg->hash_key_len = n / 2;
+	return 0;
+}
+
+static int
+p_maglev_size(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+
+	if (p_u32(x, s, obj, k) < 0)
+		return -1;
+	if (!maglev_is_prime(cfg->maglev_size)) {
+		uint32_t next = cfg->maglev_size;
+
+		while (next < MAGLEV_MAX_SIZE && !maglev_is_prime(next))
+			next++;
+		return fail(x, s,
+		            "maglev_size must be a prime number, got %u (the next prime is %u)",
+		            cfg->maglev_size, next);
+	}
+	x->s_maglev = s;
+	return 0;
+}
+
+static const struct cfg_key top_keys[] = {
+        {"hash_key", p_hash_key, 0, 0, 0},
+        {"hash_key_hex", p_hash_key_hex, 0, 0, 0},
+        {"maglev_size", p_maglev_size, offsetof(struct sph_cfg, maglev_size), 2, MAGLEV_MAX_SIZE},
+        {"stats_interval", p_u32, offsetof(struct sph_cfg, stats_interval), 0,
+         CFG_STATS_INTERVAL_MAX},
+        {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0},
+        {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0},
+        {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0},
+};
+
+/* ---- ports ---- */
+
+static int
+p_device(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_port *p = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (strlen(v) >= CFG_DEVICE_MAX)
+		return fail(x, s, "device must be at most %u characters, got %zu",
+		            CFG_DEVICE_MAX - 1, strlen(v));
+	if (!device_valid(v))
+		return fail(x, s,
+		            "device must be printable ASCII without spaces, quotes or "
+		            "backslashes, got %s",
+		            quote(q, v));
+	strcpy(p->device, v);
+	return 0;
+}
+
+static int
+p_port_addrs(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_port *p = obj;
+	char q[CFG_QUOTE_MAX];
+	int n = config_setting_length(s);
+
+	(void)k;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY)
+		return fail(x, s, "addresses must be an array [ \"address/length\", ... ], got %s",
+		            type_name(s));
+	if (n == 0)
+		return fail(x, s, "addresses must hold at least one address");
+	if (n > (int)CFG_PORT_ADDRS_MAX)
+		return fail(x, s, "too many addresses: %d, at most %u", n, CFG_PORT_ADDRS_MAX);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = "";
+		int rc;
+
+		if (get_str(x, e, "addresses", &v) < 0)
+			return -1;
+		rc = cfg_prefix_parse(v, &p->addrs[i]);
+		if (rc == -2)
+			return fail(x, e, "address %s: prefix length must be 0..%u", quote(q, v),
+			            strchr(v, ':') ? 128u : 32u);
+		if (rc < 0)
+			return fail(x, e, "address must be \"address/length\", got %s",
+			            quote(q, v));
+		if (!addr_unicast(&p->addrs[i].addr))
+			return fail(x, e, "address must be a unicast address, got %s", quote(q, v));
+		for (int j = 0; j < i; j++)
+			if (addr_equal(&p->addrs[j].addr, &p->addrs[i].addr))
+				return fail(x, e, "address %s is listed twice", quote(q, v));
+	}
+	p->nb_addrs = (unsigned)n;
+	return 0;
+}
+
+static const struct cfg_key port_keys[] = {
+        {"name", p_done, 0, 0, 0},
+        {"device", p_device, 0, 0, 0},
+        {"addresses", p_port_addrs, 0, 0, 0},
+        {"gateway4", p_addr, offsetof(struct cfg_port, gw4), 4, 0},
+        {"gateway6", p_addr, offsetof(struct cfg_port, gw6), 6, 0},
+};
+
+/* A next hop must be reachable: on-link through one of the port's own prefixes. */
+static int
+check_gateway(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_port *p,
+              const char *key, const struct cfg_addr *gw)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	char a[CFG_ADDR_STRLEN];
+
+	if (gw->family == 0)
+		return 0;
+	for (unsigned i = 0; i < p->nb_addrs; i++) {
+		if (addr_equal(&p->addrs[i].addr, gw))
+			return fail(x, s, "%s %s is one of the port's own addresses", key,
+			            cfg_addr_format(gw, 0, a, sizeof(a)));
+		if (prefix_contains(&p->addrs[i], gw))
+			return 0;
+	}
+	return fail(x, s, "%s %s is not within any IPv%u prefix of the port's addresses", key,
+	            cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+}
+
+static int
+read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsigned idx)
+{
+	static const struct cfg_key name_key = {
+	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_port, name)};
+
+	set_item(x, "port %u", idx + 1);
+	if (!config_setting_is_group(g))
+		return fail(x, g, "must be a group { name = ...; ... }, got %s", type_name(g));
+	if (require(x, g, "name") < 0 ||
+	    p_name(x, config_setting_get_member(g, "name"), p, &name_key) < 0)
+		return -1;
+	set_item(x, "port \"%s\"", p->name);
+	p->line = config_setting_source_line(g);
+	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
+	    require(x, g, "device") < 0 || require(x, g, "addresses") < 0)
+		return -1;
+	if (check_gateway(x, g, p, "gateway4", &p->gw4) < 0 ||
+	    check_gateway(x, g, p, "gateway6", &p->gw6) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- duplicates ---- */
+
+/* One value that must be unique, and where it came from. Keys are zero-padded names or
+ * packed (family, address, port) triples, so one memcmp compares either. */
+struct dup_ref {
+	uint8_t key[CFG_NAME_MAX];
+	unsigned seq;              /* file order */
+	unsigned owner;            /* index of the object holding it */
+	const config_setting_t *s; /* where a message points */
+};
+
+static int
+dup_cmp(const void *pa, const void *pb)
+{
+	const struct dup_ref *a = pa, *b = pb;
+	int c = memcmp(a->key, b->key, sizeof(a->key));
+
+	if (c != 0)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Sorts r and finds the repeat that comes first in the file: returns its index and sets
+ * *first to the earlier holder of the same value; -1 when all differ. Sorting keeps this
+ * O(n log n): a file may list tens of thousands of backends or VIP ports.
+ */
+static long
+dup_find(struct dup_ref *r, size_t n, size_t *first)
+{
+	long best = -1;
+
+	qsort(r, n, sizeof(*r), dup_cmp);
+	for (size_t i = 1, start = 0; i < n; i++) {
+		if (memcmp(r[i].key, r[start].key, sizeof(r[i].key)) != 0) {
+			start = i;
+			continue;
+		}
+		if (best < 0 || r[i].seq < r[best].seq) {
+			best = (long)i;
+			*first = start;
+		}
+	}
+	return best;
+}
+
+static void
+dup_name(struct dup_ref *r, const char *name)
+{
+	memset(r->key, 0, sizeof(r->key));
+	memcpy(r->key, name, strlen(name));
+}
+
+static void
+dup_addr(struct dup_ref *r, const struct cfg_addr *a, uint16_t port)
+{
+	memset(r->key, 0, sizeof(r->key));
+	r->key[0] = a->family;
+	memcpy(r->key + 1, a->a, 16);
+	r->key[17] = (uint8_t)(port >> 8);
+	r->key[18] = (uint8_t)port;
+}
+
+static int
+read_ports(struct cfg_ctx *x)
+{
+	struct sph_cfg *cfg = x->cfg;
+	const config_setting_t *l = x->s_ports;
+	unsigned n = l ? (unsigned)config_setting_length(l) : 0, na = 0;
+	struct dup_ref *r;
+	size_t first;
+	long d;
+
+	if (n == 0)
+		return 0;
+	cfg->ports = calloc(n, sizeof(*cfg->ports));
+	if (cfg->ports == NULL)
+		return fail_nomem(x);
+	cfg->nb_ports = n;
+	for (unsigned i = 0; i < n; i++) {
+		if (read_port(x, config_setting_get_elem(l, i), &cfg->ports[i], i) < 0)
+			return -1;
+		na += cfg->ports[i].nb_addrs;
+	}
+
+	/* Port names, then addresses across ports (each port already checked its own). */
+	r = calloc(n > na ? n : na, sizeof(*r));
+	if (r == NULL)
+		return fail_nomem(x);
+	for (unsigned i = 0; i < n; i++) {
+		dup_name(&r[i], cfg->ports[i].name);
+		r[i].seq = r[i].owner = i;
+		r[i].s = config_setting_get_elem(l, i);
+	}
+	d = dup_find(r, n, &first);
+	if (d >= 0) {
+		set_item(x, "port \"%s\"", cfg->ports[r[d].owner].name);
+		fail(x, r[d].s, "name is already used by the port at line %u",
+		     cfg->ports[r[first].owner].line);
+		free(r);
+		return -1;
+	}
+	na = 0;
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++) {
+			dup_addr(&r[na], &cfg->ports[i].addrs[j].addr, 0);
+			r[na].seq = na;
+			r[na].owner = i;
+			r[na].s = config_setting_get_member(config_setting_get_elem(l, i),
+			                                    "addresses");
+		}
+	}
+	d = dup_find(r, na, &first);
+	if (d >= 0) {
+		char a[CFG_ADDR_STRLEN];
+
+		struct cfg_addr ad = {.family = r[d].key[0]};
+
+		memcpy(ad.a, r[d].key + 1, 16);
+		set_item(x, "port \"%s\"", cfg->ports[r[d].owner].name);
+		fail(x, r[d].s, "address %s is already owned by port \"%s\"",
+		     cfg_addr_format(&ad, 0, a, sizeof(a)), cfg->ports[r[first].owner].name);
+		free(r);
+		return -1;
+	}
+	free(r);
+	return 0;
+}
+
+/* ---- groups and backends ---- */
+
+static int
+p_be_addr(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_backend *b = obj;
+	int port = read_addr(x, s, obj, k);
+
+	if (port < 0)
+		return -1;
+	if (port > 0) {
+		b->port = (uint16_t)port;
+		x->s_addr_port = s;
+	}
+	return 0;
+}
+
+static int
+p_be_port(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_backend *b = obj;
+	long long v = 0;
+
+	(void)k;
+	if (get_int(x, s, NULL, 1, 65535, &v) < 0)
+		return -1;
+	b->port = (uint16_t)v;
+	x->s_port_key = s;
+	return 0;
+}
+
+static int
+p_state(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+	int st;
+
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	st = cfg_state_parse(v);
+	if (st < 0)
+		return fail(x, s, "state must be \"up\", \"drain\" or \"down\", got %s",
+		            quote(q, v));
+	*((uint8_t *)obj + k->off) = (uint8_t)st;
+	return 0;
+}
+
+static int
+p_mac(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_backend *b = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (cfg_mac_parse(v, b->mac) < 0)
+		return fail(
+		        x, s,
+		        "mac must be six pairs of hex digits like \"02:00:00:00:00:21\", got %s",
+		        quote(q, v));
+	if ((b->mac[0] & 1) ||
+	    (b->mac[0] | b->mac[1] | b->mac[2] | b->mac[3] | b->mac[4] | b->mac[5]) == 0)
+		return fail(x, s, "mac must be a unicast address, got %s", quote(q, v));
+	b->has_mac = 1;
+	return 0;
+}
+
+static const struct cfg_key backend_keys[] = {
+        {"name", p_done, 0, 0, 0},
+        {"address", p_be_addr, offsetof(struct cfg_backend, addr), 0, 1},
+        {"port", p_be_port, 0, 0, 0},
+        {"weight", p_u32, offsetof(struct cfg_backend, weight), CFG_WEIGHT_MIN, CFG_WEIGHT_MAX},
+        {"state", p_state, offsetof(struct cfg_backend, state), 0, 0},
+        {"mac", p_mac, 0, 0, 0},
+};
+
+static int
+read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b, unsigned idx,
+             const char *group)
+{
+	static const struct cfg_key name_key = {
+	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_backend, name)};
+	char a[CFG_ADDR_STRLEN];
+
+	set_item(x, "backend %u of group \"%s\"", idx + 1, group);
+	if (!config_setting_is_group(g))
+		return fail(x, g, "must be a group { name = ...; address = ...; }, got %s",
+		            type_name(g));
+	if (require(x, g, "name") < 0 ||
+	    p_name(x, config_setting_get_member(g, "name"), b, &name_key) < 0)
+		return -1;
+	set_item(x, "backend \"%s\"", b->name);
+	b->line = config_setting_source_line(g);
+	b->port = CFG_DEFAULT_PORT;
+	b->weight = 1;
+	b->state = MAGLEV_UP;
+	x->s_port_key = x->s_addr_port = NULL;
+	if (walk(x, g, backend_keys, SPH_ARRAY_SIZE(backend_keys), b) < 0 ||
+	    require(x, g, "address") < 0)
+		return -1;
+	if (x->s_port_key != NULL && x->s_addr_port != NULL)
+		return fail(x, x->s_port_key,
+		            "port is given twice: address %s already has one; drop one of them",
+		            cfg_addr_format(&b->addr, 0, a, sizeof(a)));
+	return 0;
+}
+
+static const struct cfg_key group_keys[] = {
+        {"name", p_done, 0, 0, 0},
+        {"backends", p_done, 0, 0, 0}, /* read by read_group(), once the name is known */
+};
+
+static int
+read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, unsigned idx)
+{
+	static const struct cfg_key name_key = {
+	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_group, name)};
+	const config_setting_t *l;
+	unsigned n;
+
+	set_item(x, "group %u", idx + 1);
+	if (!config_setting_is_group(g))
+		return fail(x, g, "must be a group { name = ...; backends = ( ... ); }, got %s",
+		            type_name(g));
+	if (require(x, g, "name") < 0 ||
+	    p_name(x, config_setting_get_member(g, "name"), grp, &name_key) < 0)
+		return -1;
+	set_item(x, "group \"%s\"", grp->name);
+	grp->line = config_setting_source_line(g);
+	if (walk(x, g, group_keys, SPH_ARRAY_SIZE(group_keys), grp) < 0 ||
+	    require(x, g, "backends") < 0)
+		return -1;
+	l = config_setting_get_member(g, "backends");
+	if (get_list(x, l) < 0)
+		return -1;
+	n = (unsigned)config_setting_length(l);
+	if (n == 0)
+		return fail(x, l, "backends must hold at least one backend");
+	if (n > MAGLEV_MAX_BACKENDS)
+		return fail(x, l, "too many backends: %u, at most %u", n, MAGLEV_MAX_BACKENDS);
+	grp->backends = calloc(n, sizeof(*grp->backends));
+	if (grp->backends == NULL)
+		return fail_nomem(x);
+	grp->nb_backends = n;
+	for (unsigned i = 0; i < n; i++)
+		if (read_backend(x, config_setting_get_elem(l, i), &grp->backends[i], i,
+		                 grp->name) < 0)
+			return -1;
+	return 0;
+}
+
+/* Names: groups among groups, backends across the whole file (they are Maglev identities
+ * and what operators address with siphonctl). Endpoints: within a group, two backends
+ * at one address and port are a copy-paste slip (weight expresses a bigger share). */
+static int
+check_group_dups(struct cfg_ctx *x, struct dup_ref *r)
+{
+	struct sph_cfg *cfg = x->cfg;
+	const config_setting_t *l = x->s_groups;
+	unsigned nb = 0;
+	size_t first;
+	long d;
+
+	for (unsigned i = 0; i < cfg->nb_groups; i++) {
+		dup_name(&r[i], cfg->groups[i].name);
+		r[i].seq = r[i].owner = i;
+		r[i].s = config_setting_get_elem(l, i);
+	}
+	d = dup_find(r, cfg->nb_groups, &first);
+	if (d >= 0) {
+		set_item(x, "group \"%s\"", cfg->groups[r[d].owner].name);
+		return fail(x, r[d].s, "name is already used by the group at line %u",
+		            cfg->groups[r[first].owner].line);
+	}
+
+	for (unsigned i = 0; i < cfg->nb_groups; i++) {
+		const config_setting_t *bl =
+		        config_setting_get_member(config_setting_get_elem(l, i), "backends");
+
+		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++) {
+			dup_name(&r[nb], cfg->groups[i].backends[j].name);
+			r[nb].seq = nb;
+			r[nb].owner = i;
+			r[nb].s = config_setting_get_elem(bl, j);
+		}
+	}
+	d = dup_find(r, nb, &first);
+	if (d >= 0) {
+		char name[CFG_NAME_MAX];
+
+		memcpy(name, r[d].key, sizeof(name));
+		set_item(x, "backend \"%s\"", name);
+		return fail(x, r[d].s, "name is already used by the backend at line %u%s%s%s",
+		            config_setting_source_line(r[first].s),
+		            r[first].owner != r[d].owner ? " in group \"" : "",
+		            r[first].owner != r[d].owner ? cfg->groups[r[first].owner].name : "",
+		            r[first].owner != r[d].owner ? "\"" : "");
+	}
+
+	for (unsigned i = 0; i < cfg->nb_groups; i++) {
+		const struct cfg_group *grp = &cfg->groups[i];
+		const config_setting_t *bl =
+		        config_setting_get_member(config_setting_get_elem(l, i), "backends");
+		char a[CFG_ADDR_STRLEN];
+
+		for (unsigned j = 0; j < grp->nb_backends; j++) {
+			dup_addr(&r[j], &grp->backends[j].addr, grp->backends[j].port);
+			r[j].seq = r[j].owner = j;
+			r[j].s = config_setting_get_elem(bl, j);
+		}
+		d = dup_find(r, grp->nb_backends, &first);
+		if (d >= 0) {
+			const struct cfg_backend *b = &grp->backends[r[d].owner];
+
+			set_item(x, "backend \"%s\"", b->name);
+			return fail(x, r[d].s,
+			            "address %s is already used by backend \"%s\" of group \"%s\"",
+			            cfg_addr_format(&b->addr, b->port, a, sizeof(a)),
+			            grp->backends[r[first].owner].name, grp->name);
+		}
+	}
+	return 0;
+}
+
+static int
+read_groups(struct cfg_ctx *x)
+{
+	struct sph_cfg *cfg = x->cfg;
+	const config_setting_t *l = x->s_groups;
+	unsigned n = (unsigned)config_setting_length(l), nb = 0;
+	struct dup_ref *r;
+	int rc;
+
+	if (n == 0)
+		return fail(x, l, "groups must hold at least one group");
+	cfg->groups = calloc(n, sizeof(*cfg->groups));
+	if (cfg->groups == NULL)
+		return fail_nomem(x);
+	cfg->nb_groups = n;
+	for (unsigned i = 0; i < n; i++) {
+		if (read_group(x, config_setting_get_elem(l, i), &cfg->groups[i], i) < 0)
+			return -1;
+		nb += cfg->groups[i].nb_backends;
+	}
+
+	r = calloc(nb > n ? nb : n, sizeof(*r));
+	if (r == NULL)
+		return fail_nomem(x);
+	rc = check_group_dups(x, r);
+	free(r);
+	if (rc < 0)
+		return -1;
+
+	/* Every backend of a group may be up at once (states change at run time). */
+	for (unsigned i = 0; i < n; i++) {
+		const struct cfg_group *grp = &cfg->groups[i];
+
+		if (grp->nb_backends <= cfg->maglev_size)
+			continue;
+		if (x->s_maglev != NULL) {
+			x->item[0] = '\0';
+			return fail(x, x->s_maglev,
+			            "maglev_size must be at least the backend count of every "
+			            "group, got %u but group \"%s\" has %u",
+			            cfg->maglev_size, grp->name, grp->nb_backends);
+		}
+		set_item(x, "group \"%s\"", grp->name);
+		return fail(x, config_setting_get_elem(l, i),
+		            "%u backends exceed the default maglev_size %u; set a larger prime",
+		            grp->nb_backends, cfg->maglev_size);
+	}
+	return 0;
+}
+
+/* ---- VIPs ---- */
+
+static int
+p_vip_ports(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_vip *v = obj;
+	int n = config_setting_length(s);
+
+	(void)k;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY)
+		return fail(x, s, "ports must be an array like [ 5060 ], got %s", type_name(s));
+	if (n == 0)
+		return fail(x, s, "ports must hold at least one port");
+	/* The address may have set one already; the conflict is reported by read_vip(). */
+	free(v->ports);
+	v->ports = calloc((size_t)n, sizeof(*v->ports));
+	if (v->ports == NULL)
+		return fail_nomem(x);
+	for (int i = 0; i < n; i++) {
+		long long p = 0;
+
+		if (get_int(x, config_setting_get_elem(s, (unsigned)i), "ports", 1, 65535, &p) < 0)
+			return -1;
+		v->ports[i] = (uint16_t)p;
+		v->nb_ports = (unsigned)i + 1;
+	}
+	x->s_port_key = s;
+	return 0;
+}
+
+static int
+p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_vip *v = obj;
+	const struct cfg_group *g;
+	char q[CFG_QUOTE_MAX];
+	const char *name = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &name) < 0)
+		return -1;
+	g = cfg_group_find(x->cfg, name);
+	if (g == NULL)
+		return fail(x, s, "group %s is not defined", quote(q, name));
+	v->group = (unsigned)(g - x->cfg->groups);
+	return 0;
+}
+
+static int
+p_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_vip *v = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *name = "";
+	int m;
+
+	(void)k;
+	if (get_str(x, s, NULL, &name) < 0)
+		return -1;
+	m = cfg_mode_parse(name);
+	if (m < 0)
+		return fail(x, s, "mode must be \"l2dsr\" or \"ipip\", got %s", quote(q, name));
+	v->mode = (uint8_t)m;
+	return 0;
+}
+
+static const struct cfg_key vip_keys[] = {
+        {"address", p_done, 0, 0, 0},
+        {"ports", p_vip_ports, 0, 0, 0},
+        {"group", p_vip_group, 0, 0, 0},
+        {"mode", p_mode, 0, 0, 0},
+};
+
+static int
+read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsigned idx)
+{
+	static const struct cfg_key addr_key = {"address", p_done, offsetof(struct cfg_vip, addr),
+	                                        0, 1};
+	char a[CFG_ADDR_STRLEN];
+	int port;
+
+	set_item(x, "vip %u", idx + 1);
+	if (!config_setting_is_group(g))
+		return fail(x, g, "must be a group { address = ...; group = ...; }, got %s",
+		            type_name(g));
+	if (require(x, g, "address") < 0)
+		return -1;
+	port = read_addr(x, config_setting_get_member(g, "address"), v, &addr_key);
+	if (port < 0)
+		return -1;
+	set_item(x, "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
+	v->line = config_setting_source_line(g);
+	v->mode = CFG_VIP_L2DSR;
+	x->s_port_key = NULL;
+	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 || require(x, g, "group") < 0)
+		return -1;
+	if (port > 0 && x->s_port_key != NULL)
+		return fail(x, x->s_port_key,
+		            "ports are given twice: address %s already has one; drop one of them",
+		            cfg_addr_format(&v->addr, (uint16_t)port, a, sizeof(a)));
+	if (v->ports == NULL) {
+		v->ports = malloc(sizeof(*v->ports));
+		if (v->ports == NULL)
+			return fail_nomem(x);
+		v->ports[0] = port > 0 ? (uint16_t)port : CFG_DEFAULT_PORT;
+		v->nb_ports = 1;
+	}
+	return 0;
+}
+
+static int
+read_vips(struct cfg_ctx *x)
+{
+	struct sph_cfg *cfg = x->cfg;
+	const config_setting_t *l = x->s_vips;
+	unsigned n = l ? (unsigned)config_setting_length(l) : 0;
+	size_t np = 0, first;
+	struct dup_ref *r;
+	long d;
+
+	if (n == 0)
+		return 0;
+	cfg->vips = calloc(n, sizeof(*cfg->vips));
+	if (cfg->vips == NULL)
+		return fail_nomem(x);
+	cfg->nb_vips = n;
+	for (unsigned i = 0; i < n; i++) {
+		if (read_vip(x, config_setting_get_elem(l, i), &cfg->vips[i], i) < 0)
+			return -1;
+		np += cfg->vips[i].nb_ports;
+	}
+
+	r = calloc(np, sizeof(*r));
+	if (r == NULL)
+		return fail_nomem(x);
+	np = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		const config_setting_t *ps = config_setting_get_member(g, "ports");
+
+		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++) {
+			dup_addr(&r[np], &cfg->vips[i].addr, cfg->vips[i].ports[j]);
+			r[np].seq = (unsigned)np;
+			r[np].owner = i;
+			r[np].s = ps != NULL ? config_setting_get_elem(ps, j) : g;
+		}
+	}
+	d = dup_find(r, np, &first);
+	if (d >= 0) {
+		const struct cfg_vip *v = &cfg->vips[r[d].owner];
+		unsigned port = (unsigned)r[d].key[17] << 8 | r[d].key[18];
+		char a[CFG_ADDR_STRLEN];
+
+		set_item(x, "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
+		if (r[first].owner == r[d].owner)
+			fail(x, r[d].s, "port %u is listed twice", port);
+		else
+			fail(x, r[d].s, "port %u is already served by the vip at line %u", port,
+			     cfg->vips[r[first].owner].line);
+		free(r);
+		return -1;
+	}
+	free(r);
+	return 0;
+}
+
+/* ---- integer literals libconfig would wrap ---- */
+
+static int intscan_file(struct cfg_ctx *x, const char *rel, int depth);
+
+/*
+ * libconfig 1.5 reads an integer literal without an L suffix through atoi()/strtoul()
+ * into an int, so 4294967297 arrives as 1 and would pass any range check. Every key
+ * siphon knows fits in 31 bits, so once the parse succeeded the files are read again
+ * with libconfig's own token rules and any literal that does not fit is refused.
+ */
+static int
+intscan_text(struct cfg_ctx *x, const char *t, size_t n, const char *shown, int depth)
+{
+	unsigned line = 1;
+	size_t i = 0;
+
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+	while (i < n) {
+		char c = t[i];
+
+		if (c == '\n') {
+			line++;
+			i++;
+		} else if (c == '"') {
+			for (i++; i < n && t[i] != '"'; i++) {
+				if (t[i] == '\\' && i + 1 < n)
+					i++;
+				line += t[i] == '\n';
+			}
+			i++;
+		} else if (c == '#' || (c == '/' && i + 1 < n && t[i + 1] == '/')) {
+			while (i < n && t[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < n && t[i + 1] == '*') {
+			for (i += 2; i < n && !(t[i] == '*' && i + 1 < n && t[i + 1] == '/'); i++)
+				line += t[i] == '\n';
+			i += 2;
+		} else if (c == '@' && n - i > 8 && memcmp(t + i, "@include", 8) == 0) {
+			size_t s, e;
+
+			for (i += 8; i < n && (t[i] == ' ' || t[i] == '\t'); i++)
+				;
+			if (i >= n || t[i] != '"')
+				continue;
+			s = ++i;
+			for (e = s; e < n && t[e] != '"' && t[e] != '\\' && t[e] != '\n'; e++)
+				;
+			if (e < n && t[e] == '"' && e > s && depth < CFG_INCLUDE_DEPTH) {
+				char *rel = strndup(t + s, e - s);
+				int rc;
+
+				if (rel == NULL)
+					return fail_nomem(x);
+				rc = intscan_file(x, rel, depth + 1);
+				free(rel);
+				if (rc < 0)
+					return -1;
+			}
+			i = e;
+		} else if (IS_ALPHA(c) || c == '*') {
+			while (i < n && (IS_ALPHA(t[i]) || IS_DIGIT(t[i]) || t[i] == '-' ||
+			                 t[i] == '_' || t[i] == '*'))
+				i++;
+		} else if (c == '.' || IS_DIGIT(c)) {
+			size_t s = i;
+			int neg = i > 0 && t[i - 1] == '-', hex = 0, flt = c == '.';
+			unsigned long long v = 0;
+			unsigned digits = 0; /* significant ones; v is exact up to 12 */
+
+			if (c == '0' && i + 1 < n && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
+				hex = 1;
+				i += 2;
+			}
+			for (; i < n && (hex ? hex_digit(t[i]) >= 0 : IS_DIGIT(t[i])); i++) {
+				if (digits == 0 && t[i] == '0')
+					continue;
+				if (++digits <= 12)
+					v = v * (hex ? 16u : 10u) + (unsigned)hex_digit(t[i]);
+			}
+			if (digits > 12)
+				v = ~0ull;
+			if (!hex && i < n && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))
+				flt = 1;
+			if (flt) {
+				while (i < n && (IS_DIGIT(t[i]) || t[i] == '.' || t[i] == 'e' ||
+				                 t[i] == 'E' ||
+				                 ((t[i] == '-' || t[i] == '+') &&
+				                  (t[i - 1] == 'e' || t[i - 1] == 'E'))))
+					i++;
+				continue;
+			}
+			if (i < n && t[i] == 'L')
+				continue; /* 64-bit literal: libconfig reads it whole */
+			if (hex ? v > 0xffffffffull : v > 2147483647ull + (unsigned)neg) {
+				x->item[0] = '\0';
+				return fail_at(x, shown, line,
+				               "integer %s%.*s does not fit in 32 bits (at most "
+				               "2147483647)",
+				               neg ? "-" : "", (int)(i - s < 40 ? i - s : 40),
+				               t + s);
+			}
+		} else {
+			i++;
+		}
+	}
+#undef IS_DIGIT
+#undef IS_ALPHA
+	return 0;
+}
+
+/* rel: NULL for the main file, else an @include path relative to the main file's folder. */
+static int
+intscan_file(struct cfg_ctx *x, const char *rel, int depth)
+{
+	char path[4096], shown[4096];
+	size_t n = 0, cap = 0;
+	char *t = NULL;
+	FILE *f;
+	int rc;
+
+	if (rel == NULL) {
+		snprintf(path, sizeof(path), "%s", x->path);
+		snprintf(shown, sizeof(shown), "%s", x->path);
+	} else {
+		/* As libconfig 1.5 does: the include folder, then the path without its '/'. */
+		snprintf(path, sizeof(path), "%s/%s", x->dir, rel + (rel[0] == '/'));
+		src_name(x, rel, shown, sizeof(shown));
+	}
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0; /* libconfig read it a moment ago; nothing to add if it is gone */
+	for (;;) {
+		if (n == cap) {
+			char *g = cap < SIZE_MAX / 2 ? realloc(t, cap ? cap * 2 : 8192) : NULL;
+
+			if (g == NULL) {
+				free(t);
+				fclose(f);
+				return fail_nomem(x);
+			}
+			t = g;
+			cap = cap ? cap * 2 : 8192;
+		}
+		size_t got = fread(t + n, 1, cap - n, f);
+
+		if (got == 0)
+			break;
+		n += got;
+	}
+	fclose(f);
+	rc = intscan_text(x, t, n, shown, depth);
+	free(t);
+	return rc;
+}
+
+/* ---- cfg_load ---- */
+
+static int
+load(struct cfg_ctx *x, config_t *c)
+{
+	const config_setting_t *root;
+	struct stat st;
+	FILE *f;
+
+	f = fopen(x->path, "r");
+	if (f == NULL)
+		return fail(x, NULL, "cannot open: %s", strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return fail(x, NULL, "is a directory, not a configuration file");
+	}
+	fclose(f);
+
+	config_set_include_dir(c, x->dir);
+	if (!config_read_file(c, x->path)) {
+		char file[4096];
+
+		if (config_error_type(c) == CONFIG_ERR_FILE_IO)
+			return fail(x, NULL, "cannot read: %s",
+			            config_error_text(c) ? config_error_text(c) : "I/O error");
+		src_name(x, config_error_file(c), file, sizeof(file));
+		return fail_at(x, file, (unsigned)config_error_line(c), "%s",
+		               config_error_text(c) ? config_error_text(c) : "syntax error");
+	}
+	if (intscan_file(x, NULL, 0) < 0)
+		return -1;
+
+	root = config_root_setting(c);
+	if (walk(x, root, top_keys, SPH_ARRAY_SIZE(top_keys), x->cfg) < 0)
+		return -1;
+	if (x->cfg->hash_key == NULL)
+		return fail(x, NULL,
+		            "hash_key_hex (or hash_key) is required: generate one with "
+		            "`openssl rand -hex 32`");
+	if (x->s_groups == NULL)
+		return fail(x, NULL, "groups is required: at least one group of backends");
+	if (read_ports(x) < 0 || read_groups(x) < 0 || read_vips(x) < 0)
+		return -1;
+	return 0;
+}
+
+int
+cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
+{
+	struct cfg_ctx x = {.path = path, .dir = ".", .err = err, .errlen = err ? errlen : 0};
+	char *p, *dir;
+	config_t c;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (x.errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || out == NULL) {
+		x.path = "(null)";
+		return fail_at(&x, "cfg_load", 0, "no path or no result pointer");
+	}
+	x.cfg = calloc(1, sizeof(*x.cfg));
+	p = strdup(path);
+	dir = p != NULL ? strdup(dirname(p)) : NULL;
+	free(p);
+	if (x.cfg == NULL || dir == NULL || (x.cfg->path = strdup(path)) == NULL) {
+		cfg_free(x.cfg);
+		free(dir);
+		return fail_nomem(&x);
+	}
+	x.dir = dir;
+	x.cfg->maglev_size = MAGLEV_DEFAULT_SIZE;
+
+	config_init(&c);
+	rc = load(&x, &c);
+	config_destroy(&c);
+	free(dir);
+	if (rc < 0) {
+		cfg_free(x.cfg);
+		return -1;
+	}
+	*out = x.cfg;
+	return 0;
+}
+
+/* ---- cfg_write ---- */
+
+/* What cfg_load() would refuse before even comparing values: checked up front so a
+ * failed write leaves nothing behind. */
+static int
+writable(const struct sph_cfg *cfg)
+{
+	if (cfg->hash_key == NULL || cfg->hash_key_len < CFG_KEY_MIN ||
+	    cfg->hash_key_len > CFG_KEY_MAX || cfg->nb_groups == 0 || cfg->groups == NULL)
+		return 0;
+	for (unsigned i = 0; i < cfg->nb_ports; i++) {
+		const struct cfg_port *p = &cfg->ports[i];
+
+		if (!cfg_name_valid(p->name) || memchr(p->device, 0, sizeof(p->device)) == NULL ||
+		    !device_valid(p->device) || p->nb_addrs == 0 ||
+		    p->nb_addrs > CFG_PORT_ADDRS_MAX ||
+		    (p->gw4.family != 0 && p->gw4.family != 4) ||
+		    (p->gw6.family != 0 && p->gw6.family != 6))
+			return 0;
+		for (unsigned j = 0; j < p->nb_addrs; j++)
+			if (p->addrs[j].addr.family != 4 && p->addrs[j].addr.family != 6)
+				return 0;
+	}
+	for (unsigned i = 0; i < cfg->nb_groups; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+
+		if (!cfg_name_valid(g->name) || g->nb_backends == 0 || g->backends == NULL)
+			return 0;
+		for (unsigned j = 0; j < g->nb_backends; j++) {
+			const struct cfg_backend *b = &g->backends[j];
+
+			if (!cfg_name_valid(b->name) ||
+			    (b->addr.family != 4 && b->addr.family != 6) || b->port == 0 ||
+			    b->state >= SPH_ARRAY_SIZE(state_names))
+				return 0;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nb_vips; i++) {
+		const struct cfg_vip *v = &cfg->vips[i];
+
+		if ((v->addr.family != 4 && v->addr.family != 6) || v->nb_ports == 0 ||
+		    v->ports == NULL || v->group >= cfg->nb_groups ||
+		    v->mode >= SPH_ARRAY_SIZE(mode_names))
+			return 0;
+	}
+	return 1;
+}
+
+int
+cfg_write(const struct sph_cfg *cfg, FILE *f)
+{
+	char a[CFG_PREFIX_STRLEN];
+
+	if (cfg == NULL || f == NULL || !writable(cfg))
+		return -1;
+
+	fprintf(f, "# siphon configuration, written by cfg_write(); reference: docs/config.md.\n"
+	           "# It holds the hash key: keep it as secret as the file it came from.\n");
+	/* 32 bytes a line: a 1024-byte key stays readable as adjacent strings. */
+	fprintf(f, "hash_key_hex =");
+	for (size_t i = 0; i < cfg->hash_key_len; i++)
+		fprintf(f, "%s%02x", i % 32 == 0 ? (i ? "\"\n\t\"" : " \"") : "", cfg->hash_key[i]);
+	fprintf(f, "\";\nmaglev_size = %u;\nstats_interval = %u;\n", cfg->maglev_size,
+	        cfg->stats_interval);
+
+	if (cfg->nb_ports > 0) {
+		fprintf(f, "\nports = (\n");
+		for (unsigned i = 0; i < cfg->nb_ports; i++) {
+			const struct cfg_port *p = &cfg->ports[i];
+
+			fprintf(f,
+			        "\t{\n\t\tname = \"%s\";\n\t\tdevice = \"%s\";\n\t\taddresses = [",
+			        p->name, p->device);
+			for (unsigned j = 0; j < p->nb_addrs; j++)
+				fprintf(f, "%s\"%s\"", j ? ", " : " ",
+				        cfg_prefix_format(&p->addrs[j], a, sizeof(a)));
+			fprintf(f, " ];\n");
+			if (p->gw4.family != 0)
+				fprintf(f, "\t\tgateway4 = \"%s\";\n",
+				        cfg_addr_format(&p->gw4, 0, a, sizeof(a)));
+			if (p->gw6.family != 0)
+				fprintf(f, "\t\tgateway6 = \"%s\";\n",
+				        cfg_addr_format(&p->gw6, 0, a, sizeof(a)));
+			fprintf(f, "\t}%s\n", i + 1 < cfg->nb_ports ? "," : "");
+		}
+		fprintf(f, ");\n");
+	}
+
+	fprintf(f, "\ngroups = (\n");
+	for (unsigned i = 0; i < cfg->nb_groups; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+
+		fprintf(f, "\t{\n\t\tname = \"%s\";\n\t\tbackends = (\n", g->name);
+		for (unsigned j = 0; j < g->nb_backends; j++) {
+			const struct cfg_backend *b = &g->backends[j];
+
+			fprintf(f,
+			        "\t\t\t{ name = \"%s\"; address = \"%s\"; port = %u; weight = %u; "
+			        "state = \"%s\";",
+			        b->name, cfg_addr_format(&b->addr, 0, a, sizeof(a)), b->port,
+			        b->weight, cfg_state_name(b->state));
+			if (b->has_mac)
+				fprintf(f, " mac = \"%s\";", cfg_mac_format(b->mac, a, sizeof(a)));
+			fprintf(f, " }%s\n", j + 1 < g->nb_backends ? "," : "");
+		}
+		fprintf(f, "\t\t);\n\t}%s\n", i + 1 < cfg->nb_groups ? "," : "");
+	}
+	fprintf(f, ");\n");
+
+	if (cfg->nb_vips > 0) {
+		fprintf(f, "\nvips = (\n");
+		for (unsigned i = 0; i < cfg->nb_vips; i++) {
+			const struct cfg_vip *v = &cfg->vips[i];
+
+			fprintf(f, "\t{ address = \"%s\"; ports = [",
+			        cfg_addr_format(&v->addr, 0, a, sizeof(a)));
+			for (unsigned j = 0; j < v->nb_ports; j++)
+				fprintf(f, "%s%u", j ? ", " : " ", v->ports[j]);
+			fprintf(f, " ]; group = \"%s\"; mode = \"%s\"; }%s\n",
+			        cfg->groups[v->group].name, cfg_mode_name(v->mode),
+			        i + 1 < cfg->nb_vips ? "," : "");
+		}
+		fprintf(f, ");\n");
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+/* ---- cfg_equal ---- */
+
+static int
+gw_equal(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+	return a->family == b->family && (a->family == 0 || memcmp(a->a, b->a, 16) == 0);
+}
+
+int
+cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->stats_interval != b->stats_interval || a->maglev_size != b->maglev_size ||
+	    a->hash_key_len != b->hash_key_len || a->nb_groups != b->nb_groups ||
+	    a->nb_vips != b->nb_vips || a->nb_ports != b->nb_ports)
+		return 0;
+	if (a->hash_key_len > 0 && memcmp(a->hash_key, b->hash_key, a->hash_key_len) != 0)
+		return 0;
+	for (unsigned i = 0; i < a->nb_groups; i++) {
+		const struct cfg_group *ga = &a->groups[i], *gb = &b->groups[i];
+
+		if (strcmp(ga->name, gb->name) != 0 || ga->nb_backends != gb->nb_backends)
+			return 0;
+		for (unsigned j = 0; j < ga->nb_backends; j++) {
+			const struct cfg_backend *x = &ga->backends[j], *y = &gb->backends[j];
+
+			if (strcmp(x->name, y->name) != 0 || !addr_equal(&x->addr, &y->addr) ||
+			    x->port != y->port || x->weight != y->weight || x->state != y->state ||
+			    x->has_mac != y->has_mac ||
+			    (x->has_mac && memcmp(x->mac, y->mac, 6) != 0))
+				return 0;
+		}
+	}
+	for (unsigned i = 0; i < a->nb_vips; i++) {
+		const struct cfg_vip *x = &a->vips[i], *y = &b->vips[i];
+
+		if (!addr_equal(&x->addr, &y->addr) || x->nb_ports != y->nb_ports ||
+		    x->group != y->group || x->mode != y->mode ||
+		    (x->nb_ports > 0 &&
+		     memcmp(x->ports, y->ports, x->nb_ports * sizeof(*x->ports)) != 0))
+			return 0;
+	}
+	for (unsigned i = 0; i < a->nb_ports; i++) {
+		const struct cfg_port *x = &a->ports[i], *y = &b->ports[i];
+
+		if (strcmp(x->name, y->name) != 0 || strcmp(x->device, y->device) != 0 ||
+		    x->nb_addrs != y->nb_addrs || !gw_equal(&x->gw4, &y->gw4) ||
+		    !gw_equal(&x->gw6, &y->gw6))
+			return 0;
+		for (unsigned j = 0; j < x->nb_addrs && j < CFG_PORT_ADDRS_MAX; j++)
+			if (!addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||
+			    x->addrs[j].len != y->addrs[j].len)
+				return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,224 @@
+/**
+ * @file cfg.h
+ * siphon's configuration: a libconfig file turned into a validated struct sph_cfg.
+ *
+ * cfg_load() reads the file the daemon and siphonctl share (reference:
+ * docs/config.md, example: examples/siphon.conf), checks every value, and
+ * either returns a complete configuration or one message naming the place,
+ * the item and the problem, e.g. `siphon.conf:42: backend "b1": weight must
+ * be 1..100, got 0`. Unknown keys are errors, so a typo never silently falls
+ * back to a default. What it returns is plain data with every default filled
+ * in; building dispatch tables from it (maglev_build(), keyhash_init()) is the
+ * caller's business. Control plane and tools only: it allocates and reads
+ * files.
+ *
+ * Ownership: a struct sph_cfg and everything it points to come from malloc()
+ * and belong to it; cfg_free() releases them all. Code that assembles a
+ * configuration by other means (siphonctl --backends) follows the same rule.
+ */
+#ifndef SIPHON_CFG_H
+#define SIPHON_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "siphon/maglev.h"
+
+#define CFG_NAME_MAX           64u /**< bytes of a name with its NUL: names are 1..63 characters */
+#define CFG_KEY_MIN            16u /**< shortest hash_key, in bytes */
+#define CFG_KEY_MAX            1024u /**< longest hash_key, in bytes */
+#define CFG_DEFAULT_PORT       5060u /**< SIP port when an address or a VIP gives none */
+#define CFG_WEIGHT_MIN         1u    /**< smallest backend weight */
+#define CFG_WEIGHT_MAX         100u  /**< largest backend weight */
+#define CFG_ADDR_STRLEN        56u   /**< room for "[IPv6]:port" and its NUL */
+#define CFG_DEVICE_MAX         128u  /**< bytes of a DPDK device name with its NUL */
+#define CFG_PORT_ADDRS_MAX     8u    /**< addresses one port may own */
+#define CFG_STATS_INTERVAL_MAX 3600u /**< largest stats_interval, in seconds */
+#define CFG_PREFIX_STRLEN      50u   /**< room for "IPv6/128" and its NUL */
+#define CFG_MAC_STRLEN         18u   /**< room for "02:00:00:00:00:21" and its NUL */
+
+/** An IP address, stored as struct pkt_info stores packet addresses. */
+struct cfg_addr {
+	uint8_t family; /**< 4 or 6, as pkt_info.ip_version */
+	uint8_t a[16];  /**< network order; IPv4 as the mapped address ::ffff:a.b.c.d */
+};
+
+/** How a VIP forwards to its backends (the dataplane implements both). */
+enum cfg_vip_mode {
+	CFG_VIP_L2DSR = 0, /**< rewrite the destination MAC only; backends own the VIP */
+	CFG_VIP_IPIP,      /**< encapsulate in IP-in-IP towards the backend address */
+};
+
+/** One backend proxy. */
+struct cfg_backend {
+	char name[CFG_NAME_MAX]; /**< unique in the whole file; the Maglev identity */
+	struct cfg_addr addr;    /**< where it listens */
+	uint16_t port;           /**< its SIP port (default CFG_DEFAULT_PORT) */
+	uint32_t weight;         /**< CFG_WEIGHT_MIN..CFG_WEIGHT_MAX (default 1) */
+	uint8_t state;           /**< enum maglev_state (default MAGLEV_UP) */
+	uint8_t has_mac;         /**< 1 when mac is configured (static neighbour, no ARP/ND) */
+	uint8_t mac[6];          /**< its Ethernet address when has_mac */
+	unsigned line;           /**< where it is defined, for later messages */
+};
+
+/** An address a dataplane port owns, with its on-link prefix. */
+struct cfg_prefix {
+	struct cfg_addr addr;
+	uint8_t len; /**< prefix length: 0..32 for IPv4 (of the IPv4 address), 0..128 for IPv6 */
+};
+
+/**
+ * A DPDK port the dataplane serves: "device" is what rte_eth_dev_get_port_by_name()
+ * knows (a vdev name such as "net_af_packet0", or a PCI address). Its addresses are
+ * the balancer's own: ARP/ND is answered for them (and for every VIP), IP-in-IP
+ * uses the one of the right family as outer source, and backends within one of
+ * their prefixes are on-link; others are reached through the gateway.
+ */
+struct cfg_port {
+	char name[CFG_NAME_MAX];                     /**< unique among ports */
+	char device[CFG_DEVICE_MAX];                 /**< DPDK device name, 1..127 characters */
+	struct cfg_prefix addrs[CFG_PORT_ADDRS_MAX]; /**< nb_addrs >= 1, e.g. "192.0.2.2/24" */
+	unsigned nb_addrs;
+	struct cfg_addr gw4, gw6; /**< next hops; family 0 when not configured */
+	unsigned line;
+};
+
+/** A set of backends sharing one Maglev table. */
+struct cfg_group {
+	char name[CFG_NAME_MAX];      /**< unique among groups */
+	struct cfg_backend *backends; /**< nb_backends >= 1 entries, in file order */
+	unsigned nb_backends;
+	unsigned line;
+};
+
+/** A virtual service: address and ports clients send to, served by one group. */
+struct cfg_vip {
+	struct cfg_addr addr;
+	uint16_t *ports; /**< nb_ports >= 1 distinct ports (default {CFG_DEFAULT_PORT}) */
+	unsigned nb_ports;
+	unsigned group; /**< index into sph_cfg.groups */
+	uint8_t mode;   /**< enum cfg_vip_mode (default CFG_VIP_L2DSR) */
+	unsigned line;
+};
+
+/** A whole configuration. Every (address, port) pair belongs to at most one VIP. */
+struct sph_cfg {
+	char *path;              /**< the file it was read from */
+	uint32_t stats_interval; /**< seconds between stats prints; 0 = never (default 0) */
+	uint8_t *hash_key;       /**< keyhash_init() input, CFG_KEY_MIN..CFG_KEY_MAX bytes */
+	size_t hash_key_len;
+	uint32_t maglev_size; /**< prime, >= every group's backend count (MAGLEV_DEFAULT_SIZE) */
+	struct cfg_group *groups; /**< nb_groups >= 1, in file order */
+	unsigned nb_groups;
+	struct cfg_vip *vips; /**< may be empty */
+	unsigned nb_vips;
+	struct cfg_port *ports; /**< may be empty (tools need none; the daemon needs >= 1) */
+	unsigned nb_ports;
+};
+
+/**
+ * Read and validate a configuration file.
+ *
+ * @param path    File to read; @include directives resolve relative to its folder.
+ * @param out     Set to the new configuration on success, to NULL on failure.
+ * @param err     Receives one line, without newline, on failure: "file:line: item: problem"
+ *                (no line when the problem is the file itself or a missing key).
+ * @param errlen  Size of err; the message is truncated to fit. May be 0 (err unused).
+ * @return 0, or -1 on any failure: unreadable file, syntax error, invalid value,
+ *         unknown key, missing required key, duplicate, reference to an undefined
+ *         group, or out of memory.
+ */
+int cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen);
+
+/** Release a configuration and everything it owns. NULL is a no-op. */
+void cfg_free(struct sph_cfg *cfg);
+
+/**
+ * Parse an address literal with an optional port: "192.0.2.1", "192.0.2.1:5060",
+ * "2001:db8::1", "[2001:db8::1]" or "[2001:db8::1]:5060". No host names, no
+ * zone IDs, no white space, no IPv4-mapped IPv6 (::ffff:192.0.2.1: write IPv4 as
+ * IPv4, so one address has one spelling). Without brackets, an address with two
+ * or more colons is IPv6 and has no port.
+ *
+ * @param s     NUL-terminated text.
+ * @param a     Filled on success.
+ * @param port  Set to the port, or 0 when s gives none.
+ * @return 0; -1 when s is no address literal; -2 when the port is not 1..65535.
+ */
+int cfg_addr_parse(const char *s, struct cfg_addr *a, uint16_t *port);
+
+/**
+ * Write a as text, with the port when port != 0: "192.0.2.1:5060", "[2001:db8::1]:5060".
+ *
+ * @return buf (always NUL-terminated when len > 0).
+ */
+char *cfg_addr_format(const struct cfg_addr *a, uint16_t port, char *buf, size_t len);
+
+/**
+ * Parse an address with its prefix length: "192.0.2.2/24", "2001:db8::2/64".
+ * The length is required; the address is kept as written (host bits too).
+ *
+ * @return 0; -1 when s is no "address/length" literal; -2 when the length is
+ *         out of range (0..32 for IPv4, 0..128 for IPv6).
+ */
+int cfg_prefix_parse(const char *s, struct cfg_prefix *p);
+
+/** Write p as "address/length". @return buf (always NUL-terminated when len > 0). */
+char *cfg_prefix_format(const struct cfg_prefix *p, char *buf, size_t len);
+
+/**
+ * Parse an Ethernet address written as six colon-separated pairs of hex
+ * digits, "02:00:00:00:00:21" (either case). Any address parses; whether a
+ * multicast or zero address makes sense is the caller's business.
+ *
+ * @return 0, or -1 when s is not of that form.
+ */
+int cfg_mac_parse(const char *s, uint8_t mac[6]);
+
+/** Write mac as "02:00:00:00:00:21". @return buf (always NUL-terminated when len > 0). */
+char *cfg_mac_format(const uint8_t mac[6], char *buf, size_t len);
+
+/** True when s is a valid group or backend name: 1..63 of A-Z a-z 0-9 . _ - */
+int cfg_name_valid(const char *s);
+
+/** The VIP serving (family, address, port), or NULL. Linear in the number of VIP ports. */
+const struct cfg_vip *cfg_vip_find(const struct sph_cfg *cfg, uint8_t family,
+                                   const uint8_t addr[16], uint16_t port);
+
+/** The group called name, or NULL. */
+const struct cfg_group *cfg_group_find(const struct sph_cfg *cfg, const char *name);
+
+/** Keyword of a backend state ("up", "drain", "down"); "unknown" outside the enum. */
+const char *cfg_state_name(uint8_t state);
+
+/** Keyword of a VIP mode ("l2dsr", "ipip"); "unknown" outside the enum. */
+const char *cfg_mode_name(uint8_t mode);
+
+/** enum maglev_state for a keyword of cfg_state_name(), or -1. */
+int cfg_state_parse(const char *s);
+
+/** enum cfg_vip_mode for a keyword of cfg_mode_name(), or -1. */
+int cfg_mode_parse(const char *s);
+
+/**
+ * Write cfg as a configuration file that cfg_load() reads back into a
+ * configuration cfg_equal() to it: every default spelled out, the hash key
+ * as hash_key_hex (so any byte survives). The output holds the secret key;
+ * whoever shows it decides who may see it.
+ *
+ * @return 0; -1 when cfg holds something no file can say (an address family
+ *         other than 4 or 6, a state, mode or group index out of range, a
+ *         name or device cfg_load() would reject), with nothing written, or
+ *         when writing to f fails.
+ */
+int cfg_write(const struct sph_cfg *cfg, FILE *f);
+
+/**
+ * True when a and b configure the same thing: every value compared, in
+ * order; path and line numbers ignored. What a reload uses to tell
+ * "nothing changed" and the tests use to check cfg_write().
+ */
+int cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b);
+
+#endif /* SIPHON_CFG_H */

@@ -1,0 +1,1209 @@
+/*
+ * test_cfg.c - Criterion suite for the configuration parser (control/cfg.c, include/siphon/cfg.h).
+ * Covers: the bundled examples (examples/NAME.conf) load with the values they spell out; a
+ * table of bad files, each failing with its exact "file:line: item: problem" message;
+ * cfg_write() round trips (every example, a binary and a 1024-byte hash key); the
+ * address, prefix and MAC literal parsers and formatters; lookups; and hostile input
+ * (random bytes, NULs, every truncation of an example) failing with a message, never a
+ * crash. Each test writes its files into its own temporary folder.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "siphon/cfg.h"
+#include "siphon/sph.h"
+
+#define EXAMPLES SIPHON_SOURCE_ROOT "/examples/"
+#define ERR_LEN  512
+
+/*
+ * libconfig 1.5 (Debian 12) leaks a string token the parser drops on a syntax error
+ * (hyperrealm/libconfig#142, fixed in 1.7.3 by #155); the garbage test hits it. Only
+ * that allocation site is excused, so a leak of cfg.c's own still fails the ASan build.
+ */
+__attribute__((used)) const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:strbuf_append\n";
+}
+
+__attribute__((used)) const char *
+__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+
+/* ---- per-test temporary folder ---- */
+
+static char tmpdir[] = "/tmp/test_cfg.XXXXXX";
+static char written[16][64]; /* names to remove at the end */
+static unsigned nb_written;
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+}
+
+static void
+teardown(void)
+{
+	char p[256];
+
+	for (unsigned i = 0; i < nb_written; i++) {
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, written[i]);
+		unlink(p);
+	}
+	rmdir(tmpdir);
+}
+
+TestSuite(cfg, .init = setup, .fini = teardown);
+
+/* Writes len bytes to name in the test's folder; returns its path (static storage). */
+static const char *
+write_file(const char *name, const void *data, size_t len)
+{
+	static char path[256];
+	FILE *f;
+	unsigned i;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+	for (i = 0; i < nb_written && strcmp(written[i], name) != 0; i++)
+		;
+	if (i == nb_written && nb_written < SPH_ARRAY_SIZE(written))
+		snprintf(written[nb_written++], sizeof(written[0]), "%s", name);
+	return path;
+}
+
+static int
+load_text(const char *text, struct sph_cfg **cfg, char err[ERR_LEN])
+{
+	return cfg_load(write_file("t.conf", text, strlen(text)), cfg, err, ERR_LEN);
+}
+
+/* cfg_write() to a file, then cfg_load() of that file. */
+static struct sph_cfg *
+write_and_reload(const struct sph_cfg *cfg, const char *name)
+{
+	char path[256], err[ERR_LEN];
+	struct sph_cfg *back;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	write_file(name, "", 0);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(cfg_write(cfg, f), 0, "cfg_write failed");
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(cfg_load(path, &back, err, sizeof(err)), 0,
+	             "reloading what cfg_write wrote: %s", err);
+	return back;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(1 << 16);
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_not_null(buf);
+	*len = fread(buf, 1, (1 << 16) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* ---- the examples ---- */
+
+static struct sph_cfg *
+load_example(const char *name)
+{
+	char path[512], err[ERR_LEN];
+	struct sph_cfg *cfg = NULL;
+
+	snprintf(path, sizeof(path), EXAMPLES "%s", name);
+	cr_assert_eq(cfg_load(path, &cfg, err, sizeof(err)), 0, "%s: %s", name, err);
+	cr_assert_not_null(cfg);
+	return cfg;
+}
+
+static void
+assert_addr(const struct cfg_addr *a, uint16_t port, const char *want)
+{
+	char buf[CFG_ADDR_STRLEN];
+
+	cr_assert_str_eq(cfg_addr_format(a, port, buf, sizeof(buf)), want);
+}
+
+Test(cfg, example_siphon)
+{
+	struct sph_cfg *cfg = load_example("siphon.conf");
+	const struct cfg_group *g;
+	char buf[CFG_PREFIX_STRLEN];
+
+	cr_assert_eq(cfg->hash_key_len, 32);
+	cr_assert_eq(cfg->hash_key[0], 0x53);
+	cr_assert_eq(cfg->hash_key[31], 0x60);
+	cr_assert_eq(cfg->maglev_size, 65537);
+	cr_assert_eq(cfg->stats_interval, 10);
+
+	cr_assert_eq(cfg->nb_groups, 1);
+	g = &cfg->groups[0];
+	cr_assert_str_eq(g->name, "core");
+	cr_assert_eq(g->nb_backends, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct cfg_backend *b = &g->backends[i];
+		char name[8], addr[16];
+
+		snprintf(name, sizeof(name), "b%u", i + 1);
+		snprintf(addr, sizeof(addr), "192.0.2.%u", 21 + i);
+		cr_assert_str_eq(b->name, name);
+		assert_addr(&b->addr, 0, addr);
+		cr_assert_eq(b->addr.family, 4);
+		cr_assert_eq(b->port, 5060);
+		cr_assert_eq(b->weight, 1);
+		cr_assert_eq(b->state, MAGLEV_UP);
+		cr_assert_eq(b->has_mac, 0);
+		cr_assert_gt(b->line, 0);
+	}
+
+	cr_assert_eq(cfg->nb_vips, 2);
+	assert_addr(&cfg->vips[0].addr, cfg->vips[0].ports[0], "192.0.2.10:5060");
+	assert_addr(&cfg->vips[1].addr, cfg->vips[1].ports[0], "[2001:db8::10]:5060");
+	for (unsigned i = 0; i < 2; i++) {
+		cr_assert_eq(cfg->vips[i].nb_ports, 1);
+		cr_assert_eq(cfg->vips[i].group, 0);
+		cr_assert_eq(cfg->vips[i].mode, CFG_VIP_L2DSR);
+	}
+
+	cr_assert_eq(cfg->nb_ports, 1);
+	cr_assert_str_eq(cfg->ports[0].name, "net0");
+	cr_assert_str_eq(cfg->ports[0].device, "net_af_packet0");
+	cr_assert_eq(cfg->ports[0].nb_addrs, 2);
+	cr_assert_str_eq(cfg_prefix_format(&cfg->ports[0].addrs[0], buf, sizeof(buf)),
+	                 "192.0.2.2/24");
+	cr_assert_str_eq(cfg_prefix_format(&cfg->ports[0].addrs[1], buf, sizeof(buf)),
+	                 "2001:db8::2/64");
+	assert_addr(&cfg->ports[0].gw4, 0, "192.0.2.1");
+	assert_addr(&cfg->ports[0].gw6, 0, "2001:db8::1");
+	cr_assert_str_eq(cfg->path, EXAMPLES "siphon.conf");
+	cfg_free(cfg);
+}
+
+Test(cfg, example_l2dsr)
+{
+	struct sph_cfg *cfg = load_example("l2dsr.conf");
+	const struct cfg_group *g = cfg_group_find(cfg, "proxies");
+	char mac[CFG_MAC_STRLEN];
+
+	cr_assert_not_null(g);
+	cr_assert_eq(g->nb_backends, 4);
+	cr_assert_eq(g->backends[0].has_mac, 1);
+	cr_assert_str_eq(cfg_mac_format(g->backends[0].mac, mac, sizeof(mac)), "02:00:00:00:01:11");
+	cr_assert_eq(g->backends[2].weight, 2);
+	cr_assert_eq(g->backends[2].has_mac, 0);
+	cr_assert_eq(g->backends[3].state, MAGLEV_DRAIN);
+	cr_assert_eq(cfg->nb_vips, 2);
+	cr_assert_eq(cfg->vips[0].nb_ports, 2);
+	cr_assert_eq(cfg->vips[0].ports[1], 5080);
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		cr_assert_eq(cfg->vips[i].mode, CFG_VIP_L2DSR);
+	cfg_free(cfg);
+}
+
+Test(cfg, example_ipip)
+{
+	struct sph_cfg *cfg = load_example("ipip.conf");
+	const struct cfg_group *east = cfg_group_find(cfg, "east");
+	const struct cfg_group *west = cfg_group_find(cfg, "west");
+
+	cr_assert_not_null(east);
+	cr_assert_not_null(west);
+	assert_addr(&east->backends[0].addr, east->backends[0].port, "10.1.0.11:5060");
+	assert_addr(&east->backends[2].addr, east->backends[2].port, "[2001:db8:e::13]:5060");
+	cr_assert_eq(west->backends[0].weight, 3);
+	cr_assert_eq(west->backends[1].state, MAGLEV_DOWN);
+	cr_assert_eq(cfg->nb_vips, 3);
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		cr_assert_eq(cfg->vips[i].mode, CFG_VIP_IPIP);
+	cr_assert_eq(cfg->vips[2].group, (unsigned)(west - cfg->groups));
+	cfg_free(cfg);
+}
+
+Test(cfg, lookups)
+{
+	struct sph_cfg *cfg = load_example("siphon.conf");
+	struct cfg_addr a;
+	uint16_t port;
+
+	cr_assert_eq(cfg_addr_parse("192.0.2.10", &a, &port), 0);
+	cr_assert_eq(cfg_vip_find(cfg, a.family, a.a, 5060), &cfg->vips[0]);
+	cr_assert_null(cfg_vip_find(cfg, a.family, a.a, 5061));
+	/* One 16-byte compare serves both families, so the family must tell them apart. */
+	cr_assert_null(cfg_vip_find(cfg, 6, a.a, 5060));
+	cr_assert_eq(cfg_addr_parse("2001:db8::10", &a, &port), 0);
+	cr_assert_eq(cfg_vip_find(cfg, 6, a.a, 5060), &cfg->vips[1]);
+	cr_assert_null(cfg_vip_find(NULL, 6, a.a, 5060));
+	cr_assert_eq(cfg_group_find(cfg, "core"), &cfg->groups[0]);
+	cr_assert_null(cfg_group_find(cfg, "Core"));
+	cr_assert_null(cfg_group_find(cfg, NULL));
+	cfg_free(cfg);
+}
+
+/* ---- bad files: one row each, with the message they must produce ---- */
+
+#define KEY     "hash_key = \"0123456789abcdef\";\n"
+#define BE(...) "groups = ( { name = \"core\"; backends = (\n" __VA_ARGS__ "\n); } );\n"
+#define GROUP   BE("{ name = \"b1\"; address = \"192.0.2.21\"; }")
+#define PORT(...)                                                                                  \
+	"ports = ( { name = \"net0\"; device = \"net_af_packet0\";\n" __VA_ARGS__ "\n} );\n"
+#define VIP(...) "vips = (\n" __VA_ARGS__ "\n);\n"
+#define K16      "0123456789abcdef"
+#define K256     K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16
+#define K1024    K256 K256 K256 K256
+
+struct bad {
+	const char *name;
+	const char *text;
+	const char *expect; /* a substring of the message, from the line number on */
+};
+
+static const struct bad bad_rows[] = {
+        /* syntax and literals */
+        {"syntax error", KEY "groups = ( {\n", "t.conf:3: syntax error"},
+        {"empty file", "", "t.conf: hash_key_hex (or hash_key) is required"},
+        {"duplicate setting", KEY GROUP "stats_interval = 1;\nstats_interval = 2;\n",
+         "t.conf:6: duplicate setting name"},
+        {"wrapped integer",
+         KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; weight = 4294967297; }"),
+         "t.conf:3: integer 4294967297 does not fit in 32 bits"},
+        {"wrapped hex integer", KEY GROUP "stats_interval = 0x100000001;\n",
+         "t.conf:5: integer 0x100000001 does not fit in 32 bits"},
+        {"wrapped negative", KEY GROUP "stats_interval = -2147483649;\n",
+         "t.conf:5: integer -2147483649 does not fit in 32 bits"},
+        {"missing include", KEY GROUP "@include \"nope.conf\"\n",
+         "t.conf:5: cannot open include file"},
+
+        /* top level */
+        {"unknown top-level key", KEY GROUP "colour = 1;\n",
+         "t.conf:5: unknown key \"colour\" (known: hash_key, hash_key_hex, maglev_size"},
+        {"no hash key", GROUP, "t.conf: hash_key_hex (or hash_key) is required"},
+        {"hash_key short", "hash_key = \"short\";\n" GROUP,
+         "t.conf:1: hash_key must be 16..1024 bytes, got 5"},
+        {"hash_key long", "hash_key = \"" K1024 "x\";\n" GROUP,
+         "t.conf:1: hash_key must be 16..1024 bytes, got 1025"},
+        {"hash_key integer", "hash_key = 5;\n" GROUP,
+         "t.conf:1: hash_key must be a string, got an integer"},
+        {"hash_key_hex odd", "hash_key_hex = \"" K16 K16 "0\";\n" GROUP,
+         "t.conf:1: hash_key_hex must have an even number of hex digits, got 33"},
+        {"hash_key_hex not hex", "hash_key_hex = \"" K16 "0g" K16 "\";\n" GROUP,
+         "t.conf:1: hash_key_hex must hold hex digits only, got 'g' at 18"},
+        {"hash_key_hex short", "hash_key_hex = \"" K16 "0123456789abcd\";\n" GROUP,
+         "t.conf:1: hash_key_hex must be 16..1024 bytes (twice as many digits), got 15"},
+        {"hash_key_hex long", "hash_key_hex = \"" K1024 K1024 "00\";\n" GROUP,
+         "t.conf:1: hash_key_hex must be 16..1024 bytes (twice as many digits), got 1025"},
+        {"both hash keys", KEY "hash_key_hex = \"" K16 K16 "\";\n" GROUP,
+         "t.conf:2: give hash_key or hash_key_hex, not both"},
+        {"maglev_size not prime", KEY GROUP "maglev_size = 65536;\n",
+         "t.conf:5: maglev_size must be a prime number, got 65536 (the next prime is 65537)"},
+        {"maglev_size too small", KEY GROUP "maglev_size = 1;\n",
+         "t.conf:5: maglev_size must be 2..16777213, got 1"},
+        {"maglev_size too large", KEY GROUP "maglev_size = 16777259;\n",
+         "t.conf:5: maglev_size must be 2..16777213, got 16777259"},
+        {"maglev_size float", KEY GROUP "maglev_size = 65537.0;\n",
+         "t.conf:5: maglev_size must be an integer, got a float"},
+        {"maglev_size below backends",
+         KEY "maglev_size = 2;\n" BE("{ name = \"b1\"; address = \"192.0.2.21\"; },\n"
+                                     "{ name = \"b2\"; address = \"192.0.2.22\"; },\n"
+                                     "{ name = \"b3\"; address = \"192.0.2.23\"; }"),
+         "t.conf:2: maglev_size must be at least the backend count of every group, got 2 but "
+         "group \"core\" has 3"},
+        {"stats_interval too large", KEY GROUP "stats_interval = 3601;\n",
+         "t.conf:5: stats_interval must be 0..3600, got 3601"},
+        {"stats_interval boolean", KEY GROUP "stats_interval = true;\n",
+         "t.conf:5: stats_interval must be an integer, got a boolean"},
+
+        /* groups */
+        {"no groups", KEY, "t.conf: groups is required"},
+        {"empty groups", KEY "groups = ();\n", "t.conf:2: groups must hold at least one group"},
+        {"groups not a list", KEY "groups = { name = \"core\"; };\n",
+         "t.conf:2: groups must be a list ( { ... }, ... ), got a group { ... }"},
+        {"group not a group", KEY "groups = ( \"core\" );\n",
+         "t.conf:2: group 1: must be a group { name = ...; backends = ( ... ); }, got a string"},
+        {"group without name", KEY "groups = ( {\nbackends = ( ); } );\n",
+         "t.conf:2: group 1: name is required"},
+        {"group name invalid", KEY "groups = ( {\nname = \"co re\"; } );\n",
+         "t.conf:3: group 1: name must be 1..63 characters of A-Z a-z 0-9 . _ -, got \"co re\""},
+        {"group without backends", KEY "groups = ( {\nname = \"core\"; } );\n",
+         "t.conf:2: group \"core\": backends is required"},
+        {"group with no backend", KEY "groups = ( {\nname = \"core\";\nbackends = ( ); } );\n",
+         "t.conf:4: group \"core\": backends must hold at least one backend"},
+        {"unknown group key", KEY "groups = ( {\nname = \"core\";\nbackend = ( ); } );\n",
+         "t.conf:4: group \"core\": unknown key \"backend\" (known: name, backends)"},
+        {"duplicate group",
+         KEY
+         "groups = (\n"
+         "{ name = \"core\"; backends = ( { name = \"b1\"; address = \"192.0.2.21\"; } ); },\n"
+         "{ name = \"core\"; backends = ( { name = \"b2\"; address = \"192.0.2.22\"; } ); }\n);\n",
+         "t.conf:4: group \"core\": name is already used by the group at line 3"},
+
+        /* backends */
+        {"weight zero", KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; weight = 0; }"),
+         "t.conf:3: backend \"b1\": weight must be 1..100, got 0"},
+        {"weight too large", KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; weight = 101; }"),
+         "t.conf:3: backend \"b1\": weight must be 1..100, got 101"},
+        {"weight string", KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; weight = \"1\"; }"),
+         "t.conf:3: backend \"b1\": weight must be an integer, got a string"},
+        {"weight negative 64-bit",
+         KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; weight = -1L; }"),
+         "t.conf:3: backend \"b1\": weight must be 1..100, got -1"},
+        {"unknown backend key", KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; wieght = 1; }"),
+         "t.conf:3: backend \"b1\": unknown key \"wieght\" (known: name, address, port, weight, "
+         "state, mac)"},
+        {"backend without name", KEY BE("{ address = \"192.0.2.21\"; }"),
+         "t.conf:3: backend 1 of group \"core\": name is required"},
+        {"backend name invalid", KEY BE("{ name = \"b/1\"; address = \"192.0.2.21\"; }"),
+         "t.conf:3: backend 1 of group \"core\": name must be 1..63 characters"},
+        {"backend name too long",
+         KEY BE("{ name = \"" K16 K16 K16 K16 "\"; address = \"192.0.2.21\"; }"),
+         "t.conf:3: backend 1 of group \"core\": name must be 1..63 characters of A-Z a-z 0-9 . _ "
+         "-, got \"" K16 K16 "01234567...\""},
+        {"backend name binary", KEY BE("{ name = \"b\\x01\"; address = \"192.0.2.21\"; }"),
+         "t.conf:3: backend 1 of group \"core\": name must be 1..63 characters of A-Z a-z 0-9 . _ "
+         "-, got \"b\\x01\""},
+        {"backend not a group", KEY "groups = ( { name = \"core\"; backends = (\n\"b1\" ); } );\n",
+         "t.conf:3: backend 1 of group \"core\": must be a group { name = ...; address = ...; }, "
+         "got a string"},
+        {"backend without address", KEY BE("{ name = \"b1\"; }"),
+         "t.conf:3: backend \"b1\": address is required"},
+        {"address not an address", KEY BE("{ name = \"b1\"; address = \"192.0.2.256\"; }"),
+         "t.conf:3: backend \"b1\": address must be an IP address with an optional :port, got "
+         "\"192.0.2.256\""},
+        {"address host name", KEY BE("{ name = \"b1\"; address = \"sip.example.com\"; }"),
+         "t.conf:3: backend \"b1\": address must be an IP address with an optional :port, got "
+         "\"sip.example.com\""},
+        {"address v4-mapped", KEY BE("{ name = \"b1\"; address = \"::ffff:192.0.2.21\"; }"),
+         "t.conf:3: backend \"b1\": address must be an IP address"},
+        {"address zone id", KEY BE("{ name = \"b1\"; address = \"fe80::1%eth0\"; }"),
+         "t.conf:3: backend \"b1\": address must be an IP address"},
+        {"address port zero", KEY BE("{ name = \"b1\"; address = \"192.0.2.21:0\"; }"),
+         "t.conf:3: backend \"b1\": address \"192.0.2.21:0\": port must be 1..65535"},
+        {"address port too large", KEY BE("{ name = \"b1\"; address = \"[2001:db8::1]:65536\"; }"),
+         "t.conf:3: backend \"b1\": address \"[2001:db8::1]:65536\": port must be 1..65535"},
+        {"address multicast", KEY BE("{ name = \"b1\"; address = \"224.0.0.1\"; }"),
+         "t.conf:3: backend \"b1\": address must be a unicast address, got \"224.0.0.1\""},
+        {"address unspecified", KEY BE("{ name = \"b1\"; address = \"::\"; }"),
+         "t.conf:3: backend \"b1\": address must be a unicast address, got \"::\""},
+        {"port twice", KEY BE("{ name = \"b1\";\naddress = \"192.0.2.21:5080\";\nport = 5060; }"),
+         "t.conf:5: backend \"b1\": port is given twice: address 192.0.2.21 already has one"},
+        {"port out of range", KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; port = 70000; }"),
+         "t.conf:3: backend \"b1\": port must be 1..65535, got 70000"},
+        {"state unknown", KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; state = \"Up\"; }"),
+         "t.conf:3: backend \"b1\": state must be \"up\", \"drain\" or \"down\", got \"Up\""},
+        {"mac short",
+         KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; mac = \"02:00:00:00:00\"; }"),
+         "t.conf:3: backend \"b1\": mac must be six pairs of hex digits like "
+         "\"02:00:00:00:00:21\", "
+         "got \"02:00:00:00:00\""},
+        {"mac multicast",
+         KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; mac = \"01:00:5e:00:00:01\"; }"),
+         "t.conf:3: backend \"b1\": mac must be a unicast address, got \"01:00:5e:00:00:01\""},
+        {"mac zero",
+         KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; mac = \"00:00:00:00:00:00\"; }"),
+         "t.conf:3: backend \"b1\": mac must be a unicast address"},
+        {"duplicate backend in group",
+         KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; },\n"
+                "{ name = \"b1\"; address = \"192.0.2.22\"; }"),
+         "t.conf:4: backend \"b1\": name is already used by the backend at line 3"},
+        {"duplicate backend across groups",
+         KEY
+         "groups = (\n"
+         "{ name = \"g1\"; backends = ( { name = \"b1\"; address = \"192.0.2.21\"; } ); },\n"
+         "{ name = \"g2\"; backends = ( { name = \"b1\"; address = \"192.0.2.22\"; } ); }\n);\n",
+         "t.conf:4: backend \"b1\": name is already used by the backend at line 3 in group \"g1\""},
+        {"duplicate endpoint in group",
+         KEY BE("{ name = \"b1\"; address = \"192.0.2.21\"; },\n"
+                "{ name = \"b2\"; address = \"192.0.2.21:5060\"; }"),
+         "t.conf:4: backend \"b2\": address 192.0.2.21:5060 is already used by backend \"b1\" of "
+         "group \"core\""},
+
+        /* VIPs */
+        {"vip undefined group", KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"nope\"; }"),
+         "t.conf:6: vip 192.0.2.10: group \"nope\" is not defined"},
+        {"vip without group", KEY GROUP VIP("{ address = \"192.0.2.10\"; }"),
+         "t.conf:6: vip 192.0.2.10: group is required"},
+        {"vip without address", KEY GROUP VIP("{ group = \"core\"; }"),
+         "t.conf:6: vip 1: address is required"},
+        {"vip bad address", KEY GROUP VIP("{ address = \"192.0.2.10/32\"; group = \"core\"; }"),
+         "t.conf:6: vip 1: address must be an IP address with an optional :port, got "
+         "\"192.0.2.10/32\""},
+        {"vip empty ports",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; ports = [ ]; group = \"core\"; }"),
+         "t.conf:6: vip 192.0.2.10: ports must hold at least one port"},
+        {"vip port zero",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; ports = [ 0 ]; group = \"core\"; }"),
+         "t.conf:6: vip 192.0.2.10: ports must be 1..65535, got 0"},
+        {"vip port string",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; ports = [ \"5060\" ]; group = \"core\"; }"),
+         "t.conf:6: vip 192.0.2.10: ports must be an integer, got a string"},
+        {"vip ports a list",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; ports = ( 5060 ); group = \"core\"; }"),
+         "t.conf:6: vip 192.0.2.10: ports must be an array like [ 5060 ], got a list ( ... )"},
+        {"vip ports twice",
+         KEY GROUP VIP(
+                 "{ address = \"[2001:db8::10]:5060\";\nports = [ 5060 ]; group = \"core\"; }"),
+         "t.conf:7: vip 2001:db8::10: ports are given twice: address [2001:db8::10]:5060 already "
+         "has one"},
+        {"vip port listed twice",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; ports = [ 5060,\n5060 ]; group = \"core\"; }"),
+         "t.conf:7: vip 192.0.2.10: port 5060 is listed twice"},
+        {"vip duplicate",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\"; },\n"
+                       "{ address = \"192.0.2.10:5060\"; group = \"core\"; }"),
+         "t.conf:7: vip 192.0.2.10: port 5060 is already served by the vip at line 6"},
+        {"vip mode unknown",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\"; mode = \"dsr\"; }"),
+         "t.conf:6: vip 192.0.2.10: mode must be \"l2dsr\" or \"ipip\", got \"dsr\""},
+        {"vip unknown key",
+         KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\"; port = 5060; }"),
+         "t.conf:6: vip 192.0.2.10: unknown key \"port\" (known: address, ports, group, mode)"},
+        {"vips not a list", KEY GROUP "vips = [ \"192.0.2.10\" ];\n",
+         "t.conf:5: vips must be a list ( { ... }, ... ), got an array [ ... ]"},
+
+        /* ports */
+        {"port without device",
+         KEY GROUP "ports = ( { name = \"net0\"; addresses = [ \"192.0.2.2/24\" ]; } );\n",
+         "t.conf:5: port \"net0\": device is required"},
+        {"port without addresses", KEY GROUP PORT(""),
+         "t.conf:5: port \"net0\": addresses is required"},
+        {"port empty addresses", KEY GROUP PORT("addresses = [ ];"),
+         "t.conf:6: port \"net0\": addresses must hold at least one address"},
+        {"port device too long",
+         KEY GROUP "ports = ( { name = \"net0\";\ndevice = \"" K16 K16 K16 K16 K16 K16 K16 K16
+                   "\"; } );\n",
+         "t.conf:6: port \"net0\": device must be at most 127 characters, got 128"},
+        {"port device with space",
+         KEY GROUP "ports = ( { name = \"net0\";\ndevice = \"net 0\"; } );\n",
+         "t.conf:6: port \"net0\": device must be printable ASCII without spaces, quotes or "
+         "backslashes, got \"net 0\""},
+        {"port too many addresses",
+         KEY GROUP PORT("addresses = [ \"192.0.2.1/24\", \"192.0.2.2/24\", \"192.0.2.3/24\", "
+                        "\"192.0.2.4/24\",\n"
+                        "\"192.0.2.5/24\", \"192.0.2.6/24\", \"192.0.2.7/24\", \"192.0.2.8/24\", "
+                        "\"192.0.2.9/24\" ];"),
+         "t.conf:6: port \"net0\": too many addresses: 9, at most 8"},
+        {"port address without length", KEY GROUP PORT("addresses = [ \"192.0.2.2\" ];"),
+         "t.conf:6: port \"net0\": address must be \"address/length\", got \"192.0.2.2\""},
+        {"port prefix too long", KEY GROUP PORT("addresses = [ \"192.0.2.2/33\" ];"),
+         "t.conf:6: port \"net0\": address \"192.0.2.2/33\": prefix length must be 0..32"},
+        {"port v6 prefix too long", KEY GROUP PORT("addresses = [ \"2001:db8::2/129\" ];"),
+         "t.conf:6: port \"net0\": address \"2001:db8::2/129\": prefix length must be 0..128"},
+        {"port address listed twice",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\",\n\"192.0.2.2/25\" ];"),
+         "t.conf:7: port \"net0\": address \"192.0.2.2/25\" is listed twice"},
+        {"port addresses not strings", KEY GROUP PORT("addresses = [ 1 ];"),
+         "t.conf:6: port \"net0\": addresses must be a string, got an integer"},
+        {"gateway4 is IPv6",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\ngateway4 = \"2001:db8::1\";"),
+         "t.conf:7: port \"net0\": gateway4 must be an IPv4 address, got \"2001:db8::1\""},
+        {"gateway6 is IPv4",
+         KEY GROUP PORT("addresses = [ \"2001:db8::2/64\" ];\ngateway6 = \"192.0.2.1\";"),
+         "t.conf:7: port \"net0\": gateway6 must be an IPv6 address, got \"192.0.2.1\""},
+        {"gateway off-link",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\ngateway4 = \"198.51.100.1\";"),
+         "t.conf:7: port \"net0\": gateway4 198.51.100.1 is not within any IPv4 prefix of the "
+         "port's addresses"},
+        {"gateway without address of its family",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\ngateway6 = \"2001:db8::1\";"),
+         "t.conf:7: port \"net0\": gateway6 2001:db8::1 is not within any IPv6 prefix"},
+        {"gateway is own address",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\ngateway4 = \"192.0.2.2\";"),
+         "t.conf:7: port \"net0\": gateway4 192.0.2.2 is one of the port's own addresses"},
+        {"unknown port key", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nmtu = 1500;"),
+         "t.conf:7: port \"net0\": unknown key \"mtu\" (known: name, device, addresses, gateway4, "
+         "gateway6)"},
+        {"duplicate port",
+         KEY GROUP "ports = (\n"
+                   "{ name = \"net0\"; device = \"a\"; addresses = [ \"192.0.2.2/24\" ]; },\n"
+                   "{ name = \"net0\"; device = \"b\"; addresses = [ \"192.0.2.3/24\" ]; }\n);\n",
+         "t.conf:7: port \"net0\": name is already used by the port at line 6"},
+        {"address on two ports",
+         KEY GROUP "ports = (\n"
+                   "{ name = \"net0\"; device = \"a\"; addresses = [ \"192.0.2.2/24\" ]; },\n"
+                   "{ name = \"net1\"; device = \"b\"; addresses = [ \"2001:db8::2/64\", "
+                   "\"192.0.2.2/28\" ]; }\n);\n",
+         "t.conf:7: port \"net1\": address 192.0.2.2 is already owned by port \"net0\""},
+};
+
+ParameterizedTestParameters(cfg, bad)
+{
+	static size_t idx[SPH_ARRAY_SIZE(bad_rows)];
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(bad_rows); i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, SPH_ARRAY_SIZE(bad_rows));
+}
+
+ParameterizedTest(size_t *i, cfg, bad)
+{
+	const struct bad *r = &bad_rows[*i];
+	struct sph_cfg *cfg = (struct sph_cfg *)1;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text(r->text, &cfg, err), -1, "%s: loaded", r->name);
+	cr_assert_null(cfg, "%s: result not NULL on failure", r->name);
+	cr_assert_not_null(strstr(err, r->expect), "%s:\n  want ...%s\n  got  %s", r->name,
+	                   r->expect, err);
+	cr_assert_null(strchr(err, '\n'), "%s: message is not one line: %s", r->name, err);
+	/* Messages name the file as the caller did. */
+	cr_assert_eq(strncmp(err, tmpdir, strlen(tmpdir)), 0, "%s: %s", r->name, err);
+}
+
+/* ---- good files: defaults and the corners that are allowed ---- */
+
+Test(cfg, defaults)
+{
+	struct sph_cfg *cfg;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\"; }"),
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->maglev_size, MAGLEV_DEFAULT_SIZE);
+	cr_assert_eq(cfg->stats_interval, 0);
+	cr_assert_eq(cfg->hash_key_len, 16);
+	cr_assert_eq(memcmp(cfg->hash_key, "0123456789abcdef", 16), 0);
+	cr_assert_eq(cfg->nb_ports, 0);
+	cr_assert_null(cfg->ports);
+	cr_assert_eq(cfg->groups[0].backends[0].port, CFG_DEFAULT_PORT);
+	cr_assert_eq(cfg->groups[0].backends[0].weight, 1);
+	cr_assert_eq(cfg->groups[0].backends[0].state, MAGLEV_UP);
+	cr_assert_eq(cfg->groups[0].backends[0].line, 3);
+	cr_assert_eq(cfg->nb_vips, 1);
+	cr_assert_eq(cfg->vips[0].nb_ports, 1);
+	cr_assert_eq(cfg->vips[0].ports[0], CFG_DEFAULT_PORT);
+	cr_assert_eq(cfg->vips[0].mode, CFG_VIP_L2DSR);
+	cr_assert_eq(cfg->vips[0].line, 6);
+	cfg_free(cfg);
+}
+
+Test(cfg, allowed_corners)
+{
+	struct sph_cfg *cfg;
+	char err[ERR_LEN];
+
+	/* A port in the VIP address, a 64-bit literal, limits at both ends, empty lists,
+	 * a VIP before the group it names, one address on two VIP entries with other ports,
+	 * a 63-character name, a backend sharing an endpoint with one in another group. */
+	cr_assert_eq(
+	        load_text(
+	                "vips = (\n"
+	                "{ address = \"[2001:db8::10]:5080\"; group = \"g2\"; mode = \"ipip\"; },\n"
+	                "{ address = \"2001:db8::10\"; ports = [ 5060, 65535 ]; group = \"g1\"; }\n"
+	                ");\n"
+	                "hash_key = \"" K1024 "\";\n"
+	                "maglev_size = 3L;\n"
+	                "stats_interval = 3600;\n"
+	                "ports = ();\n"
+	                "groups = (\n"
+	                "{ name = \"g1\"; backends = (\n"
+	                "  { name = \"" K16 K16 K16 "0123456789abcde\"; address = \"10.0.0.1\";"
+	                "    weight = 100; state = \"down\"; port = 1; },\n"
+	                "  { name = \"A.b_c-9\"; address = \"10.0.0.2:65535\"; state = \"drain\"; "
+	                "}\n"
+	                "); },\n"
+	                "{ name = \"g2\"; backends = ( { name = \"x\"; address = \"10.0.0.1:1\"; } "
+	                "); }\n"
+	                ");\n",
+	                &cfg, err),
+	        0, "%s", err);
+	cr_assert_eq(cfg->hash_key_len, 1024);
+	cr_assert_eq(cfg->maglev_size, 3);
+	cr_assert_eq(cfg->stats_interval, 3600);
+	cr_assert_eq(cfg->nb_ports, 0);
+	cr_assert_eq(cfg->nb_vips, 2);
+	cr_assert_eq(cfg->vips[0].group, 1);
+	cr_assert_eq(cfg->vips[0].ports[0], 5080);
+	cr_assert_eq(cfg->vips[0].mode, CFG_VIP_IPIP);
+	cr_assert_eq(cfg->vips[1].nb_ports, 2);
+	cr_assert_eq(cfg->vips[1].ports[1], 65535);
+	cr_assert_eq(strlen(cfg->groups[0].backends[0].name), 63);
+	cr_assert_eq(cfg->groups[0].backends[0].weight, 100);
+	cr_assert_eq(cfg->groups[0].backends[0].port, 1);
+	cr_assert_eq(cfg->groups[0].backends[1].port, 65535);
+	cr_assert_eq(cfg->groups[0].backends[1].state, MAGLEV_DRAIN);
+	cfg_free(cfg);
+}
+
+Test(cfg, include)
+{
+	char err[ERR_LEN], want[256], main[256];
+	struct sph_cfg *cfg;
+
+	/* @include resolves from the main file's folder, whatever the working directory. */
+	write_file("backends.inc",
+	           "{ name = \"b1\"; address = \"192.0.2.21\"; },\n"
+	           "{ name = \"b2\"; address = \"192.0.2.22\"; }\n",
+	           strlen("{ name = \"b1\"; address = \"192.0.2.21\"; },\n"
+	                  "{ name = \"b2\"; address = \"192.0.2.22\"; }\n"));
+	snprintf(main, sizeof(main), "%s",
+	         write_file("main.conf",
+	                    KEY "groups = ( { name = \"core\"; backends = (\n@include "
+	                        "\"backends.inc\"\n); } );\n",
+	                    strlen(KEY "groups = ( { name = \"core\"; backends = (\n"
+	                               "@include \"backends.inc\"\n); } );\n")));
+	cr_assert_eq(chdir("/"), 0);
+	cr_assert_eq(cfg_load(main, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg->groups[0].nb_backends, 2);
+	cfg_free(cfg);
+
+	/* A problem inside the included file names that file and its line. */
+	write_file("backends.inc",
+	           "{ name = \"b1\"; address = \"192.0.2.21\"; },\n"
+	           "{ name = \"b2\"; address = \"192.0.2.22\"; weight = 0; }\n",
+	           strlen("{ name = \"b1\"; address = \"192.0.2.21\"; },\n"
+	                  "{ name = \"b2\"; address = \"192.0.2.22\"; weight = 0; }\n"));
+	cr_assert_eq(cfg_load(main, &cfg, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+	         "%s/backends.inc:2: backend \"b2\": weight must be 1..100, got 0", tmpdir);
+	cr_assert_str_eq(err, want);
+
+	/* So does an integer libconfig would wrap. */
+	write_file("backends.inc",
+	           "\n{ name = \"b1\"; address = \"192.0.2.21\"; weight = 4294967296; }\n",
+	           strlen("\n{ name = \"b1\"; address = \"192.0.2.21\"; weight = 4294967296; }\n"));
+	cr_assert_eq(cfg_load(main, &cfg, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/backends.inc:2: integer 4294967296 does not fit", tmpdir);
+	cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+}
+
+/* Literals in strings and comments, floats and 64-bit literals are not integers to check. */
+Test(cfg, integer_scan_skips)
+{
+	struct sph_cfg *cfg;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text("# 99999999999\n// 99999999999\n/* 99999999999\n 99999999999 */\n"
+	                       "hash_key = \"99999999999999999\";\n" GROUP
+	                       "stats_interval = 00000000000000000010;\n"
+	                       "vips = ( { address = \"192.0.2.10\"; group = \"core\"; ports = [ "
+	                       "0x13C4 ]; } );\n",
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->stats_interval, 10);
+	cr_assert_eq(cfg->vips[0].ports[0], 5060);
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP "maglev_size = 99999999999L;\n", &cfg, err), -1);
+	cr_assert_not_null(
+	        strstr(err, "t.conf:5: maglev_size must be 2..16777213, got 99999999999"), "%s",
+	        err);
+	cr_assert_eq(load_text(KEY GROUP "maglev_size = 1e99;\n", &cfg, err), -1);
+	cr_assert_not_null(strstr(err, "t.conf:5: maglev_size must be an integer, got a float"),
+	                   "%s", err);
+}
+
+Test(cfg, file_problems)
+{
+	struct sph_cfg *cfg = (struct sph_cfg *)1;
+	char err[ERR_LEN], want[256], path[256], small[8];
+
+	snprintf(want, sizeof(want), "%s/none.conf: cannot open: No such file or directory",
+	         tmpdir);
+	snprintf(path, sizeof(path), "%s/none.conf", tmpdir);
+	cr_assert_eq(cfg_load(path, &cfg, err, sizeof(err)), -1);
+	cr_assert_null(cfg);
+	cr_assert_str_eq(err, want);
+
+	cr_assert_eq(cfg_load(tmpdir, &cfg, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: is a directory, not a configuration file", tmpdir);
+	cr_assert_str_eq(err, want);
+
+	/* A short buffer gets a truncated, terminated message; none at all is allowed. */
+	cr_assert_eq(cfg_load(tmpdir, &cfg, small, sizeof(small)), -1);
+	cr_assert_eq(strlen(small), sizeof(small) - 1);
+	cr_assert_eq(cfg_load(tmpdir, &cfg, NULL, 0), -1);
+	cr_assert_eq(cfg_load(tmpdir, &cfg, small, 0), -1);
+	cr_assert_eq(cfg_load(NULL, &cfg, err, sizeof(err)), -1);
+	cr_assert_eq(cfg_load(tmpdir, NULL, err, sizeof(err)), -1);
+	cfg_free(NULL);
+}
+
+/* ---- cfg_write() ---- */
+
+static void
+round_trip(struct sph_cfg *cfg)
+{
+	struct sph_cfg *back = write_and_reload(cfg, "w1.conf"), *again;
+	char p1[256], p2[256];
+	size_t n1, n2;
+	char *t1, *t2;
+
+	cr_assert(cfg_equal(cfg, back), "reloaded configuration differs");
+	cr_assert(cfg_equal(back, cfg));
+	/* The text is a function of the configuration alone: writing it again is a no-op. */
+	again = write_and_reload(back, "w2.conf");
+	snprintf(p1, sizeof(p1), "%s/w1.conf", tmpdir);
+	snprintf(p2, sizeof(p2), "%s/w2.conf", tmpdir);
+	t1 = slurp(p1, &n1);
+	t2 = slurp(p2, &n2);
+	cr_assert_eq(n1, n2);
+	cr_assert_eq(memcmp(t1, t2, n1), 0);
+	free(t1);
+	free(t2);
+	cfg_free(again);
+	cfg_free(back);
+}
+
+Test(cfg, write_examples)
+{
+	static const char *const names[] = {"siphon.conf", "l2dsr.conf", "ipip.conf"};
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(names); i++) {
+		struct sph_cfg *cfg = load_example(names[i]);
+
+		round_trip(cfg);
+		cfg_free(cfg);
+	}
+}
+
+Test(cfg, write_binary_keys)
+{
+	static const size_t lens[] = {CFG_KEY_MIN, 33, CFG_KEY_MAX};
+	char text[4096], hex[2 * CFG_KEY_MAX + 1], err[ERR_LEN];
+	struct sph_cfg *cfg;
+	uint64_t s = 42;
+
+	for (size_t l = 0; l < SPH_ARRAY_SIZE(lens); l++) {
+		uint8_t key[CFG_KEY_MAX];
+
+		/* Every byte value matters, NUL (first and last) and 0xff above all. */
+		for (size_t i = 0; i < lens[l]; i++) {
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			key[i] = i == 0 || i + 1 == lens[l] ? 0
+			         : i == 1                   ? 0xff
+			                                    : (uint8_t)(s >> 56);
+		}
+		for (size_t i = 0; i < lens[l]; i++) {
+			hex[2 * i] = "0123456789ABCDEF"[key[i] >> 4];
+			hex[2 * i + 1] = "0123456789ABCDEF"[key[i] & 15];
+		}
+		hex[2 * lens[l]] = '\0';
+		snprintf(text, sizeof(text), "hash_key_hex = \"%s\";\n" GROUP, hex);
+		cr_assert_eq(load_text(text, &cfg, err), 0, "%s", err);
+		cr_assert_eq(cfg->hash_key_len, lens[l]);
+		cr_assert_eq(memcmp(cfg->hash_key, key, lens[l]), 0);
+		round_trip(cfg);
+		cfg_free(cfg);
+	}
+
+	/* A text key with escapes keeps its bytes and comes back as hex. */
+	cr_assert_eq(load_text("hash_key = \"\\x01\\x7f\\xfe \\\"quoted\\\" \\\\ \\t\";\n" GROUP,
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->hash_key_len, 16);
+	cr_assert_eq(memcmp(cfg->hash_key, "\x01\x7f\xfe \"quoted\" \\ \t", 16), 0);
+	round_trip(cfg);
+	cfg_free(cfg);
+}
+
+Test(cfg, write_refuses)
+{
+	struct sph_cfg *cfg = load_example("siphon.conf");
+	FILE *f = tmpfile();
+
+	cr_assert_not_null(f);
+	cr_assert_eq(cfg_write(NULL, f), -1);
+	cr_assert_eq(cfg_write(cfg, NULL), -1);
+	cfg->groups[0].backends[1].state = 7;
+	cr_assert_eq(cfg_write(cfg, f), -1);
+	cfg->groups[0].backends[1].state = MAGLEV_UP;
+	cfg->vips[1].group = 1;
+	cr_assert_eq(cfg_write(cfg, f), -1);
+	cfg->vips[1].group = 0;
+	cfg->ports[0].gw4.family = 6;
+	cr_assert_eq(cfg_write(cfg, f), -1);
+	cfg->ports[0].gw4.family = 4;
+	strcpy(cfg->groups[0].name, "no spaces allowed");
+	cr_assert_eq(cfg_write(cfg, f), -1);
+	cr_assert_eq(ftell(f), 0, "a refused write must write nothing");
+	strcpy(cfg->groups[0].name, "core");
+	cr_assert_eq(cfg_write(cfg, f), 0);
+	cr_assert_gt(ftell(f), 0);
+	fclose(f);
+	cfg_free(cfg);
+}
+
+Test(cfg, equal)
+{
+	struct sph_cfg *a = load_example("siphon.conf"), *b = load_example("siphon.conf");
+
+	cr_assert(cfg_equal(a, b));
+	b->groups[0].backends[2].weight = 2;
+	cr_assert_not(cfg_equal(a, b));
+	b->groups[0].backends[2].weight = 1;
+	b->hash_key[5] ^= 1;
+	cr_assert_not(cfg_equal(a, b));
+	b->hash_key[5] ^= 1;
+	b->vips[1].ports[0] = 5061;
+	cr_assert_not(cfg_equal(a, b));
+	b->vips[1].ports[0] = 5060;
+	b->ports[0].addrs[1].len = 65;
+	cr_assert_not(cfg_equal(a, b));
+	b->ports[0].addrs[1].len = 64;
+	b->groups[0].backends[0].line = 99; /* where a value was written is not the value */
+	cr_assert(cfg_equal(a, b));
+	cr_assert(cfg_equal(NULL, NULL));
+	cr_assert_not(cfg_equal(a, NULL));
+	cfg_free(a);
+	cfg_free(b);
+}
+
+/* ---- literals ---- */
+
+struct addr_row {
+	const char *in;
+	int rc;
+	uint8_t family;
+	uint16_t port;
+	const char *out; /* cfg_addr_format() of the result */
+};
+
+static const struct addr_row addr_rows[] = {
+        {"192.0.2.1", 0, 4, 0, "192.0.2.1"},
+        {"192.0.2.1:5060", 0, 4, 5060, "192.0.2.1:5060"},
+        {"255.255.255.255:65535", 0, 4, 65535, "255.255.255.255:65535"},
+        {"0.0.0.0:1", 0, 4, 1, "0.0.0.0:1"},
+        {"192.0.2.1:05060", 0, 4, 5060, "192.0.2.1:5060"},
+        {"2001:db8::1", 0, 6, 0, "2001:db8::1"},
+        {"2001:DB8:0:0:0:0:0:1", 0, 6, 0, "2001:db8::1"},
+        {"[2001:db8::1]", 0, 6, 0, "2001:db8::1"},
+        {"[2001:db8::1]:5060", 0, 6, 5060, "[2001:db8::1]:5060"},
+        {"2001:db8::1:5060", 0, 6, 0, "2001:db8::1:5060"}, /* no brackets: all address */
+        {"::1", 0, 6, 0, "::1"},
+        {"::", 0, 6, 0, "::"},
+        {"[::]:1", 0, 6, 1, "[::]:1"},
+        {"64:ff9b::192.0.2.1", 0, 6, 0, "64:ff9b::c000:201"},
+        {"192.0.2.1:0", -2, 0, 0, NULL},
+        {"192.0.2.1:65536", -2, 0, 0, NULL},
+        {"192.0.2.1:99999999999999999999", -2, 0, 0, NULL},
+        {"[2001:db8::1]:0", -2, 0, 0, NULL},
+        {"[2001:db8::1]:70000", -2, 0, 0, NULL},
+        {"192.0.2.1:", -1, 0, 0, NULL},
+        {"192.0.2.1:x", -1, 0, 0, NULL},
+        {"192.0.2.1:50 60", -1, 0, 0, NULL},
+        {"192.0.2.1:-1", -1, 0, 0, NULL},
+        {"192.0.2.1:+5", -1, 0, 0, NULL},
+        {"192.0.2.256", -1, 0, 0, NULL},
+        {"192.0.2", -1, 0, 0, NULL},
+        {"192.0.2.1.5", -1, 0, 0, NULL},
+        {" 192.0.2.1", -1, 0, 0, NULL},
+        {"192.0.2.1 ", -1, 0, 0, NULL},
+        {"", -1, 0, 0, NULL},
+        {":5060", -1, 0, 0, NULL},
+        {"[]:5060", -1, 0, 0, NULL},
+        {"[192.0.2.1]", -1, 0, 0, NULL},
+        {"[192.0.2.1]:5060", -1, 0, 0, NULL},
+        {"[2001:db8::1", -1, 0, 0, NULL},
+        {"[2001:db8::1]5060", -1, 0, 0, NULL},
+        {"[2001:db8::1]:", -1, 0, 0, NULL},
+        {"[[2001:db8::1]]", -1, 0, 0, NULL},
+        {"2001:db8::1::2", -1, 0, 0, NULL},
+        {"fe80::1%eth0", -1, 0, 0, NULL},
+        {"::ffff:192.0.2.1", -1, 0, 0, NULL}, /* write IPv4 as IPv4 */
+        {"[::ffff:192.0.2.1]:5060", -1, 0, 0, NULL},
+        {"sip.example.com", -1, 0, 0, NULL},
+        {"sip.example.com:5060", -1, 0, 0, NULL},
+        {"192.0.2.1/24", -1, 0, 0, NULL},
+        {"1111:2222:3333:4444:5555:6666:7777:8888:9999", -1, 0, 0, NULL},
+        {"[1111:2222:3333:4444:5555:6666:255.255.255.255555555555]", -1, 0, 0, NULL},
+};
+
+Test(cfg, addr_parse)
+{
+	char buf[CFG_ADDR_STRLEN];
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(addr_rows); i++) {
+		const struct addr_row *r = &addr_rows[i];
+		struct cfg_addr a, back;
+		uint16_t port = 77, bport;
+		int rc;
+
+		memset(&a, 0xaa, sizeof(a));
+		rc = cfg_addr_parse(r->in, &a, &port);
+		cr_assert_eq(rc, r->rc, "\"%s\": rc %d, want %d", r->in, rc, r->rc);
+		if (rc != 0)
+			continue;
+		cr_assert_eq(a.family, r->family, "\"%s\"", r->in);
+		cr_assert_eq(port, r->port, "\"%s\": port %u", r->in, port);
+		cr_assert_str_eq(cfg_addr_format(&a, port, buf, sizeof(buf)), r->out, "\"%s\"",
+		                 r->in);
+		/* What format writes, parse reads back to the same bytes. */
+		cr_assert_eq(cfg_addr_parse(buf, &back, &bport), 0, "\"%s\"", buf);
+		cr_assert_eq(memcmp(&a, &back, sizeof(a)), 0, "\"%s\"", r->in);
+		cr_assert_eq(bport, port);
+		if (a.family == 4) {
+			static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+			                                   0, 0, 0, 0, 0xff, 0xff};
+
+			cr_assert_eq(memcmp(a.a, mapped, 12), 0, "\"%s\": not stored mapped",
+			             r->in);
+		}
+	}
+}
+
+Test(cfg, addr_parse_edges)
+{
+	char longbuf[2048];
+	struct cfg_addr a;
+	uint16_t port;
+
+	memset(longbuf, '1', sizeof(longbuf) - 1);
+	longbuf[sizeof(longbuf) - 1] = '\0';
+	cr_assert_eq(cfg_addr_parse(longbuf, &a, &port), -1);
+	longbuf[0] = '[';
+	cr_assert_eq(cfg_addr_parse(longbuf, &a, &port), -1);
+	memcpy(longbuf, "192.0.2.1:", 10);
+	cr_assert_eq(cfg_addr_parse(longbuf, &a, &port), -2);
+	cr_assert_eq(cfg_addr_parse(NULL, &a, &port), -1);
+	cr_assert_eq(cfg_addr_parse("192.0.2.1", NULL, &port), -1);
+	cr_assert_eq(cfg_addr_parse("192.0.2.1:80", &a, NULL), 0);
+}
+
+Test(cfg, addr_format_edges)
+{
+	struct cfg_addr a, none = {0};
+	char buf[CFG_ADDR_STRLEN], tiny[6];
+
+	cr_assert_eq(cfg_addr_parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", &a, NULL), 0);
+	cfg_addr_format(&a, 65535, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	cr_assert_lt(strlen(buf), CFG_ADDR_STRLEN);
+	cr_assert_eq(cfg_addr_format(&a, 65535, tiny, sizeof(tiny)), tiny);
+	cr_assert_str_eq(tiny, "[ffff");
+	cr_assert_str_eq(cfg_addr_format(&none, 0, buf, sizeof(buf)), "?");
+	cr_assert_null(cfg_addr_format(&a, 0, NULL, 10));
+	tiny[0] = 'x';
+	cfg_addr_format(&a, 0, tiny, 0);
+	cr_assert_eq(tiny[0], 'x');
+}
+
+Test(cfg, prefix_parse)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *out;
+	} rows[] = {
+	        {"192.0.2.2/24", 0, "192.0.2.2/24"},
+	        {"192.0.2.2/0", 0, "192.0.2.2/0"},
+	        {"192.0.2.2/32", 0, "192.0.2.2/32"},
+	        {"2001:db8::2/64", 0, "2001:db8::2/64"},
+	        {"2001:DB8::2/128", 0, "2001:db8::2/128"},
+	        {"192.0.2.2/33", -2, NULL},
+	        {"2001:db8::2/129", -2, NULL},
+	        {"192.0.2.2", -1, NULL},
+	        {"192.0.2.2/", -1, NULL},
+	        {"192.0.2.2/2x", -1, NULL},
+	        {"192.0.2.2/-1", -1, NULL},
+	        {"192.0.2.2/0024", -1, NULL},
+	        {"192.0.2.2/24/8", -1, NULL},
+	        {"[2001:db8::2]/64", -1, NULL},
+	        {"192.0.2.2:80/24", -1, NULL},
+	        {"::ffff:192.0.2.2/120", -1, NULL},
+	        {"/24", -1, NULL},
+	        {"", -1, NULL},
+	};
+	char buf[CFG_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(rows); i++) {
+		struct cfg_prefix p;
+		int rc = cfg_prefix_parse(rows[i].in, &p);
+
+		cr_assert_eq(rc, rows[i].rc, "\"%s\": rc %d", rows[i].in, rc);
+		if (rc == 0)
+			cr_assert_str_eq(cfg_prefix_format(&p, buf, sizeof(buf)), rows[i].out);
+	}
+	cr_assert_eq(cfg_prefix_parse(NULL, NULL), -1);
+}
+
+Test(cfg, mac_parse)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *out;
+	} rows[] = {
+	        {"02:00:00:00:00:21", 0, "02:00:00:00:00:21"},
+	        {"AA:bb:Cc:dD:ee:FF", 0, "aa:bb:cc:dd:ee:ff"},
+	        {"01:00:5e:00:00:01", 0, "01:00:5e:00:00:01"}, /* parses; the file refuses it */
+	        {"02:00:00:00:00", -1, NULL},
+	        {"02:00:00:00:00:21:", -1, NULL},
+	        {"02-00-00-00-00-21", -1, NULL},
+	        {"0200.0000.0021", -1, NULL},
+	        {"2:0:0:0:0:21", -1, NULL},
+	        {"02:00:00:00:00:2g", -1, NULL},
+	        {"", -1, NULL},
+	};
+	char buf[CFG_MAC_STRLEN];
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(rows); i++) {
+		uint8_t mac[6];
+		int rc = cfg_mac_parse(rows[i].in, mac);
+
+		cr_assert_eq(rc, rows[i].rc, "\"%s\": rc %d", rows[i].in, rc);
+		if (rc == 0)
+			cr_assert_str_eq(cfg_mac_format(mac, buf, sizeof(buf)), rows[i].out);
+	}
+	cr_assert_eq(cfg_mac_parse(NULL, NULL), -1);
+}
+
+Test(cfg, names_and_keywords)
+{
+	char n63[64], n64[65];
+
+	memset(n63, 'a', 63);
+	n63[63] = '\0';
+	memset(n64, 'a', 64);
+	n64[64] = '\0';
+	cr_assert(cfg_name_valid("core"));
+	cr_assert(cfg_name_valid("A.b_c-9"));
+	cr_assert(cfg_name_valid(n63));
+	cr_assert_not(cfg_name_valid(n64));
+	cr_assert_not(cfg_name_valid(""));
+	cr_assert_not(cfg_name_valid(NULL));
+	cr_assert_not(cfg_name_valid("a b"));
+	cr_assert_not(cfg_name_valid("a/b"));
+	cr_assert_not(cfg_name_valid("\xc3\xa9"));
+
+	cr_assert_str_eq(cfg_state_name(MAGLEV_UP), "up");
+	cr_assert_str_eq(cfg_state_name(MAGLEV_DRAIN), "drain");
+	cr_assert_str_eq(cfg_state_name(MAGLEV_DOWN), "down");
+	cr_assert_str_eq(cfg_state_name(3), "unknown");
+	cr_assert_str_eq(cfg_mode_name(CFG_VIP_L2DSR), "l2dsr");
+	cr_assert_str_eq(cfg_mode_name(CFG_VIP_IPIP), "ipip");
+	cr_assert_str_eq(cfg_mode_name(255), "unknown");
+	for (uint8_t s = 0; s <= MAGLEV_DOWN; s++)
+		cr_assert_eq(cfg_state_parse(cfg_state_name(s)), s);
+	for (uint8_t m = 0; m <= CFG_VIP_IPIP; m++)
+		cr_assert_eq(cfg_mode_parse(cfg_mode_name(m)), m);
+	cr_assert_eq(cfg_state_parse("unknown"), -1);
+	cr_assert_eq(cfg_state_parse(NULL), -1);
+	cr_assert_eq(cfg_mode_parse("IPIP"), -1);
+}
+
+/* ---- hostile input ---- */
+
+static void
+assert_fails_cleanly(const void *data, size_t len, const char *what)
+{
+	struct sph_cfg *cfg = (struct sph_cfg *)1;
+	char err[ERR_LEN];
+	const char *path = write_file("h.conf", data, len);
+
+	cr_assert_eq(cfg_load(path, &cfg, err, sizeof(err)), -1, "%s: loaded", what);
+	cr_assert_null(cfg);
+	cr_assert_gt(strlen(err), strlen(path), "%s: no message", what);
+	cr_assert_eq(strncmp(err, path, strlen(path)), 0, "%s: %s", what, err);
+}
+
+Test(cfg, garbage)
+{
+	static uint8_t buf[4096];
+	uint64_t s = 1;
+
+	for (unsigned round = 0; round < 200; round++) {
+		size_t len = (size_t)(round * 37 % sizeof(buf));
+
+		for (size_t i = 0; i < len; i++) {
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			/* Half the rounds stay within the config alphabet, to get further in. */
+			buf[i] = round % 2 ? (uint8_t)s
+			                   : (uint8_t)("{}()[];=\",:#/*\n 0123456789abk_."[s % 32]);
+		}
+		assert_fails_cleanly(buf, len, "random bytes");
+	}
+	memset(buf, 0, sizeof(buf));
+	assert_fails_cleanly(buf, sizeof(buf), "NULs");
+	assert_fails_cleanly(KEY GROUP "\0stats_interval = 1;\n",
+	                     sizeof(KEY GROUP "\0stats_interval = 1;\n") - 1, "embedded NUL");
+	assert_fails_cleanly("\xef\xbb\xbf" KEY GROUP, strlen("\xef\xbb\xbf" KEY GROUP), "BOM");
+	assert_fails_cleanly(KEY GROUP "x = \"unterminated;\n",
+	                     strlen(KEY GROUP "x = \"unterminated;\n"), "unterminated string");
+}
+
+/* Every prefix of a valid file either loads or fails with a message; the whole loads. */
+Test(cfg, truncations)
+{
+	char path[512], *text;
+	size_t len;
+
+	snprintf(path, sizeof(path), EXAMPLES "siphon.conf");
+	text = slurp(path, &len);
+	for (size_t n = 0; n <= len; n++) {
+		struct sph_cfg *cfg = (struct sph_cfg *)1;
+		char err[ERR_LEN];
+		const char *p = write_file("cut.conf", text, n);
+		int rc = cfg_load(p, &cfg, err, sizeof(err));
+
+		if (rc == 0) {
+			cr_assert_not_null(cfg);
+			cfg_free(cfg);
+		} else {
+			cr_assert_eq(rc, -1);
+			cr_assert_null(cfg);
+			cr_assert_gt(strlen(err), 0, "prefix of %zu bytes: no message", n);
+		}
+		if (n == len)
+			cr_assert_eq(rc, 0, "whole file: %s", err);
+	}
+	free(text);
+}
+
+/* Many backends and VIP ports: duplicate checks sort rather than compare all pairs, and
+ * still point at the first repeat in file order. */
+Test(cfg, large)
+{
+	enum { NB = 20000 };
+	size_t cap = (size_t)NB * 80 + 4096, o = 0;
+	char *text = malloc(cap), err[ERR_LEN];
+	struct sph_cfg *cfg;
+
+	cr_assert_not_null(text);
+	o += (size_t)snprintf(text + o, cap - o, KEY "groups = ( { name = \"big\"; backends = (\n");
+	for (unsigned i = 0; i < NB; i++)
+		o += (size_t)snprintf(text + o, cap - o,
+		                      "{ name = \"b%u\"; address = \"10.%u.%u.%u\"; },\n", i,
+		                      i >> 16, (i >> 8) & 0xff, i & 0xff);
+	o += (size_t)snprintf(text + o, cap - o,
+	                      "{ name = \"last\"; address = \"11.0.0.1\"; }\n); } );\n");
+	cr_assert_eq(load_text(text, &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg->groups[0].nb_backends, NB + 1);
+	cfg_free(cfg);
+
+	/* Backend 12345 (line 12348) reuses the name of backend 7 (line 10). */
+	text[0] = '\0';
+	o = (size_t)snprintf(text, cap, KEY "groups = ( { name = \"big\"; backends = (\n");
+	for (unsigned i = 0; i < NB; i++)
+		o += (size_t)snprintf(text + o, cap - o,
+		                      "{ name = \"b%u\"; address = \"10.%u.%u.%u\"; },\n",
+		                      i == 12345 ? 7 : i, i >> 16, (i >> 8) & 0xff, i & 0xff);
+	snprintf(text + o, cap - o, "{ name = \"last\"; address = \"11.0.0.1\"; }\n); } );\n");
+	cr_assert_eq(load_text(text, &cfg, err), -1);
+	cr_assert_not_null(strstr(err, "t.conf:12348: backend \"b7\": name is already used by the "
+	                               "backend at line 10"),
+	                   "%s", err);
+	free(text);
+}
