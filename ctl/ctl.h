@@ -1,0 +1,40 @@
+/*
+ * ctl.h - siphonctl's private interface between the dispatcher (siphonctl.c) and its
+ * subcommands (scan.c today; the control socket client later).
+ *
+ * main() looks the first argument up in a table of struct ctl_cmd and hands the rest of
+ * the command line to that command's run(). Every command keeps one exit-code contract so
+ * scripts can tell a bad invocation from a failed run: 0 done, 1 runtime or input error
+ * (unreadable file, bad configuration, malformed input), 2 usage error (unknown option,
+ * missing argument). Messages go to stderr, results to stdout.
+ */
+#ifndef SIPHON_CTL_H
+#define SIPHON_CTL_H
+
+#include <stdio.h>
+
+#define CTL_EXIT_OK    0 /**< success */
+#define CTL_EXIT_ERR   1 /**< runtime or input error */
+#define CTL_EXIT_USAGE 2 /**< bad command line */
+
+/** One subcommand. */
+struct ctl_cmd {
+	const char *name;    /**< what the user types: "scan" */
+	const char *summary; /**< one line for the command list */
+	/**
+	 * Run the command. argv[0] is the command name, as for getopt(); argv[argc] is NULL.
+	 * @return a CTL_EXIT_* code.
+	 */
+	int (*run)(int argc, char **argv);
+	/** Print the command's full help to out. */
+	void (*usage)(FILE *out);
+};
+
+/** Name every message starts with. */
+#define CTL_PROG "siphonctl"
+
+/* scan.c: explain a capture or a SIP message packet by packet. */
+int scan_run(int argc, char **argv);
+void scan_usage(FILE *out);
+
+#endif /* SIPHON_CTL_H */

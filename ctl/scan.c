@@ -1,0 +1,920 @@
+/*
+ * scan.c - `siphonctl scan`: explain a capture, packet by packet, the way siphon sees it.
+ *
+ * Each frame of a pcap/pcapng file (or one raw SIP message) goes through the dataplane's
+ * own code: pkt_decode() for L2-L4, a documented rule that picks the SIP datagrams, then
+ * sip_parse(), then, with --config or --backends, the keyed Call-ID hash and the weighted
+ * Maglev table of the group serving the packet. Output is one JSON object per packet, or
+ * with --summary the counts per verdict and per backend plus the check that every Call-ID
+ * went to exactly one backend. Nothing here is a second implementation of a dataplane
+ * decision: the tool only wires the core modules together and prints what they say.
+ *
+ * Which UDP datagrams are SIP: with a configuration that has VIPs, those whose destination
+ * or source (address, port) is a VIP (clients' requests, and DSR replies sent from the VIP),
+ * dispatched on that VIP's group; otherwise those with either port 5060 or whose payload
+ * starts like SIP (a method token and a space, or "SIP/2.0 "), dispatched on the first group.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <pcap/pcap.h>
+
+#include "siphon/cfg.h"
+#include "siphon/keyhash.h"
+#include "siphon/maglev.h"
+#include "siphon/pkt.h"
+#include "siphon/sip.h"
+
+#include "backends.h"
+#include "calltab.h"
+#include "ctl.h"
+
+#define SCAN_ERR           CTL_PROG " scan: "
+#define SCAN_SIP_PORT      5060u
+#define SCAN_LINK_ETHERNET (-1L) /* link_offset(): frames start with Ethernet */
+#define SCAN_LINK_UNKNOWN  (-2L) /* link_offset(): unsupported link type */
+
+/* One group's dispatch table; its backends are numbered from base in the global index. */
+struct scan_group {
+	struct maglev_table *table;
+	uint32_t base;
+};
+
+struct scan {
+	bool summary;    /* --summary: counts instead of packets */
+	bool json;       /* --json: JSON summary (packets are always JSON) */
+	bool multi_file; /* several inputs: each packet says which file it came from */
+
+	/* Dispatch. cfg is NULL when neither --config nor --backends was given. */
+	struct sph_cfg *cfg;
+	struct keyhash kh;
+	struct scan_group *groups; /* cfg->nb_groups of them */
+	uint32_t nb_backends;      /* over every group; index nb_backends means "none usable" */
+	uint64_t *calls;           /* distinct Call-IDs per backend index */
+	uint64_t *msgs;            /* routable messages per backend index */
+	struct calltab *ct;        /* Call-ID -> backends */
+
+	/* Counters. */
+	uint64_t packets, sip_ok, sip_rejected, non_sip, not_sip;
+	uint64_t rejected[SIP_VERDICT_COUNT]; /* by sip_parse() verdict */
+	uint64_t pkt_bad[PKT_VERDICT_COUNT];  /* by pkt_decode() verdict */
+
+	const char *file; /* input being read */
+	bool oom;
+};
+
+/* ------------------------------------------------------------------------ */
+/* JSON helpers */
+
+/*
+ * Bytes as a JSON string. Everything sip_parse() accepts in the fields printed here is
+ * ASCII, but rejected or odd input may hold any byte: invalid UTF-8 is shown as Latin-1,
+ * so the line stays valid JSON and every byte stays visible.
+ */
+static json_t *
+jbytes(const uint8_t *p, size_t len)
+{
+	json_t *j = json_stringn((const char *)p, len);
+	char *u;
+	size_t n = 0;
+
+	if (j != NULL)
+		return j;
+	u = malloc(2 * len + 1);
+	if (u == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < 0x80) {
+			u[n++] = (char)p[i];
+		} else {
+			u[n++] = (char)(0xc0 | p[i] >> 6);
+			u[n++] = (char)(0x80 | (p[i] & 0x3f));
+		}
+	}
+	j = json_stringn(u, n);
+	free(u);
+	return j;
+}
+
+static json_t *
+jspan(const uint8_t *buf, struct sip_span sp)
+{
+	return jbytes(buf + sp.off, sp.len);
+}
+
+static json_t *
+jaddr(uint8_t family, const uint8_t a[16], uint16_t port)
+{
+	struct cfg_addr ca = {.family = family};
+	char buf[CFG_ADDR_STRLEN];
+
+	memcpy(ca.a, a, sizeof(ca.a));
+	return json_string(cfg_addr_format(&ca, port, buf, sizeof(buf)));
+}
+
+/* A packet's object, or NULL when packets are not printed (json_object_set_new(NULL, ...)
+ * then just drops the value, so callers need no test). */
+static json_t *
+frame_obj(const struct scan *s, unsigned long frame)
+{
+	json_t *o;
+
+	if (s->summary)
+		return NULL;
+	o = json_object();
+	if (s->multi_file)
+		json_object_set_new(o, "file", jbytes((const uint8_t *)s->file, strlen(s->file)));
+	json_object_set_new(o, "frame", json_integer((json_int_t)frame));
+	return o;
+}
+
+static void
+verdict_set(json_t *o, const char *verdict, const char *layer, const char *reason)
+{
+	json_object_set_new(o, "verdict", json_string(verdict));
+	json_object_set_new(o, "layer", json_string(layer));
+	json_object_set_new(o, "reason", json_string(reason));
+}
+
+static void
+emit(json_t *o)
+{
+	if (o == NULL)
+		return;
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch */
+
+/* Build one Maglev table per group, numbering backends group after group. */
+static int
+dispatch_init(struct scan *s)
+{
+	const struct sph_cfg *cfg = s->cfg;
+
+	if (keyhash_init(&s->kh, cfg->hash_key, cfg->hash_key_len) != 0) {
+		fprintf(stderr, SCAN_ERR "%s: cannot derive the hash secret\n", cfg->path);
+		return -1;
+	}
+	s->groups = calloc(cfg->nb_groups, sizeof(*s->groups));
+	if (s->groups == NULL)
+		goto nomem;
+	for (unsigned g = 0; g < cfg->nb_groups; g++) {
+		const struct cfg_group *grp = &cfg->groups[g];
+		struct maglev_backend *be = calloc(grp->nb_backends + 1, sizeof(*be));
+		int rc;
+
+		s->groups[g].base = s->nb_backends;
+		s->nb_backends += grp->nb_backends;
+		s->groups[g].table = malloc(maglev_table_bytes(cfg->maglev_size));
+		if (be == NULL || s->groups[g].table == NULL) {
+			free(be);
+			goto nomem;
+		}
+		for (unsigned i = 0; i < grp->nb_backends; i++)
+			be[i] = (struct maglev_backend){.id = grp->backends[i].name,
+			                                .weight = grp->backends[i].weight,
+			                                .state = grp->backends[i].state};
+		rc = maglev_build(s->groups[g].table, cfg->maglev_size, be, grp->nb_backends);
+		free(be);
+		if (rc != 0) {
+			fprintf(stderr,
+			        SCAN_ERR "%s: group \"%s\": cannot build its Maglev table: %s\n",
+			        cfg->path, grp->name, strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+nomem:
+	fprintf(stderr, SCAN_ERR "out of memory\n");
+	return -1;
+}
+
+static void
+dispatch_fini(struct scan *s)
+{
+	if (s->groups != NULL && s->cfg != NULL)
+		for (unsigned g = 0; g < s->cfg->nb_groups; g++)
+			free(s->groups[g].table);
+	free(s->groups);
+}
+
+/* Backend global index -> its group and entry. */
+static const struct cfg_backend *
+backend_at(const struct scan *s, uint32_t idx, const struct cfg_group **grp)
+{
+	for (unsigned g = 0; g < s->cfg->nb_groups; g++) {
+		uint32_t base = s->groups[g].base;
+
+		if (idx - base < s->cfg->groups[g].nb_backends) {
+			*grp = &s->cfg->groups[g];
+			return &s->cfg->groups[g].backends[idx - base];
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Per packet */
+
+static bool
+is_token_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("-.!%*_+`'~", c) != NULL);
+}
+
+/* Starts like a SIP request ("TOKEN ") or response ("SIP/2.0 ")? */
+static bool
+looks_like_sip(const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 8 && memcmp(p, "SIP/2.0 ", 8) == 0)
+		return true;
+	while (i < len && i < 32 && is_token_char(p[i]))
+		i++;
+	return i > 0 && i < len && p[i] == ' ';
+}
+
+/*
+ * Is this UDP datagram SIP, and which group serves it? See the rule at the top of the file.
+ * Sets *group, and *vip and *vip_port to the VIP matched (NULL and 0 when none).
+ */
+static bool
+classify(const struct scan *s, const struct pkt_info *pi, const uint8_t *payload, unsigned *group,
+         const struct cfg_vip **vip, uint16_t *vip_port)
+{
+	*group = 0;
+	*vip = NULL;
+	*vip_port = 0;
+	if (s->cfg != NULL && s->cfg->nb_vips > 0) {
+		*vip = cfg_vip_find(s->cfg, pi->ip_version, pi->dst, pi->dst_port);
+		*vip_port = pi->dst_port;
+		if (*vip == NULL) {
+			*vip = cfg_vip_find(s->cfg, pi->ip_version, pi->src, pi->src_port);
+			*vip_port = pi->src_port;
+		}
+		if (*vip == NULL)
+			return false;
+		*group = (*vip)->group;
+		return true;
+	}
+	return pi->src_port == SCAN_SIP_PORT || pi->dst_port == SCAN_SIP_PORT ||
+	       looks_like_sip(payload, pi->payload_len);
+}
+
+/* Where a datagram came from and went to (and the VIP it matched, if any). */
+static void
+addrs_set(json_t *o, const struct pkt_info *pi, const struct cfg_vip *vip, uint16_t vip_port)
+{
+	if (pi == NULL)
+		return;
+	json_object_set_new(o, "src", jaddr(pi->ip_version, pi->src, pi->src_port));
+	json_object_set_new(o, "dst", jaddr(pi->ip_version, pi->dst, pi->dst_port));
+	if (vip != NULL)
+		json_object_set_new(o, "vip", jaddr(vip->addr.family, vip->addr.a, vip_port));
+}
+
+/*
+ * Scan one SIP datagram p[0, len) and dispatch it on group. o is the packet's object (or
+ * NULL); pi and vip say where the datagram travelled (NULL for a raw message).
+ */
+static void
+scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group,
+         const struct pkt_info *pi, const struct cfg_vip *vip, uint16_t vip_port)
+{
+	struct sip_msg m;
+	enum sip_verdict v = sip_parse(p, len, &m);
+	uint32_t idx = 0;
+	int rc;
+
+	verdict_set(o, sip_verdict_name(v), "sip", sip_verdict_str(v));
+	addrs_set(o, pi, vip, vip_port);
+	if (v != SIP_OK) {
+		s->sip_rejected++;
+		s->rejected[(unsigned)v < SIP_VERDICT_COUNT ? v : SIP_BAD_START_LINE]++;
+		emit(o);
+		return;
+	}
+	s->sip_ok++;
+	if (m.kind == SIP_REQUEST) {
+		json_object_set_new(o, "kind", json_string("request"));
+		json_object_set_new(o, "method", jspan(p, m.method_name));
+	} else {
+		json_object_set_new(o, "kind", json_string("response"));
+		json_object_set_new(o, "status", json_integer(m.status));
+	}
+	json_object_set_new(o, "call_id", jspan(p, m.call_id));
+	if (o != NULL) {
+		/* "<num> <method>" as written, joined by one space however the sender spaced them.
+		 */
+		char *cseq = malloc((size_t)m.cseq_num.len + m.cseq_name.len + 2);
+
+		if (cseq != NULL) {
+			memcpy(cseq, p + m.cseq_num.off, m.cseq_num.len);
+			cseq[m.cseq_num.len] = ' ';
+			memcpy(cseq + m.cseq_num.len + 1, p + m.cseq_name.off, m.cseq_name.len);
+			json_object_set_new(o, "cseq",
+			                    jbytes((uint8_t *)cseq,
+			                           (size_t)m.cseq_num.len + 1 + m.cseq_name.len));
+			free(cseq);
+		}
+	}
+	json_object_set_new(o, "branch",
+	                    m.via_branch.len > 0 ? jspan(p, m.via_branch) : json_null());
+
+	if (s->cfg != NULL) {
+		/* Exactly the dataplane's decision: keyed hash of the Call-ID bytes, then Maglev.
+		 */
+		uint64_t h = keyhash_calc(&s->kh, p + m.call_id.off, m.call_id.len);
+		uint16_t slot = maglev_lookup(s->groups[group].table, h);
+
+		json_object_set_new(o, "group", json_string(s->cfg->groups[group].name));
+		if (slot == MAGLEV_NONE) {
+			idx = s->nb_backends;
+			json_object_set_new(o, "backend", json_null());
+		} else {
+			idx = s->groups[group].base + slot;
+			json_object_set_new(o, "backend",
+			                    json_string(s->cfg->groups[group].backends[slot].name));
+		}
+	}
+	rc = calltab_add(s->ct, p + m.call_id.off, m.call_id.len, idx);
+	if (rc < 0)
+		s->oom = true;
+	else
+		s->calls[idx] += (uint64_t)rc;
+	s->msgs[idx]++;
+	emit(o);
+}
+
+/*
+ * Bytes before the IP header for a link type, SCAN_LINK_ETHERNET for Ethernet (pkt_decode()
+ * reads it, 802.1Q included) or SCAN_LINK_UNKNOWN.
+ */
+static long
+link_offset(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+		return SCAN_LINK_ETHERNET;
+	case DLT_RAW:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+	case DLT_IPV6:
+#endif
+		return 0;
+	case DLT_NULL: /* BSD loopback: 4-byte address family */
+	case DLT_LOOP:
+		return 4;
+	case DLT_LINUX_SLL: /* Linux cooked v1 */
+		return 16;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+		return 20;
+#endif
+	default:
+		return SCAN_LINK_UNKNOWN;
+	}
+}
+
+static void
+scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, size_t caplen)
+{
+	json_t *o = frame_obj(s, frame);
+	struct pkt_info pi;
+	enum pkt_verdict v;
+	const struct cfg_vip *vip;
+	unsigned group;
+	uint16_t vip_port;
+
+	s->packets++;
+	if (l2 == SCAN_LINK_ETHERNET) {
+		v = pkt_decode(data, caplen, &pi);
+	} else if ((size_t)l2 > caplen) {
+		memset(&pi, 0, sizeof(pi));
+		v = PKT_TRUNCATED;
+	} else {
+		data += l2;
+		v = pkt_decode_ip(data, caplen - (size_t)l2, &pi);
+	}
+	if (v != PKT_OK) {
+		s->non_sip++;
+		s->pkt_bad[(unsigned)v < PKT_VERDICT_COUNT ? v : PKT_TRUNCATED]++;
+		verdict_set(o, pkt_verdict_name(v), "pkt", pkt_verdict_str(v));
+		if (pi.ip_version != 0) {
+			json_object_set_new(o, "src", jaddr(pi.ip_version, pi.src, 0));
+			json_object_set_new(o, "dst", jaddr(pi.ip_version, pi.dst, 0));
+			json_object_set_new(o, "ip_proto", json_integer(pi.l4_proto));
+		}
+		emit(o);
+		return;
+	}
+	if (!classify(s, &pi, data + pi.payload_off, &group, &vip, &vip_port)) {
+		s->non_sip++;
+		s->not_sip++;
+		verdict_set(o, "not_sip", "pkt",
+		            s->cfg != NULL && s->cfg->nb_vips > 0
+		                    ? "UDP datagram neither to nor from a VIP"
+		                    : "UDP datagram not on port 5060 and not starting like SIP");
+		addrs_set(o, &pi, NULL, 0);
+		emit(o);
+		return;
+	}
+	scan_sip(s, o, data + pi.payload_off, pi.payload_len, group, &pi, vip, vip_port);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inputs */
+
+/* Could this be a hand-written or saved SIP message rather than a broken capture? */
+static bool
+looks_like_text(const uint8_t *p, size_t len)
+{
+	size_t n = len < 1024 ? len : 1024;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+/* All of f, for stdin (which cannot be rewound after libpcap tried it). */
+static uint8_t *
+read_all(FILE *f, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	uint8_t *buf = malloc(cap);
+
+	while (buf != NULL) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (n < cap)
+			break;
+		uint8_t *b = realloc(buf, cap * 2);
+
+		if (b == NULL) {
+			free(buf);
+			buf = NULL;
+			errno = ENOMEM;
+			break;
+		}
+		buf = b;
+		cap *= 2;
+	}
+	if (buf != NULL && ferror(f)) {
+		free(buf);
+		buf = NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static int
+scan_pcap(struct scan *s, pcap_t *pc)
+{
+	int dlt = pcap_datalink(pc), rc;
+	long l2 = link_offset(dlt);
+	struct pcap_pkthdr *h;
+	const uint8_t *data;
+	unsigned long frame = 0;
+
+	if (l2 == SCAN_LINK_UNKNOWN) {
+		const char *name = pcap_datalink_val_to_name(dlt);
+
+		fprintf(stderr,
+		        SCAN_ERR "%s: link type %s (%d) not supported (Ethernet, raw IP, Linux "
+		                 "cooked, BSD loopback are)\n",
+		        s->file, name != NULL ? name : "?", dlt);
+		return -1;
+	}
+	while ((rc = pcap_next_ex(pc, &h, &data)) == 1)
+		scan_frame(s, ++frame, l2, data, h->caplen);
+	if (rc == PCAP_ERROR) {
+		fprintf(stderr, SCAN_ERR "%s: after frame %lu: %s\n", s->file, frame,
+		        pcap_geterr(pc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Not a capture: one SIP message, the whole input, frame 1, on the first group. */
+static int
+scan_raw(struct scan *s, const char *pcap_err, const uint8_t *p, size_t len)
+{
+	json_t *o;
+
+	if (len == 0) {
+		fprintf(stderr, SCAN_ERR "%s: empty input\n", s->file);
+		return -1;
+	}
+	if (!looks_like_text(p, len)) {
+		fprintf(stderr,
+		        SCAN_ERR "%s: neither a pcap/pcapng capture (%s) nor a SIP message\n",
+		        s->file, pcap_err);
+		return -1;
+	}
+	s->packets++;
+	o = frame_obj(s, 1);
+	scan_sip(s, o, p, len, 0, NULL, NULL, 0);
+	return 0;
+}
+
+static int
+scan_input(struct scan *s, const char *path)
+{
+	char err[PCAP_ERRBUF_SIZE] = "";
+	uint8_t *mem = NULL, *raw = NULL;
+	size_t len = 0;
+	FILE *fp;
+	pcap_t *pc;
+	int rc;
+
+	s->file = path;
+	if (strcmp(path, "-") == 0) {
+		s->file = "(stdin)";
+		mem = read_all(stdin, &len);
+		if (mem == NULL) {
+			fprintf(stderr, SCAN_ERR "(stdin): %s\n", strerror(errno));
+			return -1;
+		}
+		if (len == 0) {
+			free(mem);
+			fprintf(stderr, SCAN_ERR "(stdin): empty input\n");
+			return -1;
+		}
+		fp = fmemopen(mem, len, "rb");
+	} else {
+		fp = fopen(path, "rb");
+	}
+	if (fp == NULL) {
+		fprintf(stderr, SCAN_ERR "%s: %s\n", s->file, strerror(errno));
+		free(mem);
+		return -1;
+	}
+	pc = pcap_fopen_offline(fp, err);
+	if (pc != NULL) {
+		rc = scan_pcap(s, pc);
+		pcap_close(pc); /* closes fp */
+		free(mem);
+		return rc;
+	}
+	/* libpcap leaves fp open on failure. One SIP message is at most SIP_MAX_MSG bytes:
+	 * reading one more is enough for sip_parse() to call it oversize. */
+	raw = malloc(SIP_MAX_MSG + 1);
+	if (raw == NULL) {
+		fclose(fp);
+		free(mem);
+		fprintf(stderr, SCAN_ERR "out of memory\n");
+		return -1;
+	}
+	rewind(fp);
+	len = fread(raw, 1, SIP_MAX_MSG + 1, fp);
+	if (ferror(fp)) {
+		fprintf(stderr, SCAN_ERR "%s: %s\n", s->file, strerror(errno));
+		rc = -1;
+	} else {
+		rc = scan_raw(s, err, raw, len);
+	}
+	fclose(fp);
+	free(raw);
+	free(mem);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Summary */
+
+static const char *
+one_backend_text(const struct scan *s, char *buf, size_t len)
+{
+	size_t split = calltab_split(s->ct);
+
+	if (s->cfg == NULL)
+		return "n/a (no --config or --backends)";
+	if (split == 0)
+		return "yes";
+	snprintf(buf, len, "no: %zu Call-IDs split", split);
+	return buf;
+}
+
+static void
+summary_text(const struct scan *s)
+{
+	char buf[64];
+
+	printf("packets                 %10" PRIu64 "\n", s->packets);
+	printf("  SIP, routable         %10" PRIu64 "\n", s->sip_ok);
+	printf("  SIP, rejected         %10" PRIu64 "\n", s->sip_rejected);
+	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
+		if (s->rejected[v] > 0)
+			printf("    %-22s%8" PRIu64 "  %s\n", sip_verdict_name(v), s->rejected[v],
+			       sip_verdict_str(v));
+	printf("  not SIP               %10" PRIu64 "\n", s->non_sip);
+	if (s->not_sip > 0)
+		printf("    %-22s%8" PRIu64 "  %s\n", "not_sip", s->not_sip,
+		       "UDP, but not selected as SIP");
+	for (unsigned v = 0; v < PKT_VERDICT_COUNT; v++)
+		if (s->pkt_bad[v] > 0)
+			printf("    %-22s%8" PRIu64 "  %s\n", pkt_verdict_name(v), s->pkt_bad[v],
+			       pkt_verdict_str(v));
+	printf("calls (distinct Call-IDs)%9zu\n", calltab_count(s->ct));
+
+	if (s->cfg != NULL) {
+		int wn = 7, wg = 5, wa = 7;
+
+		for (uint32_t i = 0; i < s->nb_backends; i++) {
+			const struct cfg_group *g;
+			const struct cfg_backend *b = backend_at(s, i, &g);
+			int la = (int)strlen(cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)));
+
+			wn = (int)strlen(b->name) > wn ? (int)strlen(b->name) : wn;
+			wg = (int)strlen(g->name) > wg ? (int)strlen(g->name) : wg;
+			wa = la > wa ? la : wa;
+		}
+		printf("\n%-*s  %-*s  %-*s  %6s  %-5s  %10s  %10s\n", wn, "backend", wg, "group",
+		       wa, "address", "weight", "state", "calls", "messages");
+		for (uint32_t i = 0; i < s->nb_backends; i++) {
+			const struct cfg_group *g;
+			const struct cfg_backend *b = backend_at(s, i, &g);
+
+			printf("%-*s  %-*s  %-*s  %6" PRIu32 "  %-5s  %10" PRIu64 "  %10" PRIu64
+			       "\n",
+			       wn, b->name, wg, g->name, wa,
+			       cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)), b->weight,
+			       cfg_state_name(b->state), s->calls[i], s->msgs[i]);
+		}
+		if (s->msgs[s->nb_backends] > 0)
+			printf("%-*s  %-*s  %-*s  %6s  %-5s  %10" PRIu64 "  %10" PRIu64 "\n", wn,
+			       "(none)", wg, "", wa, "", "", "", s->calls[s->nb_backends],
+			       s->msgs[s->nb_backends]);
+	}
+	printf("\nevery Call-ID to exactly one backend: %s\n",
+	       one_backend_text(s, buf, sizeof(buf)));
+}
+
+static void
+summary_json(const struct scan *s)
+{
+	json_t *o = json_object(), *rej = json_object(), *non = json_object();
+
+	json_object_set_new(o, "packets", json_integer((json_int_t)s->packets));
+	json_object_set_new(o, "sip_ok", json_integer((json_int_t)s->sip_ok));
+	json_object_set_new(o, "sip_rejected", json_integer((json_int_t)s->sip_rejected));
+	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
+		if (s->rejected[v] > 0)
+			json_object_set_new(rej, sip_verdict_name(v),
+			                    json_integer((json_int_t)s->rejected[v]));
+	json_object_set_new(o, "rejected", rej);
+	json_object_set_new(o, "non_sip", json_integer((json_int_t)s->non_sip));
+	if (s->not_sip > 0)
+		json_object_set_new(non, "not_sip", json_integer((json_int_t)s->not_sip));
+	for (unsigned v = 0; v < PKT_VERDICT_COUNT; v++)
+		if (s->pkt_bad[v] > 0)
+			json_object_set_new(non, pkt_verdict_name(v),
+			                    json_integer((json_int_t)s->pkt_bad[v]));
+	json_object_set_new(o, "non_sip_by_reason", non);
+	json_object_set_new(o, "calls", json_integer((json_int_t)calltab_count(s->ct)));
+	if (s->cfg != NULL) {
+		json_t *arr = json_array();
+		char buf[CFG_ADDR_STRLEN];
+
+		for (uint32_t i = 0; i < s->nb_backends; i++) {
+			const struct cfg_group *g;
+			const struct cfg_backend *b = backend_at(s, i, &g);
+
+			json_array_append_new(
+			        arr, json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "name",
+			                       b->name, "group", g->name, "address",
+			                       cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)),
+			                       "weight", (json_int_t)b->weight, "state",
+			                       cfg_state_name(b->state), "calls",
+			                       (json_int_t)s->calls[i], "messages",
+			                       (json_int_t)s->msgs[i]));
+		}
+		json_object_set_new(o, "backends", arr);
+		json_object_set_new(o, "no_backend",
+		                    json_pack("{s:I, s:I}", "calls",
+		                              (json_int_t)s->calls[s->nb_backends], "messages",
+		                              (json_int_t)s->msgs[s->nb_backends]));
+		json_object_set_new(o, "one_backend_per_call_id",
+		                    json_boolean(calltab_split(s->ct) == 0));
+		json_object_set_new(o, "split_call_ids",
+		                    json_integer((json_int_t)calltab_split(s->ct)));
+	} else {
+		json_object_set_new(o, "one_backend_per_call_id", json_null());
+	}
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Command */
+
+void
+scan_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: " CTL_PROG
+	        " scan [--config FILE | --backends LIST (--key KEY | --key-hex HEX)]\n"
+	        "                      [--summary] [--json] INPUT...\n"
+	        "\n"
+	        "Explain, packet by packet, what siphon's decoder and SIP scanner make of INPUT\n"
+	        "and which backend each SIP message would be dispatched to.\n"
+	        "\n"
+	        "INPUT is a pcap or pcapng capture (Ethernet with at most one VLAN tag, raw IP,\n"
+	        "Linux cooked, BSD loopback), or a text file holding one SIP message (the whole\n"
+	        "file is one datagram); '-' reads either from standard input.\n"
+	        "\n"
+	        "  -c, --config FILE    dispatch as the configuration FILE says (groups, VIPs,\n"
+	        "                       hash_key, maglev_size)\n"
+	        "  -b, --backends LIST  dispatch on one group: NAME=ADDR[:PORT][*WEIGHT],...\n"
+	        "                       e.g. b1=10.0.0.1,b2=[2001:db8::2]:5080*2\n"
+	        "  -k, --key KEY        hash key for --backends (%u..%u bytes, as hash_key)\n"
+	        "  -x, --key-hex HEX    the same key as hex digits (as hash_key_hex)\n"
+	        "  -s, --summary        print counts per verdict and per backend instead of "
+	        "packets\n"
+	        "  -j, --json           JSON output (packets are always one JSON object per line;\n"
+	        "                       with --summary, the summary becomes one JSON object)\n"
+	        "  -h, --help           this help\n"
+	        "\n"
+	        "SIP datagrams: with VIPs configured, UDP to or from a VIP address and port (on\n"
+	        "that VIP's group); otherwise UDP with either port 5060 or a payload starting\n"
+	        "like SIP (on the first group).\n"
+	        "\n"
+	        "exit status: 0 ok, 1 unreadable input or bad configuration, 2 usage error\n",
+	        CFG_KEY_MIN, CFG_KEY_MAX);
+}
+
+/* Decode hex digits into a new buffer; NULL on an odd length or a non-hex character. */
+static uint8_t *
+hex_decode(const char *h, size_t *len)
+{
+	size_t n = strlen(h);
+	uint8_t *b;
+
+	if (n % 2 != 0 || strspn(h, "0123456789abcdefABCDEF") != n)
+		return NULL;
+	b = malloc(n / 2 + 1);
+	if (b == NULL)
+		return NULL;
+	for (size_t i = 0; i < n / 2; i++) {
+		char pair[3] = {h[2 * i], h[2 * i + 1], '\0'};
+
+		b[i] = (uint8_t)strtoul(pair, NULL, 16);
+	}
+	*len = n / 2;
+	return b;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, SCAN_ERR);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see '" CTL_PROG " scan --help')\n");
+	return CTL_EXIT_USAGE;
+}
+
+int
+scan_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"backends", required_argument, NULL, 'b'},
+	        {"key", required_argument, NULL, 'k'},
+	        {"key-hex", required_argument, NULL, 'x'},
+	        {"summary", no_argument, NULL, 's'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *backends = NULL, *key = NULL, *key_hex = NULL;
+	uint8_t *kbuf = NULL;
+	size_t klen = 0;
+	struct scan s = {0};
+	char err[512];
+	int c, rc = CTL_EXIT_OK;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:b:k:x:sjh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'b':
+			backends = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'x':
+			key_hex = optarg;
+			break;
+		case 's':
+			s.summary = true;
+			break;
+		case 'j':
+			s.json = true;
+			break;
+		case 'h':
+			scan_usage(stdout);
+			return CTL_EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (config != NULL && backends != NULL)
+		return usage_error("--config and --backends exclude each other");
+	if (key != NULL && key_hex != NULL)
+		return usage_error("--key and --key-hex exclude each other");
+	if (backends != NULL && key == NULL && key_hex == NULL)
+		return usage_error("--backends needs --key or --key-hex");
+	if ((key != NULL || key_hex != NULL) && backends == NULL)
+		return usage_error(
+		        "--key and --key-hex go with --backends (--config has hash_key)");
+	if (optind >= argc)
+		return usage_error("no input file");
+
+	if (backends != NULL) {
+		if (key_hex != NULL) {
+			kbuf = hex_decode(key_hex, &klen);
+			if (kbuf == NULL)
+				return usage_error(
+				        "--key-hex: expected an even number of hex digits");
+		}
+		rc = backends_cfg(backends, kbuf != NULL ? kbuf : (const uint8_t *)key,
+		                  kbuf != NULL ? klen : strlen(key), &s.cfg, err, sizeof(err));
+		if (kbuf != NULL) {
+			memset(kbuf, 0, klen); /* a secret: do not leave it in freed memory */
+			free(kbuf);
+		}
+		if (rc != 0)
+			return usage_error("%s", err);
+	}
+	if (config != NULL) {
+		if (cfg_load(config, &s.cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, SCAN_ERR "%s\n", err);
+			return CTL_EXIT_ERR;
+		}
+	}
+	if (s.cfg != NULL && dispatch_init(&s) != 0) {
+		rc = CTL_EXIT_ERR;
+		goto out;
+	}
+	s.ct = calltab_new();
+	s.calls = calloc(s.nb_backends + 1, sizeof(*s.calls));
+	s.msgs = calloc(s.nb_backends + 1, sizeof(*s.msgs));
+	if (s.ct == NULL || s.calls == NULL || s.msgs == NULL) {
+		fprintf(stderr, SCAN_ERR "out of memory\n");
+		rc = CTL_EXIT_ERR;
+		goto out;
+	}
+	s.multi_file = argc - optind > 1;
+	for (int i = optind; i < argc; i++)
+		if (scan_input(&s, argv[i]) != 0)
+			rc = CTL_EXIT_ERR;
+	if (s.oom) {
+		fprintf(stderr, SCAN_ERR "out of memory: Call-ID counts are incomplete\n");
+		rc = CTL_EXIT_ERR;
+	}
+	if (s.summary) {
+		if (s.json)
+			summary_json(&s);
+		else
+			summary_text(&s);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, SCAN_ERR "writing output: %s\n", strerror(errno));
+		rc = CTL_EXIT_ERR;
+	}
+out:
+	calltab_free(s.ct);
+	free(s.calls);
+	free(s.msgs);
+	dispatch_fini(&s);
+	cfg_free(s.cfg);
+	return rc;
+}
