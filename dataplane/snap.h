@@ -1,0 +1,131 @@
+/*
+ * snap.h - the immutable snapshot of configuration the workers forward by.
+ * Built by the main lcore from a struct sph_cfg (snap_build), published with one
+ * pointer store and reclaimed after an RCU grace period (snap_publish). Workers load
+ * the pointer once per burst and only read; nothing in a published snapshot changes.
+ * Neighbour MACs are not in it: they live in the long-lived nd_table, and a snapshot
+ * only holds each backend's index there.
+ */
+#ifndef SIPHON_DP_SNAP_H
+#define SIPHON_DP_SNAP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "siphon/cfg.h"
+#include "siphon/keyhash.h"
+#include "siphon/maglev.h"
+#include "neigh.h"
+
+struct dp;
+
+/** Where a backend is and how to reach it. Hot: read per packet. */
+struct snap_backend {
+	uint8_t family;        /**< 4 or 6 */
+	uint8_t egress;        /**< dataplane port index it is reached through */
+	uint16_t nd_idx;       /**< nd_table entry of the next hop (itself, or the gateway) */
+	uint8_t addr[16];      /**< IPv4 mapped, network order: the IP-in-IP outer destination */
+	uint8_t outer_src[16]; /**< egress port's address of its family (IP-in-IP source) */
+};
+
+/** Names for stats and logs. Cold. */
+struct snap_backend_info {
+	char name[CFG_NAME_MAX];
+	char addr[CFG_ADDR_STRLEN];
+};
+
+/** A group: its Maglev table, whose slots index backends [base, base + nb). */
+struct snap_group {
+	struct maglev_table *table;
+	uint32_t base;
+	uint32_t nb;
+};
+
+/** A VIP: how it forwards and to which group. */
+struct snap_vip {
+	uint8_t mode; /**< enum cfg_vip_mode */
+	uint16_t group;
+};
+
+/** An occupied slot of the VIP lookup table: one (family, address, port) of a VIP. */
+struct snap_vip_slot {
+	uint16_t vip1; /**< VIP index + 1; 0 = empty slot */
+	uint16_t port; /**< UDP port, host order */
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+/** What one dataplane port answers ARP/ND for, and its own addresses. */
+struct snap_port {
+	struct nd_self self; /**< own addresses + every VIP, with the port MAC */
+	uint8_t has4, has6;  /**< whether addr4 / addr6 is set */
+	uint8_t addr4[16];   /**< first IPv4 address (mapped): ARP source, IP-in-IP source */
+	uint8_t addr6[16];   /**< first IPv6 address: NS source, IP-in-IP source */
+};
+
+struct snap {
+	struct keyhash kh;
+	uint32_t nb_backends, nb_groups, nb_vips, nb_ports;
+	struct snap_backend *backends;
+	struct snap_group *groups;
+	struct snap_vip *vips;
+	uint32_t vip_mask; /**< VIP table slots - 1 (a power of two minus one) */
+	struct snap_vip_slot *vip_slots;
+	struct snap_port *ports;
+	struct snap_backend_info *info; /**< nb_backends names, parallel to backends */
+};
+
+/**
+ * Build a snapshot of cfg for dp's ports (cfg port i is dp port i). Adds every
+ * next hop to dp's nd_table (static MACs as ND_STATIC) and records its egress port.
+ * Rejects what the dataplane cannot forward: an l2dsr backend neither on-link nor
+ * with a static MAC, an off-link backend without a gateway of its family, IP-in-IP
+ * towards a family the egress port has no address of, too many backends or
+ * addresses to answer for.
+ *
+ * Main lcore only (writes the nd_table); allocates.
+ * @return the snapshot, or NULL with one line in err.
+ */
+struct snap *snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen);
+
+/**
+ * Make next the snapshot workers use, wait for every worker to leave the old one
+ * (rte_rcu_qsbr_synchronize), and free it. Main lcore; blocks for a grace period.
+ * @return 0.
+ */
+int snap_publish(struct dp *dp, struct snap *next);
+
+/** Free a snapshot nobody reads any more. NULL is a no-op. */
+void snap_free(struct snap *s);
+
+/** Mix (family, addr, port) into a slot number: two multiplies, no table. */
+static inline uint32_t
+snap_vip_hash(uint8_t family, const uint8_t addr[16], uint16_t port)
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, addr, 8);
+	memcpy(&lo, addr + 8, 8);
+	hi = (hi ^ ((uint64_t)port << 8 | family)) * 0x9e3779b97f4a7c15ull;
+	lo = (lo ^ (hi >> 29)) * 0xc2b2ae3d27d4eb4full;
+	return (uint32_t)(lo >> 32);
+}
+
+/** Index of the VIP serving (family, addr, port), or -1. Any lcore. */
+static inline int
+snap_vip_find(const struct snap *s, uint8_t family, const uint8_t addr[16], uint16_t port)
+{
+	uint32_t i = snap_vip_hash(family, addr, port) & s->vip_mask;
+
+	/* The table is at most half full, so a probe always meets an empty slot. */
+	for (;; i = (i + 1) & s->vip_mask) {
+		const struct snap_vip_slot *sl = &s->vip_slots[i];
+
+		if (sl->vip1 == 0)
+			return -1;
+		if (sl->port == port && sl->family == family && memcmp(sl->addr, addr, 16) == 0)
+			return sl->vip1 - 1;
+	}
+}
+
+#endif /* SIPHON_DP_SNAP_H */

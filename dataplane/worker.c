@@ -1,0 +1,302 @@
+/*
+ * worker.c - the worker lcore: its poll loop and dp_worker_burst(), the one function
+ * that turns received frames into forwarded, answered or counted-and-dropped ones.
+ * Hot path: no locks, no allocation, no syscalls, no logging. A worker reads the
+ * published snapshot, the neighbour MACs and its own state; it writes only its own
+ * counters, its TX buffers and (multi-producer) the learn ring.
+ */
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "siphon/keyhash.h"
+#include "siphon/maglev.h"
+#include "siphon/pkt.h"
+#include "siphon/sip.h"
+#include "siphon/sph.h"
+#include "fwd.h"
+#include "worker.h"
+
+#define ICMPV6 58
+
+/* TX refused part of a buffer (ring full): those frames were counted as sent. */
+static void
+dp_tx_refused(struct rte_mbuf **unsent, uint16_t count, void *userdata)
+{
+	struct stats_worker *st = userdata;
+
+	for (uint16_t i = 0; i < count; i++) {
+		st->tx_packets--;
+		st->tx_bytes -= unsent[i]->pkt_len;
+		rte_pktmbuf_free(unsent[i]);
+	}
+	st->tx_drop += count;
+}
+
+static inline void
+dp_tx(struct dp_worker *w, unsigned port, struct rte_mbuf *m)
+{
+	w->st->tx_packets++;
+	w->st->tx_bytes += m->pkt_len;
+	rte_eth_tx_buffer(w->dp->ports[port].port_id, (uint16_t)w->id, w->tx[port], m);
+}
+
+static inline void
+dp_learn(struct dp_worker *w, const struct nd_learn *l)
+{
+	union dp_learn_rec rec = {.l = *l};
+
+	if (rte_ring_enqueue_elem(w->dp->learn, &rec, sizeof(rec)) == 0)
+		w->st->nd_learn++;
+	else
+		w->st->learn_ring_full++;
+}
+
+/* ARP, or ICMPv6 that may be Neighbor Discovery: answer, learn, or drop. */
+static void
+dp_neigh(struct dp_worker *w, const struct snap *s, unsigned port, struct rte_mbuf *m,
+         enum pkt_verdict v)
+{
+	struct nd_learn l;
+	size_t len;
+
+	switch (nd_handle(rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+	                  (size_t)m->data_len + rte_pktmbuf_tailroom(m), &s->ports[port].self, &l,
+	                  &len)) {
+	case ND_REPLY:
+		if (l.family != 0)
+			dp_learn(w, &l);
+		/* A Neighbor Advertisement may be longer or shorter than its solicitation. */
+		if (len > m->data_len)
+			rte_pktmbuf_append(m, (uint16_t)(len - m->data_len));
+		else
+			rte_pktmbuf_trim(m, (uint16_t)(m->data_len - len));
+		w->st->nd_reply++;
+		dp_tx(w, port, m);
+		return;
+	case ND_LEARN:
+		dp_learn(w, &l);
+		break;
+	case ND_DROP:
+		w->st->nd_drop++;
+		break;
+	case ND_NONE:
+		w->st->pkt_drop[v]++; /* neither ARP nor ND: what the decoder said */
+		break;
+	}
+	rte_pktmbuf_free(m);
+}
+
+static inline void
+dp_count_backend(struct stats_backend *b, const struct sip_msg *msg, uint32_t bytes)
+{
+	b->packets++;
+	b->bytes += bytes;
+	if (msg->kind == SIP_REQUEST)
+		b->requests[msg->method < SIP_METHOD_COUNT ? msg->method : SIP_METHOD_OTHER]++;
+	else
+		b->responses[msg->status / 100 - 1]++; /* the scanner admits 100..699 only */
+}
+
+static void
+dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
+{
+	struct dp *dp = w->dp;
+	struct stats_worker *st = w->st;
+	unsigned port = dp->port_index[m->port];
+	const struct dp_port *in;
+	struct pkt_info pi;
+	struct sip_msg msg;
+	enum pkt_verdict pv;
+	enum sip_verdict sv;
+	uint8_t *f, mac[6];
+	int vip;
+
+	st->rx_packets++;
+	st->rx_bytes += m->pkt_len;
+	if (SPH_UNLIKELY(m->nb_segs != 1)) {
+		st->multi_segment++;
+		goto drop;
+	}
+	in = &dp->ports[port];
+	f = rte_pktmbuf_mtod(m, uint8_t *);
+	/* Group-addressed frames (ARP, NS) are for everyone; unicast only for our MAC. */
+	if (!(f[0] & 1) && !in->accept_any && memcmp(f, in->mac, 6) != 0) {
+		st->other_mac++;
+		goto drop;
+	}
+
+	pv = pkt_decode(f, m->data_len, &pi);
+	if (pv != PKT_OK) {
+		if (pv == PKT_NOT_IP || (pv == PKT_NOT_UDP && pi.l4_proto == ICMPV6)) {
+			dp_neigh(w, s, port, m, pv);
+			return;
+		}
+		st->pkt_drop[pv]++;
+		goto drop;
+	}
+
+	vip = snap_vip_find(s, pi.ip_version, pi.dst, pi.dst_port);
+	if (vip < 0) {
+		st->not_vip++;
+		goto drop;
+	}
+	sv = sip_parse(f + pi.payload_off, pi.payload_len, &msg);
+	if (sv != SIP_OK || msg.call_id.len == 0) {
+		st->sip_drop[sv != SIP_OK ? sv : SIP_NO_CALL_ID]++;
+		goto drop;
+	}
+
+	const struct snap_vip *v = &s->vips[vip];
+	const struct snap_group *g = &s->groups[v->group];
+	uint64_t h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
+	uint16_t slot = maglev_lookup(g->table, h);
+
+	if (slot == MAGLEV_NONE) {
+		st->no_backend++;
+		goto drop;
+	}
+	uint32_t bi = g->base + slot;
+	const struct snap_backend *be = &s->backends[bi];
+	const struct dp_port *out = &dp->ports[be->egress];
+
+	if (!nd_table_mac(dp->nd, be->nd_idx, mac)) {
+		st->no_neighbor++;
+		goto drop;
+	}
+	uint32_t bytes = m->pkt_len;
+
+	if (v->mode == CFG_VIP_IPIP) {
+		int rc = fwd_ipip(w, m, &pi, be, mac, out, (uint32_t)h);
+
+		if (rc != FWD_OK) {
+			if (rc == FWD_NO_ROOM)
+				st->encap_no_room++;
+			else
+				st->encap_too_big++;
+			goto drop;
+		}
+	} else {
+		fwd_l2dsr(m, mac, out);
+	}
+	dp_count_backend(&st->backend[bi], &msg, bytes);
+	dp_tx(w, be->egress, m);
+	return;
+drop:
+	rte_pktmbuf_free(m);
+}
+
+void
+dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
+	uint16_t i;
+
+	/* Prime the pipeline, then keep DP_PREFETCH frames' headers on their way to L1
+	 * while one is processed (l3fwd_em.h's shape). */
+	for (i = 0; i < n && i < DP_PREFETCH; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + DP_PREFETCH < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH], void *));
+		dp_pkt(w, s, pkts[i]);
+	}
+}
+
+void
+dp_worker_flush(struct dp_worker *w)
+{
+	for (unsigned p = 0; p < w->dp->nb_ports; p++)
+		rte_eth_tx_buffer_flush(w->dp->ports[p].port_id, (uint16_t)w->id, w->tx[p]);
+}
+
+/* Worker 0 sends what the main lcore built for ports without a TX queue of its own. */
+static void
+dp_worker_ctl(struct dp_worker *w)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+
+	for (unsigned p = 0; p < w->dp->nb_ports; p++) {
+		struct rte_ring *r = w->dp->ports[p].ctl_ring;
+		unsigned n =
+		        r != NULL ? rte_ring_sc_dequeue_burst(r, (void **)pkts, DP_BURST, NULL) : 0;
+
+		for (unsigned i = 0; i < n; i++)
+			dp_tx(w, p, pkts[i]);
+	}
+}
+
+int
+dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp *dp = w->dp;
+	struct rte_mbuf *pkts[DP_BURST];
+	uint64_t last_drain = rte_rdtsc();
+
+	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
+	rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
+		uint64_t now = rte_rdtsc();
+
+		if (now - last_drain > dp->drain_tsc) {
+			if (w->id == 0)
+				dp_worker_ctl(w);
+			dp_worker_flush(w);
+			last_drain = now;
+		}
+		for (unsigned p = 0; p < dp->nb_ports; p++) {
+			uint16_t n = rte_eth_rx_burst(dp->ports[p].port_id, (uint16_t)w->id, pkts,
+			                              DP_BURST);
+
+			if (n > 0)
+				dp_worker_burst(w, pkts, n);
+		}
+		/* Nothing of the snapshot is held across iterations. */
+		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
+	}
+	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
+	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
+	dp_worker_flush(w);
+	return 0;
+}
+
+struct dp_worker *
+dp_worker_create(struct dp *dp, unsigned id, unsigned lcore)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+	struct dp_worker *w =
+	        rte_zmalloc_socket("dp_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+
+	if (w == NULL)
+		return NULL;
+	w->dp = dp;
+	w->id = id;
+	w->lcore = lcore;
+	w->st = rte_zmalloc_socket("dp_stats", sizeof(*w->st), RTE_CACHE_LINE_SIZE, socket);
+	if (w->st == NULL)
+		goto fail;
+	for (unsigned p = 0; p < dp->nb_ports; p++) {
+		w->tx[p] =
+		        rte_zmalloc_socket("dp_txbuf", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0, socket);
+		if (w->tx[p] == NULL)
+			goto fail;
+		rte_eth_tx_buffer_init(w->tx[p], DP_BURST);
+		rte_eth_tx_buffer_set_err_callback(w->tx[p], dp_tx_refused, w->st);
+	}
+	return w;
+fail:
+	dp_worker_free(w);
+	return NULL;
+}
+
+void
+dp_worker_free(struct dp_worker *w)
+{
+	if (w == NULL)
+		return;
+	for (unsigned p = 0; p < DP_MAX_PORTS; p++)
+		rte_free(w->tx[p]);
+	rte_free(w->st);
+	rte_free(w);
+}

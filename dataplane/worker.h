@@ -1,0 +1,104 @@
+/*
+ * worker.h - the dataplane context (struct dp) and its worker lcores (struct dp_worker).
+ * struct dp is what every plane of the daemon shares: ports, the published snapshot,
+ * the neighbour table, the learn ring, the quit flag. Each worker owns one RX queue
+ * and one TX queue of every port, its TX buffers and its counters, and shares nothing
+ * writable with other lcores: dp_worker_burst() takes no lock and never allocates.
+ */
+#ifndef SIPHON_DP_WORKER_H
+#define SIPHON_DP_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "neigh.h"
+#include "snap.h"
+#include "stats.h"
+
+#define DP_MAX_PORTS  8u    /**< ports one daemon serves */
+#define DP_BURST      32u   /**< RX burst and TX buffer size */
+#define DP_PREFETCH   4u    /**< packets prefetched ahead of the one processed */
+#define DP_DRAIN_US   100u  /**< longest a frame waits in a TX buffer */
+#define DP_LEARN_RING 1024u /**< learnt neighbours in flight to the main lcore */
+#define DP_PORT_NONE  UINT8_MAX
+
+/** A DPDK port as the dataplane uses it; set up by port_init(), then read-only. */
+struct dp_port {
+	uint16_t port_id;          /**< DPDK port id */
+	uint8_t mac[6];            /**< its Ethernet address: l2dsr/ipip source, ARP/ND replies */
+	bool accept_any;           /**< take unicast frames to any MAC (--promisc, pcap replay) */
+	bool ipv4_cksum_offload;   /**< the NIC computes outer IPv4 header checksums */
+	bool ctl_txq;              /**< TX queue nb_workers exists, for the main lcore */
+	struct rte_ring *ctl_ring; /**< else: main lcore -> worker 0, frames to send (SP/SC) */
+	uint16_t mtu;              /**< largest IP datagram it sends */
+	char name[CFG_NAME_MAX];   /**< cfg port name */
+};
+
+/** A learnt neighbour on its way to the main lcore (ring elements are multiples of 4). */
+union dp_learn_rec {
+	struct nd_learn l;
+	uint32_t words[(sizeof(struct nd_learn) + 3) / 4];
+};
+
+struct dp_worker;
+
+/** The dataplane. One per daemon; lives from start-up to exit. */
+struct dp {
+	struct snap *snap;             /**< published snapshot: workers __atomic_load_n(ACQUIRE) */
+	struct rte_rcu_qsbr *qsbr;     /**< workers report quiescence; snap_publish() waits on it */
+	struct nd_table *nd;           /**< neighbours: main lcore writes, workers read MACs */
+	uint8_t nd_port[ND_TABLE_MAX]; /**< egress port of each nd entry (main lcore only) */
+	struct rte_ring *learn;        /**< workers -> main lcore: union dp_learn_rec (MP/SC) */
+	struct rte_mempool *pool;
+	unsigned nb_ports;
+	struct dp_port ports[DP_MAX_PORTS];
+	uint8_t port_index[RTE_MAX_ETHPORTS]; /**< DPDK port id -> index, or DP_PORT_NONE */
+	unsigned nb_workers;
+	struct dp_worker *workers[RTE_MAX_LCORE];
+	uint32_t quit;            /**< set by the main lcore: workers leave their loop */
+	uint64_t drain_tsc;       /**< DP_DRAIN_US in TSC cycles */
+	pthread_mutex_t ctl_lock; /**< serialises snapshot swaps and telemetry readers */
+};
+
+/** A worker lcore's state; rte_zmalloc'd on its socket. */
+struct dp_worker {
+	struct dp *dp;
+	unsigned id; /**< 0..nb_workers-1: its RX/TX queue and RCU thread id */
+	unsigned lcore;
+	uint16_t ip_id; /**< next outer IPv4 identification */
+	struct rte_eth_dev_tx_buffer *tx[DP_MAX_PORTS];
+	struct stats_worker *st;
+} __rte_cache_aligned;
+
+/**
+ * Allocate worker id of dp, on lcore's socket, with TX buffers for every port of dp
+ * (which must be set up). Main lcore, before launch. @return the worker, or NULL.
+ */
+struct dp_worker *dp_worker_create(struct dp *dp, unsigned id, unsigned lcore);
+
+/** Free a worker that has stopped. */
+void dp_worker_free(struct dp_worker *w);
+
+/**
+ * Process n received frames: answer ARP/ND, dispatch SIP to backends, drop and count
+ * the rest. Every mbuf is consumed (queued for TX or freed). Frames buffered for TX
+ * go out when a buffer fills or at dp_worker_flush(). Reads the snapshot once.
+ *
+ * The worker's lcore only; the caller reports RCU quiescence after it returns.
+ */
+void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n);
+
+/** Send whatever the worker's TX buffers hold. The worker's lcore. */
+void dp_worker_flush(struct dp_worker *w);
+
+/** rte_eal_remote_launch() entry: poll every port until dp->quit. arg is the dp_worker. */
+int dp_worker_main(void *arg);
+
+#endif /* SIPHON_DP_WORKER_H */
