@@ -20,24 +20,58 @@
 /* Small lexers. Each takes [i, end) and returns the index after what it
  * matched; their own reads stay below end (SIMD loads in sip_scan.h below n). */
 
+/* Octets p[0, w) (1 <= w <= 8) packed into an integer, injectively for a given
+ * w: two overlapping fixed-size loads, head and tail, rather than a w-octet
+ * memcpy the compiler would assemble octet by octet. For a constant w this is
+ * one or two plain loads. Only ever compared for equality with another such
+ * packing of the same w, so byte order does not matter. */
+SIP_INLINE uint64_t
+load_upto8(const uint8_t *p, uint32_t w)
+{
+	uint32_t a, b;
+	uint16_t c, d;
+
+	if (w >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + w - 4, 4);
+		return a | (uint64_t)b << 32;
+	}
+	if (w >= 2) {
+		memcpy(&c, p, 2);
+		memcpy(&d, p + w - 2, 2);
+		return c | (uint64_t)d << 16;
+	}
+	return p[0];
+}
+
 /* Case-insensitive compare with a lower-case literal; the |0x20 fold is exact
- * for the letters and '-' our names hold, and no token octet folds onto them. */
-static inline SIP_TARGET bool
+ * for the letters and '-' our names hold, and no token octet folds onto them.
+ * Callers pass a constant n, so this is a word compare or two, not a loop: the
+ * fold applies to every octet of both words at once, which is the per-octet
+ * test (p[k] | 0x20) == lit[k] since every literal octet has 0x20 set. */
+SIP_INLINE bool
 ieq(const uint8_t *p, const char *lit, uint32_t n)
 {
-	for (uint32_t k = 0; k < n; k++)
-		if ((p[k] | 0x20) != (uint8_t)lit[k])
-			return false;
-	return true;
+	const uint64_t fold = 0x2020202020202020u;
+	uint64_t diff = 0;
+
+	for (uint32_t k = 0; k < n; k += 8) {
+		uint32_t w = n - k < 8 ? n - k : 8;
+		diff |= (load_upto8(p + k, w) | fold) ^
+		        (load_upto8((const uint8_t *)lit + k, w) | fold);
+	}
+	return diff == 0;
 }
 
 /* Linear white space inside a header region: SP, HT and folds. Within a region
  * every LF is a fold (the walker joined only lines that start with SP/HT). */
-static inline SIP_TARGET uint32_t
+SIP_INLINE uint32_t
 skip_lws(const uint8_t *p, uint32_t i, uint32_t end)
 {
 	while (i < end) {
 		uint8_t c = p[i];
+		if (c > ' ') /* the common case: no white space at all */
+			break;
 		if (c == ' ' || c == '\t' || c == '\n')
 			i++;
 		else if (c == '\r' && i + 1 < end && p[i + 1] == '\n')
@@ -49,31 +83,30 @@ skip_lws(const uint8_t *p, uint32_t i, uint32_t end)
 }
 
 /* quoted-string starting at the DQUOTE at i; NONE when unterminated. A
- * quoted-pair may escape any octet but CR and LF (§25.1). */
+ * quoted-pair may escape any octet but CR and LF (§25.1). Only '"' and '\\'
+ * matter, so the octets between are skipped many at a time. */
 static SIP_TARGET uint32_t
-skip_quoted(const uint8_t *p, uint32_t i, uint32_t end)
+skip_quoted(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end)
 {
-	for (i++; i < end; i++) {
-		uint8_t c = p[i];
-		if (c == '"')
+	for (i++;; i += 2) {
+		i = find_any3(p, n, i, end, '"', '\\', '\\');
+		if (i == end)
+			return NONE;
+		if (p[i] == '"')
 			return i + 1;
-		if (c == '\\') {
-			if (i + 1 >= end || p[i + 1] == '\r' || p[i + 1] == '\n')
-				return NONE;
-			i++;
-		}
+		if (i + 1 >= end || p[i + 1] == '\r' || p[i + 1] == '\n')
+			return NONE;
 	}
-	return NONE;
 }
 
 /* Decimal number, leading zeros allowed; *ok false on no digit or above max. */
-static inline SIP_TARGET uint32_t
+SIP_INLINE uint32_t
 parse_uint(const uint8_t *p, uint32_t i, uint32_t end, uint64_t max, uint64_t *val, bool *ok)
 {
 	uint32_t s = i;
 	uint64_t v = 0;
 
-	while (i < end && IS(p[i], CC_DIGIT)) {
+	while (i < end && (uint8_t)(p[i] - '0') < 10) { /* CC_DIGIT is exactly 0-9 */
 		v = v * 10 + (p[i] - '0');
 		if (v > max) {
 			*ok = false;
@@ -130,7 +163,7 @@ struct lf_iter {
 	uint64_t mask; /* line feeds of that block not yet taken */
 };
 
-static inline SIP_TARGET void
+SIP_INLINE void
 lf_init(struct lf_iter *it, const uint8_t *p, uint32_t len, uint32_t from)
 {
 	uint32_t n = len - from < 64 ? len - from : 64;
@@ -138,19 +171,19 @@ lf_init(struct lf_iter *it, const uint8_t *p, uint32_t len, uint32_t from)
 	it->p = p;
 	it->len = len;
 	it->base = from;
-	it->mask = lf_mask(p + from, n);
+	it->mask = lf_mask_back(p + from, n, from);
 }
 
 /* Offset of the next line feed, or NONE at the end of the datagram. */
-static inline SIP_TARGET uint32_t
+SIP_INLINE uint32_t
 lf_next(struct lf_iter *it)
 {
-	while (it->mask == 0) {
+	while (SPH_UNLIKELY(it->mask == 0)) {
 		it->base += 64;
 		if (it->base >= it->len)
 			return NONE;
 		uint32_t n = it->len - it->base < 64 ? it->len - it->base : 64;
-		it->mask = lf_mask(it->p + it->base, n);
+		it->mask = lf_mask_back(it->p + it->base, n, it->base);
 	}
 	uint32_t off = it->base + (uint32_t)__builtin_ctzll(it->mask);
 	it->mask &= it->mask - 1;
@@ -316,28 +349,34 @@ struct param_sink {
 	struct sip_span *tag;
 };
 
-static SIP_TARGET void
+SIP_INLINE void
 param_take(const uint8_t *p, uint32_t ns, uint32_t ne, uint32_t vs, uint32_t ve, bool has_val,
            struct param_sink *k)
 {
-	uint32_t n = ne - ns;
-
 	if (!k->via) {
-		if (n == 3 && ieq(p + ns, "tag", 3) && has_val)
+		if (ne - ns == 3 && has_val && ieq(p + ns, "tag", 3))
 			*k->tag = span(vs, ve);
 		return;
 	}
-	if (n == 6 && ieq(p + ns, "branch", 6) && has_val) {
-		k->m->via_branch = span(vs, ve);
-	} else if (n == 8 && ieq(p + ns, "received", 8) && has_val) {
-		k->m->via_received = span(vs, ve);
-	} else if (n == 5 && ieq(p + ns, "rport", 5)) {
-		k->m->flags |= SIP_F_VIA_RPORT;
-		k->m->via_rport = has_val ? span(vs, ve) : span(vs, vs);
+	switch (ne - ns) {
+	case 6:
+		if (has_val && ieq(p + ns, "branch", 6))
+			k->m->via_branch = span(vs, ve);
+		break;
+	case 8:
+		if (has_val && ieq(p + ns, "received", 8))
+			k->m->via_received = span(vs, ve);
+		break;
+	case 5:
+		if (ieq(p + ns, "rport", 5)) {
+			k->m->flags |= SIP_F_VIA_RPORT;
+			k->m->via_rport = has_val ? span(vs, ve) : span(vs, vs);
+		}
+		break;
 	}
 }
 
-static SIP_TARGET uint32_t
+SIP_INLINE uint32_t
 parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct param_sink *k)
 {
 	for (;;) {
@@ -359,7 +398,7 @@ parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct para
 			i = skip_lws(p, i + 1, end);
 			vs = i;
 			if (i < end && p[i] == '"')
-				i = skip_quoted(p, i, end);
+				i = skip_quoted(p, n, i, end);
 			else
 				i = class_end(p, n, i, end, CC_PVAL);
 			if (i == NONE || i == vs)
@@ -374,47 +413,60 @@ parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct para
 }
 
 /* Values after the first in a comma list: counts them, rejecting empty ones.
- * i is at the ',' that ended the first value. */
+ * i is at the ',' that ended the first value. A value is empty when it holds
+ * only SP, HT, CR and LF; past its first other octet only ',' (the next value)
+ * and '"' (a quoted string, which may hold commas) matter, so those two are
+ * searched for many octets at a time. Counts and rejects at the same octet as
+ * an octet-by-octet walk would, so *count ends the same on either outcome. */
 static SIP_TARGET uint32_t
-count_more_values(const uint8_t *p, uint32_t i, uint32_t end, uint16_t *count)
+count_more_values(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint16_t *count)
 {
-	bool empty = true;
-
-	for (i++; i < end; i++) {
-		uint8_t c = p[i];
-		if (c == ',') {
-			if (empty)
-				return NONE;
-			(*count)++;
-			empty = true;
-		} else if (c == '"') {
-			i = skip_quoted(p, i, end);
+	for (i++;; i++) {
+		while (i < end && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+			i++;
+		if (i == end || p[i] == ',')
+			return NONE;
+		for (;;) {
+			i = find_any3(p, n, i, end, ',', '"', '"');
+			if (i == end) {
+				(*count)++;
+				return end;
+			}
+			if (p[i] == ',')
+				break;
+			i = skip_quoted(p, n, i, end);
 			if (i == NONE)
 				return NONE;
-			i--; /* at the closing quote; the loop steps past it */
-			empty = false;
-		} else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-			empty = false;
 		}
+		(*count)++; /* i is at the ',' that ends a non-empty value */
 	}
-	if (empty)
-		return NONE;
-	(*count)++;
-	return end;
 }
 
-static const struct {
-	const char *name;
-	uint8_t len;
-	uint8_t id;
-} transports[] = {
-        {"udp", 3, SIP_TRANSPORT_UDP}, {"tcp", 3, SIP_TRANSPORT_TCP},
-        {"tls", 3, SIP_TRANSPORT_TLS}, {"sctp", 4, SIP_TRANSPORT_SCTP},
-        {"ws", 2, SIP_TRANSPORT_WS},   {"wss", 3, SIP_TRANSPORT_WSS},
-};
+/* enum sip_transport of a transport token (case-insensitive). */
+SIP_INLINE uint8_t
+transport_of(const uint8_t *p, uint32_t len)
+{
+	switch (len) {
+	case 2:
+		return ieq(p, "ws", 2) ? SIP_TRANSPORT_WS : SIP_TRANSPORT_OTHER;
+	case 3:
+		if (ieq(p, "udp", 3))
+			return SIP_TRANSPORT_UDP;
+		if (ieq(p, "tcp", 3))
+			return SIP_TRANSPORT_TCP;
+		if (ieq(p, "tls", 3))
+			return SIP_TRANSPORT_TLS;
+		if (ieq(p, "wss", 3))
+			return SIP_TRANSPORT_WSS;
+		return SIP_TRANSPORT_OTHER;
+	case 4:
+		return ieq(p, "sctp", 4) ? SIP_TRANSPORT_SCTP : SIP_TRANSPORT_OTHER;
+	}
+	return SIP_TRANSPORT_OTHER;
+}
 
 /* SWS "/" SWS between the parts of sent-protocol. */
-static inline SIP_TARGET uint32_t
+SIP_INLINE uint32_t
 skip_slash(const uint8_t *p, uint32_t i, uint32_t end)
 {
 	i = skip_lws(p, i, end);
@@ -446,13 +498,7 @@ parse_top_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 	if (i == s)
 		return SIP_BAD_VIA;
 	m->via_proto = span(s, i);
-	for (unsigned k = 0; k < SPH_ARRAY_SIZE(transports); k++) {
-		if (i - s == transports[k].len &&
-		    ieq(p + s, transports[k].name, transports[k].len)) {
-			m->via_transport = transports[k].id;
-			break;
-		}
-	}
+	m->via_transport = transport_of(p + s, i - s);
 	s = i;
 	i = skip_lws(p, i, end);
 	if (i == s || i >= end)
@@ -495,7 +541,7 @@ parse_top_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 		vend--;
 	m->via = span(vstart, vend);
 	m->via_count = 1;
-	if (i < end && count_more_values(p, i, end, &m->via_count) == NONE)
+	if (i < end && count_more_values(p, n, i, end, &m->via_count) == NONE)
 		return SIP_BAD_VIA;
 	return SIP_OK;
 }
@@ -507,7 +553,7 @@ parse_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg
 		return parse_top_via(p, n, i, end, m);
 	/* A later Via header: only its values are counted. Treat the region as
 	 * following a ',' so an empty header is an empty value. */
-	if (count_more_values(p, i - 1, end, &m->via_count) == NONE)
+	if (count_more_values(p, n, i - 1, end, &m->via_count) == NONE)
 		return SIP_BAD_VIA;
 	return SIP_OK;
 }
@@ -523,7 +569,7 @@ parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_sp
 	if (i >= end)
 		return false;
 	if (p[i] == '"') {
-		i = skip_quoted(p, i, end);
+		i = skip_quoted(p, n, i, end);
 		if (i == NONE)
 			return false;
 		i = skip_lws(p, i, end);
@@ -532,8 +578,7 @@ parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_sp
 	} else {
 		/* token display name before '<', or an addr-spec whose parameters
 		 * start at the first ';' (§20.10: then they are header params). */
-		while (i < end && p[i] != '<' && p[i] != ';' && p[i] != '"')
-			i++;
+		i = find_any3(p, n, i, end, '<', ';', '"');
 		if (i < end && p[i] == '"')
 			return false;
 	}
@@ -584,17 +629,17 @@ parse_route(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_m
 		return SIP_OK;
 	i = skip_lws(p, i, end);
 	uint32_t s = i;
-	while (i < end && p[i] != ',') {
+	/* Only ',', '"' and '<' change the walk; the octets between are skipped
+	 * many at a time. */
+	while ((i = find_any3(p, n, i, end, ',', '"', '<')) < end && p[i] != ',') {
 		if (p[i] == '"') {
-			i = skip_quoted(p, i, end);
+			i = skip_quoted(p, n, i, end);
 			if (i == NONE)
 				return SIP_BAD_ROUTE;
-		} else if (p[i] == '<') {
+		} else {
 			i = find_byte(p, n, i, end, '>');
 			if (i == NONE)
 				return SIP_BAD_ROUTE;
-			i++;
-		} else {
 			i++;
 		}
 	}
@@ -607,12 +652,23 @@ parse_route(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_m
 	return SIP_OK;
 }
 
-typedef enum sip_verdict (*hdr_fn)(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end,
-                                   struct sip_msg *m);
+/* Headers siphon reads. An id and a switch rather than a table of function
+ * pointers, so the value parsers inline into the line walker. */
+enum hdr_id {
+	HDR_OTHER = 0,
+	HDR_CALL_ID,
+	HDR_CSEQ,
+	HDR_VIA,
+	HDR_FROM,
+	HDR_TO,
+	HDR_ROUTE,
+	HDR_MAX_FORWARDS,
+	HDR_CONTENT_LENGTH,
+};
 
-/* The header parser for a name, or NULL for a header siphon does not read.
+/* The header a name stands for, HDR_OTHER for one siphon does not read.
  * Names compare case-insensitively (§7.3.1); compact forms per §7.3.3. */
-static inline SIP_TARGET hdr_fn
+SIP_INLINE enum hdr_id
 header_of(const uint8_t *p, uint32_t n)
 {
 	uint8_t c = p[0] | 0x20;
@@ -621,35 +677,63 @@ header_of(const uint8_t *p, uint32_t n)
 	case 1:
 		switch (c) {
 		case 'i':
-			return parse_call_id;
+			return HDR_CALL_ID;
 		case 'v':
-			return parse_via;
+			return HDR_VIA;
 		case 'f':
-			return parse_from;
+			return HDR_FROM;
 		case 't':
-			return parse_to;
+			return HDR_TO;
 		case 'l':
-			return parse_content_length;
+			return HDR_CONTENT_LENGTH;
 		}
-		return NULL;
+		return HDR_OTHER;
 	case 2:
-		return ieq(p, "to", 2) ? parse_to : NULL;
+		return ieq(p, "to", 2) ? HDR_TO : HDR_OTHER;
 	case 3:
-		return ieq(p, "via", 3) ? parse_via : NULL;
+		return ieq(p, "via", 3) ? HDR_VIA : HDR_OTHER;
 	case 4:
 		if (c == 'c')
-			return ieq(p, "cseq", 4) ? parse_cseq : NULL;
-		return ieq(p, "from", 4) ? parse_from : NULL;
+			return ieq(p, "cseq", 4) ? HDR_CSEQ : HDR_OTHER;
+		return ieq(p, "from", 4) ? HDR_FROM : HDR_OTHER;
 	case 5:
-		return ieq(p, "route", 5) ? parse_route : NULL;
+		return ieq(p, "route", 5) ? HDR_ROUTE : HDR_OTHER;
 	case 7:
-		return ieq(p, "call-id", 7) ? parse_call_id : NULL;
+		return ieq(p, "call-id", 7) ? HDR_CALL_ID : HDR_OTHER;
 	case 12:
-		return ieq(p, "max-forwards", 12) ? parse_max_forwards : NULL;
+		return ieq(p, "max-forwards", 12) ? HDR_MAX_FORWARDS : HDR_OTHER;
 	case 14:
-		return ieq(p, "content-length", 14) ? parse_content_length : NULL;
+		return ieq(p, "content-length", 14) ? HDR_CONTENT_LENGTH : HDR_OTHER;
 	}
-	return NULL;
+	return HDR_OTHER;
+}
+
+/* Parses the value region [i, end) of a header header_of() named. */
+SIP_INLINE enum sip_verdict
+parse_header(enum hdr_id h, const uint8_t *p, uint32_t n, uint32_t i, uint32_t end,
+             struct sip_msg *m)
+{
+	switch (h) {
+	case HDR_CALL_ID:
+		return parse_call_id(p, n, i, end, m);
+	case HDR_CSEQ:
+		return parse_cseq(p, n, i, end, m);
+	case HDR_VIA:
+		return parse_via(p, n, i, end, m);
+	case HDR_FROM:
+		return parse_from(p, n, i, end, m);
+	case HDR_TO:
+		return parse_to(p, n, i, end, m);
+	case HDR_ROUTE:
+		return parse_route(p, n, i, end, m);
+	case HDR_MAX_FORWARDS:
+		return parse_max_forwards(p, n, i, end, m);
+	case HDR_CONTENT_LENGTH:
+		return parse_content_length(p, n, i, end, m);
+	case HDR_OTHER:
+		break;
+	}
+	return SIP_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -699,18 +783,24 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 		uint32_t ne = i;
 		if (i == ls)
 			return SIP_BAD_HEADER;
-		while (i < e && (p[i] == ' ' || p[i] == '\t'))
-			i++;
-		if (i == e || p[i] != ':')
-			return SIP_BAD_HEADER;
-		while (lf + 1 < n && (p[lf + 1] == ' ' || p[lf + 1] == '\t')) {
-			lf = lf_next(&it);
-			if (lf == NONE)
-				return SIP_UNTERMINATED;
+		if (SPH_UNLIKELY(i == e || p[i] != ':')) { /* usually the colon follows the name */
+			while (i < e && (p[i] == ' ' || p[i] == '\t'))
+				i++;
+			if (i == e || p[i] != ':')
+				return SIP_BAD_HEADER;
 		}
-		e = p[lf - 1] == '\r' ? lf - 1 : lf;
-		hdr_fn fn = header_of(p + ls, ne - ls);
-		if (fn != NULL && (v = fn(p, n, i + 1, e, m)) != SIP_OK)
+		/* Folded continuation lines are rare; e (lf > ls here) stays as
+		 * computed unless there are some. */
+		if (SPH_UNLIKELY(lf + 1 < n && (p[lf + 1] == ' ' || p[lf + 1] == '\t'))) {
+			do {
+				lf = lf_next(&it);
+				if (lf == NONE)
+					return SIP_UNTERMINATED;
+			} while (lf + 1 < n && (p[lf + 1] == ' ' || p[lf + 1] == '\t'));
+			e = p[lf - 1] == '\r' ? lf - 1 : lf;
+		}
+		enum hdr_id h = header_of(p + ls, ne - ls);
+		if (h != HDR_OTHER && (v = parse_header(h, p, n, i + 1, e, m)) != SIP_OK)
 			return v;
 		ls = lf + 1;
 	}

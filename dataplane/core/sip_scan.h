@@ -67,6 +67,10 @@ static const uint8_t cc[256] = {
 
 #define NONE UINT32_MAX
 
+/* Hot helpers are forced inline so each ISA's copy folds into the grammar
+ * with its constant arguments (class tables, searched octets, literals). */
+#define SIP_INLINE static inline __attribute__((always_inline)) SIP_TARGET
+
 /* --- line feeds ---------------------------------------------------------- */
 
 /* Bit i set iff p[i] == '\n', for i < len (1..64). Never reads p[len]. */
@@ -80,20 +84,36 @@ lf_mask_scalar(const uint8_t *p, uint32_t len)
 	return m;
 }
 
-static inline SIP_TARGET uint64_t
-lf_mask(const uint8_t *p, uint32_t len)
+#if SIP_ISA >= SIP_ISA_SSE2
+/* Line feeds of the 64 octets at p. */
+SIP_INLINE uint64_t
+lf_mask64(const uint8_t *p)
 {
 #if SIP_ISA == SIP_ISA_AVX2
 	const __m256i lf = _mm256_set1_epi8('\n');
-	if (len == 64) {
-		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
-		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
-		uint64_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, lf));
-		uint64_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, lf));
-		return lo | hi << 32;
+	__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+	uint64_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, lf));
+	uint64_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, lf));
+	return lo | hi << 32;
+#else
+	const __m128i lf = _mm_set1_epi8('\n');
+	uint64_t m = 0;
+	for (uint32_t i = 0; i < 64; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) << i;
 	}
+	return m;
 #endif
+}
+#endif
+
+static inline SIP_TARGET uint64_t
+lf_mask(const uint8_t *p, uint32_t len)
+{
 #if SIP_ISA >= SIP_ISA_SSE2
+	if (len == 64)
+		return lf_mask64(p);
 	const __m128i lf16 = _mm_set1_epi8('\n');
 	uint64_t m = 0;
 	uint32_t i = 0;
@@ -107,6 +127,26 @@ lf_mask(const uint8_t *p, uint32_t len)
 #else
 	return lf_mask_scalar(p, len);
 #endif
+}
+
+/*
+ * Like lf_mask(), for a block that may be the datagram's last, shorter one:
+ * back octets before p are readable too, so when they make up 64 the block
+ * is read as the 64 octets ending at p + len and shifted down, with no
+ * octet-by-octet tail.
+ */
+SIP_INLINE uint64_t
+lf_mask_back(const uint8_t *p, uint32_t len, uint32_t back)
+{
+#if SIP_ISA >= SIP_ISA_SSE2
+	if (len == 64)
+		return lf_mask64(p);
+	if (back + len >= 64)
+		return lf_mask64(p + len - 64) >> (64 - len);
+#else
+	(void)back;
+#endif
+	return lf_mask(p, len);
 }
 
 /* --- classes ------------------------------------------------------------- */
@@ -131,6 +171,7 @@ static const uint8_t cc_lo[8][16] __attribute__((aligned(16))) = {
                       0x00, 0x04, 0x00},
 };
 static const uint8_t cc_hi[16] __attribute__((aligned(16))) = {1, 2, 4, 8, 16, 32, 64, 128};
+
 #endif
 
 /*
@@ -138,14 +179,34 @@ static const uint8_t cc_hi[16] __attribute__((aligned(16))) = {1, 2, 4, 8, 16, 3
  * buffer's length: SIMD loads may look past end (the answer is clamped) but
  * never at or past n.
  */
-static inline SIP_TARGET uint32_t
+SIP_INLINE uint32_t
 class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 {
 #if SIP_ISA == SIP_ISA_AVX2
 	if (k != CC_URI) {
+		/* 32 octets a step (vpshufb looks up within each 128-bit lane, so
+		 * the tables are repeated in both), then 16, then octet by octet
+		 * within 16 of n. Most tokens end within the first step. */
 		const __m128i lo = _mm_load_si128((const __m128i *)(const void *)cc_lo[k]);
 		const __m128i hi = _mm_load_si128((const __m128i *)(const void *)cc_hi);
 		const __m128i nib = _mm_set1_epi8(0x0f);
+		const __m256i lo2 = _mm256_broadcastsi128_si256(lo);
+		const __m256i hi2 = _mm256_broadcastsi128_si256(hi);
+		const __m256i nib2 = _mm256_set1_epi8(0x0f);
+		while (i < end && i + 32 <= n) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+			__m256i l = _mm256_shuffle_epi8(lo2, _mm256_and_si256(v, nib2));
+			__m256i h = _mm256_shuffle_epi8(
+			        hi2, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib2));
+			__m256i out =
+			        _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
+			uint32_t m = (uint32_t)_mm256_movemask_epi8(out);
+			if (m != 0) {
+				i += (uint32_t)__builtin_ctz(m);
+				return i < end ? i : end;
+			}
+			i += 32;
+		}
 		while (i < end && i + 16 <= n) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			__m128i l = _mm_shuffle_epi8(lo, _mm_and_si128(v, nib));
@@ -158,8 +219,14 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 			}
 			i += 16;
 		}
-	} else {
-		/* Visible octets: > SP and not DEL; UTF-8 octets count as visible. */
+		if (i >= end)
+			return end;
+	}
+#endif
+#if SIP_ISA >= SIP_ISA_SSE2
+	if (k == CC_URI) {
+		/* Visible octets: > SP and not DEL; UTF-8 octets count as visible.
+		 * Plain SSE2, so the SSE2 build has it too. */
 		const __m128i sp = _mm_set1_epi8(' ');
 		const __m128i del = _mm_set1_epi8(0x7f);
 		while (i < end && i + 16 <= n) {
@@ -173,9 +240,9 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 			}
 			i += 16;
 		}
+		if (i >= end)
+			return end;
 	}
-	if (i >= end)
-		return end;
 #else
 	(void)n;
 #endif
@@ -185,9 +252,21 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 }
 
 /* First index in [i, end) holding octet c, or NONE. */
-static inline SIP_TARGET uint32_t
+SIP_INLINE uint32_t
 find_byte(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint8_t c)
 {
+#if SIP_ISA == SIP_ISA_AVX2
+	const __m256i cw = _mm256_set1_epi8((char)c);
+	while (i < end && i + 32 <= n) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cw));
+		if (m != 0) {
+			i += (uint32_t)__builtin_ctz(m);
+			return i < end ? i : NONE;
+		}
+		i += 32;
+	}
+#endif
 #if SIP_ISA >= SIP_ISA_SSE2
 	const __m128i cv = _mm_set1_epi8((char)c);
 	while (i < end && i + 16 <= n) {
@@ -208,6 +287,53 @@ find_byte(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint8_t c)
 		if (p[i] == c)
 			return i;
 	return NONE;
+}
+
+/*
+ * First index in [i, end) holding octet a, b or c, or end (pass b again for
+ * two octets). The grammar's delimiter searches: ',' and '"' in a Via list,
+ * '<' ';' '"' before an address. n as for class_end().
+ */
+SIP_INLINE uint32_t
+find_any3(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint8_t a, uint8_t b, uint8_t c)
+{
+#if SIP_ISA == SIP_ISA_AVX2
+	const __m256i a32 = _mm256_set1_epi8((char)a), b32 = _mm256_set1_epi8((char)b);
+	const __m256i c32 = _mm256_set1_epi8((char)c);
+	while (i < end && i + 32 <= n) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		__m256i hit = _mm256_or_si256(_mm256_cmpeq_epi8(v, a32), _mm256_cmpeq_epi8(v, b32));
+		hit = _mm256_or_si256(hit, _mm256_cmpeq_epi8(v, c32));
+		uint32_t m = (uint32_t)_mm256_movemask_epi8(hit);
+		if (m != 0) {
+			i += (uint32_t)__builtin_ctz(m);
+			return i < end ? i : end;
+		}
+		i += 32;
+	}
+#endif
+#if SIP_ISA >= SIP_ISA_SSE2
+	const __m128i a16 = _mm_set1_epi8((char)a), b16 = _mm_set1_epi8((char)b);
+	const __m128i c16 = _mm_set1_epi8((char)c);
+	while (i < end && i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, a16), _mm_cmpeq_epi8(v, b16));
+		hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, c16));
+		uint32_t m = (uint32_t)_mm_movemask_epi8(hit);
+		if (m != 0) {
+			i += (uint32_t)__builtin_ctz(m);
+			return i < end ? i : end;
+		}
+		i += 16;
+	}
+	if (i >= end)
+		return end;
+#else
+	(void)n;
+#endif
+	while (i < end && p[i] != a && p[i] != b && p[i] != c)
+		i++;
+	return i;
 }
 
 #endif /* SIPHON_SIP_SCAN_H */
