@@ -130,7 +130,8 @@ span(uint32_t s, uint32_t e)
 static SIP_TARGET uint32_t
 parse_version(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, enum sip_verdict *v)
 {
-	if (end - i < 4 || !ieq(p + i, "sip/", 4)) {
+	/* '/' compares exactly: 0x0f | 0x20 would fold onto it. */
+	if (end - i < 4 || !ieq(p + i, "sip", 3) || p[i + 3] != '/') {
 		*v = SIP_BAD_START_LINE;
 		return NONE;
 	}
@@ -507,8 +508,7 @@ parse_top_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 	/* sent-by = host [ COLON port ] */
 	if (p[i] == '[') {
 		s = ++i;
-		while (i < end && (IS(p[i], CC_HOST) || p[i] == ':'))
-			i++;
+		i = class_end(p, n, i, end, CC_HOST6);
 		if (i == s || i >= end || p[i] != ']')
 			return SIP_BAD_VIA;
 		m->via_host = span(s, i);
@@ -762,7 +762,7 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 		return SIP_BAD_START_LINE;
 	uint32_t e = lf > s && p[lf - 1] == '\r' ? lf - 1 : lf;
 	enum sip_verdict v;
-	if (e - s >= 4 && ieq(p + s, "sip/", 4))
+	if (e - s >= 4 && ieq(p + s, "sip", 3) && p[s + 3] == '/')
 		v = parse_status_line(p, n, s, e, m);
 	else
 		v = parse_request_line(p, n, s, e, m);
