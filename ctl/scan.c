@@ -13,6 +13,14 @@
  * or source (address, port) is a VIP (clients' requests, and DSR replies sent from the VIP),
  * dispatched on that VIP's group; otherwise those with either port 5060 or whose payload
  * starts like SIP (a method token and a space, or "SIP/2.0 "), dispatched on the first group.
+ *
+ * With --received the capture is what siphon SENT (its tx side) and each frame also says
+ * which backend it actually went to ("sent_to"): an IP-in-IP frame (outer IPv4 protocol 4
+ * or 41, or IPv6 next header 4 or 41, as fwd_ipip() writes it) to the backend whose
+ * address is the outer destination, its inner datagram then being scanned as above; any
+ * other UDP frame over Ethernet (L2 DSR) to the backend whose static MAC is the Ethernet
+ * destination. The recomputed choice stays in "backend", "agree" compares the two, and the
+ * summary counts by sent_to.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +48,22 @@
 #define SCAN_SIP_PORT      5060u
 #define SCAN_LINK_ETHERNET (-1L) /* link_offset(): frames start with Ethernet */
 #define SCAN_LINK_UNKNOWN  (-2L) /* link_offset(): unsupported link type */
+#define SCAN_PROTO_IPIP    4u    /* IPv4 in IP (fwd_ipip(), IPv4 client datagram) */
+#define SCAN_PROTO_IPV6    41u   /* IPv6 in IP (fwd_ipip(), IPv6 client datagram) */
+
+/* --received: how the frame being scanned left siphon. */
+enum scan_via {
+	SCAN_VIA_NONE = 0, /* not a forwarded SIP frame (ARP, ND, ...) */
+	SCAN_VIA_UNKNOWN,  /* UDP without an Ethernet header: no way to tell where it went */
+	SCAN_VIA_L2DSR,    /* UDP over Ethernet: the destination MAC names the backend */
+	SCAN_VIA_IPIP,     /* IP-in-IP: the outer destination address names the backend */
+};
+
+struct scan_sent {
+	enum scan_via via;
+	uint8_t mac[6];        /* SCAN_VIA_L2DSR: Ethernet destination */
+	struct pkt_info outer; /* SCAN_VIA_IPIP: the outer header (addresses, ip_version) */
+};
 
 /* One group's dispatch table; its backends are numbered from base in the global index. */
 struct scan_group {
@@ -51,6 +75,7 @@ struct scan {
 	bool summary;    /* --summary: counts instead of packets */
 	bool json;       /* --json: JSON summary (packets are always JSON) */
 	bool multi_file; /* several inputs: each packet says which file it came from */
+	bool received;   /* --received: the capture is what siphon sent */
 
 	/* Dispatch. cfg is NULL when neither --config nor --backends was given. */
 	struct sph_cfg *cfg;
@@ -60,6 +85,14 @@ struct scan {
 	uint64_t *calls;           /* distinct Call-IDs per backend index */
 	uint64_t *msgs;            /* routable messages per backend index */
 	struct calltab *ct;        /* Call-ID -> backends */
+
+	/* --received: counts by the backend each message was sent to (index nb_backends:
+	 * unattributed), and the frame being scanned. */
+	uint64_t *rcalls, *rmsgs, *rdis; /* distinct Call-IDs, messages, disagreements */
+	uint64_t disagree;               /* attributed messages sent to another backend */
+	struct calltab *rt;              /* Call-ID -> backends sent to */
+	struct calltab *ut;              /* Call-IDs of unattributed messages */
+	struct scan_sent sent;
 
 	/* Counters. */
 	uint64_t packets, sip_ok, sip_rejected, non_sip, not_sip;
@@ -286,6 +319,103 @@ addrs_set(json_t *o, const struct pkt_info *pi, const struct cfg_vip *vip, uint1
 		json_object_set_new(o, "vip", jaddr(vip->addr.family, vip->addr.a, vip_port));
 }
 
+/* Does backend b answer to the frame's L2 DSR destination MAC or IP-in-IP destination? */
+static bool
+sent_matches(const struct scan_sent *sn, const struct cfg_backend *b)
+{
+	if (sn->via == SCAN_VIA_L2DSR)
+		return b->has_mac && memcmp(b->mac, sn->mac, sizeof(b->mac)) == 0;
+	if (sn->via == SCAN_VIA_IPIP)
+		return b->addr.family == sn->outer.ip_version &&
+		       memcmp(b->addr.a, sn->outer.dst, sizeof(b->addr.a)) == 0;
+	return false;
+}
+
+/*
+ * The backend the frame being scanned was sent to, as a global index; nb_backends when
+ * none matches. Backends sharing a MAC or an address look alike on the wire: the computed
+ * choice wins among them, then a backend of the serving group (group < 0: none known),
+ * then the first in file order.
+ */
+static uint32_t
+sent_resolve(const struct scan *s, uint32_t computed, int group)
+{
+	uint32_t first = s->nb_backends, in_group = s->nb_backends;
+
+	for (unsigned g = 0; g < s->cfg->nb_groups; g++)
+		for (unsigned i = 0; i < s->cfg->groups[g].nb_backends; i++) {
+			uint32_t idx = s->groups[g].base + i;
+
+			if (!sent_matches(&s->sent, &s->cfg->groups[g].backends[i]))
+				continue;
+			if (idx == computed)
+				return idx;
+			if (first == s->nb_backends)
+				first = idx;
+			if ((int)g == group && in_group == s->nb_backends)
+				in_group = idx;
+		}
+	return in_group != s->nb_backends ? in_group : first;
+}
+
+/*
+ * --received: say where the frame went: "sent_to", "agree" (when computed, the recomputed
+ * choice, is known: has_computed), and how ("via" with "eth_dst" or "outer_src" and
+ * "outer_dst"). Returns the index sent to (nb_backends: unattributed).
+ */
+static uint32_t
+sent_set(const struct scan *s, json_t *o, bool has_computed, uint32_t computed, int group)
+{
+	uint32_t to = sent_resolve(s, has_computed ? computed : s->nb_backends, group);
+	const struct cfg_group *g;
+	char mac[CFG_MAC_STRLEN];
+
+	if (to == s->nb_backends) {
+		json_object_set_new(o, "sent_to", json_null());
+		if (has_computed)
+			json_object_set_new(o, "agree", json_null());
+	} else {
+		json_object_set_new(o, "sent_to", json_string(backend_at(s, to, &g)->name));
+		if (has_computed)
+			json_object_set_new(o, "agree", json_boolean(to == computed));
+	}
+	switch (s->sent.via) {
+	case SCAN_VIA_L2DSR:
+		json_object_set_new(o, "via", json_string("l2dsr"));
+		json_object_set_new(o, "eth_dst",
+		                    json_string(cfg_mac_format(s->sent.mac, mac, sizeof(mac))));
+		break;
+	case SCAN_VIA_IPIP:
+		json_object_set_new(o, "via", json_string("ipip"));
+		json_object_set_new(o, "outer_src",
+		                    jaddr(s->sent.outer.ip_version, s->sent.outer.src, 0));
+		json_object_set_new(o, "outer_dst",
+		                    jaddr(s->sent.outer.ip_version, s->sent.outer.dst, 0));
+		break;
+	default:
+		break;
+	}
+	return to;
+}
+
+/* --received: count a routable message sent to backend index to; computed is the
+ * recomputed choice. */
+static void
+sent_count(struct scan *s, const uint8_t *call_id, size_t len, uint32_t to, uint32_t computed)
+{
+	int rc = calltab_add(to == s->nb_backends ? s->ut : s->rt, call_id, len, to);
+
+	if (rc < 0)
+		s->oom = true;
+	else
+		s->rcalls[to] += (uint64_t)rc;
+	s->rmsgs[to]++;
+	if (to != s->nb_backends && to != computed) {
+		s->rdis[to]++;
+		s->disagree++;
+	}
+}
+
 /*
  * Scan one SIP datagram p[0, len) and dispatch it on group. o is the packet's object (or
  * NULL); pi and vip say where the datagram travelled (NULL for a raw message).
@@ -304,6 +434,8 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 	if (v != SIP_OK) {
 		s->sip_rejected++;
 		s->rejected[(unsigned)v < SIP_VERDICT_COUNT ? v : SIP_BAD_START_LINE]++;
+		if (s->received && s->sent.via != SCAN_VIA_NONE)
+			sent_set(s, o, false, 0, (int)group);
 		emit(o);
 		return;
 	}
@@ -356,6 +488,9 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 	else
 		s->calls[idx] += (uint64_t)rc;
 	s->msgs[idx]++;
+	if (s->received && s->sent.via != SCAN_VIA_NONE)
+		sent_count(s, p + m.call_id.off, m.call_id.len,
+		           sent_set(s, o, true, idx, (int)group), idx);
 	emit(o);
 }
 
@@ -389,6 +524,47 @@ link_offset(int dlt)
 	}
 }
 
+/*
+ * --received: if the frame just decoded (v, pi; data is where pi's offsets count from) is
+ * IP-in-IP as fwd_ipip() writes it, remember its outer header, decode the inner datagram
+ * into pi and point *data at it; otherwise note how a UDP frame left (L2 DSR when it has an
+ * Ethernet header). Returns the verdict for the frame from now on.
+ */
+static enum pkt_verdict
+sent_decode(struct scan *s, enum pkt_verdict v, long l2, const uint8_t **data, size_t *len,
+            struct pkt_info *pi)
+{
+	const uint8_t *ip = *data + pi->l3_off;
+	size_t start, end;
+
+	s->sent.via = SCAN_VIA_NONE;
+	if (v == PKT_OK) {
+		s->sent.via = l2 == SCAN_LINK_ETHERNET ? SCAN_VIA_L2DSR : SCAN_VIA_UNKNOWN;
+		if (l2 == SCAN_LINK_ETHERNET)
+			memcpy(s->sent.mac, *data, sizeof(s->sent.mac));
+		return v;
+	}
+	if (v != PKT_NOT_UDP ||
+	    (pi->l4_proto != SCAN_PROTO_IPIP && pi->l4_proto != SCAN_PROTO_IPV6))
+		return v;
+	/* pkt_decode() checked the outer header and that the frame holds its datagram. An
+	 * outer IPv6 header with extension headers is left alone: fwd_ipip() writes none. */
+	if (pi->ip_version == 4) {
+		start = pi->l3_off + (size_t)(ip[0] & 0x0fu) * 4u;
+		end = pi->l3_off + ((size_t)ip[2] << 8 | ip[3]);
+	} else {
+		if (ip[6] != pi->l4_proto)
+			return v;
+		start = pi->l3_off + 40u;
+		end = start + ((size_t)ip[4] << 8 | ip[5]);
+	}
+	s->sent.via = SCAN_VIA_IPIP;
+	s->sent.outer = *pi;
+	*data += start;
+	*len = end - start;
+	return pkt_decode_ip(*data, *len, pi);
+}
+
 static void
 scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, size_t caplen)
 {
@@ -407,8 +583,11 @@ scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, si
 		v = PKT_TRUNCATED;
 	} else {
 		data += l2;
-		v = pkt_decode_ip(data, caplen - (size_t)l2, &pi);
+		caplen -= (size_t)l2;
+		v = pkt_decode_ip(data, caplen, &pi);
 	}
+	if (s->received)
+		v = sent_decode(s, v, l2, &data, &caplen, &pi);
 	if (v != PKT_OK) {
 		s->non_sip++;
 		s->pkt_bad[(unsigned)v < PKT_VERDICT_COUNT ? v : PKT_TRUNCATED]++;
@@ -418,6 +597,8 @@ scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, si
 			json_object_set_new(o, "dst", jaddr(pi.ip_version, pi.dst, 0));
 			json_object_set_new(o, "ip_proto", json_integer(pi.l4_proto));
 		}
+		if (s->received && s->sent.via != SCAN_VIA_NONE)
+			sent_set(s, o, false, 0, -1);
 		emit(o);
 		return;
 	}
@@ -429,6 +610,8 @@ scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, si
 		                    ? "UDP datagram neither to nor from a VIP"
 		                    : "UDP datagram not on port 5060 and not starting like SIP");
 		addrs_set(o, &pi, NULL, 0);
+		if (s->received)
+			sent_set(s, o, false, 0, -1);
 		emit(o);
 		return;
 	}
@@ -526,6 +709,13 @@ scan_raw(struct scan *s, const char *pcap_err, const uint8_t *p, size_t len)
 		        s->file, pcap_err);
 		return -1;
 	}
+	if (s->received) {
+		fprintf(stderr,
+		        SCAN_ERR "%s: --received needs a capture of what siphon sent, not a SIP "
+		                 "message (%s)\n",
+		        s->file, pcap_err);
+		return -1;
+	}
 	s->packets++;
 	o = frame_obj(s, 1);
 	scan_sip(s, o, p, len, 0, NULL, NULL, 0);
@@ -600,7 +790,7 @@ scan_input(struct scan *s, const char *path)
 static const char *
 one_backend_text(const struct scan *s, char *buf, size_t len)
 {
-	size_t split = calltab_split(s->ct);
+	size_t split = calltab_split(s->received ? s->rt : s->ct);
 
 	if (s->cfg == NULL)
 		return "n/a (no --config or --backends)";
@@ -608,6 +798,52 @@ one_backend_text(const struct scan *s, char *buf, size_t len)
 		return "yes";
 	snprintf(buf, len, "no: %zu Call-IDs split", split);
 	return buf;
+}
+
+/* Widths of the name, group and address columns. */
+static void
+table_widths(const struct scan *s, int *wn, int *wg, int *wa)
+{
+	char buf[CFG_ADDR_STRLEN];
+
+	for (uint32_t i = 0; i < s->nb_backends; i++) {
+		const struct cfg_group *g;
+		const struct cfg_backend *b = backend_at(s, i, &g);
+		int la = (int)strlen(cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)));
+
+		*wn = (int)strlen(b->name) > *wn ? (int)strlen(b->name) : *wn;
+		*wg = (int)strlen(g->name) > *wg ? (int)strlen(g->name) : *wg;
+		*wa = la > *wa ? la : *wa;
+	}
+}
+
+/* --received: the backend table counts what each backend was sent. */
+static void
+summary_text_received(const struct scan *s)
+{
+	static const char unattr[] = "(unattributed)";
+	uint32_t nb = s->nb_backends;
+	char buf[CFG_ADDR_STRLEN];
+	int wn = 7, wg = 5, wa = 7;
+
+	table_widths(s, &wn, &wg, &wa);
+	if (s->rmsgs[nb] > 0 && wn < (int)sizeof(unattr) - 1)
+		wn = (int)sizeof(unattr) - 1;
+	printf("\n%-*s  %-*s  %-*s  %6s  %-5s  %10s  %10s  %10s\n", wn, "backend", wg, "group", wa,
+	       "address", "weight", "state", "calls", "messages", "disagree");
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct cfg_group *g;
+		const struct cfg_backend *b = backend_at(s, i, &g);
+
+		printf("%-*s  %-*s  %-*s  %6" PRIu32 "  %-5s  %10" PRIu64 "  %10" PRIu64
+		       "  %10" PRIu64 "\n",
+		       wn, b->name, wg, g->name, wa,
+		       cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)), b->weight,
+		       cfg_state_name(b->state), s->rcalls[i], s->rmsgs[i], s->rdis[i]);
+	}
+	if (s->rmsgs[nb] > 0)
+		printf("%-*s  %-*s  %-*s  %6s  %-5s  %10" PRIu64 "  %10" PRIu64 "\n", wn, unattr,
+		       wg, "", wa, "", "", "", s->rcalls[nb], s->rmsgs[nb]);
 }
 
 static void
@@ -631,19 +867,19 @@ summary_text(const struct scan *s)
 			printf("    %-22s%8" PRIu64 "  %s\n", pkt_verdict_name(v), s->pkt_bad[v],
 			       pkt_verdict_str(v));
 	printf("calls (distinct Call-IDs)%9zu\n", calltab_count(s->ct));
+	if (s->received) {
+		printf("sent to a backend       %10" PRIu64 "\n",
+		       s->sip_ok - s->rmsgs[s->nb_backends]);
+		printf("  not the computed one  %10" PRIu64 "\n", s->disagree);
+		printf("unattributed            %10" PRIu64 "\n", s->rmsgs[s->nb_backends]);
+	}
 
-	if (s->cfg != NULL) {
+	if (s->cfg != NULL && s->received) {
+		summary_text_received(s);
+	} else if (s->cfg != NULL) {
 		int wn = 7, wg = 5, wa = 7;
 
-		for (uint32_t i = 0; i < s->nb_backends; i++) {
-			const struct cfg_group *g;
-			const struct cfg_backend *b = backend_at(s, i, &g);
-			int la = (int)strlen(cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)));
-
-			wn = (int)strlen(b->name) > wn ? (int)strlen(b->name) : wn;
-			wg = (int)strlen(g->name) > wg ? (int)strlen(g->name) : wg;
-			wa = la > wa ? la : wa;
-		}
+		table_widths(s, &wn, &wg, &wa);
 		printf("\n%-*s  %-*s  %-*s  %6s  %-5s  %10s  %10s\n", wn, "backend", wg, "group",
 		       wa, "address", "weight", "state", "calls", "messages");
 		for (uint32_t i = 0; i < s->nb_backends; i++) {
@@ -688,31 +924,46 @@ summary_json(const struct scan *s)
 	json_object_set_new(o, "non_sip_by_reason", non);
 	json_object_set_new(o, "calls", json_integer((json_int_t)calltab_count(s->ct)));
 	if (s->cfg != NULL) {
+		/* With --received, calls and messages count by the backend sent to. */
+		const uint64_t *calls = s->received ? s->rcalls : s->calls;
+		const uint64_t *msgs = s->received ? s->rmsgs : s->msgs;
+		size_t split = calltab_split(s->received ? s->rt : s->ct);
+		uint32_t nb = s->nb_backends;
 		json_t *arr = json_array();
 		char buf[CFG_ADDR_STRLEN];
 
-		for (uint32_t i = 0; i < s->nb_backends; i++) {
+		for (uint32_t i = 0; i < nb; i++) {
 			const struct cfg_group *g;
 			const struct cfg_backend *b = backend_at(s, i, &g);
+			json_t *e = json_pack(
+			        "{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "name", b->name, "group",
+			        g->name, "address",
+			        cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)), "weight",
+			        (json_int_t)b->weight, "state", cfg_state_name(b->state), "calls",
+			        (json_int_t)calls[i], "messages", (json_int_t)msgs[i]);
 
-			json_array_append_new(
-			        arr, json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "name",
-			                       b->name, "group", g->name, "address",
-			                       cfg_addr_format(&b->addr, b->port, buf, sizeof(buf)),
-			                       "weight", (json_int_t)b->weight, "state",
-			                       cfg_state_name(b->state), "calls",
-			                       (json_int_t)s->calls[i], "messages",
-			                       (json_int_t)s->msgs[i]));
+			if (s->received)
+				json_object_set_new(e, "disagree",
+				                    json_integer((json_int_t)s->rdis[i]));
+			json_array_append_new(arr, e);
 		}
 		json_object_set_new(o, "backends", arr);
-		json_object_set_new(o, "no_backend",
-		                    json_pack("{s:I, s:I}", "calls",
-		                              (json_int_t)s->calls[s->nb_backends], "messages",
-		                              (json_int_t)s->msgs[s->nb_backends]));
-		json_object_set_new(o, "one_backend_per_call_id",
-		                    json_boolean(calltab_split(s->ct) == 0));
-		json_object_set_new(o, "split_call_ids",
-		                    json_integer((json_int_t)calltab_split(s->ct)));
+		if (s->received) {
+			json_object_set_new(o, "sent_to_backend",
+			                    json_integer((json_int_t)(s->sip_ok - s->rmsgs[nb])));
+			json_object_set_new(o, "disagree", json_integer((json_int_t)s->disagree));
+			json_object_set_new(o, "unattributed",
+			                    json_pack("{s:I, s:I}", "calls",
+			                              (json_int_t)s->rcalls[nb], "messages",
+			                              (json_int_t)s->rmsgs[nb]));
+		} else {
+			json_object_set_new(o, "no_backend",
+			                    json_pack("{s:I, s:I}", "calls",
+			                              (json_int_t)s->calls[nb], "messages",
+			                              (json_int_t)s->msgs[nb]));
+		}
+		json_object_set_new(o, "one_backend_per_call_id", json_boolean(split == 0));
+		json_object_set_new(o, "split_call_ids", json_integer((json_int_t)split));
 	} else {
 		json_object_set_new(o, "one_backend_per_call_id", json_null());
 	}
@@ -730,7 +981,7 @@ scan_usage(FILE *out)
 	fprintf(out,
 	        "usage: " CTL_PROG
 	        " scan [--config FILE | --backends LIST (--key KEY | --key-hex HEX)]\n"
-	        "                      [--summary] [--json] INPUT...\n"
+	        "                      [--received] [--summary] [--json] INPUT...\n"
 	        "\n"
 	        "Explain, packet by packet, what siphon's decoder and SIP scanner make of INPUT\n"
 	        "and which backend each SIP message would be dispatched to.\n"
@@ -745,6 +996,12 @@ scan_usage(FILE *out)
 	        "                       e.g. b1=10.0.0.1,b2=[2001:db8::2]:5080*2\n"
 	        "  -k, --key KEY        hash key for --backends (%u..%u bytes, as hash_key)\n"
 	        "  -x, --key-hex HEX    the same key as hex digits (as hash_key_hex)\n"
+	        "  -r, --received       INPUT is what siphon sent (e.g. its tx_pcap): also say\n"
+	        "                       which backend each frame went to (\"sent_to\": IP-in-IP\n"
+	        "                       by outer destination address, decapsulated; else by\n"
+	        "                       destination MAC, for backends with a static mac) and\n"
+	        "                       whether it is the computed one (\"agree\"); the summary\n"
+	        "                       counts by sent_to. Needs --config or --backends\n"
 	        "  -s, --summary        print counts per verdict and per backend instead of "
 	        "packets\n"
 	        "  -j, --json           JSON output (packets are always one JSON object per line;\n"
@@ -755,7 +1012,8 @@ scan_usage(FILE *out)
 	        "that VIP's group); otherwise UDP with either port 5060 or a payload starting\n"
 	        "like SIP (on the first group).\n"
 	        "\n"
-	        "exit status: 0 ok, 1 unreadable input or bad configuration, 2 usage error\n",
+	        "exit status: 0 ok (--received disagreements included), 1 unreadable input or\n"
+	        "bad configuration, 2 usage error\n",
 	        CFG_KEY_MIN, CFG_KEY_MAX);
 }
 
@@ -803,6 +1061,7 @@ scan_run(int argc, char **argv)
 	        {"backends", required_argument, NULL, 'b'},
 	        {"key", required_argument, NULL, 'k'},
 	        {"key-hex", required_argument, NULL, 'x'},
+	        {"received", no_argument, NULL, 'r'},
 	        {"summary", no_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
@@ -817,7 +1076,7 @@ scan_run(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:b:k:x:sjh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:b:k:x:rsjh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -830,6 +1089,9 @@ scan_run(int argc, char **argv)
 			break;
 		case 'x':
 			key_hex = optarg;
+			break;
+		case 'r':
+			s.received = true;
 			break;
 		case 's':
 			s.summary = true;
@@ -855,6 +1117,8 @@ scan_run(int argc, char **argv)
 	if ((key != NULL || key_hex != NULL) && backends == NULL)
 		return usage_error(
 		        "--key and --key-hex go with --backends (--config has hash_key)");
+	if (s.received && config == NULL && backends == NULL)
+		return usage_error("--received needs --config or --backends");
 	if (optind >= argc)
 		return usage_error("no input file");
 
@@ -887,7 +1151,16 @@ scan_run(int argc, char **argv)
 	s.ct = calltab_new();
 	s.calls = calloc(s.nb_backends + 1, sizeof(*s.calls));
 	s.msgs = calloc(s.nb_backends + 1, sizeof(*s.msgs));
-	if (s.ct == NULL || s.calls == NULL || s.msgs == NULL) {
+	if (s.received) {
+		s.rt = calltab_new();
+		s.ut = calltab_new();
+		s.rcalls = calloc(s.nb_backends + 1, sizeof(*s.rcalls));
+		s.rmsgs = calloc(s.nb_backends + 1, sizeof(*s.rmsgs));
+		s.rdis = calloc(s.nb_backends + 1, sizeof(*s.rdis));
+	}
+	if (s.ct == NULL || s.calls == NULL || s.msgs == NULL ||
+	    (s.received && (s.rt == NULL || s.ut == NULL || s.rcalls == NULL || s.rmsgs == NULL ||
+	                    s.rdis == NULL))) {
 		fprintf(stderr, SCAN_ERR "out of memory\n");
 		rc = CTL_EXIT_ERR;
 		goto out;
@@ -912,8 +1185,13 @@ scan_run(int argc, char **argv)
 	}
 out:
 	calltab_free(s.ct);
+	calltab_free(s.rt);
+	calltab_free(s.ut);
 	free(s.calls);
 	free(s.msgs);
+	free(s.rcalls);
+	free(s.rmsgs);
+	free(s.rdis);
 	dispatch_fini(&s);
 	cfg_free(s.cfg);
 	return rc;

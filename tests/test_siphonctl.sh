@@ -7,7 +7,9 @@
 # a TCP segment; the same traffic as pcapng, raw IP and Linux cooked captures; a
 # truncated capture and non-capture garbage. Then checks the JSON of every packet, the
 # --summary numbers (text and JSON), --backends dispatch (stable per Call-ID, order
-# independent, weighted), --config dispatch with a configuration written here, and
+# independent, weighted), --config dispatch with a configuration written here,
+# --received on a capture of what siphon would send (l2dsr to static MACs, IP-in-IP over
+# IPv4 and IPv6, one frame to the wrong backend: sent_to, agree, summary by sent_to), and
 # the exit codes (0 ok, 1 input error, 2 usage error).
 #
 # Usage: test_siphonctl.sh SIPHONCTL SOURCE_ROOT
@@ -85,9 +87,9 @@ EOF
 
 # ---------------------------------------------------------------------------
 # Captures
-python3 - "$T" <<'EOF' || { echo "FAIL cannot generate captures"; exit 1; }
-import struct, sys
-out = sys.argv[1]
+# Packet and capture builders, shared by the generators below (python3 standard library).
+cat >"$T/pktlib.py" <<'EOF'
+import socket, struct
 
 def csum(b):
     if len(b) % 2:
@@ -101,7 +103,6 @@ def ip4(a):
     return bytes(int(x) for x in a.split("."))
 
 def ip6(a):
-    import socket
     return socket.inet_pton(socket.AF_INET6, a)
 
 def udp(src, dst, sport, dport, payload, v6):
@@ -156,17 +157,6 @@ def call(v, client, vip, cid, tag):
         sip_udp(v, client, vip, 5062, 5060, msg("BYE sip:bob@example.com SIP/2.0", cid, "2 BYE", "z9hG4bK" + tag + "3")),
     ]
 
-C4, V4, C6, V6 = "198.51.100.7", "192.0.2.10", "2001:db8:c::7", "2001:db8::10"
-ips = call(4, C4, V4, "call-v4@example.com", "a") + call(6, C6, V6, "call-v6@example.com", "b")
-ips.append(ipv4(C4, V4, 17, udp(ip4(C4), ip4(V4), 40000, 53, b"\x12\x34\x01\x00\x00\x01" + b"\0" * 6, False)))
-trunc = msg("OPTIONS sip:bob@example.com SIP/2.0", "call-trunc@example.com", "7 OPTIONS",
-            "z9hG4bKt", body=b"v=0\r\n", clen=100)
-ips.append(sip_udp(4, C4, V4, 5062, 5060, trunc))
-tcp = struct.pack("!HHIIBBHHH", 40001, 5060, 1, 0, 0x50, 0x02, 65535, 0, 0)
-ips.append(ipv4(C4, V4, 6, tcp))
-vlan = {4, 5, 6, 7}  # the IPv6 call's frames are tagged
-frames = [eth(ip, 42 if i in vlan else None) for i, ip in enumerate(ips)]
-
 def pcap(path, linktype, pkts, snap=65535):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, snap, linktype))
@@ -182,6 +172,24 @@ def pcapng(path, linktype, pkts):
         f.write(block(1, struct.pack("<HHI", linktype, 0, 65535)))
         for i, p in enumerate(pkts):
             f.write(block(6, struct.pack("<IIIII", 0, 0, i, len(p), len(p)) + p))
+EOF
+
+python3 - "$T" <<'EOF' || { echo "FAIL cannot generate captures"; exit 1; }
+import struct, sys
+out = sys.argv[1]
+sys.path.insert(0, out)
+from pktlib import *
+
+C4, V4, C6, V6 = "198.51.100.7", "192.0.2.10", "2001:db8:c::7", "2001:db8::10"
+ips = call(4, C4, V4, "call-v4@example.com", "a") + call(6, C6, V6, "call-v6@example.com", "b")
+ips.append(ipv4(C4, V4, 17, udp(ip4(C4), ip4(V4), 40000, 53, b"\x12\x34\x01\x00\x00\x01" + b"\0" * 6, False)))
+trunc = msg("OPTIONS sip:bob@example.com SIP/2.0", "call-trunc@example.com", "7 OPTIONS",
+            "z9hG4bKt", body=b"v=0\r\n", clen=100)
+ips.append(sip_udp(4, C4, V4, 5062, 5060, trunc))
+tcp = struct.pack("!HHIIBBHHH", 40001, 5060, 1, 0, 0x50, 0x02, 65535, 0, 0)
+ips.append(ipv4(C4, V4, 6, tcp))
+vlan = {4, 5, 6, 7}  # the IPv6 call's frames are tagged
+frames = [eth(ip, 42 if i in vlan else None) for i, ip in enumerate(ips)]
 
 pcap(out + "/calls.pcap", 1, frames)
 pcapng(out + "/calls.pcapng", 1, frames)
@@ -466,6 +474,239 @@ expect_rc "missing config exits 1" 1 scan --config "$T/nope.conf" "$T/calls.pcap
 if [ -f "$ROOT/examples/siphon.conf" ]; then
 	expect_rc "examples/siphon.conf loads" 0 scan --config "$ROOT/examples/siphon.conf" --summary "$T/calls.pcap"
 fi
+
+# ---------------------------------------------------------------------------
+# --received: a capture of what siphon sent. The client datagrams are built first and
+# scanned with the configuration to learn the computed backend of each; the "sent"
+# capture then carries each one as the daemon would: l2dsr frames to the static MAC of the
+# computed backend (b3 has none: its frames go to an ARP-learnt MAC and cannot be
+# attributed), ipip frames in an outer IPv4 (protocol 4 / 41) or IPv6 header to the
+# backend's address. One ACK goes to the wrong backend, one frame to an address no backend
+# has; a gratuitous ARP and a non-SIP datagram are mixed in.
+cat >"$T/recv.conf" <<EOF
+hash_key = "$KEY";
+groups = (
+	{ name = "dsr"; backends = (
+		{ name = "b1"; address = "10.0.1.11"; mac = "02:00:00:00:01:11"; },
+		{ name = "b2"; address = "10.0.1.12"; mac = "02:00:00:00:01:12"; },
+		{ name = "b3"; address = "10.0.1.13"; } ); },
+	{ name = "tun"; backends = (
+		{ name = "t4"; address = "10.0.2.4"; },
+		{ name = "t6"; address = "2001:db8:ff::6"; } ); }
+);
+vips = (
+	{ address = "192.0.2.10"; group = "dsr"; },
+	{ address = "192.0.2.20"; group = "tun"; mode = "ipip"; },
+	{ address = "2001:db8::20"; group = "tun"; mode = "ipip"; }
+);
+EOF
+python3 - "$T" <<'EOF' || fail "cannot generate the client datagrams for --received"
+import sys
+out = sys.argv[1]
+sys.path.insert(0, out)
+from pktlib import *
+
+C4, C6 = "198.51.100.7", "2001:db8:c::7"
+ips = []
+for vip, v, client, n, name in (("192.0.2.10", 4, C4, 6, "dsr"), ("192.0.2.20", 4, C4, 4, "tun4"),
+                                 ("2001:db8::20", 6, C6, 4, "tun6")):
+    for i in range(n):
+        cid = "%s-%d@example.com" % (name, i)
+        ips.append(sip_udp(v, client, vip, 5062, 5060, msg("INVITE sip:bob@example.com SIP/2.0",
+                                                           cid, "1 INVITE", "z9hG4bK%s%di" % (name, i))))
+        ips.append(sip_udp(v, client, vip, 5062, 5060, msg("ACK sip:bob@example.com SIP/2.0",
+                                                           cid, "1 ACK", "z9hG4bK%s%da" % (name, i))))
+pcap(out + "/inner.pcap", 101, ips)
+EOF
+expect_rc "scan --config, client datagrams of the sent capture" 0 scan --config "$T/recv.conf" "$T/inner.pcap"
+cp "$T/out" "$T/inner.json"
+python3 - "$T" <<'EOF' || fail "cannot generate the sent capture"
+import json, struct, sys
+out = sys.argv[1]
+sys.path.insert(0, out)
+from pktlib import *
+
+PORT_MAC, GW_MAC, LEARNT_MAC = "02:00:00:00:00:02", "02:00:00:00:00:fe", "02:00:00:00:01:13"
+PORT4, PORT6 = "10.0.0.2", "2001:db8:ff::2"
+MAC = {"b1": "02:00:00:00:01:11", "b2": "02:00:00:00:01:12", "b3": None}
+ADDR = {"t4": (4, "10.0.2.4"), "t6": (6, "2001:db8:ff::6")}
+
+def mac(s):
+    return bytes.fromhex(s.replace(":", ""))
+
+def ether(dst, l3, vlan=None):
+    et = 0x0800 if l3[0] >> 4 == 4 else 0x86dd
+    h = mac(dst) + mac(PORT_MAC)
+    if vlan is not None:
+        h += struct.pack("!HH", 0x8100, vlan)
+    return h + struct.pack("!H", et) + l3
+
+data = open(out + "/inner.pcap", "rb").read()
+inner, off = [], 24
+while off < len(data):
+    n = struct.unpack_from("<I", data, off + 8)[0]
+    inner.append(data[off + 16:off + 16 + n])
+    off += 16 + n
+computed = [json.loads(l) for l in open(out + "/inner.json")]
+assert len(inner) == len(computed) == 28, (len(inner), len(computed))
+
+arp = (b"\xff" * 6 + mac(PORT_MAC) + b"\x08\x06" +
+       struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac(PORT_MAC) + ip4(PORT4) + b"\0" * 6 + ip4(PORT4))
+frames, expect = [arp], [{"verdict": "not_ip"}]
+
+def ipip(target, ip, vlan=None):
+    v, addr = ADDR[target] if target in ADDR else (4, target)
+    proto = 4 if ip[0] >> 4 == 4 else 41
+    outer = ipv4(PORT4, addr, proto, ip) if v == 4 else ipv6(PORT6, addr, proto, ip)
+    return ether(GW_MAC, outer, vlan)
+
+for i, (ip, c) in enumerate(zip(inner, computed)):
+    be, cid = c["backend"], c["call_id"]
+    e = {"verdict": "ok", "backend": be, "call_id": cid, "frame_inner": i + 1}
+    if be in MAC:
+        frames.append(ether(MAC[be] or LEARNT_MAC, ip, 7 if i == 1 else None))
+        e.update(via="l2dsr", eth_dst=MAC[be] or LEARNT_MAC,
+                 sent_to=be if MAC[be] else None, agree=True if MAC[be] else None)
+    else:
+        to = be
+        if cid == "tun4-0@example.com" and c["method"] == "ACK":
+            to = "t6" if be == "t4" else "t4"      # deliberately the wrong backend
+        frames.append(ipip(to, ip, 9 if cid == "tun6-1@example.com" else None))
+        e.update(via="ipip", outer_dst=ADDR[to][1], outer_v=ADDR[to][0],
+                 sent_to=to, agree=to == be)
+    expect.append(e)
+# An IP-in-IP frame to an address no backend has (a copy of the first tun INVITE), and a
+# non-SIP datagram that went out as l2dsr to b1's MAC.
+first_tun = next(i for i, c in enumerate(computed) if c["call_id"] == "tun4-1@example.com")
+frames.append(ipip("10.0.9.9", inner[first_tun]))
+expect.append({"verdict": "ok", "backend": computed[first_tun]["backend"], "call_id": "tun4-1@example.com",
+               "via": "ipip", "outer_dst": "10.0.9.9", "outer_v": 4, "sent_to": None, "agree": None})
+dns = ipv4("198.51.100.7", "192.0.2.10", 17,
+           udp(ip4("198.51.100.7"), ip4("192.0.2.10"), 40000, 53, b"\x12\x34" + b"\0" * 10, False))
+frames.append(ether(MAC["b1"], dns))
+expect.append({"verdict": "not_sip", "via": "l2dsr", "sent_to": "b1"})
+for n, e in enumerate(expect):
+    e["frame"] = n + 1
+pcap(out + "/sent.pcap", 1, frames)
+json.dump(expect, open(out + "/sent-expect.json", "w"))
+EOF
+
+expect_rc "scan --received exits 0 (with a disagreement)" 0 scan --config "$T/recv.conf" --received "$T/sent.pcap"
+cp "$T/out" "$T/recv.json"
+pycheck "--received: the sent capture covers every case" "$T/sent-expect.json" '
+ex = j
+ok = [e for e in ex if e["verdict"] == "ok"]
+assert {(e["outer_v"], e["call_id"][:4]) for e in ok if e["via"] == "ipip"} >= {(4, "tun4"), (4, "tun6"), (6, "tun4"), (6, "tun6")}, ex
+assert any(e["via"] == "l2dsr" and e["sent_to"] for e in ok), ex
+assert any(e["via"] == "l2dsr" and e["sent_to"] is None for e in ok), "no call computed to b3"
+assert sum(e["agree"] is False for e in ok) == 1, ex
+'
+pycheck "--received: sent_to, agree, via per packet" "$T/recv.json" "
+ex = json.load(open('$T/sent-expect.json'))
+assert len(pk) == len(ex), (len(pk), len(ex))
+for p, e in zip(pk, ex):
+    assert p['frame'] == e['frame'] and p['verdict'] == e['verdict'], (p, e)
+    if e['verdict'] == 'not_ip':
+        assert 'sent_to' not in p and 'via' not in p, p
+        continue
+    assert p['sent_to'] == e['sent_to'] and p['via'] == e['via'], (p, e)
+    if e['verdict'] == 'ok':
+        assert p['backend'] == e['backend'] and p['call_id'] == e['call_id'], (p, e)
+        assert p['agree'] is e['agree'], (p, e)
+    else:
+        assert 'agree' not in p and 'backend' not in p, p
+    if e['via'] == 'ipip':
+        assert p['outer_dst'] == e['outer_dst'], (p, e)
+        assert p['outer_src'] == ('10.0.0.2' if e['outer_v'] == 4 else '2001:db8:ff::2'), p
+        assert 'eth_dst' not in p, p
+    elif e['verdict'] == 'ok':
+        assert p['eth_dst'] == e['eth_dst'] and 'outer_dst' not in p, (p, e)
+# The decapsulated datagram is the client's: same fields as scanning it directly.
+inner = [json.loads(l) for l in open('$T/inner.json')]
+for p, e in zip(pk, ex):
+    if 'frame_inner' in e:
+        q = inner[e['frame_inner'] - 1]
+        for k in ('src', 'dst', 'vip', 'method', 'call_id', 'cseq', 'branch', 'group', 'backend'):
+            assert p.get(k) == q.get(k), (k, p, q)
+"
+expect_rc "scan --received --summary" 0 scan --config "$T/recv.conf" --received --summary "$T/sent.pcap"
+cp "$T/out" "$T/recv-summary.txt"
+pycheck "--received --summary: counts by sent_to" "$T/recv-summary.txt" "
+import re
+ex = [e for e in json.load(open('$T/sent-expect.json')) if e['verdict'] == 'ok']
+def num(label):
+    m = re.search(r'^' + re.escape(label) + r' +(\d+)\$', text, re.M)
+    assert m, (label, text)
+    return int(m.group(1))
+assert num('packets') == len(ex) + 2 and num('  SIP, routable') == len(ex), text
+assert num('sent to a backend') == sum(e['sent_to'] is not None for e in ex), text
+assert num('  not the computed one') == 1, text
+assert num('unattributed') == sum(e['sent_to'] is None for e in ex), text
+rows = {l.split()[0]: l.split() for l in text.splitlines() if re.match(r'^(b|t)\d ', l)}
+assert set(rows) == {'b1', 'b2', 'b3', 't4', 't6'}, rows
+for name, r in rows.items():
+    mine = [e for e in ex if e['sent_to'] == name]
+    calls = len({e['call_id'] for e in mine})
+    dis = sum(e['agree'] is False for e in mine)
+    assert r[-3:] == [str(calls), str(len(mine)), str(dis)], (name, r, calls, len(mine), dis)
+un = [e for e in ex if e['sent_to'] is None]
+m = re.search(r'^\(unattributed\) +(\d+) +(\d+)\$', text, re.M)
+assert m and (int(m.group(1)), int(m.group(2))) == (len({e['call_id'] for e in un}), len(un)), text
+assert re.search(r'^backend .* calls +messages +disagree\$', text, re.M), text
+"
+check "--received --summary: the wrong ACK splits its Call-ID" grep -qx 'every Call-ID to exactly one backend: no: 1 Call-IDs split' "$T/recv-summary.txt"
+expect_rc "scan --received --summary --json" 0 scan --config "$T/recv.conf" --received --summary --json "$T/sent.pcap"
+pycheck "--received --summary --json" "$T/out" "
+ex = [e for e in json.load(open('$T/sent-expect.json')) if e['verdict'] == 'ok']
+un = [e for e in ex if e['sent_to'] is None]
+assert j['sip_ok'] == len(ex) and j['disagree'] == 1, j
+assert j['sent_to_backend'] == len(ex) - len(un), j
+assert j['unattributed'] == {'calls': len({e['call_id'] for e in un}), 'messages': len(un)}, j
+assert j['one_backend_per_call_id'] is False and j['split_call_ids'] == 1, j
+assert 'no_backend' not in j, j
+for b in j['backends']:
+    mine = [e for e in ex if e['sent_to'] == b['name']]
+    assert (b['calls'], b['messages'], b['disagree']) == (len({e['call_id'] for e in mine}), len(mine),
+                                                          sum(e['agree'] is False for e in mine)), (b, mine)
+"
+# Every frame sent where it was computed to go: nothing split, nothing disagrees.
+python3 - "$T" <<'EOF' || fail "cannot generate the agreeing sent capture"
+import struct, sys
+out = sys.argv[1]
+data = open(out + "/sent.pcap", "rb").read()
+recs, off = [], 24
+while off < len(data):
+    n = struct.unpack_from("<I", data, off + 8)[0]
+    recs.append(data[off:off + 16 + n])
+    off += 16 + n
+import json
+ex = json.load(open(out + "/sent-expect.json"))
+keep = [r for r, e in zip(recs, ex) if e.get("agree") is not False]
+open(out + "/sent-good.pcap", "wb").write(data[:24] + b"".join(keep))
+EOF
+expect_rc "scan --received --summary, all agree" 0 scan --config "$T/recv.conf" --received --summary "$T/sent-good.pcap"
+check "all agree: nothing split" grep -qx 'every Call-ID to exactly one backend: yes' "$T/out"
+check "all agree: no disagreement" grep -Eq '^  not the computed one +0$' "$T/out"
+# Without --received the same frames are what they look like: IP-in-IP is not UDP.
+expect_rc "scan the sent capture without --received" 0 scan --config "$T/recv.conf" "$T/sent.pcap"
+pycheck "without --received: no sent_to, IP-in-IP is not_udp" "$T/out" "
+ex = json.load(open('$T/sent-expect.json'))
+for p, e in zip(pk, ex):
+    assert 'sent_to' not in p and 'agree' not in p and 'via' not in p, p
+    if e.get('via') == 'ipip':
+        assert p['verdict'] == 'not_udp' and p['ip_proto'] in (4, 41), p
+"
+expect_rc "scan --received --backends" 0 scan --backends "t4=10.0.2.4,t6=2001:db8:ff::6" --key "$KEY" --received --summary --json "$T/sent.pcap"
+pycheck "--received --backends: IP-in-IP attributed, l2dsr not (no MACs)" "$T/out" "
+ex = [e for e in json.load(open('$T/sent-expect.json')) if e['verdict'] == 'ok']
+b = {x['name']: x for x in j['backends']}
+for n in ('t4', 't6'):
+    assert b[n]['messages'] == sum(e['sent_to'] == n for e in ex), (b, n)
+assert j['unattributed']['messages'] == sum(e['sent_to'] not in ('t4', 't6') for e in ex), j
+"
+expect_rc "--received without dispatch exits 2" 2 scan --received "$T/sent.pcap"
+expect_rc "--received on a SIP message exits 1" 1 scan --config "$T/recv.conf" --received "$T/invite.sip"
+check "  ...and says it needs a capture" grep -q -- "--received needs a capture" "$T/err"
 
 # ---------------------------------------------------------------------------
 # Errors
