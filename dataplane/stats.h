@@ -42,6 +42,7 @@ struct dp;
 	X(encap_too_big, "drop: encapsulated frame larger than the port MTU")                      \
 	X(nd_reply, "ARP/ND requests for our addresses answered")                                  \
 	X(nd_learn, "neighbour (IP, MAC) pairs handed to the main lcore")                          \
+	X(nd_learn_only, "ARP/ND frames learnt from and consumed, not answered")                   \
 	X(nd_drop, "drop: ARP/ND neither answered nor learnt from")                                \
 	X(learn_ring_full, "learnt pairs lost: the ring to the main lcore was full")
 

@@ -75,6 +75,7 @@ dp_neigh(struct dp_worker *w, const struct snap *s, unsigned port, struct rte_mb
 		dp_tx(w, port, m);
 		return;
 	case ND_LEARN:
+		w->st->nd_learn_only++;
 		dp_learn(w, &l);
 		break;
 	case ND_DROP:
@@ -121,7 +122,7 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	in = &dp->ports[port];
 	f = rte_pktmbuf_mtod(m, uint8_t *);
 	/* Group-addressed frames (ARP, NS) are for everyone; unicast only for our MAC. */
-	if (!(f[0] & 1) && !in->accept_any && memcmp(f, in->mac, 6) != 0) {
+	if (m->data_len >= 6 && !(f[0] & 1) && !in->accept_any && memcmp(f, in->mac, 6) != 0) {
 		st->other_mac++;
 		goto drop;
 	}

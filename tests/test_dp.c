@@ -1,0 +1,1439 @@
+/*
+ * test_dp.c - Criterion suite for the dataplane worker (dataplane/worker.c, fwd.c, snap.c):
+ * the real dp_worker_burst() on synthetic mbufs, in a real EAL with one net_ring vdev.
+ *
+ * Each test runs in its own process (Criterion's default), and the suite's .init brings up a
+ * fresh EAL there (--no-huge --no-shconf, a file prefix of its own: nothing shared between
+ * concurrent tests; --in-memory is refused with --no-huge by DPDK 22.11), the port
+ * with the daemon's port_init(), a worker with dp_worker_create() and the snapshot with
+ * snap_build() from a configuration read by cfg_load(). The net_ring vdev's queue 0 is one
+ * rte_ring (ETH_RXTX0_net_ring0) for RX and TX: what the worker transmits is dequeued from it
+ * and inspected byte by byte. Expected backends are computed here with keyhash and Maglev
+ * straight from the configuration, not read from the snapshot.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "siphon/cfg.h"
+#include "siphon/keyhash.h"
+#include "siphon/maglev.h"
+#include "siphon/pkt.h"
+#include "siphon/sip.h"
+#include "siphon/sph.h"
+#include "neigh.h"
+#include "port.h"
+#include "snap.h"
+#include "stats.h"
+#include "worker.h"
+
+/* ---- configuration ---- */
+
+#define DEVICE  "net_ring0"
+#define TX_RING "ETH_RXTX0_" DEVICE /* net_ring's queue 0, both directions */
+#define POOL_N  1023u
+
+static const char conf_text[] =
+        "hash_key_hex = \"5369706830e2bc94c1d0a7c3f3b1e0d8a6e9f4c2b7d1a3e5f7091b2d3c4e5f60\";\n"
+        "ports = ( { name = \"net0\"; device = \"" DEVICE "\";\n"
+        "  addresses = [ \"192.0.2.2/24\", \"2001:db8::2/64\" ]; gateway4 = \"192.0.2.1\"; } );\n"
+        "groups = (\n"
+        " { name = \"core\"; backends = (\n"
+        "  { name = \"b1\"; address = \"192.0.2.21\"; mac = \"02:00:00:00:00:21\"; },\n"
+        "  { name = \"b2\"; address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; },\n"
+        "  { name = \"b3\"; address = \"192.0.2.23\"; mac = \"02:00:00:00:00:23\"; } ); },\n"
+        " { name = \"core6\"; backends = (\n"
+        "  { name = \"c1\"; address = \"2001:db8::21\"; mac = \"02:00:00:00:06:21\"; },\n"
+        "  { name = \"c2\"; address = \"2001:db8::22\"; mac = \"02:00:00:00:06:22\"; },\n"
+        "  { name = \"c3\"; address = \"2001:db8::23\"; mac = \"02:00:00:00:06:23\"; } ); },\n"
+        " { name = \"lonely\"; backends = ( { name = \"n1\"; address = \"192.0.2.50\"; } ); },\n"
+        " { name = \"dead\"; backends = ( { name = \"d1\"; address = \"192.0.2.60\";\n"
+        "    mac = \"02:00:00:00:00:60\"; state = \"down\"; } ); },\n"
+        " { name = \"far\"; backends = ( { name = \"f1\"; address = \"203.0.113.5\"; } ); }\n"
+        ");\n"
+        "vips = (\n"
+        " { address = \"192.0.2.10\"; group = \"core\"; mode = \"l2dsr\"; },\n"
+        " { address = \"2001:db8::10\"; group = \"core\"; mode = \"l2dsr\"; },\n"
+        " { address = \"192.0.2.11\"; group = \"core\"; mode = \"ipip\"; },\n"
+        " { address = \"2001:db8::11\"; group = \"core\"; mode = \"ipip\"; },\n"
+        " { address = \"192.0.2.12\"; group = \"core6\"; mode = \"ipip\"; },\n"
+        " { address = \"2001:db8::12\"; group = \"core6\"; mode = \"ipip\"; },\n"
+        " { address = \"192.0.2.13\"; group = \"lonely\"; mode = \"l2dsr\"; },\n"
+        " { address = \"192.0.2.14\"; group = \"dead\"; mode = \"l2dsr\"; },\n"
+        " { address = \"192.0.2.15\"; group = \"far\"; mode = \"ipip\"; }\n"
+        ");\n";
+
+static const uint8_t port_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+static const uint8_t client_mac[6] = {0x02, 0x00, 0x00, 0x00, 0xaa, 0x01};
+static const char *const client4 = "198.51.100.7";
+static const char *const client6 = "2001:db8:1::7";
+
+/* ---- the environment each test process sets up ---- */
+
+static struct {
+	struct sph_cfg *cfg;
+	struct dp dp;
+	struct dp_worker *w;
+	struct rte_ring *txr;
+	uint16_t port_id;
+	uint8_t mac[6]; /* the port's */
+	/* Independent of the snapshot: */
+	struct keyhash kh;
+	struct maglev_table *ml[8];
+	uint32_t base[8]; /* snapshot index of each group's first backend */
+} E;
+
+static void
+addr16(const char *s, uint8_t out[16])
+{
+	struct cfg_addr a;
+	uint16_t port;
+
+	cr_assert_eq(cfg_addr_parse(s, &a, &port), 0, "bad address %s", s);
+	memcpy(out, a.a, 16);
+}
+
+static void
+dp_setup(void)
+{
+	char prefix[64], lcores[4096], path[] = "/tmp/test_dp.XXXXXX", err[512];
+	char *argv[] = {"test_dp",
+	                "--no-huge",
+	                "-m",
+	                "256",
+	                "--no-pci",
+	                "--no-shconf",
+	                prefix,
+	                lcores,
+	                "--no-telemetry",
+	                "--log-level=*:error",
+	                "--vdev",
+	                DEVICE,
+	                NULL};
+	cpu_set_t cpus;
+	size_t k;
+	int fd, argc = (int)SPH_ARRAY_SIZE(argv) - 1;
+	struct snap *s;
+	uint32_t bi = 0;
+
+	/* No hugepages, no shared configuration: concurrent tests share nothing. One lcore,
+	 * floating over the CPUs the process may use: "-l 0" would pin every concurrent test
+	 * to CPU 0, where they take turns at a crawl. */
+	snprintf(prefix, sizeof(prefix), "--file-prefix=test_dp_%ld", (long)getpid());
+	cr_assert_eq(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	k = (size_t)snprintf(lcores, sizeof(lcores), "--lcores=0@(");
+	for (int c = 0; c < CPU_SETSIZE && k + 8 < sizeof(lcores); c++)
+		if (CPU_ISSET(c, &cpus))
+			k += (size_t)snprintf(lcores + k, sizeof(lcores) - k, "%d,", c);
+	lcores[k - 1] = ')';
+	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, conf_text, sizeof(conf_text) - 1), (ssize_t)sizeof(conf_text) - 1);
+	close(fd);
+	cr_assert_eq(cfg_load(path, &E.cfg, err, sizeof(err)), 0, "cfg_load: %s", err);
+	unlink(path);
+
+	/* What main_setup() does, for one worker on this (the main) lcore. */
+	struct dp *dp = &E.dp;
+
+	pthread_mutex_init(&dp->ctl_lock, NULL);
+	memset(dp->port_index, DP_PORT_NONE, sizeof(dp->port_index));
+	dp->nb_workers = 1;
+	dp->nb_ports = 1;
+	snprintf(dp->ports[0].name, sizeof(dp->ports[0].name), "%s", E.cfg->ports[0].name);
+	cr_assert_eq(rte_eth_dev_get_port_by_name(E.cfg->ports[0].device, &dp->ports[0].port_id), 0,
+	             "no device %s", E.cfg->ports[0].device);
+	E.port_id = dp->ports[0].port_id;
+	dp->port_index[E.port_id] = 0;
+	dp->pool = rte_pktmbuf_pool_create("t_mbuf", POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	                                   (int)rte_socket_id());
+	dp->qsbr = rte_zmalloc("t_qsbr", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
+	dp->nd = rte_zmalloc("t_nd", sizeof(*dp->nd), RTE_CACHE_LINE_SIZE);
+	dp->learn = rte_ring_create_elem("t_learn", sizeof(union dp_learn_rec), DP_LEARN_RING,
+	                                 (int)rte_socket_id(), RING_F_SC_DEQ);
+	cr_assert(dp->pool && dp->qsbr && dp->nd && dp->learn, "EAL allocations");
+	rte_rcu_qsbr_init(dp->qsbr, 1);
+	nd_table_init(dp->nd, NULL);
+	cr_assert_eq(port_init(dp, &dp->ports[0], false, err, sizeof(err)), 0, "port_init: %s",
+	             err);
+	/* net_ring's MAC is 00:00:00:00:00:00 and it has no way to set one: give the port one
+	 * as a NIC would, before the snapshot copies it, so that no check passes on zeros. */
+	memcpy(dp->ports[0].mac, port_mac, 6);
+	memcpy(E.mac, dp->ports[0].mac, 6);
+	E.w = dp_worker_create(dp, 0, rte_lcore_id());
+	cr_assert_not_null(E.w);
+	dp->workers[0] = E.w;
+	s = snap_build(dp, E.cfg, err, sizeof(err));
+	cr_assert_not_null(s, "snap_build: %s", err);
+	snap_publish(dp, s);
+	E.txr = rte_ring_lookup(TX_RING);
+	cr_assert_not_null(E.txr, "no ring %s", TX_RING);
+
+	/* The dispatch, recomputed from the configuration alone. */
+	cr_assert_eq(keyhash_init(&E.kh, E.cfg->hash_key, E.cfg->hash_key_len), 0);
+	cr_assert_leq(E.cfg->nb_groups, SPH_ARRAY_SIZE(E.ml));
+	for (unsigned g = 0; g < E.cfg->nb_groups; g++) {
+		const struct cfg_group *grp = &E.cfg->groups[g];
+		struct maglev_backend mb[8];
+
+		cr_assert_leq(grp->nb_backends, SPH_ARRAY_SIZE(mb));
+		for (unsigned i = 0; i < grp->nb_backends; i++)
+			mb[i] = (struct maglev_backend){.id = grp->backends[i].name,
+			                                .weight = grp->backends[i].weight,
+			                                .state = grp->backends[i].state};
+		E.ml[g] = malloc(maglev_table_bytes(E.cfg->maglev_size));
+		cr_assert_not_null(E.ml[g]);
+		cr_assert_eq(maglev_build(E.ml[g], E.cfg->maglev_size, mb, grp->nb_backends), 0);
+		E.base[g] = bi;
+		bi += grp->nb_backends;
+	}
+}
+
+static void
+dp_teardown(void)
+{
+	struct dp *dp = &E.dp;
+	char dir[PATH_MAX];
+
+	port_stop(&dp->ports[0]);
+	dp_worker_free(E.w);
+	snap_free(dp->snap);
+	rte_ring_free(dp->learn);
+	rte_free(dp->nd);
+	rte_free(dp->qsbr);
+	rte_mempool_free(dp->pool);
+	for (unsigned g = 0; g < SPH_ARRAY_SIZE(E.ml); g++)
+		free(E.ml[g]);
+	cfg_free(E.cfg);
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(dir); /* empty without shared configuration */
+}
+
+TestSuite(dp, .init = dp_setup, .fini = dp_teardown);
+
+/* ---- frames ---- */
+
+#define SIP_HDRS(callid, cseq)                                                                     \
+	"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-776asdhds\r\n"                          \
+	"Max-Forwards: 70\r\n"                                                                     \
+	"From: <sip:alice@example.com>;tag=a1\r\n"                                                 \
+	"To: <sip:bob@example.com>\r\n"                                                            \
+	"Call-ID: " callid "\r\n"                                                                  \
+	"CSeq: " cseq "\r\n"                                                                       \
+	"Content-Length: 0\r\n"                                                                    \
+	"\r\n"
+#define SIP_REQ(method, num, callid)                                                               \
+	method " sip:bob@example.com SIP/2.0\r\n" SIP_HDRS(callid, num " " method)
+#define SIP_RESP(status, num, method, callid)                                                      \
+	"SIP/2.0 " status "\r\n" SIP_HDRS(callid, num " " method)
+#define INVITE(callid) SIP_REQ("INVITE", "1", callid)
+
+#define MAX_FRAME 2048
+
+/*
+ * How to build a frame. Zero fields mean: untagged, to the port's MAC from the client's,
+ * UDP 5060 -> 5060 to the l2dsr VIP of ipv, checksum right, an INVITE for call "call-1".
+ */
+struct fspec {
+	uint8_t ipv;         /* 4 or 6 */
+	const char *dst;     /* destination address; NULL: 192.0.2.10 / 2001:db8::10 */
+	uint16_t dport;      /* 0: 5060 */
+	bool tagged;         /* one 802.1Q tag with tci */
+	uint16_t tci;        /* the tag's TCI */
+	uint8_t proto;       /* IP protocol / next header; 0: UDP */
+	uint16_t frag;       /* IPv4 flags and fragment offset */
+	uint8_t tos;         /* IPv4 TOS / IPv6 traffic class */
+	bool bad_csum;       /* IPv4 header checksum off by one */
+	const char *payload; /* NULL: INVITE("call-1") */
+	size_t pad;          /* Ethernet padding after the IP datagram */
+	size_t cut;          /* bytes cut off the end of the frame */
+	int udp_len_delta;   /* added to the UDP length field */
+	bool other_mac;      /* unicast to a MAC that is not the port's */
+	size_t ip_len;       /* grow the payload with spaces to this IP datagram length */
+};
+
+struct frame {
+	uint8_t b[MAX_FRAME];
+	size_t len;
+	size_t l3; /* IP header offset */
+	size_t ip_len;
+};
+
+static void
+put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static unsigned
+get16(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* One's complement sum of n bytes (n even), folded, not inverted. */
+static uint32_t
+csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += get16(p + i);
+	return sum;
+}
+
+static uint16_t
+csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static void
+build(const struct fspec *s, struct frame *f)
+{
+	const char *payload = s->payload ? s->payload : INVITE("call-1");
+	size_t plen = strlen(payload), p = 12, ip, l4hl = s->proto == 6 ? 20 : 8;
+	uint8_t dst[16], src[16];
+	static char grown[MAX_FRAME];
+
+	memset(f, 0, sizeof(*f));
+	if (s->ip_len != 0) {
+		/* Bytes after the header section and Content-Length 0 are ignored (§18.3). */
+		size_t want = s->ip_len - (s->ipv == 6 ? 40 : 20) - l4hl;
+
+		cr_assert(plen <= want && want < sizeof(grown));
+		memset(grown, ' ', want);
+		memcpy(grown, payload, plen);
+		grown[want] = '\0';
+		payload = grown;
+		plen = want;
+	}
+	if (s->other_mac)
+		memcpy(f->b, (const uint8_t[6]){0x02, 0, 0, 0, 0xbb, 0x01}, 6);
+	else
+		memcpy(f->b, E.mac, 6);
+	memcpy(f->b + 6, client_mac, 6);
+	if (s->tagged) {
+		put16(f->b + p, 0x8100);
+		put16(f->b + p + 2, s->tci);
+		p += 4;
+	}
+	put16(f->b + p, s->ipv == 6 ? 0x86dd : 0x0800);
+	p += 2;
+	ip = f->l3 = p;
+	addr16(s->dst ? s->dst : s->ipv == 6 ? "2001:db8::10" : "192.0.2.10", dst);
+	addr16(s->ipv == 6 ? client6 : client4, src);
+	if (s->ipv == 4) {
+		f->ip_len = 20 + l4hl + plen;
+		f->b[ip] = 0x45;
+		f->b[ip + 1] = s->tos;
+		put16(f->b + ip + 2, (unsigned)f->ip_len);
+		put16(f->b + ip + 4, 0x3039);
+		put16(f->b + ip + 6, s->frag);
+		f->b[ip + 8] = 57;
+		f->b[ip + 9] = s->proto ? s->proto : 17;
+		memcpy(f->b + ip + 12, src + 12, 4);
+		memcpy(f->b + ip + 16, dst + 12, 4);
+		put16(f->b + ip + 10, ~csum_fold(csum_add(0, f->b + ip, 20)) & 0xffff);
+		if (s->bad_csum)
+			put16(f->b + ip + 10, get16(f->b + ip + 10) + 1);
+		p += 20;
+	} else {
+		f->ip_len = 40 + l4hl + plen;
+		f->b[ip] = (uint8_t)(0x60 | s->tos >> 4);
+		f->b[ip + 1] = (uint8_t)(s->tos << 4 | 0x0a); /* flow label 0xa1234 */
+		put16(f->b + ip + 2, 0x1234);
+		put16(f->b + ip + 4, (unsigned)(l4hl + plen));
+		f->b[ip + 6] = s->proto ? s->proto : 17;
+		f->b[ip + 7] = 57;
+		memcpy(f->b + ip + 8, src, 16);
+		memcpy(f->b + ip + 24, dst, 16);
+		p += 40;
+	}
+	put16(f->b + p, 5060);
+	put16(f->b + p + 2, s->dport ? s->dport : 5060);
+	if (s->proto == 6) {
+		f->b[p + 12] = 0x50; /* TCP data offset 5 */
+		f->b[p + 13] = 0x18;
+	} else {
+		put16(f->b + p + 4, (unsigned)((int)(8 + plen) + s->udp_len_delta));
+		put16(f->b + p + 6, 0xbeef);
+	}
+	p += l4hl;
+	memcpy(f->b + p, payload, plen);
+	p += plen + s->pad; /* padding: zeros */
+	cr_assert_leq(p, sizeof(f->b));
+	f->len = p - s->cut;
+}
+
+static struct rte_mbuf *
+mbuf_of(const uint8_t *b, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(E.dp.pool);
+	char *d;
+
+	cr_assert_not_null(m);
+	d = rte_pktmbuf_append(m, (uint16_t)len);
+	cr_assert_not_null(d);
+	memcpy(d, b, len);
+	m->port = E.port_id;
+	return m;
+}
+
+/* Flush the worker and take everything it transmitted, in order. */
+static unsigned
+tx_take(struct rte_mbuf **out, unsigned max)
+{
+	dp_worker_flush(E.w);
+	return rte_ring_dequeue_burst(E.txr, (void **)out, max, NULL);
+}
+
+static void
+free_all(struct rte_mbuf **m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+}
+
+/* Every mbuf came back: none leaked, none freed twice (the count would exceed the pool). */
+static void
+assert_pool_full(void)
+{
+	cr_assert_eq(rte_mempool_avail_count(E.dp.pool), POOL_N, "%u of %u mbufs in the pool",
+	             rte_mempool_avail_count(E.dp.pool), POOL_N);
+}
+
+/* ---- expected dispatch, computed without the snapshot ---- */
+
+struct dest {
+	const struct cfg_vip *vip;
+	unsigned group;
+	const struct cfg_backend *be;
+	uint32_t bi; /* snapshot index */
+	uint64_t hash;
+};
+
+static const char *
+call_id_of(const char *payload, size_t *len)
+{
+	const char *c = strstr(payload, "\r\nCall-ID: ");
+
+	cr_assert_not_null(c, "no Call-ID in the test message");
+	c += 11;
+	*len = strcspn(c, "\r");
+	return c;
+}
+
+static struct dest
+dest_of(const struct fspec *s)
+{
+	const char *payload = s->payload ? s->payload : INVITE("call-1");
+	struct dest d = {0};
+	uint8_t a[16];
+	size_t len;
+	const char *cid = call_id_of(payload, &len);
+	uint16_t slot;
+
+	addr16(s->dst ? s->dst : s->ipv == 6 ? "2001:db8::10" : "192.0.2.10", a);
+	d.vip = cfg_vip_find(E.cfg, s->ipv, a, s->dport ? s->dport : 5060);
+	cr_assert_not_null(d.vip);
+	d.group = d.vip->group;
+	d.hash = keyhash_calc(&E.kh, cid, len);
+	slot = maglev_lookup(E.ml[d.group], d.hash);
+	cr_assert_neq(slot, MAGLEV_NONE);
+	d.be = &E.cfg->groups[d.group].backends[slot];
+	d.bi = E.base[d.group] + slot;
+	return d;
+}
+
+/* ---- checks of transmitted frames ---- */
+
+/* l2dsr: addresses rewritten, every byte from the EtherType (or the tag) on unchanged. */
+static void
+check_l2dsr(const char *name, const struct frame *in, const struct rte_mbuf *m,
+            const struct dest *d)
+{
+	const uint8_t *o = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	cr_assert(d->be->has_mac, "%s: test backend without a MAC", name);
+	cr_assert_eq(m->pkt_len, in->len, "%s: length %u, want %zu", name, m->pkt_len, in->len);
+	cr_assert_eq(m->nb_segs, 1);
+	cr_assert(memcmp(o, d->be->mac, 6) == 0,
+	          "%s: dst MAC %02x:%02x:%02x:%02x:%02x:%02x, want backend %s", name, o[0], o[1],
+	          o[2], o[3], o[4], o[5], d->be->name);
+	cr_assert(memcmp(o + 6, E.mac, 6) == 0, "%s: src MAC is not the port's", name);
+	cr_assert(memcmp(o + 12, in->b + 12, in->len - 12) == 0, "%s: bytes after the MACs changed",
+	          name);
+}
+
+/* ipip: outer header from scratch, then the client's datagram byte for byte. */
+static void
+check_ipip(const char *name, const struct fspec *s, const struct frame *in,
+           const struct rte_mbuf *m, const struct dest *d)
+{
+	const uint8_t *o = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t l2 = in->l3, hlen = d->be->addr.family == 4 ? 20 : 40;
+	const uint8_t *h = o + l2;
+	uint8_t src[16];
+
+	cr_assert_eq(m->nb_segs, 1);
+	cr_assert_eq(m->pkt_len, l2 + hlen + in->ip_len, "%s: length %u, want %zu", name,
+	             m->pkt_len, l2 + hlen + in->ip_len);
+	cr_assert(memcmp(o, d->be->mac, 6) == 0, "%s: dst MAC is not backend %s's", name,
+	          d->be->name);
+	cr_assert(memcmp(o + 6, E.mac, 6) == 0, "%s: src MAC is not the port's", name);
+	if (s->tagged)
+		cr_assert(memcmp(o + 12, in->b + 12, 4) == 0, "%s: VLAN tag changed", name);
+	cr_assert(memcmp(o + l2 + hlen, in->b + in->l3, in->ip_len) == 0,
+	          "%s: inner datagram changed", name);
+	if (d->be->addr.family == 4) {
+		addr16("192.0.2.2", src);
+		cr_assert_eq(get16(o + l2 - 2), 0x0800u, "%s: EtherType", name);
+		cr_assert_eq(h[0], 0x45, "%s: version/IHL %#x", name, h[0]);
+		cr_assert_eq(h[1], s->tos, "%s: TOS %#x, want %#x", name, h[1], s->tos);
+		cr_assert_eq(get16(h + 2), 20 + in->ip_len, "%s: total length %u", name,
+		             get16(h + 2));
+		cr_assert_eq(get16(h + 6) & 0xbfff, 0u, "%s: fragment bits %#x", name,
+		             get16(h + 6));
+		cr_assert_eq(get16(h + 6) & 0x4000,
+		             s->ipv == 6 || (s->frag & 0x4000) ? 0x4000u : 0u, "%s: DF", name);
+		cr_assert_eq(h[8], 64, "%s: TTL %u", name, h[8]);
+		cr_assert_eq(h[9], s->ipv == 4 ? 4 : 41, "%s: protocol %u", name, h[9]);
+		cr_assert_eq(csum_fold(csum_add(0, h, 20)), 0xffff, "%s: bad IPv4 header checksum",
+		             name);
+		cr_assert(memcmp(h + 12, src + 12, 4) == 0, "%s: source is not the port's", name);
+		cr_assert(memcmp(h + 16, d->be->addr.a + 12, 4) == 0, "%s: destination", name);
+	} else {
+		uint32_t vtc = (uint32_t)get16(h) << 16 | get16(h + 2);
+
+		addr16("2001:db8::2", src);
+		cr_assert_eq(get16(o + l2 - 2), 0x86ddu, "%s: EtherType", name);
+		cr_assert_eq(vtc >> 28, 6u, "%s: version", name);
+		cr_assert_eq((vtc >> 20) & 0xff, s->tos, "%s: traffic class", name);
+		cr_assert_eq(vtc & 0xfffff, (uint32_t)d->hash & 0xfffff, "%s: flow label", name);
+		cr_assert_eq(get16(h + 4), in->ip_len, "%s: payload length %u", name, get16(h + 4));
+		cr_assert_eq(h[6], s->ipv == 4 ? 4 : 41, "%s: next header %u", name, h[6]);
+		cr_assert_eq(h[7], 64, "%s: hop limit %u", name, h[7]);
+		cr_assert(memcmp(h + 8, src, 16) == 0, "%s: source is not the port's", name);
+		cr_assert(memcmp(h + 24, d->be->addr.a, 16) == 0, "%s: destination", name);
+	}
+}
+
+/* ---- counters ---- */
+
+static const char *
+counter_name(size_t off, char *buf, size_t len)
+{
+#define NAME_OF(name, doc)                                                                         \
+	if (off == offsetof(struct stats_worker, name))                                            \
+		return #name;
+	STATS_COUNTERS(NAME_OF)
+#undef NAME_OF
+	if (off >= offsetof(struct stats_worker, pkt_drop) &&
+	    off < offsetof(struct stats_worker, pkt_drop) +
+	                    sizeof(((struct stats_worker *)0)->pkt_drop))
+		snprintf(buf, len, "pkt.%s",
+		         pkt_verdict_name((enum pkt_verdict)(
+		                 (off - offsetof(struct stats_worker, pkt_drop)) / 8)));
+	else if (off >= offsetof(struct stats_worker, sip_drop) &&
+	         off < offsetof(struct stats_worker, backend))
+		snprintf(buf, len, "sip.%s",
+		         sip_verdict_name((enum sip_verdict)(
+		                 (off - offsetof(struct stats_worker, sip_drop)) / 8)));
+	else
+		snprintf(buf, len, "backend[%zu] word %zu",
+		         (off - offsetof(struct stats_worker, backend)) /
+		                 sizeof(struct stats_backend),
+		         (off - offsetof(struct stats_worker, backend)) %
+		                 sizeof(struct stats_backend) / 8);
+	return buf;
+}
+
+/* Every counter of the worker equals want's, tx_bytes excepted when want's is UINT64_MAX. */
+static void
+assert_stats(const char *name, const struct stats_worker *want)
+{
+	const uint64_t *g = (const uint64_t *)E.w->st, *x = (const uint64_t *)want;
+	size_t skip = offsetof(struct stats_worker, tx_bytes) / 8;
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(*want) / 8; i++)
+		if (!(i == skip && x[i] == UINT64_MAX))
+			cr_assert_eq(g[i], x[i], "%s: counter %s is %lu, want %lu", name,
+			             counter_name(i * 8, buf, sizeof(buf)), g[i], x[i]);
+}
+
+#define CTR(field) offsetof(struct stats_worker, field)
+
+static void
+bump(struct stats_worker *st, size_t off)
+{
+	(*(uint64_t *)((uint8_t *)st + off))++;
+}
+
+static struct stats_worker *
+stats_new(void)
+{
+	struct stats_worker *st = calloc(1, sizeof(*st));
+
+	cr_assert_not_null(st);
+	return st;
+}
+
+/* What forwarding one message to d adds to the per-backend counters. */
+static void
+count_fwd(struct stats_worker *st, const struct dest *d, const char *payload, size_t len)
+{
+	struct stats_backend *b = &st->backend[d->bi];
+
+	b->packets++;
+	b->bytes += len;
+	if (strncmp(payload, "SIP/2.0 ", 8) == 0)
+		b->responses[payload[8] - '1']++;
+	else
+		b->requests[sip_method_of((const uint8_t *)payload, strcspn(payload, " "))]++;
+}
+
+/* ---- (1) l2dsr, IPv4 and IPv6 ---- */
+
+static void
+one_l2dsr(const struct fspec *s)
+{
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	struct dest d;
+	unsigned n;
+
+	memset(E.w->st, 0, sizeof(*E.w->st)); /* callers send one frame after another */
+	build(s, &f);
+	d = dest_of(s);
+	cr_assert_eq(d.vip->mode, CFG_VIP_L2DSR);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 1, "%u frames sent, want 1", n);
+	check_l2dsr("l2dsr", &f, out[0], &d);
+	want->rx_packets = want->tx_packets = 1;
+	want->rx_bytes = want->tx_bytes = f.len;
+	count_fwd(want, &d, s->payload ? s->payload : INVITE("call-1"), f.len);
+	assert_stats("l2dsr", want);
+	free_all(out, n);
+	free(want);
+	assert_pool_full();
+}
+
+Test(dp, l2dsr_v4_invite)
+{
+	one_l2dsr(&(struct fspec){.ipv = 4});
+}
+
+Test(dp, l2dsr_v6_invite)
+{
+	one_l2dsr(&(struct fspec){.ipv = 6});
+}
+
+/* (4) A tagged frame keeps its tag: the bytes after the MACs, tag included, are unchanged. */
+Test(dp, l2dsr_vlan_tag_kept)
+{
+	one_l2dsr(&(struct fspec){.ipv = 4, .tagged = true, .tci = 0x2064});
+	one_l2dsr(&(struct fspec){.ipv = 6, .tagged = true, .tci = 0x0fff});
+}
+
+/* Short frames carry Ethernet padding: l2dsr sends it as it came. */
+Test(dp, l2dsr_padding_kept)
+{
+	one_l2dsr(&(struct fspec){.ipv = 4, .pad = 6});
+}
+
+/* ---- (2) a call sticks to one backend ---- */
+
+#define CALL(id)                                                                                   \
+	{                                                                                          \
+		INVITE(id), SIP_REQ("ACK", "1", id), SIP_RESP("180 Ringing", "1", "INVITE", id),   \
+		        SIP_RESP("200 OK", "1", "INVITE", id), SIP_REQ("BYE", "2", id),            \
+		        SIP_RESP("200 OK", "2", "BYE", id)                                         \
+	}
+#define MSGS_PER_CALL 6
+
+static const char *const calls[][MSGS_PER_CALL] = {
+        CALL("a84b4c76e66710@pc33.atlanta.com"),
+        CALL("call-1"),
+        CALL("call-2"),
+        CALL("call-3"),
+        CALL("call-4"),
+        CALL("call-5"),
+        CALL("call-6"),
+        CALL("call-7"),
+        CALL("call-8"),
+        CALL("call-9"),
+        CALL("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"),
+        CALL("x"),
+};
+
+Test(dp, call_sticks_to_one_backend)
+{
+	enum { N = SPH_ARRAY_SIZE(calls) * MSGS_PER_CALL };
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *in[N], *out[N + 1];
+	unsigned n, used = 0, k = 0;
+	static struct frame f[N];
+	struct dest d[N];
+
+	/* Calls arrive over both families, interleaved, in bursts of DP_BURST and more. */
+	for (unsigned c = 0; c < SPH_ARRAY_SIZE(calls); c++)
+		for (unsigned i = 0; i < MSGS_PER_CALL; i++) {
+			struct fspec s = {.ipv = (c + i) % 2 ? 6 : 4, .payload = calls[c][i]};
+
+			k = i * SPH_ARRAY_SIZE(calls) + c;
+			build(&s, &f[k]);
+			d[k] = dest_of(&s);
+			in[k] = mbuf_of(f[k].b, f[k].len);
+			count_fwd(want, &d[k], calls[c][i], f[k].len);
+			want->rx_bytes += f[k].len;
+		}
+	dp_worker_burst(E.w, in, N / 2);
+	dp_worker_burst(E.w, in + N / 2, N - N / 2);
+	n = tx_take(out, N + 1);
+	cr_assert_eq(n, N, "%u frames sent, want %u", n, (unsigned)N);
+	for (unsigned c = 0; c < SPH_ARRAY_SIZE(calls); c++) {
+		const struct cfg_backend *first = NULL;
+
+		for (unsigned i = 0; i < MSGS_PER_CALL; i++) {
+			unsigned j = i * SPH_ARRAY_SIZE(calls) + c;
+			const uint8_t *o = rte_pktmbuf_mtod(out[j], const uint8_t *);
+
+			check_l2dsr(calls[c][i], &f[j], out[j], &d[j]);
+			if (first == NULL)
+				first = d[j].be;
+			cr_assert(memcmp(o, first->mac, 6) == 0,
+			          "call %u message %u left for "
+			          "another backend than its INVITE",
+			          c, i);
+		}
+		used |= 1u << (first - E.cfg->groups[0].backends);
+	}
+	/* Not a degenerate dispatch: these Call-IDs spread over every backend. */
+	cr_assert_eq(used, 7u, "backends used: %#x", used);
+	want->rx_packets = want->tx_packets = N;
+	want->tx_bytes = want->rx_bytes;
+	assert_stats("call", want);
+	free_all(out, n);
+	free(want);
+	assert_pool_full();
+}
+
+/* ---- (3) IP-in-IP ---- */
+
+struct ipip_row {
+	const char *name;
+	struct fspec s;
+};
+
+static const struct ipip_row ipip_rows[] = {
+        {"v4 in v4", {.ipv = 4, .dst = "192.0.2.11"}},
+        {"v4 in v4, DF, TOS", {.ipv = 4, .dst = "192.0.2.11", .frag = 0x4000, .tos = 0xb9}},
+        {"v6 in v4", {.ipv = 6, .dst = "2001:db8::11", .tos = 0x2e}},
+        {"v4 in v6", {.ipv = 4, .dst = "192.0.2.12", .tos = 0x88}},
+        {"v6 in v6", {.ipv = 6, .dst = "2001:db8::12", .tos = 0xa1}},
+        {"v4 in v4, tagged", {.ipv = 4, .dst = "192.0.2.11", .tagged = true, .tci = 0x0123}},
+        {"v6 in v6, tagged", {.ipv = 6, .dst = "2001:db8::12", .tagged = true, .tci = 7}},
+        {"v4 in v4, padding trimmed", {.ipv = 4, .dst = "192.0.2.11", .pad = 9}},
+        {"v6 in v6, padding trimmed", {.ipv = 6, .dst = "2001:db8::12", .pad = 4}},
+        {"v4 in v4, at the MTU", {.ipv = 4, .dst = "192.0.2.11", .ip_len = 1480}},
+        {"v6 in v4, at the MTU", {.ipv = 6, .dst = "2001:db8::11", .ip_len = 1480}},
+        {"v4 in v6, at the MTU", {.ipv = 4, .dst = "192.0.2.12", .ip_len = 1460}},
+        {"v4 in v4, response",
+         {.ipv = 4, .dst = "192.0.2.11", .payload = SIP_RESP("486 Busy Here", "1", "INVITE", "x")}},
+};
+
+ParameterizedTestParameters(dp, ipip)
+{
+	static size_t idx[SPH_ARRAY_SIZE(ipip_rows)];
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(ipip_rows); i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, SPH_ARRAY_SIZE(ipip_rows));
+}
+
+ParameterizedTest(size_t *i, dp, ipip)
+{
+	const struct ipip_row *r = &ipip_rows[*i];
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	struct dest d;
+	unsigned n;
+
+	build(&r->s, &f);
+	d = dest_of(&r->s);
+	cr_assert_eq(d.vip->mode, CFG_VIP_IPIP, "%s: not an ipip VIP", r->name);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 1, "%s: %u frames sent, want 1", r->name, n);
+	check_ipip(r->name, &r->s, &f, out[0], &d);
+	want->rx_packets = want->tx_packets = 1;
+	want->rx_bytes = f.len;
+	want->tx_bytes = out[0]->pkt_len;
+	count_fwd(want, &d, r->s.payload ? r->s.payload : INVITE("call-1"), f.len);
+	assert_stats(r->name, want);
+	free_all(out, n);
+	free(want);
+	assert_pool_full();
+}
+
+/* Consecutive IPv4 tunnels number their datagrams apart (RFC 6864: unique while in flight). */
+Test(dp, ipip_v4_ids_differ)
+{
+	struct fspec s = {.ipv = 4, .dst = "192.0.2.11"};
+	struct rte_mbuf *m[2], *out[4];
+	struct frame f;
+	unsigned n;
+
+	build(&s, &f);
+	m[0] = mbuf_of(f.b, f.len);
+	m[1] = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, m, 2);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 2);
+	cr_assert_neq(get16(rte_pktmbuf_mtod(out[0], uint8_t *) + 14 + 4),
+	              get16(rte_pktmbuf_mtod(out[1], uint8_t *) + 14 + 4));
+	free_all(out, n);
+	assert_pool_full();
+}
+
+/* ---- (5) drops: each counted by its reason, nothing sent ---- */
+
+enum mb_kind { MB_PLAIN = 0, MB_SEGMENTED, MB_NO_HEADROOM };
+
+struct drop_row {
+	const char *name;
+	struct fspec s;
+	size_t ctr; /* the one counter it bumps */
+	enum mb_kind mb;
+};
+
+static const struct drop_row drop_rows[] = {
+        {"not a VIP: address", {.ipv = 4, .dst = "192.0.2.99"}, CTR(not_vip), MB_PLAIN},
+        {"not a VIP: port", {.ipv = 4, .dport = 5070}, CTR(not_vip), MB_PLAIN},
+        {"not a VIP: v6 address", {.ipv = 6, .dst = "2001:db8::99"}, CTR(not_vip), MB_PLAIN},
+        {"not a VIP: port's own address", {.ipv = 4, .dst = "192.0.2.2"}, CTR(not_vip), MB_PLAIN},
+        {"not SIP",
+         {.ipv = 4, .payload = "\x80\x00\x12\x34 RTP-ish bytes"},
+         CTR(sip_drop[SIP_BAD_START_LINE]),
+         MB_PLAIN},
+        {"keep-alive", {.ipv = 6, .payload = "\r\n\r\n"}, CTR(sip_drop[SIP_KEEPALIVE]), MB_PLAIN},
+        {"SIP without Call-ID",
+         {.ipv = 4,
+          .payload = "OPTIONS sip:x@example.com SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bK-1\r\n"
+                     "From: <sip:a@example.com>;tag=1\r\nTo: <sip:x@example.com>\r\n"
+                     "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"},
+         CTR(sip_drop[SIP_NO_CALL_ID]),
+         MB_PLAIN},
+        {"truncated UDP (frame cut)",
+         {.ipv = 4, .cut = 10},
+         CTR(pkt_drop[PKT_TRUNCATED]),
+         MB_PLAIN},
+        {"truncated UDP (v6 frame cut)",
+         {.ipv = 6, .cut = 1},
+         CTR(pkt_drop[PKT_TRUNCATED]),
+         MB_PLAIN},
+        {"UDP length past the datagram",
+         {.ipv = 4, .udp_len_delta = 1},
+         CTR(pkt_drop[PKT_BAD_UDP_LENGTH]),
+         MB_PLAIN},
+        {"bad IPv4 checksum",
+         {.ipv = 4, .bad_csum = true},
+         CTR(pkt_drop[PKT_BAD_IPV4_CHECKSUM]),
+         MB_PLAIN},
+        {"TCP", {.ipv = 4, .proto = 6}, CTR(pkt_drop[PKT_NOT_UDP]), MB_PLAIN},
+        {"TCP over IPv6", {.ipv = 6, .proto = 6}, CTR(pkt_drop[PKT_NOT_UDP]), MB_PLAIN},
+        {"fragment (MF)", {.ipv = 4, .frag = 0x2000}, CTR(pkt_drop[PKT_FRAGMENT]), MB_PLAIN},
+        {"fragment (offset)", {.ipv = 4, .frag = 0x0010}, CTR(pkt_drop[PKT_FRAGMENT]), MB_PLAIN},
+        {"unicast to another MAC", {.ipv = 4, .other_mac = true}, CTR(other_mac), MB_PLAIN},
+        {"group without a usable backend",
+         {.ipv = 4, .dst = "192.0.2.14"},
+         CTR(no_backend),
+         MB_PLAIN},
+        {"backend MAC unresolved", {.ipv = 4, .dst = "192.0.2.13"}, CTR(no_neighbor), MB_PLAIN},
+        {"two segments", {.ipv = 4}, CTR(multi_segment), MB_SEGMENTED},
+        {"ipip: no headroom", {.ipv = 4, .dst = "192.0.2.11"}, CTR(encap_no_room), MB_NO_HEADROOM},
+        /* The port's MTU is 1500: an outer IPv4 header takes 20 bytes, IPv6 40. */
+        {"ipip: over the MTU (v4 in v4)",
+         {.ipv = 4, .dst = "192.0.2.11", .ip_len = 1481},
+         CTR(encap_too_big),
+         MB_PLAIN},
+        {"ipip: over the MTU (v6 in v6)",
+         {.ipv = 6, .dst = "2001:db8::12", .ip_len = 1461},
+         CTR(encap_too_big),
+         MB_PLAIN},
+        {"ipip: gateway MAC unresolved",
+         {.ipv = 4, .dst = "192.0.2.15"},
+         CTR(no_neighbor),
+         MB_PLAIN},
+};
+
+static struct rte_mbuf *
+mbuf_for(const struct drop_row *r, const struct frame *f)
+{
+	struct rte_mbuf *m, *m2;
+	char *d;
+
+	switch (r->mb) {
+	case MB_SEGMENTED:
+		m = mbuf_of(f->b, 40);
+		m2 = mbuf_of(f->b + 40, f->len - 40);
+		cr_assert_eq(rte_pktmbuf_chain(m, m2), 0);
+		return m;
+	case MB_NO_HEADROOM:
+		m = rte_pktmbuf_alloc(E.dp.pool);
+		cr_assert_not_null(m);
+		m->data_off = 19; /* one byte short of an outer IPv4 header */
+		d = rte_pktmbuf_append(m, (uint16_t)f->len);
+		cr_assert_not_null(d);
+		memcpy(d, f->b, f->len);
+		m->port = E.port_id;
+		return m;
+	case MB_PLAIN:
+		break;
+	}
+	return mbuf_of(f->b, f->len);
+}
+
+ParameterizedTestParameters(dp, drops)
+{
+	static size_t idx[SPH_ARRAY_SIZE(drop_rows)];
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(drop_rows); i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, SPH_ARRAY_SIZE(drop_rows));
+}
+
+ParameterizedTest(size_t *i, dp, drops)
+{
+	const struct drop_row *r = &drop_rows[*i];
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	unsigned n;
+
+	build(&r->s, &f);
+	m = mbuf_for(r, &f);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 0, "%s: %u frames sent, want none", r->name, n);
+	want->rx_packets = 1;
+	want->rx_bytes = f.len;
+	bump(want, r->ctr);
+	assert_stats(r->name, want);
+	free(want);
+	assert_pool_full();
+}
+
+/* ---- (6) ARP and ND for the VIPs ---- */
+
+static size_t
+arp_request(uint8_t *b, const char *target)
+{
+	uint8_t spa[16], tpa[16];
+
+	addr16(client4, spa);
+	addr16(target, tpa);
+	memset(b, 0, 60);
+	memset(b, 0xff, 6);
+	memcpy(b + 6, client_mac, 6);
+	put16(b + 12, 0x0806);
+	put16(b + 14, 1);      /* Ethernet */
+	put16(b + 16, 0x0800); /* IPv4 */
+	b[18] = 6;
+	b[19] = 4;
+	put16(b + 20, 1); /* request */
+	memcpy(b + 22, client_mac, 6);
+	memcpy(b + 28, spa + 12, 4);
+	memcpy(b + 38, tpa + 12, 4);
+	return 60;
+}
+
+static void
+check_arp_reply(const struct rte_mbuf *m, const char *target)
+{
+	const uint8_t *o = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t spa[16], tpa[16];
+
+	addr16(client4, tpa);
+	addr16(target, spa);
+	cr_assert_geq(m->pkt_len, 42u);
+	cr_assert(memcmp(o, client_mac, 6) == 0, "reply not to the requester");
+	cr_assert(memcmp(o + 6, E.mac, 6) == 0, "reply not from the port's MAC");
+	cr_assert_eq(get16(o + 12), 0x0806u);
+	cr_assert_eq(get16(o + 14), 1u);
+	cr_assert_eq(get16(o + 16), 0x0800u);
+	cr_assert_eq(get16(o + 20), 2u, "ARP op %u, want reply", get16(o + 20));
+	cr_assert(memcmp(o + 22, E.mac, 6) == 0, "sender MAC");
+	cr_assert(memcmp(o + 28, spa + 12, 4) == 0, "sender IP is not %s", target);
+	cr_assert(memcmp(o + 32, client_mac, 6) == 0, "target MAC");
+	cr_assert(memcmp(o + 38, tpa + 12, 4) == 0, "target IP");
+}
+
+Test(dp, arp_request_for_vips_answered)
+{
+	static const char *const targets[] = {"192.0.2.10", "192.0.2.11", "192.0.2.14",
+	                                      "192.0.2.2"};
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m[SPH_ARRAY_SIZE(targets)], *out[8];
+	union dp_learn_rec rec;
+	uint8_t b[64];
+	unsigned n;
+
+	for (unsigned i = 0; i < SPH_ARRAY_SIZE(targets); i++) {
+		size_t len = arp_request(b, targets[i]);
+
+		m[i] = mbuf_of(b, len);
+		want->rx_bytes += len;
+		want->tx_bytes += len;
+	}
+	dp_worker_burst(E.w, m, SPH_ARRAY_SIZE(targets));
+	n = tx_take(out, 8);
+	cr_assert_eq(n, SPH_ARRAY_SIZE(targets), "%u replies, want %zu", n,
+	             SPH_ARRAY_SIZE(targets));
+	for (unsigned i = 0; i < n; i++)
+		check_arp_reply(out[i], targets[i]);
+	want->rx_packets = want->tx_packets = want->nd_reply = want->nd_learn = n;
+	assert_stats("arp", want);
+	/* The requester went to the main lcore as a learnt neighbour. */
+	cr_assert_eq(rte_ring_count(E.dp.learn), n);
+	cr_assert_eq(rte_ring_dequeue_elem(E.dp.learn, &rec, sizeof(rec)), 0);
+	cr_assert_eq(rec.l.family, 4);
+	cr_assert(memcmp(rec.l.mac, client_mac, 6) == 0);
+	free_all(out, n);
+	free(want);
+	assert_pool_full();
+}
+
+Test(dp, arp_request_for_others_not_answered)
+{
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m, *out[4];
+	uint8_t b[64];
+	size_t len = arp_request(b, "192.0.2.99");
+	unsigned n;
+
+	m = mbuf_of(b, len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 0);
+	want->rx_packets = 1;
+	want->rx_bytes = len;
+	want->nd_learn = want->nd_learn_only = 1; /* the requester is a neighbour all the same */
+	assert_stats("arp other", want);
+	free(want);
+	assert_pool_full();
+}
+
+Test(dp, ns_for_v6_vip_answered)
+{
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m, *out[4];
+	uint8_t b[ND_FRAME_MAX], src[16], vip[16];
+	const uint8_t *o, *ip, *icmp;
+	size_t len;
+	uint32_t sum;
+	unsigned n;
+
+	addr16(client6, src);
+	addr16("2001:db8::12", vip);
+	len = nd_build_ns(b, client_mac, src, vip);
+	m = mbuf_of(b, len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 1);
+	o = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	ip = o + 14;
+	icmp = ip + 40;
+	cr_assert_eq(out[0]->pkt_len, 14u + 40 + 32);
+	cr_assert(memcmp(o, client_mac, 6) == 0);
+	cr_assert(memcmp(o + 6, E.mac, 6) == 0);
+	cr_assert_eq(get16(o + 12), 0x86ddu);
+	cr_assert_eq(ip[6], 58);
+	cr_assert_eq(ip[7], 255);
+	cr_assert(memcmp(ip + 8, vip, 16) == 0, "NA not from the VIP");
+	cr_assert(memcmp(ip + 24, src, 16) == 0, "NA not to the soliciting node");
+	cr_assert_eq(icmp[0], 136, "ICMPv6 type %u", icmp[0]);
+	cr_assert_eq(icmp[4] & 0xe0, 0x60, "NA flags %#x: want S and O", icmp[4]);
+	cr_assert(memcmp(icmp + 8, vip, 16) == 0);
+	cr_assert_eq(icmp[24], 2);
+	cr_assert_eq(icmp[25], 1);
+	cr_assert(memcmp(icmp + 26, E.mac, 6) == 0, "TLLA is not the port's MAC");
+	/* Checksum over the pseudo-header and the message. */
+	sum = csum_add(0, ip + 8, 32) + get16(ip + 4) + 58;
+	cr_assert_eq(csum_fold(csum_add(sum, icmp, get16(ip + 4))), 0xffff, "NA checksum");
+	want->rx_packets = want->tx_packets = want->nd_reply = want->nd_learn = 1;
+	want->rx_bytes = len;
+	want->tx_bytes = out[0]->pkt_len;
+	assert_stats("ns", want);
+	free_all(out, n);
+	free(want);
+	assert_pool_full();
+}
+
+/* ---- (7) a backend whose MAC is unknown ---- */
+
+Test(dp, unresolved_backend_never_sent)
+{
+	struct fspec s = {.ipv = 4, .dst = "192.0.2.13"};
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m[3], *out[4];
+	const uint8_t resolved[6] = {0x02, 0, 0, 0, 0, 0x50};
+	struct nd_learn l = {.family = 4};
+	struct frame f;
+	struct dest d;
+	unsigned n;
+
+	build(&s, &f);
+	d = dest_of(&s);
+	cr_assert(!d.be->has_mac);
+	for (unsigned i = 0; i < 3; i++)
+		m[i] = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, m, 3);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 0, "%u frames sent to an unresolved backend", n);
+	want->rx_packets = want->no_neighbor = 3;
+	want->rx_bytes = 3 * f.len;
+	assert_stats("unresolved", want);
+	assert_pool_full();
+
+	/* Once the main lcore learns its MAC, the same frame goes there. */
+	addr16("192.0.2.50", l.addr);
+	memcpy(l.mac, resolved, 6);
+	nd_table_learn(E.dp.nd, &l, 1);
+	m[0] = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 1);
+	cr_assert(memcmp(rte_pktmbuf_mtod(out[0], uint8_t *), resolved, 6) == 0);
+	free_all(out, n);
+	free(want);
+	assert_pool_full();
+}
+
+/* ---- (8) everything at once ---- */
+
+enum mixed_kind { MIX_DROP, MIX_FWD, MIX_ARP };
+
+static const struct fspec mixed_l2[] = {
+        {.ipv = 4, .tagged = true, .tci = 5},
+        {.ipv = 6},
+        {.ipv = 4, .payload = SIP_RESP("200 OK", "1", "INVITE", "call-2")},
+};
+
+/*
+ * Every drop row, every ipip row, l2dsr frames and ARP requests, three times over, handed to
+ * the worker in DP_BURST bursts: the counters must add up exactly, the transmitted frames must
+ * be the forwarded and answered ones in order, and rx = forwarded + dropped + answered. (No
+ * frame here is an ARP/ND that is only learnt from; those count as nd_learn_only.)
+ */
+Test(dp, mixed_burst_conservation)
+{
+	enum { REPEAT = 3, MAXN = 256 };
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *in[MAXN], *out[MAXN];
+	static struct frame f[MAXN];
+	const struct fspec *spec[MAXN];
+	enum mixed_kind kind[MAXN];
+	struct dest d[MAXN];
+	unsigned n = 0, nfwd = 0, narp = 0, ndrop = 0, got, o = 0;
+	uint64_t drops, forwarded = 0, tx_bytes = 0;
+	const struct stats_worker *st = E.w->st;
+
+	for (unsigned rep = 0; rep < REPEAT; rep++) {
+		for (size_t r = 0; r < SPH_ARRAY_SIZE(drop_rows); r++, n++) {
+			kind[n] = MIX_DROP;
+			build(&drop_rows[r].s, &f[n]);
+			in[n] = mbuf_for(&drop_rows[r], &f[n]);
+			bump(want, drop_rows[r].ctr);
+			ndrop++;
+		}
+		for (size_t r = 0; r < SPH_ARRAY_SIZE(ipip_rows) + SPH_ARRAY_SIZE(mixed_l2);
+		     r++, n++) {
+			kind[n] = MIX_FWD;
+			spec[n] = r < SPH_ARRAY_SIZE(ipip_rows)
+			                  ? &ipip_rows[r].s
+			                  : &mixed_l2[r - SPH_ARRAY_SIZE(ipip_rows)];
+			build(spec[n], &f[n]);
+			d[n] = dest_of(spec[n]);
+			in[n] = mbuf_of(f[n].b, f[n].len);
+			count_fwd(want, &d[n],
+			          spec[n]->payload ? spec[n]->payload : INVITE("call-1"), f[n].len);
+			nfwd++;
+		}
+		kind[n] = MIX_ARP;
+		f[n].len = arp_request(f[n].b, "192.0.2.10");
+		in[n] = mbuf_of(f[n].b, f[n].len);
+		want->nd_reply++;
+		want->nd_learn++;
+		narp++;
+		n++;
+		cr_assert_lt(n, MAXN);
+	}
+	for (unsigned i = 0; i < n; i++)
+		want->rx_bytes += f[i].len;
+	want->rx_packets = n;
+	want->tx_packets = nfwd + narp;
+	want->tx_bytes = UINT64_MAX; /* checked against what was dequeued */
+
+	/* In DP_BURST bursts, as dp_worker_main() hands them over. */
+	for (unsigned i = 0; i < n; i += DP_BURST)
+		dp_worker_burst(E.w, in + i, (uint16_t)RTE_MIN(DP_BURST, n - i));
+	got = tx_take(out, MAXN);
+	cr_assert_eq(got, nfwd + narp, "%u frames sent, want %u", got, nfwd + narp);
+	for (unsigned i = 0; i < n; i++) {
+		if (kind[i] == MIX_DROP)
+			continue;
+		tx_bytes += out[o]->pkt_len;
+		if (kind[i] == MIX_ARP)
+			check_arp_reply(out[o], "192.0.2.10");
+		else if (d[i].vip->mode == CFG_VIP_IPIP)
+			check_ipip("mixed ipip", spec[i], &f[i], out[o], &d[i]);
+		else
+			check_l2dsr("mixed l2dsr", &f[i], out[o], &d[i]);
+		o++;
+	}
+	assert_stats("mixed", want);
+	cr_assert_eq(st->tx_bytes, tx_bytes);
+
+	/* Conservation, from the counters alone. */
+	for (uint32_t bi = 0; bi < E.dp.snap->nb_backends; bi++)
+		forwarded += st->backend[bi].packets;
+	drops = st->multi_segment + st->other_mac + st->not_vip + st->no_backend + st->no_neighbor +
+	        st->encap_no_room + st->encap_too_big + st->nd_drop;
+	for (unsigned v = 0; v < PKT_VERDICT_COUNT; v++)
+		drops += st->pkt_drop[v];
+	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
+		drops += st->sip_drop[v];
+	cr_assert_eq(forwarded, nfwd);
+	cr_assert_eq(drops, ndrop);
+	cr_assert_eq(st->nd_reply, narp);
+	cr_assert_eq(st->rx_packets, forwarded + drops + st->nd_reply,
+	             "rx %lu != forwarded %lu + dropped %lu + answered %lu", st->rx_packets,
+	             forwarded, drops, st->nd_reply);
+	cr_assert_eq(st->tx_packets, forwarded + st->nd_reply);
+	free_all(out, got);
+	free(want);
+	assert_pool_full();
+}
+
+/* Every named drop counter has its row (nd_drop has its own test), and so has each decoder
+ * and scanner verdict the brief names. */
+Test(dp, drop_rows_cover_reasons)
+{
+	static const size_t verdicts[] = {
+	        CTR(sip_drop[SIP_BAD_START_LINE]),    CTR(sip_drop[SIP_NO_CALL_ID]),
+	        CTR(pkt_drop[PKT_TRUNCATED]),         CTR(pkt_drop[PKT_BAD_UDP_LENGTH]),
+	        CTR(pkt_drop[PKT_BAD_IPV4_CHECKSUM]), CTR(pkt_drop[PKT_NOT_UDP]),
+	        CTR(pkt_drop[PKT_FRAGMENT]),
+	};
+	size_t need[32], nb = 0;
+	char buf[64];
+
+#define NEED_DROP(name, doc)                                                                       \
+	if (strncmp(doc, "drop:", 5) == 0 && strcmp(#name, "nd_drop") != 0)                        \
+		need[nb++] = CTR(name);
+	STATS_COUNTERS(NEED_DROP)
+#undef NEED_DROP
+	cr_assert_eq(nb, 7u, "named drop counters: %zu", nb);
+	for (size_t k = 0; k < SPH_ARRAY_SIZE(verdicts); k++)
+		need[nb++] = verdicts[k];
+	for (size_t k = 0; k < nb; k++) {
+		bool found = false;
+
+		for (size_t r = 0; r < SPH_ARRAY_SIZE(drop_rows); r++)
+			found |= drop_rows[r].ctr == need[k];
+		cr_expect(found, "no drop row for %s", counter_name(need[k], buf, sizeof(buf)));
+	}
+}
+
+/* Our own ARP, looped back by a switch: neither answered nor learnt from. */
+Test(dp, arp_looped_back_dropped)
+{
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m, *out[4];
+	uint8_t b[64];
+	size_t len = arp_request(b, "192.0.2.10");
+
+	memcpy(b + 6, E.mac, 6);
+	memcpy(b + 22, E.mac, 6);
+	m = mbuf_of(b, len);
+	dp_worker_burst(E.w, &m, 1);
+	cr_assert_eq(tx_take(out, 4), 0);
+	want->rx_packets = want->nd_drop = 1;
+	want->rx_bytes = len;
+	assert_stats("looped", want);
+	cr_assert_eq(rte_ring_count(E.dp.learn), 0);
+	free(want);
+	assert_pool_full();
+}
+
+/* An off-link backend goes through the gateway: its MAC on the frame, the backend inside. */
+Test(dp, ipip_offlink_through_gateway)
+{
+	struct fspec s = {.ipv = 4, .dst = "192.0.2.15"};
+	const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
+	struct nd_learn l = {.family = 4};
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	struct dest d;
+	const uint8_t *o;
+	unsigned n;
+
+	build(&s, &f);
+	d = dest_of(&s);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	cr_assert_eq(tx_take(out, 4), 0, "sent before the gateway is resolved");
+	cr_assert_eq(E.w->st->no_neighbor, 1);
+
+	/* The backend's own address is no neighbour: learning it changes nothing. */
+	memcpy(l.addr, d.be->addr.a, 16);
+	memcpy(l.mac, (const uint8_t[6]){0x02, 0, 0, 0, 0x77, 0x77}, 6);
+	nd_table_learn(E.dp.nd, &l, 1);
+	addr16("192.0.2.1", l.addr);
+	memcpy(l.mac, gw_mac, 6);
+	nd_table_learn(E.dp.nd, &l, 1);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 1);
+	o = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert(memcmp(o, gw_mac, 6) == 0, "not sent to the gateway's MAC");
+	cr_assert(memcmp(o + 6, E.mac, 6) == 0);
+	cr_assert_eq(o[14 + 9], 4);
+	cr_assert(memcmp(o + 14 + 16, d.be->addr.a + 12, 4) == 0, "outer destination");
+	cr_assert(memcmp(o + 34, f.b + 14, f.len - 14) == 0, "inner datagram changed");
+	cr_assert_eq(E.w->st->backend[d.bi].packets, 1);
+	free_all(out, n);
+	assert_pool_full();
+}
+
+/* The NIC refuses what its TX ring has no room for: counted as refused, not as sent, freed. */
+Test(dp, tx_ring_full)
+{
+	struct fspec s = {.ipv = 4};
+	unsigned cap = rte_ring_free_count(E.txr), room = 3, n;
+	struct rte_mbuf *m[5], *out[8];
+	static void *filler[2048];
+	struct frame f;
+	struct dest d;
+
+	cr_assert_leq(cap, SPH_ARRAY_SIZE(filler));
+	for (unsigned i = 0; i < cap - room; i++)
+		filler[i] = (void *)(uintptr_t)(i + 1);
+	cr_assert_eq(rte_ring_enqueue_burst(E.txr, filler, cap - room, NULL), cap - room);
+	build(&s, &f);
+	d = dest_of(&s);
+	for (unsigned i = 0; i < 5; i++)
+		m[i] = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, m, 5);
+	dp_worker_flush(E.w);
+	cr_assert_eq(rte_ring_dequeue_burst(E.txr, filler, cap - room, NULL), cap - room);
+	n = tx_take(out, 8);
+	cr_assert_eq(n, room);
+	cr_assert_eq(E.w->st->tx_packets, room);
+	cr_assert_eq(E.w->st->tx_bytes, room * f.len);
+	cr_assert_eq(E.w->st->tx_drop, 5 - room);
+	/* Forwarded (the dispatch happened) though not all of them left. */
+	cr_assert_eq(E.w->st->backend[d.bi].packets, 5);
+	free_all(out, n);
+	assert_pool_full();
+}
+
+/*
+ * A frame shorter than a destination MAC is truncated, whatever the mbuf holds past its end:
+ * here the frames are prefixes of the port's MAC and the stale bytes after them are not.
+ * (dp_pkt() compares 6 bytes whatever data_len is: this fails until it checks the length.)
+ */
+Test(dp, runt_frames_truncated)
+{
+	enum { N = 6 };
+	struct rte_mbuf *m[N];
+
+	for (unsigned len = 0; len < N; len++) {
+		uint8_t *d;
+
+		m[len] = rte_pktmbuf_alloc(E.dp.pool);
+		cr_assert_not_null(m[len]);
+		memset(rte_pktmbuf_mtod(m[len], uint8_t *), 0xee, 64); /* a previous frame */
+		d = (uint8_t *)rte_pktmbuf_append(m[len], (uint16_t)len);
+		cr_assert(len == 0 || d != NULL);
+		memcpy(rte_pktmbuf_mtod(m[len], uint8_t *), E.mac, len);
+		m[len]->port = E.port_id;
+	}
+	dp_worker_burst(E.w, m, N);
+	cr_assert_eq(tx_take(m, N), 0);
+	cr_assert_eq(E.w->st->pkt_drop[PKT_TRUNCATED], N, "pkt.truncated %lu, other_mac %lu",
+	             E.w->st->pkt_drop[PKT_TRUNCATED], E.w->st->other_mac);
+	assert_pool_full();
+}
+
+/* With IPv4 checksum offload the worker leaves the checksum 0 and tells the NIC where it is. */
+Test(dp, ipip_v4_checksum_offload)
+{
+	static const struct fspec specs[] = {
+	        {.ipv = 4, .dst = "192.0.2.11"},
+	        {.ipv = 6, .dst = "2001:db8::11", .tagged = true, .tci = 9},
+	        {.ipv = 4, .dst = "192.0.2.12"}, /* IPv6 outer: nothing to offload */
+	};
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	unsigned n;
+
+	E.dp.ports[0].ipv4_cksum_offload = true;
+	for (unsigned i = 0; i < SPH_ARRAY_SIZE(specs); i++) {
+		const struct fspec *s = &specs[i];
+		struct dest d = dest_of(s);
+		const uint8_t *h;
+		uint64_t want = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+
+		build(s, &f);
+		m = mbuf_of(f.b, f.len);
+		dp_worker_burst(E.w, &m, 1);
+		n = tx_take(out, 4);
+		cr_assert_eq(n, 1);
+		h = rte_pktmbuf_mtod(out[0], const uint8_t *) + f.l3;
+		if (d.be->addr.family == 4) {
+			cr_assert_eq(out[0]->ol_flags & want, want, "%u: offload flags %#lx", i,
+			             out[0]->ol_flags);
+			cr_assert_eq(out[0]->l2_len, f.l3, "%u: l2_len %u", i, out[0]->l2_len);
+			cr_assert_eq(out[0]->l3_len, 20u);
+			cr_assert_eq(get16(h + 10), 0u, "%u: checksum left for the NIC must be 0",
+			             i);
+		} else {
+			cr_assert_eq(out[0]->ol_flags & want, 0u, "%u: IPv4 offload on IPv6", i);
+		}
+		free_all(out, n);
+	}
+	assert_pool_full();
+}
