@@ -130,7 +130,23 @@ span(uint32_t s, uint32_t e)
 static SIP_TARGET uint32_t
 parse_version(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, enum sip_verdict *v)
 {
-	/* '/' compares exactly: 0x0f | 0x20 would fold onto it. */
+	/* Fast path for what nearly every message has: "SIP/2.0" (letters in
+	 * any case) not followed by a digit, which the general path below
+	 * accepts with the same result. Two overlapping 4-octet loads; '/'
+	 * compares exactly (0x0f | 0x20 would fold onto it). */
+	if (end - i >= 7) {
+		static const uint8_t lit[8] = {'s', 'i', 'p', '/', '2', '.', '0', 0};
+		static const uint8_t fold[4] = {0x20, 0x20, 0x20, 0};
+		uint32_t a, b, la, lb, f;
+		memcpy(&a, p + i, 4);
+		memcpy(&b, p + i + 3, 4);
+		memcpy(&la, lit, 4);
+		memcpy(&lb, lit + 3, 4);
+		memcpy(&f, fold, 4);
+		if ((a | f) == la && b == lb && (i + 7 == end || (uint8_t)(p[i + 7] - '0') >= 10))
+			return i + 7;
+	}
+	/* '/' compares exactly, as above. */
 	if (end - i < 4 || !ieq(p + i, "sip", 3) || p[i + 3] != '/') {
 		*v = SIP_BAD_START_LINE;
 		return NONE;
@@ -175,17 +191,37 @@ lf_init(struct lf_iter *it, const uint8_t *p, uint32_t len, uint32_t from)
 	it->mask = lf_mask_back(p + from, n, from);
 }
 
+/* Loads the masks of the blocks after the current one until one holds a line
+ * feed; false at the end of the datagram. Off the per-line path. */
+static inline SIP_TARGET bool
+lf_refill(struct lf_iter *it)
+{
+	while (it->mask == 0) {
+		it->base += 64;
+		if (it->base >= it->len)
+			return false;
+		uint32_t n = it->len - it->base < 64 ? it->len - it->base : 64;
+		it->mask = lf_mask_back(it->p + it->base, n, it->base);
+	}
+	return true;
+}
+
 /* Offset of the next line feed, or NONE at the end of the datagram. */
 SIP_INLINE uint32_t
 lf_next(struct lf_iter *it)
 {
-	while (SPH_UNLIKELY(it->mask == 0)) {
-		it->base += 64;
-		if (it->base >= it->len)
-			return NONE;
-		uint32_t n = it->len - it->base < 64 ? it->len - it->base : 64;
-		it->mask = lf_mask_back(it->p + it->base, n, it->base);
-	}
+	if (SPH_UNLIKELY(it->mask == 0) && !lf_refill(it))
+		return NONE;
+	uint32_t off = it->base + (uint32_t)__builtin_ctzll(it->mask);
+	it->mask &= it->mask - 1;
+	return off;
+}
+
+/* lf_next() once the caller has made sure a line feed is left (mask != 0 or
+ * lf_refill() true), so the hot loop does not test for NONE. */
+SIP_INLINE uint32_t
+lf_take(struct lf_iter *it)
+{
 	uint32_t off = it->base + (uint32_t)__builtin_ctzll(it->mask);
 	it->mask &= it->mask - 1;
 	return off;
@@ -560,7 +596,7 @@ parse_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg
 
 /* from-spec / to-spec: ( name-addr / addr-spec ) *( SEMI param ). Fills the
  * whole value and the tag; false when malformed. */
-static SIP_TARGET bool
+SIP_INLINE bool
 parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_span *val,
            struct sip_span *tag)
 {
@@ -605,20 +641,19 @@ parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_sp
 	return true;
 }
 
-static SIP_TARGET enum sip_verdict
-parse_from(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
+/* From and To share one parse_addr() site, so it inlines into the line walker
+ * once rather than being called (or copied) twice. */
+SIP_INLINE enum sip_verdict
+parse_from_to(bool to, const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
 {
-	if (m->from.len != 0)
-		return SIP_DUP_FROM;
-	return parse_addr(p, n, i, end, &m->from, &m->from_tag) ? SIP_OK : SIP_BAD_FROM;
-}
+	struct sip_span *val = to ? &m->to : &m->from;
+	struct sip_span *tag = to ? &m->to_tag : &m->from_tag;
 
-static SIP_TARGET enum sip_verdict
-parse_to(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
-{
-	if (m->to.len != 0)
-		return SIP_DUP_TO;
-	return parse_addr(p, n, i, end, &m->to, &m->to_tag) ? SIP_OK : SIP_BAD_TO;
+	if (val->len != 0)
+		return to ? SIP_DUP_TO : SIP_DUP_FROM;
+	if (parse_addr(p, n, i, end, val, tag))
+		return SIP_OK;
+	return to ? SIP_BAD_TO : SIP_BAD_FROM;
 }
 
 /* First value of the first Route header: up to a ',' outside quotes and <>. */
@@ -721,9 +756,8 @@ parse_header(enum hdr_id h, const uint8_t *p, uint32_t n, uint32_t i, uint32_t e
 	case HDR_VIA:
 		return parse_via(p, n, i, end, m);
 	case HDR_FROM:
-		return parse_from(p, n, i, end, m);
 	case HDR_TO:
-		return parse_to(p, n, i, end, m);
+		return parse_from_to(h == HDR_TO, p, n, i, end, m);
 	case HDR_ROUTE:
 		return parse_route(p, n, i, end, m);
 	case HDR_MAX_FORWARDS:
@@ -773,17 +807,21 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 	 * SP or HT (§7.3.1); the empty line ends the section. */
 	uint32_t ls = lf + 1;
 	for (;;) {
-		lf = lf_next(&it);
-		if (lf == NONE)
+		if (SPH_UNLIKELY(it.mask == 0) && !lf_refill(&it))
 			return SIP_UNTERMINATED;
-		e = lf > ls && p[lf - 1] == '\r' ? lf - 1 : lf;
+		lf = lf_take(&it);
+		/* p[ls - 1] is the previous line's LF, so an empty line (lf == ls)
+		 * needs no test of its own before looking at p[lf - 1]. */
+		e = p[lf - 1] == '\r' ? lf - 1 : lf;
 		if (e == ls)
 			break;
 		uint32_t i = class_end(p, n, ls, e, CC_TOKEN);
 		uint32_t ne = i;
 		if (i == ls)
 			return SIP_BAD_HEADER;
-		if (SPH_UNLIKELY(i == e || p[i] != ':')) { /* usually the colon follows the name */
+		/* Usually the colon follows the name. At i == e, p[i] is the CR or
+		 * LF ending the line, so p[i] != ':' covers that case too. */
+		if (SPH_UNLIKELY(p[i] != ':')) {
 			while (i < e && (p[i] == ' ' || p[i] == '\t'))
 				i++;
 			if (i == e || p[i] != ':')

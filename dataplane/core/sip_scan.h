@@ -186,7 +186,10 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 	if (k != CC_URI) {
 		/* 32 octets a step (vpshufb looks up within each 128-bit lane, so
 		 * the tables are repeated in both), then 16, then octet by octet
-		 * within 16 of n. Most tokens end within the first step. */
+		 * within 16 of n. Most tokens end within the first step. The
+		 * low-nibble lookup needs no mask: vpshufb yields 0 (not in the
+		 * class) for an octet with its top bit set, and no class here
+		 * holds such octets. */
 		const __m128i lo = _mm_load_si128((const __m128i *)(const void *)cc_lo[k]);
 		const __m128i hi = _mm_load_si128((const __m128i *)(const void *)cc_hi);
 		const __m128i nib = _mm_set1_epi8(0x0f);
@@ -195,7 +198,7 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 		const __m256i nib2 = _mm256_set1_epi8(0x0f);
 		while (i < end && i + 32 <= n) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-			__m256i l = _mm256_shuffle_epi8(lo2, _mm256_and_si256(v, nib2));
+			__m256i l = _mm256_shuffle_epi8(lo2, v);
 			__m256i h = _mm256_shuffle_epi8(
 			        hi2, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib2));
 			__m256i out =
@@ -209,7 +212,7 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 		}
 		while (i < end && i + 16 <= n) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-			__m128i l = _mm_shuffle_epi8(lo, _mm_and_si128(v, nib));
+			__m128i l = _mm_shuffle_epi8(lo, v);
 			__m128i h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib));
 			__m128i out = _mm_cmpeq_epi8(_mm_and_si128(l, h), _mm_setzero_si128());
 			uint32_t m = (uint32_t)_mm_movemask_epi8(out);
