@@ -805,6 +805,162 @@ p_maglev_size(struct cfg_ctx *x, const config_setting_t *s, void *obj, const str
 	return 0;
 }
 
+/* ---- control and metrics ---- */
+
+/* A socket path is written back between quotes: printable ASCII without space, quote or
+ * backslash, and short enough for sun_path. */
+static int
+socket_path_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= CFG_SOCKET_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
+/* "0660", "660": three or four octal digits, at most 0777. @return the mode or -1. */
+static long
+mode_parse(const char *s)
+{
+	size_t n = strlen(s);
+	long v = 0;
+
+	if (n < 3 || n > 4)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return -1;
+		v = v * 8 + (s[i] - '0');
+	}
+	return v <= 0777 ? v : -1;
+}
+
+static int
+p_ctl_socket(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (!socket_path_valid(v))
+		return fail(x, s,
+		            "socket must be a path of 1..%u printable characters without "
+		            "spaces, quotes or backslashes, got %s",
+		            CFG_SOCKET_MAX - 1, quote(q, v));
+	strcpy(cfg->ctl_socket, v);
+	return 0;
+}
+
+static int
+p_ctl_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+	long m;
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	m = mode_parse(v);
+	if (m < 0)
+		return fail(x, s, "mode must be octal permission bits like \"0660\", got %s",
+		            quote(q, v));
+	cfg->ctl_mode = (uint32_t)m;
+	return 0;
+}
+
+static int
+p_ctl_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (!cfg_name_valid(v))
+		return fail(x, s, "group must be 1..63 characters of A-Z a-z 0-9 . _ -, got %s",
+		            quote(q, v));
+	strcpy(cfg->ctl_group, v);
+	return 0;
+}
+
+static const struct cfg_key control_keys[] = {
+        {"socket", p_ctl_socket, 0, 0, 0},
+        {"mode", p_ctl_mode, 0, 0, 0},
+        {"group", p_ctl_group, 0, 0, 0},
+};
+
+static int
+p_metrics_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+	uint16_t port = 0;
+	int rc;
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (v[0] == '\0') {
+		cfg->metrics_port = 0;
+		return 0;
+	}
+	rc = cfg_addr_parse(v, &cfg->metrics_addr, &port);
+	if (rc == -2)
+		return fail(x, s, "listen %s: port must be 1..65535", quote(q, v));
+	if (rc < 0 || port == 0)
+		return fail(x, s,
+		            "listen must be \"address:port\" (\"127.0.0.1:9100\", "
+		            "\"[::1]:9100\") or \"\", got %s",
+		            quote(q, v));
+	cfg->metrics_port = port;
+	return 0;
+}
+
+static const struct cfg_key metrics_keys[] = {
+        {"listen", p_metrics_listen, 0, 0, 0},
+};
+
+/* A top-level group read with its own key table; messages name it as the item. */
+static int
+read_section(struct cfg_ctx *x, const config_setting_t *s, const char *what,
+             const struct cfg_key *keys, size_t n)
+{
+	int rc;
+
+	if (!config_setting_is_group(s))
+		return fail(x, s, "%s must be a group { ... }, got %s", what, type_name(s));
+	set_item(x, "%s", what);
+	rc = walk(x, s, keys, n, x->cfg);
+	x->item[0] = '\0';
+	return rc;
+}
+
+static int
+p_control(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	(void)obj, (void)k;
+	return read_section(x, s, "control", control_keys, SPH_ARRAY_SIZE(control_keys));
+}
+
+static int
+p_metrics(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	(void)obj, (void)k;
+	return read_section(x, s, "metrics", metrics_keys, SPH_ARRAY_SIZE(metrics_keys));
+}
+
 static const struct cfg_key top_keys[] = {
         {"hash_key", p_hash_key, 0, 0, 0},
         {"hash_key_hex", p_hash_key_hex, 0, 0, 0},
@@ -814,6 +970,8 @@ static const struct cfg_key top_keys[] = {
         {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0},
         {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0},
         {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0},
+        {"control", p_control, 0, 0, 0},
+        {"metrics", p_metrics, 0, 0, 0},
 };
 
 /* ---- ports ---- */
@@ -1732,11 +1890,18 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	}
 	x.dir = dir;
 	x.cfg->maglev_size = MAGLEV_DEFAULT_SIZE;
+	snprintf(x.cfg->ctl_socket, sizeof(x.cfg->ctl_socket), "%s", CFG_CONTROL_SOCKET);
+	x.cfg->ctl_mode = CFG_CONTROL_MODE;
+	snprintf(x.cfg->ctl_group, sizeof(x.cfg->ctl_group), "%s", CFG_CONTROL_GROUP);
 
 	config_init(&c);
 	rc = load(&x, &c);
 	config_destroy(&c);
 	free(dir);
+	/* The parse checked everything with the setting's own line; the shared rule set
+	 * runs too, so a rule added only there still holds for files. */
+	if (rc == 0)
+		rc = cfg_validate(x.cfg, x.err, x.errlen);
 	if (rc < 0) {
 		cfg_free(x.cfg);
 		return -1;
@@ -1754,6 +1919,14 @@ writable(const struct sph_cfg *cfg)
 {
 	if (cfg->hash_key == NULL || cfg->hash_key_len < CFG_KEY_MIN ||
 	    cfg->hash_key_len > CFG_KEY_MAX || cfg->nb_groups == 0 || cfg->groups == NULL)
+		return 0;
+	if (cfg->ctl_socket[0] != '\0' &&
+	    (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
+	     !socket_path_valid(cfg->ctl_socket) || cfg->ctl_mode > 0777 ||
+	     !cfg_name_valid(cfg->ctl_group)))
+		return 0;
+	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
+	    cfg->metrics_addr.family != 6)
 		return 0;
 	for (unsigned i = 0; i < cfg->nb_ports; i++) {
 		const struct cfg_port *p = &cfg->ports[i];
@@ -1796,7 +1969,7 @@ writable(const struct sph_cfg *cfg)
 int
 cfg_write(const struct sph_cfg *cfg, FILE *f)
 {
-	char a[CFG_PREFIX_STRLEN];
+	char a[CFG_PREFIX_STRLEN], m[CFG_ADDR_STRLEN];
 
 	if (cfg == NULL || f == NULL || !writable(cfg))
 		return -1;
@@ -1809,6 +1982,15 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		fprintf(f, "%s%02x", i % 32 == 0 ? (i ? "\"\n\t\"" : " \"") : "", cfg->hash_key[i]);
 	fprintf(f, "\";\nmaglev_size = %u;\nstats_interval = %u;\n", cfg->maglev_size,
 	        cfg->stats_interval);
+	if (cfg->ctl_socket[0] != '\0')
+		fprintf(f,
+		        "\ncontrol = {\n\tsocket = \"%s\";\n\tmode = \"%04o\";\n\tgroup = "
+		        "\"%s\";\n};\n",
+		        cfg->ctl_socket, (unsigned)cfg->ctl_mode, cfg->ctl_group);
+	fprintf(f, "\nmetrics = {\n\tlisten = \"%s\";\n};\n",
+	        cfg->metrics_port != 0
+	                ? cfg_addr_format(&cfg->metrics_addr, cfg->metrics_port, m, sizeof(m))
+	                : "");
 
 	if (cfg->nb_ports > 0) {
 		fprintf(f, "\nports = (\n");
@@ -1891,6 +2073,10 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		return 0;
 	if (a->hash_key_len > 0 && memcmp(a->hash_key, b->hash_key, a->hash_key_len) != 0)
 		return 0;
+	if (strcmp(a->ctl_socket, b->ctl_socket) != 0 || a->ctl_mode != b->ctl_mode ||
+	    strcmp(a->ctl_group, b->ctl_group) != 0 || a->metrics_port != b->metrics_port ||
+	    (a->metrics_port != 0 && !addr_equal(&a->metrics_addr, &b->metrics_addr)))
+		return 0;
 	for (unsigned i = 0; i < a->nb_groups; i++) {
 		const struct cfg_group *ga = &a->groups[i], *gb = &b->groups[i];
 
@@ -1928,4 +2114,480 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 				return 0;
 	}
 	return 1;
+}
+
+/* ---- cfg_dup ---- */
+
+struct sph_cfg *
+cfg_dup(const struct sph_cfg *cfg)
+{
+	struct sph_cfg *d;
+
+	if (cfg == NULL)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	*d = *cfg;
+	d->path = NULL;
+	d->hash_key = NULL;
+	d->groups = NULL;
+	d->vips = NULL;
+	d->ports = NULL;
+	d->nb_groups = d->nb_vips = d->nb_ports = 0; /* cfg_free() of a half copy is safe */
+	if (cfg->path != NULL && (d->path = strdup(cfg->path)) == NULL)
+		goto fail;
+	if (cfg->hash_key_len > 0) {
+		d->hash_key = malloc(cfg->hash_key_len);
+		if (d->hash_key == NULL)
+			goto fail;
+		memcpy(d->hash_key, cfg->hash_key, cfg->hash_key_len);
+	}
+	if (cfg->nb_ports > 0) {
+		d->ports = malloc(cfg->nb_ports * sizeof(*d->ports));
+		if (d->ports == NULL)
+			goto fail;
+		memcpy(d->ports, cfg->ports, cfg->nb_ports * sizeof(*d->ports));
+		d->nb_ports = cfg->nb_ports;
+	}
+	if (cfg->nb_groups > 0) {
+		d->groups = calloc(cfg->nb_groups, sizeof(*d->groups));
+		if (d->groups == NULL)
+			goto fail;
+		d->nb_groups = cfg->nb_groups;
+		for (unsigned i = 0; i < cfg->nb_groups; i++) {
+			const struct cfg_group *g = &cfg->groups[i];
+
+			d->groups[i] = *g;
+			d->groups[i].backends = NULL;
+			if (g->nb_backends == 0)
+				continue;
+			d->groups[i].backends = malloc(g->nb_backends * sizeof(*g->backends));
+			if (d->groups[i].backends == NULL)
+				goto fail;
+			memcpy(d->groups[i].backends, g->backends,
+			       g->nb_backends * sizeof(*g->backends));
+		}
+	}
+	if (cfg->nb_vips > 0) {
+		d->vips = calloc(cfg->nb_vips, sizeof(*d->vips));
+		if (d->vips == NULL)
+			goto fail;
+		d->nb_vips = cfg->nb_vips;
+		for (unsigned i = 0; i < cfg->nb_vips; i++) {
+			const struct cfg_vip *v = &cfg->vips[i];
+
+			d->vips[i] = *v;
+			d->vips[i].ports = NULL;
+			if (v->nb_ports == 0)
+				continue;
+			d->vips[i].ports = malloc(v->nb_ports * sizeof(*v->ports));
+			if (d->vips[i].ports == NULL)
+				goto fail;
+			memcpy(d->vips[i].ports, v->ports, v->nb_ports * sizeof(*v->ports));
+		}
+	}
+	return d;
+fail:
+	cfg_free(d);
+	return NULL;
+}
+
+/* ---- cfg_validate ---- */
+
+struct val_ctx {
+	const struct sph_cfg *cfg;
+	char *err;
+	size_t errlen;
+};
+
+/* One line: "file:line: item: problem" when the object has a line in the file, else
+ * "item: problem"; a top-level value (item NULL) is "file: problem". */
+static SPH_COLD __attribute__((format(printf, 4, 5))) int
+vfail(struct val_ctx *v, const char *item, unsigned line, const char *fmt, ...)
+{
+	const char *path = v->cfg->path != NULL ? v->cfg->path : "configuration";
+	char problem[512];
+	va_list ap;
+
+	if (v->errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(problem, sizeof(problem), fmt, ap);
+	va_end(ap);
+	if (item == NULL)
+		snprintf(v->err, v->errlen, "%s: %s", path, problem);
+	else if (line > 0)
+		snprintf(v->err, v->errlen, "%s:%u: %s: %s", path, line, item, problem);
+	else
+		snprintf(v->err, v->errlen, "%s: %s", item, problem);
+	return -1;
+}
+
+/* Sort helpers: indices compared by name, or by (family, address, port). */
+struct val_key {
+	const char *name;
+	struct cfg_addr addr;
+	uint16_t port;
+	unsigned seq, owner;
+};
+
+static int
+val_name_cmp(const void *pa, const void *pb)
+{
+	const struct val_key *a = pa, *b = pb;
+	int c = strcmp(a->name, b->name);
+
+	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static int
+val_addr_cmp(const void *pa, const void *pb)
+{
+	const struct val_key *a = pa, *b = pb;
+	int c = (int)a->addr.family - (int)b->addr.family;
+
+	if (c == 0)
+		c = memcmp(a->addr.a, b->addr.a, 16);
+	if (c == 0)
+		c = (int)a->port - (int)b->port;
+	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Sorts k and returns the index of a repeated value (the second holder of the first
+ * repeated value in sort order), with *first set to its first holder; -1 when all differ.
+ * Sorting keeps this O(n log n) for the largest files. */
+static long
+val_dup(struct val_key *k, size_t n, int (*cmp)(const void *, const void *), size_t *first)
+{
+	qsort(k, n, sizeof(*k), cmp);
+	for (size_t i = 1; i < n; i++) {
+		struct val_key a = k[i - 1], b = k[i];
+
+		a.seq = b.seq = 0;
+		if (cmp(&a, &b) == 0) {
+			*first = i - 1;
+			while (*first > 0) {
+				a = k[*first - 1];
+				a.seq = 0;
+				if (cmp(&a, &b) != 0)
+					break;
+				(*first)--;
+			}
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+static int
+validate_ports(struct val_ctx *v)
+{
+	const struct sph_cfg *cfg = v->cfg;
+	char item[CFG_NAME_MAX + 16], a[CFG_PREFIX_STRLEN];
+	struct val_key *k;
+	size_t na = 0, first;
+	long d;
+
+	for (unsigned i = 0; i < cfg->nb_ports; i++) {
+		const struct cfg_port *p = &cfg->ports[i];
+
+		snprintf(item, sizeof(item), "port \"%.63s\"", p->name);
+		if (!cfg_name_valid(p->name))
+			return vfail(v, item, p->line,
+			             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+		if (memchr(p->device, 0, sizeof(p->device)) == NULL || !device_valid(p->device))
+			return vfail(v, item, p->line,
+			             "device must be 1..%u printable characters without spaces, "
+			             "quotes or backslashes",
+			             CFG_DEVICE_MAX - 1);
+		if (p->nb_addrs == 0 || p->nb_addrs > CFG_PORT_ADDRS_MAX)
+			return vfail(v, item, p->line, "addresses must hold 1..%u addresses",
+			             CFG_PORT_ADDRS_MAX);
+		for (unsigned j = 0; j < p->nb_addrs; j++) {
+			const struct cfg_prefix *px = &p->addrs[j];
+
+			if ((px->addr.family != 4 && px->addr.family != 6) ||
+			    px->len > (px->addr.family == 4 ? 32 : 128))
+				return vfail(v, item, p->line, "address %u is no valid prefix",
+				             j + 1);
+			if (!addr_unicast(&px->addr))
+				return vfail(v, item, p->line,
+				             "address must be a unicast address, got %s",
+				             cfg_prefix_format(px, a, sizeof(a)));
+		}
+		for (unsigned g = 0; g < 2; g++) {
+			const struct cfg_addr *gw = g == 0 ? &p->gw4 : &p->gw6;
+			const char *key = g == 0 ? "gateway4" : "gateway6";
+			unsigned j;
+
+			if (gw->family == 0)
+				continue;
+			if (gw->family != (g == 0 ? 4 : 6) || !addr_unicast(gw))
+				return vfail(v, item, p->line, "%s must be a unicast IPv%u address",
+				             key, g == 0 ? 4u : 6u);
+			for (j = 0; j < p->nb_addrs; j++) {
+				if (addr_equal(&p->addrs[j].addr, gw))
+					return vfail(v, item, p->line,
+					             "%s %s is one of the port's own addresses",
+					             key, cfg_addr_format(gw, 0, a, sizeof(a)));
+				if (prefix_contains(&p->addrs[j], gw))
+					break;
+			}
+			if (j == p->nb_addrs)
+				return vfail(v, item, p->line,
+				             "%s %s is not within any IPv%u prefix of the port's "
+				             "addresses",
+				             key, cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+		}
+		na += p->nb_addrs;
+	}
+	if (cfg->nb_ports == 0)
+		return 0;
+	k = calloc(na > cfg->nb_ports ? na : cfg->nb_ports, sizeof(*k));
+	if (k == NULL)
+		return vfail(v, NULL, 0, "out of memory");
+	for (unsigned i = 0; i < cfg->nb_ports; i++)
+		k[i] = (struct val_key){.name = cfg->ports[i].name, .seq = i, .owner = i};
+	d = val_dup(k, cfg->nb_ports, val_name_cmp, &first);
+	if (d >= 0) {
+		const struct cfg_port *p = &cfg->ports[k[d].owner];
+
+		snprintf(item, sizeof(item), "port \"%s\"", p->name);
+		free(k);
+		return vfail(v, item, p->line, "name is already used by another port");
+	}
+	na = 0;
+	for (unsigned i = 0; i < cfg->nb_ports; i++)
+		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++)
+			k[na] = (struct val_key){.addr = cfg->ports[i].addrs[j].addr,
+			                         .seq = (unsigned)na,
+			                         .owner = i};
+	d = val_dup(k, na, val_addr_cmp, &first);
+	if (d >= 0) {
+		const struct cfg_port *p = &cfg->ports[k[d].owner];
+		unsigned o = k[first].owner;
+
+		snprintf(item, sizeof(item), "port \"%s\"", p->name);
+		cfg_addr_format(&k[d].addr, 0, a, sizeof(a));
+		free(k);
+		return vfail(v, item, p->line, "address %s is already owned by port \"%s\"", a,
+		             cfg->ports[o].name);
+	}
+	free(k);
+	return 0;
+}
+
+static int
+validate_backend(struct val_ctx *v, const struct cfg_backend *b)
+{
+	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
+
+	snprintf(item, sizeof(item), "backend \"%.63s\"", b->name);
+	if (!cfg_name_valid(b->name))
+		return vfail(v, item, b->line,
+		             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+	if (b->addr.family != 4 && b->addr.family != 6)
+		return vfail(v, item, b->line, "address must be an IPv4 or IPv6 address");
+	if (!addr_unicast(&b->addr))
+		return vfail(v, item, b->line, "address must be a unicast address, got %s",
+		             cfg_addr_format(&b->addr, 0, a, sizeof(a)));
+	if (b->port == 0)
+		return vfail(v, item, b->line, "port must be 1..65535, got 0");
+	if (b->weight < CFG_WEIGHT_MIN || b->weight > CFG_WEIGHT_MAX)
+		return vfail(v, item, b->line, "weight must be %u..%u, got %u", CFG_WEIGHT_MIN,
+		             CFG_WEIGHT_MAX, b->weight);
+	if (b->state >= SPH_ARRAY_SIZE(state_names))
+		return vfail(v, item, b->line, "state must be \"up\", \"drain\" or \"down\"");
+	if (b->has_mac && ((b->mac[0] & 1) || (b->mac[0] | b->mac[1] | b->mac[2] | b->mac[3] |
+	                                       b->mac[4] | b->mac[5]) == 0))
+		return vfail(v, item, b->line, "mac must be a unicast address, got %s",
+		             cfg_mac_format(b->mac, a, sizeof(a)));
+	return 0;
+}
+
+static int
+validate_groups(struct val_ctx *v)
+{
+	const struct sph_cfg *cfg = v->cfg;
+	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
+	size_t nb = 0, first;
+	struct val_key *k;
+	long d;
+
+	if (cfg->nb_groups == 0 || cfg->groups == NULL)
+		return vfail(v, NULL, 0, "groups is required: at least one group of backends");
+	for (unsigned i = 0; i < cfg->nb_groups; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+
+		snprintf(item, sizeof(item), "group \"%.63s\"", g->name);
+		if (!cfg_name_valid(g->name))
+			return vfail(v, item, g->line,
+			             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+		if (g->nb_backends == 0 || g->backends == NULL)
+			return vfail(v, item, g->line, "backends must hold at least one backend");
+		if (g->nb_backends > MAGLEV_MAX_BACKENDS)
+			return vfail(v, item, g->line, "too many backends: %u, at most %u",
+			             g->nb_backends, MAGLEV_MAX_BACKENDS);
+		if (g->nb_backends > cfg->maglev_size)
+			return vfail(v, item, g->line,
+			             "%u backends exceed maglev_size %u; set a larger prime",
+			             g->nb_backends, cfg->maglev_size);
+		for (unsigned j = 0; j < g->nb_backends; j++)
+			if (validate_backend(v, &g->backends[j]) < 0)
+				return -1;
+		nb += g->nb_backends;
+	}
+	k = calloc(nb > cfg->nb_groups ? nb : cfg->nb_groups, sizeof(*k));
+	if (k == NULL)
+		return vfail(v, NULL, 0, "out of memory");
+	for (unsigned i = 0; i < cfg->nb_groups; i++)
+		k[i] = (struct val_key){.name = cfg->groups[i].name, .seq = i, .owner = i};
+	d = val_dup(k, cfg->nb_groups, val_name_cmp, &first);
+	if (d >= 0) {
+		const struct cfg_group *g = &cfg->groups[k[d].owner];
+
+		snprintf(item, sizeof(item), "group \"%s\"", g->name);
+		free(k);
+		return vfail(v, item, g->line, "name is already used by another group");
+	}
+	nb = 0;
+	for (unsigned i = 0; i < cfg->nb_groups; i++)
+		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++)
+			k[nb] = (struct val_key){.name = cfg->groups[i].backends[j].name,
+			                         .seq = (unsigned)nb,
+			                         .owner = i << 16 | j};
+	d = val_dup(k, nb, val_name_cmp, &first);
+	if (d >= 0) {
+		unsigned gd = k[d].owner >> 16, gf = k[first].owner >> 16;
+		const struct cfg_backend *b = &cfg->groups[gd].backends[k[d].owner & 0xffff];
+
+		snprintf(item, sizeof(item), "backend \"%s\"", b->name);
+		free(k);
+		return vfail(v, item, b->line,
+		             "name is already used by a backend of group \"%s\" (backend names "
+		             "are unique across groups)",
+		             cfg->groups[gf].name);
+	}
+	for (unsigned i = 0; i < cfg->nb_groups; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+
+		for (unsigned j = 0; j < g->nb_backends; j++)
+			k[j] = (struct val_key){.addr = g->backends[j].addr,
+			                        .port = g->backends[j].port,
+			                        .seq = j,
+			                        .owner = j};
+		d = val_dup(k, g->nb_backends, val_addr_cmp, &first);
+		if (d >= 0) {
+			const struct cfg_backend *b = &g->backends[k[d].owner];
+
+			snprintf(item, sizeof(item), "backend \"%s\"", b->name);
+			cfg_addr_format(&b->addr, b->port, a, sizeof(a));
+			vfail(v, item, b->line,
+			      "address %s is already used by backend \"%s\" of group \"%s\"", a,
+			      g->backends[k[first].owner].name, g->name);
+			free(k);
+			return -1;
+		}
+	}
+	free(k);
+	return 0;
+}
+
+static int
+validate_vips(struct val_ctx *v)
+{
+	const struct sph_cfg *cfg = v->cfg;
+	char item[CFG_ADDR_STRLEN + 8], a[CFG_ADDR_STRLEN];
+	struct val_key *k;
+	size_t np = 0, first;
+	long d;
+
+	for (unsigned i = 0; i < cfg->nb_vips; i++) {
+		const struct cfg_vip *vp = &cfg->vips[i];
+
+		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&vp->addr, 0, a, sizeof(a)));
+		if ((vp->addr.family != 4 && vp->addr.family != 6) || !addr_unicast(&vp->addr))
+			return vfail(v, item, vp->line, "address must be a unicast address");
+		if (vp->nb_ports == 0 || vp->ports == NULL)
+			return vfail(v, item, vp->line, "ports must hold at least one port");
+		for (unsigned j = 0; j < vp->nb_ports; j++)
+			if (vp->ports[j] == 0)
+				return vfail(v, item, vp->line, "ports must be 1..65535, got 0");
+		if (vp->group >= cfg->nb_groups)
+			return vfail(v, item, vp->line, "group %u is not defined", vp->group + 1);
+		if (vp->mode >= SPH_ARRAY_SIZE(mode_names))
+			return vfail(v, item, vp->line, "mode must be \"l2dsr\" or \"ipip\"");
+		np += vp->nb_ports;
+	}
+	if (np == 0)
+		return 0;
+	k = calloc(np, sizeof(*k));
+	if (k == NULL)
+		return vfail(v, NULL, 0, "out of memory");
+	np = 0;
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++)
+			k[np] = (struct val_key){.addr = cfg->vips[i].addr,
+			                         .port = cfg->vips[i].ports[j],
+			                         .seq = (unsigned)np,
+			                         .owner = i};
+	d = val_dup(k, np, val_addr_cmp, &first);
+	if (d >= 0) {
+		const struct cfg_vip *vp = &cfg->vips[k[d].owner];
+		unsigned port = k[d].port, same = k[first].owner == k[d].owner;
+
+		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&vp->addr, 0, a, sizeof(a)));
+		free(k);
+		if (same)
+			return vfail(v, item, vp->line, "port %u is listed twice", port);
+		return vfail(v, item, vp->line, "port %u is already served by another vip", port);
+	}
+	free(k);
+	return 0;
+}
+
+int
+cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
+{
+	struct val_ctx v = {.cfg = cfg, .err = err, .errlen = err != NULL ? errlen : 0};
+
+	if (v.errlen > 0)
+		err[0] = '\0';
+	if (cfg == NULL) {
+		if (v.errlen > 0)
+			snprintf(err, errlen, "cfg_validate: no configuration");
+		return -1;
+	}
+	if (cfg->hash_key == NULL || cfg->hash_key_len < CFG_KEY_MIN ||
+	    cfg->hash_key_len > CFG_KEY_MAX)
+		return vfail(&v, NULL, 0, "hash_key must be %u..%u bytes, got %zu", CFG_KEY_MIN,
+		             CFG_KEY_MAX, cfg->hash_key != NULL ? cfg->hash_key_len : 0);
+	if (cfg->maglev_size < 2 || cfg->maglev_size > MAGLEV_MAX_SIZE ||
+	    !maglev_is_prime(cfg->maglev_size))
+		return vfail(&v, NULL, 0, "maglev_size must be a prime number 2..%u, got %u",
+		             MAGLEV_MAX_SIZE, cfg->maglev_size);
+	if (cfg->stats_interval > CFG_STATS_INTERVAL_MAX)
+		return vfail(&v, NULL, 0, "stats_interval must be 0..%u, got %u",
+		             CFG_STATS_INTERVAL_MAX, cfg->stats_interval);
+	if (cfg->ctl_socket[0] != '\0') {
+		if (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
+		    !socket_path_valid(cfg->ctl_socket))
+			return vfail(&v, "control", 0,
+			             "socket must be a path of 1..%u printable characters without "
+			             "spaces, quotes or backslashes",
+			             CFG_SOCKET_MAX - 1);
+		if (cfg->ctl_mode > 0777)
+			return vfail(&v, "control", 0, "mode must be at most 0777, got %04o",
+			             (unsigned)cfg->ctl_mode);
+		if (!cfg_name_valid(cfg->ctl_group))
+			return vfail(&v, "control", 0,
+			             "group must be 1..63 characters of A-Z a-z 0-9 . _ -");
+	}
+	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
+	    cfg->metrics_addr.family != 6)
+		return vfail(&v, "metrics", 0, "listen must be an IPv4 or IPv6 address");
+	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
+		return -1;
+	return 0;
 }

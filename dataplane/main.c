@@ -3,7 +3,9 @@
  * Runs on the main lcore: reads and checks the configuration before EAL starts, sets up
  * ports, the snapshot and the workers, launches one worker per remaining lcore, then
  * does the slow work the workers hand it (learnt neighbours), resolves and announces
- * addresses, prints statistics, and on SIGINT/SIGTERM stops everything in order.
+ * addresses, prints statistics, serves the control socket (control/sock.c, ops.c:
+ * polled in the loop instead of sleeping, so every snapshot rebuild happens here, off
+ * the workers), and on SIGINT/SIGTERM stops everything in order.
  * rte_exit() is never used: every failure before launch leaves through one exit path.
  */
 #include <getopt.h>
@@ -25,7 +27,9 @@
 #include "siphon/cfg.h"
 #include "siphon/sip.h"
 #include "neigh.h"
+#include "ops.h"
 #include "port.h"
+#include "sock.h"
 #include "snap.h"
 #include "stats.h"
 #include "worker.h"
@@ -262,10 +266,14 @@ main_neigh(struct dp *dp, uint64_t now, bool tick)
 	}
 }
 
+/* The main lcore's duties, one tick at a time. The control socket is polled with the
+ * tick as timeout, so a request is answered within a tick and a change (snapshot
+ * build, RCU publish) runs here, between neighbour rounds, never on a worker. */
 static void
-main_loop(struct dp *dp, unsigned stats_interval)
+main_loop(struct dp *dp, struct ctl_ops *ops, struct ctl_sock *sock)
 {
 	uint64_t now = main_now_ns();
+	unsigned stats_interval = ctl_ops_stats_interval(ops);
 	uint64_t next_nd = now, next_stats = now + stats_interval * 1000000000ull;
 
 	while (!main_stop) {
@@ -274,11 +282,18 @@ main_loop(struct dp *dp, unsigned stats_interval)
 		main_neigh(dp, now, tick);
 		if (tick)
 			next_nd = now + MAIN_ND_TICK_NS;
+		if (ctl_ops_stats_interval(ops) != stats_interval) { /* changed by a reload */
+			stats_interval = ctl_ops_stats_interval(ops);
+			next_stats = now + stats_interval * 1000000000ull;
+		}
 		if (stats_interval != 0 && now >= next_stats) {
 			stats_print(dp, stdout);
 			next_stats = now + stats_interval * 1000000000ull;
 		}
-		rte_delay_us_sleep(MAIN_TICK_US);
+		if (sock != NULL)
+			ctl_sock_poll(sock, MAIN_TICK_US / 1000, ctl_ops_handle, ops);
+		else
+			rte_delay_us_sleep(MAIN_TICK_US);
 		now = main_now_ns();
 	}
 }
@@ -288,6 +303,8 @@ main(int argc, char **argv)
 {
 	struct main_opts o = {0};
 	struct sph_cfg *cfg = NULL;
+	struct ctl_ops *ops = NULL;
+	struct ctl_sock *sock = NULL;
 	struct dp dp = {.ctl_lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[512];
 	int sep = argc, rc, ret = EXIT_FAILURE;
@@ -314,8 +331,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "siphon: %s\n", err);
 		return EXIT_FAILURE;
 	}
-	if (o.stats_interval < 0)
-		o.stats_interval = cfg->stats_interval;
 
 	if (rte_eal_init(sep, argv) < 0) {
 		fprintf(stderr, "siphon: EAL: %s\n", rte_strerror(rte_errno));
@@ -331,15 +346,33 @@ main(int argc, char **argv)
 	printf("siphon: %u workers, %u ports, %u backends, %u VIPs, scanner %s\n", dp.nb_workers,
 	       dp.nb_ports, dp.snap->nb_backends, dp.snap->nb_vips, sip_scan_name());
 	main_announce(&dp);
+	/* From here the control plane owns the configuration (ctl_ops_free() releases it). */
+	ops = ctl_ops_create(&dp, cfg, o.stats_interval);
+	if (ops == NULL) {
+		fprintf(stderr, "siphon: out of memory for the control plane\n");
+		goto out;
+	}
+	cfg = NULL;
+	/* Forwarding matters more than the control socket: without it siphon still runs,
+	 * and says so loudly (the socket may be held by another instance). */
+	sock = ctl_sock_open(ctl_ops_cfg(ops)->ctl_socket, ctl_ops_cfg(ops)->ctl_mode,
+	                     ctl_ops_cfg(ops)->ctl_group, err, sizeof(err));
+	if (sock == NULL)
+		fprintf(stderr, "siphon: control socket: %s; running without one\n", err);
+	else
+		printf("siphon: control socket %s\n", ctl_ops_cfg(ops)->ctl_socket);
+	fflush(stdout);
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		for (unsigned i = 0; i < dp.nb_workers; i++)
 			if (dp.workers[i]->lcore == lcore)
 				rte_eal_remote_launch(dp_worker_main, dp.workers[i], lcore);
 	}
-	main_loop(&dp, (unsigned)o.stats_interval);
+	main_loop(&dp, ops, sock);
 
 	printf("siphon: stopping\n");
+	ctl_sock_close(sock);
+	sock = NULL;
 	__atomic_store_n(&dp.quit, 1, __ATOMIC_RELEASE);
 	rte_eal_mp_wait_lcore();
 	stats_print(&dp, stdout);
@@ -355,6 +388,8 @@ out:
 	rte_free(dp.qsbr);
 	rte_mempool_free(dp.pool);
 	rte_eal_cleanup();
+	ctl_sock_close(sock);
+	ctl_ops_free(ops);
 	cfg_free(cfg);
 	return ret;
 }

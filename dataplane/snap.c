@@ -203,8 +203,8 @@ snap_build_backend(struct snap *s, struct dp *dp, const struct sph_cfg *cfg,
 }
 
 static int
-snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char *err,
-                  size_t errlen)
+snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots,
+                  char *err, size_t errlen)
 {
 	uint32_t bi = 0;
 
@@ -237,6 +237,7 @@ snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char
 				free(mb);
 				return -1;
 			}
+			s->backends[bi].slot = (uint16_t)(slots != NULL ? slots[bi] : bi);
 		}
 		rc = maglev_build(s->groups[g].table, cfg->maglev_size, mb, grp->nb_backends);
 		free(mb);
@@ -289,6 +290,13 @@ snap_build_vips(struct snap *s, const struct sph_cfg *cfg, char *err, size_t err
 struct snap *
 snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen)
 {
+	return snap_build_slots(dp, cfg, NULL, err, errlen);
+}
+
+struct snap *
+snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots, char *err,
+                 size_t errlen)
+{
 	uint32_t nb_backends = 0;
 	struct snap *s;
 
@@ -299,6 +307,12 @@ snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen)
 	}
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		nb_backends += cfg->groups[g].nb_backends;
+	for (uint32_t i = 0; slots != NULL && i < nb_backends && i < STATS_MAX_BACKENDS; i++)
+		if (slots[i] >= STATS_MAX_BACKENDS) {
+			snap_err(err, errlen, "counter slot %u of backend %u out of range",
+			         slots[i], i);
+			return NULL;
+		}
 	if (nb_backends > STATS_MAX_BACKENDS || cfg->nb_vips >= UINT16_MAX) {
 		snap_err(err, errlen,
 		         "%s: %u backends and %u VIPs: the dataplane takes at most %u and %u",
@@ -324,7 +338,7 @@ snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	if (snap_build_ports(s, dp, cfg, err, errlen) != 0 ||
-	    snap_build_groups(s, dp, cfg, err, errlen) != 0 ||
+	    snap_build_groups(s, dp, cfg, slots, err, errlen) != 0 ||
 	    snap_build_vips(s, cfg, err, errlen) != 0)
 		goto fail;
 	return s;

@@ -26,6 +26,8 @@ struct snap_backend {
 	uint16_t nd_idx;       /**< nd_table entry of the next hop (itself, or the gateway) */
 	uint8_t addr[16];      /**< IPv4 mapped, network order: the IP-in-IP outer destination */
 	uint8_t outer_src[16]; /**< egress port's address of its family (IP-in-IP source) */
+	uint16_t slot;         /**< its counters: stats_worker.backend[slot], stable across
+	                          generations (snap_build_slots) */
 };
 
 /** Names for stats and logs. Cold. */
@@ -87,6 +89,16 @@ struct snap {
  * @return the snapshot, or NULL with one line in err.
  */
 struct snap *snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen);
+
+/**
+ * snap_build() with the counter slot of every backend: slots[i] (< STATS_MAX_BACKENDS,
+ * distinct) for the i-th backend of cfg in group then file order. The control plane
+ * keeps a backend's slot across generations, so its counters follow it when backends
+ * are added, removed or reordered. slots NULL: slot i for the i-th backend (what
+ * snap_build() does).
+ */
+struct snap *snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots,
+                              char *err, size_t errlen);
 
 /**
  * Make next the snapshot workers use, wait for every worker to leave the old one

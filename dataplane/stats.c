@@ -38,13 +38,14 @@ stats_sum(struct dp *dp)
 	return stats_total;
 }
 
+/* Counters are indexed by each backend's stable slot, not its snapshot index. */
 static uint64_t
-stats_forwarded(const struct stats_worker *t, uint32_t nb_backends)
+stats_forwarded(const struct stats_worker *t, const struct snap *s)
 {
 	uint64_t n = 0;
 
-	for (uint32_t b = 0; b < nb_backends; b++)
-		n += t->backend[b].packets;
+	for (uint32_t b = 0; b < s->nb_backends; b++)
+		n += t->backend[s->backends[b].slot].packets;
 	return n;
 }
 
@@ -70,8 +71,8 @@ stats_print(struct dp *dp, FILE *out)
 	fprintf(out,
 	        "siphon: rx %lu pkts %lu B | fwd %lu | tx %lu pkts %lu B, %lu refused | arp/nd %lu "
 	        "replies %lu learnt\n",
-	        t->rx_packets, t->rx_bytes, stats_forwarded(t, s->nb_backends), t->tx_packets,
-	        t->tx_bytes, t->tx_drop, t->nd_reply, t->nd_learn);
+	        t->rx_packets, t->rx_bytes, stats_forwarded(t, s), t->tx_packets, t->tx_bytes,
+	        t->tx_drop, t->nd_reply, t->nd_learn);
 	fprintf(out, "  rx by worker:");
 	for (unsigned i = 0; i < dp->nb_workers; i++)
 		fprintf(out, " %lu",
@@ -92,7 +93,7 @@ stats_print(struct dp *dp, FILE *out)
 	        "address", "packets", "bytes", "requests", "1xx", "2xx", "3xx", "4xx", "5xx",
 	        "6xx");
 	for (uint32_t b = 0; b < s->nb_backends; b++) {
-		const struct stats_backend *sb = &t->backend[b];
+		const struct stats_backend *sb = &t->backend[s->backends[b].slot];
 
 		fprintf(out, "  %-16s %-24s %10lu %12lu %9lu", s->info[b].name, s->info[b].addr,
 		        sb->packets, sb->bytes, stats_sum_array(sb->requests, SIP_METHOD_COUNT));
@@ -118,7 +119,7 @@ stats_tel_totals(const char *cmd __rte_unused, const char *params __rte_unused,
 #define STATS_TEL(name, doc) rte_tel_data_add_dict_u64(d, #name, t->name);
 	STATS_COUNTERS(STATS_TEL)
 #undef STATS_TEL
-	rte_tel_data_add_dict_u64(d, "forwarded", stats_forwarded(t, stats_dp->snap->nb_backends));
+	rte_tel_data_add_dict_u64(d, "forwarded", stats_forwarded(t, stats_dp->snap));
 	for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++) {
 		snprintf(key, sizeof(key), "pkt_%s", pkt_verdict_name(v));
 		rte_tel_data_add_dict_u64(d, key, t->pkt_drop[v]);
@@ -164,7 +165,7 @@ stats_tel_backends(const char *cmd __rte_unused, const char *params, struct rte_
 	s = stats_dp->snap;
 	rte_tel_data_start_dict(d);
 	for (uint32_t b = 0; b < s->nb_backends; b++) {
-		const struct stats_backend *sb = &t->backend[b];
+		const struct stats_backend *sb = &t->backend[s->backends[b].slot];
 		struct rte_tel_data *a;
 
 		if (one) {

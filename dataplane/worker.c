@@ -180,7 +180,7 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	} else {
 		fwd_l2dsr(m, mac, out);
 	}
-	dp_count_backend(&st->backend[bi], &msg, bytes);
+	dp_count_backend(&st->backend[be->slot], &msg, bytes);
 	dp_tx(w, be->egress, m);
 	return;
 drop:

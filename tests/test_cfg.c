@@ -539,6 +539,33 @@ static const struct bad bad_rows[] = {
                    "{ name = \"net0\"; device = \"a\"; addresses = [ \"192.0.2.2/24\" ]; },\n"
                    "{ name = \"net0\"; device = \"b\"; addresses = [ \"192.0.2.3/24\" ]; }\n);\n",
          "t.conf:7: port \"net0\": name is already used by the port at line 6"},
+        /* control and metrics */
+        {"control not a group", KEY GROUP "control = 5;\n",
+         "t.conf:5: control must be a group { ... }, got an integer"},
+        {"control unknown key", KEY GROUP "control = { sock = \"/x\"; };\n",
+         "t.conf:5: control: unknown key \"sock\" (known: socket, mode, group)"},
+        {"control socket empty", KEY GROUP "control = { socket = \"\"; };\n",
+         "t.conf:5: control: socket must be a path of 1..107 printable characters"},
+        {"control socket long", KEY GROUP "control = { socket = \"/" K256 "\"; };\n",
+         "t.conf:5: control: socket must be a path of 1..107"},
+        {"control socket space", KEY GROUP "control = { socket = \"/tmp/a b\"; };\n",
+         "t.conf:5: control: socket must be a path"},
+        {"control mode not octal", KEY GROUP "control = { mode = \"0680\"; };\n",
+         "t.conf:5: control: mode must be octal permission bits like \"0660\", got \"0680\""},
+        {"control mode integer", KEY GROUP "control = { mode = 432; };\n",
+         "t.conf:5: control: mode must be a string, got an integer"},
+        {"control mode too large", KEY GROUP "control = { mode = \"1777\"; };\n",
+         "t.conf:5: control: mode must be octal permission bits"},
+        {"control group bad", KEY GROUP "control = { group = \"a b\"; };\n",
+         "t.conf:5: control: group must be 1..63 characters"},
+        {"metrics no port", KEY GROUP "metrics = { listen = \"127.0.0.1\"; };\n",
+         "t.conf:5: metrics: listen must be \"address:port\""},
+        {"metrics bad port", KEY GROUP "metrics = { listen = \"127.0.0.1:0\"; };\n",
+         "t.conf:5: metrics: listen \"127.0.0.1:0\": port must be 1..65535"},
+        {"metrics host name", KEY GROUP "metrics = { listen = \"localhost:9100\"; };\n",
+         "t.conf:5: metrics: listen must be \"address:port\""},
+        {"metrics unknown key", KEY GROUP "metrics = { port = 9100; };\n",
+         "t.conf:5: metrics: unknown key \"port\" (known: listen)"},
         {"address on two ports",
          KEY GROUP "ports = (\n"
                    "{ name = \"net0\"; device = \"a\"; addresses = [ \"192.0.2.2/24\" ]; },\n"
@@ -596,6 +623,129 @@ Test(cfg, defaults)
 	cr_assert_eq(cfg->vips[0].ports[0], CFG_DEFAULT_PORT);
 	cr_assert_eq(cfg->vips[0].mode, CFG_VIP_L2DSR);
 	cr_assert_eq(cfg->vips[0].line, 6);
+	cr_assert_str_eq(cfg->ctl_socket, CFG_CONTROL_SOCKET);
+	cr_assert_eq(cfg->ctl_mode, CFG_CONTROL_MODE);
+	cr_assert_str_eq(cfg->ctl_group, CFG_CONTROL_GROUP);
+	cr_assert_eq(cfg->metrics_port, 0);
+	cfg_free(cfg);
+}
+
+Test(cfg, control_and_metrics)
+{
+	struct sph_cfg *cfg, *back;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text(KEY GROUP "control = { socket = \"/tmp/s/siphon.sock\"; mode = "
+	                                 "\"660\"; group = \"siphon\"; };\n"
+	                                 "metrics = { listen = \"[::1]:9100\"; };\n",
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_str_eq(cfg->ctl_socket, "/tmp/s/siphon.sock");
+	cr_assert_eq(cfg->ctl_mode, 0660);
+	cr_assert_str_eq(cfg->ctl_group, "siphon");
+	cr_assert_eq(cfg->metrics_port, 9100);
+	assert_addr(&cfg->metrics_addr, 0, "::1");
+	back = write_and_reload(cfg, "cm.conf");
+	cr_assert(cfg_equal(cfg, back));
+	cfg_free(back);
+	cfg_free(cfg);
+
+	/* An empty listen disables metrics; any address may listen, unspecified too. */
+	cr_assert_eq(load_text(KEY GROUP "metrics = { listen = \"\"; };\ncontrol = { mode = "
+	                                 "\"0600\"; };\n",
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->metrics_port, 0);
+	cr_assert_eq(cfg->ctl_mode, 0600);
+	cr_assert_str_eq(cfg->ctl_socket, CFG_CONTROL_SOCKET);
+	cfg_free(cfg);
+	cr_assert_eq(load_text(KEY GROUP "metrics = { listen = \"0.0.0.0:9100\"; };\n", &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->metrics_port, 9100);
+	back = write_and_reload(cfg, "cm2.conf");
+	cr_assert(cfg_equal(cfg, back));
+	back->ctl_mode = 0640;
+	cr_assert_not(cfg_equal(cfg, back));
+	back->ctl_mode = cfg->ctl_mode;
+	back->metrics_port = 9101;
+	cr_assert_not(cfg_equal(cfg, back));
+	cfg_free(back);
+	cfg_free(cfg);
+}
+
+/* cfg_dup() copies deeply; cfg_validate() applies cfg_load()'s rules to edited copies. */
+Test(cfg, dup_and_validate)
+{
+	struct sph_cfg *cfg = load_example("ipip.conf"), *d;
+	struct cfg_backend *b;
+	char err[ERR_LEN];
+
+	cr_assert_eq(cfg_validate(cfg, err, sizeof(err)), 0, "%s", err);
+	d = cfg_dup(cfg);
+	cr_assert_not_null(d);
+	cr_assert(cfg_equal(cfg, d));
+	cr_assert_neq(d->groups, cfg->groups);
+	cr_assert_neq(d->groups[0].backends, cfg->groups[0].backends);
+	cr_assert_neq(d->hash_key, cfg->hash_key);
+	cr_assert_str_eq(d->path, cfg->path);
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+
+	b = &d->groups[0].backends[0];
+	b->weight = 0;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "weight must be 1..100, got 0"), "%s", err);
+	cr_assert_not_null(strstr(err, b->name), "%s", err);
+	cr_assert_eq(cfg->groups[0].backends[0].weight, 1, "the original changed");
+	b->weight = 1;
+
+	/* A duplicate name across groups, added at run time (line 0: no file position). */
+	snprintf(d->groups[1].backends[0].name, CFG_NAME_MAX, "%s", b->name);
+	d->groups[1].backends[0].line = 0;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "name is already used"), "%s", err);
+	cr_assert_eq(strncmp(err, "backend \"", 9), 0, "%s", err);
+	snprintf(d->groups[1].backends[0].name, CFG_NAME_MAX, "%s",
+	         cfg->groups[1].backends[0].name);
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+
+	/* Same address and port twice in a group. */
+	d->groups[0].backends[1].addr = b->addr;
+	d->groups[0].backends[1].port = b->port;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "is already used by backend"), "%s", err);
+	d->groups[0].backends[1] = cfg->groups[0].backends[1];
+
+	/* Not unicast; bad state; bad MAC; a VIP naming no group; maglev_size. */
+	memset(b->addr.a, 0, 16);
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "unicast"), "%s", err);
+	*b = cfg->groups[0].backends[0];
+	b->state = 7;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	b->state = MAGLEV_DOWN;
+	b->has_mac = 1;
+	memset(b->mac, 0xff, 6);
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "mac must be a unicast address"), "%s", err);
+	b->has_mac = 0;
+	d->vips[0].group = d->nb_groups;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	d->vips[0].group = 0;
+	d->maglev_size = 65536;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "maglev_size must be a prime"), "%s", err);
+	d->maglev_size = 2;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "exceed maglev_size 2"), "%s", err);
+	d->maglev_size = cfg->maglev_size;
+	d->ctl_mode = 01000;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "control: mode"), "%s", err);
+	d->ctl_mode = cfg->ctl_mode;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg_validate(NULL, err, sizeof(err)), -1);
+	cr_assert_null(cfg_dup(NULL));
+	cfg_free(d);
 	cfg_free(cfg);
 }
 

@@ -37,6 +37,10 @@
 #define CFG_STATS_INTERVAL_MAX 3600u /**< largest stats_interval, in seconds */
 #define CFG_PREFIX_STRLEN      50u   /**< room for "IPv6/128" and its NUL */
 #define CFG_MAC_STRLEN         18u   /**< room for "02:00:00:00:00:21" and its NUL */
+#define CFG_SOCKET_MAX         108u  /**< bytes of a control socket path with its NUL (sun_path) */
+#define CFG_CONTROL_SOCKET     "/run/siphon/siphon.sock" /**< default control.socket */
+#define CFG_CONTROL_MODE       0660u                     /**< default control.mode */
+#define CFG_CONTROL_GROUP      "root"                    /**< default control.group */
 
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
@@ -115,6 +119,15 @@ struct sph_cfg {
 	unsigned nb_vips;
 	struct cfg_port *ports; /**< may be empty (tools need none; the daemon needs >= 1) */
 	unsigned nb_ports;
+	/* control = { socket; mode; group; }: the daemon's control socket (docs/control.md).
+	 * cfg_load() fills the defaults; a configuration assembled by other means may leave
+	 * ctl_socket empty, which cfg_write() then leaves out. */
+	char ctl_socket[CFG_SOCKET_MAX]; /**< path of the Unix socket (CFG_CONTROL_SOCKET) */
+	uint32_t ctl_mode;               /**< its permission bits, 0..0777 (CFG_CONTROL_MODE) */
+	char ctl_group[CFG_NAME_MAX];    /**< group owning it, whose members may connect */
+	/* metrics = { listen; }: where the metrics endpoint listens; port 0 = disabled. */
+	struct cfg_addr metrics_addr; /**< any address, unspecified (0.0.0.0, ::) included */
+	uint16_t metrics_port;        /**< 0 when listen is absent or "" */
 };
 
 /**
@@ -133,6 +146,26 @@ int cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen);
 
 /** Release a configuration and everything it owns. NULL is a no-op. */
 void cfg_free(struct sph_cfg *cfg);
+
+/**
+ * A deep copy of cfg (path, key, groups, backends, VIPs, ports): what the control plane
+ * edits before validating and applying a change. @return the copy, or NULL (no memory).
+ */
+struct sph_cfg *cfg_dup(const struct sph_cfg *cfg);
+
+/**
+ * Check an in-memory configuration against every rule cfg_load() applies to a file:
+ * ranges, names, unicast addresses, duplicates (names, addresses, VIP ports), group
+ * references, maglev_size against group sizes, gateways, the control and metrics
+ * settings. cfg_load() runs it on what it read; the control plane runs it on every
+ * edited configuration before applying it.
+ *
+ * @param err  One line on failure: "file:line: item: problem" for an object read from
+ *             a file (line != 0), "item: problem" for one added at run time, and
+ *             "file: problem" for a top-level value.
+ * @return 0 when valid, -1 otherwise.
+ */
+int cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen);
 
 /**
  * Parse an address literal with an optional port: "192.0.2.1", "192.0.2.1:5060",

@@ -1,0 +1,54 @@
+/*
+ * ops.h - the control plane's commands: what a control socket request does.
+ *
+ * ctl_ops owns the running configuration. Every change (add, remove, weight, state,
+ * reload) follows one path: copy the running configuration, edit the copy, validate
+ * it whole (cfg_validate()), build a snapshot from it off the worker cores
+ * (snap_build_slots()), publish that with RCU (snap_publish(): the old snapshot is
+ * freed after the workers' grace period), and only then make the copy the running
+ * configuration and count a generation. Any failure on the way leaves the running
+ * configuration and the published snapshot untouched and is replied with its reason.
+ *
+ * Counters follow backends across generations: each backend name keeps a counter slot
+ * (stats_worker.backend[]) for as long as it exists; a removed backend's slot is zeroed
+ * after the grace period and only then reused.
+ *
+ * Main lcore only (it builds snapshots, which write the neighbour table). Requests and
+ * replies are one line of JSON each; docs/control.md documents every command.
+ */
+#ifndef SIPHON_CTL_OPS_H
+#define SIPHON_CTL_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "siphon/cfg.h"
+
+struct dp;
+struct ctl_ops;
+
+/**
+ * Take over cfg, whose snapshot dp already publishes (built by snap_build(): counter
+ * slot i for the i-th backend, the assignment ctl_ops starts from). stats_interval < 0:
+ * follow the configuration's stats_interval across reloads; else fixed (command line).
+ * @return the context (generation 1), or NULL (out of memory; cfg not taken).
+ */
+struct ctl_ops *ctl_ops_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval);
+
+/** Release the context and the running configuration. NULL is a no-op. */
+void ctl_ops_free(struct ctl_ops *ops);
+
+/** The running configuration (valid until the next change). */
+const struct sph_cfg *ctl_ops_cfg(const struct ctl_ops *ops);
+
+/** Seconds between statistics prints now in force. */
+unsigned ctl_ops_stats_interval(const struct ctl_ops *ops);
+
+/**
+ * Answer one request (a ctl_sock_handler; arg is the struct ctl_ops). Never fails to
+ * reply: malformed JSON, an unknown command or bad arguments get {"ok":false,...}.
+ * @return a malloc'd one-line JSON reply, or NULL when out of memory.
+ */
+char *ctl_ops_handle(void *ops, const char *req, size_t len);
+
+#endif /* SIPHON_CTL_OPS_H */
