@@ -85,6 +85,12 @@ ctl_ops_cfg(const struct ctl_ops *ops)
 	return ops->cfg;
 }
 
+uint64_t
+ctl_ops_generation(const struct ctl_ops *ops)
+{
+	return ops->generation;
+}
+
 unsigned
 ctl_ops_stats_interval(const struct ctl_ops *ops)
 {

@@ -41,6 +41,9 @@ void ctl_ops_free(struct ctl_ops *ops);
 /** The running configuration (valid until the next change). */
 const struct sph_cfg *ctl_ops_cfg(const struct ctl_ops *ops);
 
+/** The generation now running: 1 at start, +1 per applied change. */
+uint64_t ctl_ops_generation(const struct ctl_ops *ops);
+
 /** Seconds between statistics prints now in force. */
 unsigned ctl_ops_stats_interval(const struct ctl_ops *ops);
 

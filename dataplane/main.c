@@ -26,6 +26,7 @@
 
 #include "siphon/cfg.h"
 #include "siphon/sip.h"
+#include "metrics.h"
 #include "neigh.h"
 #include "ops.h"
 #include "port.h"
@@ -280,6 +281,8 @@ main_loop(struct dp *dp, struct ctl_ops *ops, struct ctl_sock *sock)
 		bool tick = now >= next_nd;
 
 		main_neigh(dp, now, tick);
+		/* Group, weight and state for the metrics: copied once per generation. */
+		metrics_sync(ctl_ops_cfg(ops), ctl_ops_generation(ops));
 		if (tick)
 			next_nd = now + MAIN_ND_TICK_NS;
 		if (ctl_ops_stats_interval(ops) != stats_interval) { /* changed by a reload */
@@ -361,6 +364,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "siphon: control socket: %s; running without one\n", err);
 	else
 		printf("siphon: control socket %s\n", ctl_ops_cfg(ops)->ctl_socket);
+	/* Like the socket: without metrics siphon still forwards, and says so. */
+	if (ctl_ops_cfg(ops)->metrics_port != 0) {
+		const struct sph_cfg *c = ctl_ops_cfg(ops);
+		char listen[CFG_ADDR_STRLEN];
+
+		cfg_addr_format(&c->metrics_addr, c->metrics_port, listen, sizeof(listen));
+		metrics_sync(c, ctl_ops_generation(ops)); /* retried every tick if it failed */
+		if (metrics_start(&dp, listen, err, sizeof(err)) != 0)
+			fprintf(stderr, "siphon: %s; running without metrics\n", err);
+		else
+			printf("siphon: metrics on http://%s/metrics\n", listen);
+	}
 	fflush(stdout);
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
@@ -371,6 +386,7 @@ main(int argc, char **argv)
 	main_loop(&dp, ops, sock);
 
 	printf("siphon: stopping\n");
+	metrics_stop();
 	ctl_sock_close(sock);
 	sock = NULL;
 	__atomic_store_n(&dp.quit, 1, __ATOMIC_RELEASE);
@@ -378,6 +394,8 @@ main(int argc, char **argv)
 	stats_print(&dp, stdout);
 	ret = EXIT_SUCCESS;
 out:
+	metrics_stop(); /* before the snapshot and the workers' counters go */
+	metrics_free();
 	for (unsigned p = 0; p < dp.nb_ports; p++)
 		port_stop(&dp.ports[p]); /* harmless on a port that never started */
 	for (unsigned i = 0; i < dp.nb_workers; i++)

@@ -1,0 +1,563 @@
+/*
+ * metrics.c - Prometheus text exposition (format 0.0.4) of the daemon's counters over
+ * HTTP (libmicrohttpd). See metrics.h for the life cycle, docs/metrics.md for every
+ * family.
+ *
+ * Where the numbers come from:
+ *  - per-worker counters: dp->workers[i]->st, read without a lock. Workers bump plain
+ *    uint64_t fields; a concurrent reader of an aligned 64-bit field sees either the
+ *    old or the new value on x86-64 (and on every 64-bit target DPDK supports), never
+ *    a torn one, so this is a benign race. __atomic_load_n(RELAXED) says so to the
+ *    compiler and the reader: no ordering between counters is needed or promised.
+ *  - per-backend counters: summed over the workers under dp->ctl_lock, for the slots
+ *    of the backends of the published snapshot. The lock keeps snap_publish() from
+ *    freeing the snapshot (and ops from recycling a removed backend's slot) meanwhile.
+ *  - group, weight, state: not in the snapshot. metrics_sync() copies them from the
+ *    running configuration on the main lcore into a catalog under metrics_lock; a
+ *    scrape matches snapshot backends to the catalog by name (names are unique).
+ *    In the instant between a publish and the matching sync a renamed/new backend may
+ *    be missing from the catalog: it is left out of that one scrape rather than shown
+ *    with a wrong group.
+ * All formatting happens after both locks are released, into a memory stream.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "siphon/cfg.h"
+#include "siphon/maglev.h"
+#include "siphon/pkt.h"
+#include "siphon/sip.h"
+#include "metrics.h"
+#include "stats.h"
+#include "worker.h"
+
+#ifndef SIPHON_VERSION
+#define SIPHON_VERSION "unknown"
+#endif
+
+#define METRICS_PATH         "/metrics"
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_MEMORY_LIMIT (64u * 1024u) /* per connection: request headers only */
+
+/* A backend as the configuration describes it (what the snapshot does not hold). */
+struct metrics_backend {
+	char name[CFG_NAME_MAX];
+	char group[CFG_NAME_MAX];
+	uint32_t weight;
+	uint8_t state; /* enum maglev_state */
+	/* Health-check hook: set by metrics_set_probe_latency() once a prober exists.
+	 * probe_valid false means "no data": the gauge is then not emitted at all, so a
+	 * dashboard never mistakes a missing prober for a 0 s round trip. */
+	bool probe_valid;
+	double probe_latency; /* seconds */
+};
+
+/* What a scrape copied of one snapshot backend, under the locks. */
+struct metrics_row {
+	struct metrics_backend be;
+	struct stats_backend st; /* summed over workers */
+};
+
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER; /* the catalog below */
+static struct metrics_backend *metrics_cat;                      /* in configuration order */
+static unsigned metrics_nb_cat;
+static uint64_t metrics_generation;    /* of the catalog; read under metrics_lock */
+static bool metrics_synced;            /* main lcore only */
+static struct MHD_Daemon *metrics_mhd; /* main lcore only */
+static struct dp *metrics_dp;
+
+/* MHD's messages: into the start-up error while starting, to stderr afterwards. The
+ * HTTP thread may log while metrics_start() returns, hence the atomic pointer. */
+static char *metrics_log_err;
+static size_t metrics_log_errlen;
+
+static const char *const metrics_classes[STATS_RESP_CLASSES] = {"1xx", "2xx", "3xx",
+                                                                "4xx", "5xx", "6xx"};
+
+/* ---- catalog ---- */
+
+int
+metrics_sync(const struct sph_cfg *cfg, uint64_t generation)
+{
+	struct metrics_backend *cat, *old;
+	unsigned n = 0, k = 0;
+
+	if (metrics_synced && generation == metrics_generation)
+		return 0; /* main lcore is the only writer: reading it unlocked is fine */
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		n += cfg->groups[g].nb_backends;
+	cat = calloc(n + 1, sizeof(*cat));
+	if (cat == NULL)
+		return -1;
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		for (unsigned b = 0; b < cfg->groups[g].nb_backends; b++, k++) {
+			const struct cfg_backend *cb = &cfg->groups[g].backends[b];
+
+			snprintf(cat[k].name, sizeof(cat[k].name), "%s", cb->name);
+			snprintf(cat[k].group, sizeof(cat[k].group), "%s", cfg->groups[g].name);
+			cat[k].weight = cb->weight;
+			cat[k].state = cb->state;
+		}
+
+	pthread_mutex_lock(&metrics_lock);
+	/* Probe results belong to the backend, not to the generation: carry them over. */
+	for (unsigned i = 0; i < metrics_nb_cat; i++)
+		for (unsigned j = 0; j < n && metrics_cat[i].probe_valid; j++)
+			if (strcmp(metrics_cat[i].name, cat[j].name) == 0) {
+				cat[j].probe_valid = true;
+				cat[j].probe_latency = metrics_cat[i].probe_latency;
+				break;
+			}
+	old = metrics_cat;
+	metrics_cat = cat;
+	metrics_nb_cat = n;
+	metrics_generation = generation;
+	pthread_mutex_unlock(&metrics_lock);
+	metrics_synced = true;
+	free(old);
+	return 0;
+}
+
+int
+metrics_set_probe_latency(const char *name, double latency)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&metrics_lock);
+	for (unsigned i = 0; i < metrics_nb_cat; i++)
+		if (strcmp(metrics_cat[i].name, name) == 0) {
+			metrics_cat[i].probe_valid = latency >= 0;
+			metrics_cat[i].probe_latency = latency;
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&metrics_lock);
+	return rc;
+}
+
+void
+metrics_free(void)
+{
+	pthread_mutex_lock(&metrics_lock);
+	free(metrics_cat);
+	metrics_cat = NULL;
+	metrics_nb_cat = 0;
+	metrics_synced = false;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+/* Catalog entry of name; hint is where it is when catalog and snapshot agree. Caller
+ * holds metrics_lock. */
+static const struct metrics_backend *
+metrics_cat_find(const char *name, uint32_t hint)
+{
+	if (hint < metrics_nb_cat && strcmp(metrics_cat[hint].name, name) == 0)
+		return &metrics_cat[hint];
+	for (unsigned i = 0; i < metrics_nb_cat; i++)
+		if (strcmp(metrics_cat[i].name, name) == 0)
+			return &metrics_cat[i];
+	return NULL;
+}
+
+/*
+ * Copy every snapshot backend known to the catalog, with its counters summed over the
+ * workers. Lock order: ctl_lock, then metrics_lock (metrics_sync() takes only the
+ * latter). @return the rows (*nb of them; malloc'd, may be empty), or NULL.
+ */
+static struct metrics_row *
+metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation)
+{
+	struct metrics_row *rows;
+	const struct snap *s;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&dp->ctl_lock);
+	s = dp->snap;
+	rows = calloc((s != NULL ? s->nb_backends : 0) + 1, sizeof(*rows));
+	if (rows == NULL) {
+		pthread_mutex_unlock(&dp->ctl_lock);
+		return NULL;
+	}
+	pthread_mutex_lock(&metrics_lock);
+	*generation = metrics_generation;
+	for (uint32_t b = 0; s != NULL && b < s->nb_backends; b++) {
+		const struct metrics_backend *c = metrics_cat_find(s->info[b].name, b);
+		const uint64_t *src;
+		uint64_t *dst = (uint64_t *)&rows[n].st;
+		size_t words = sizeof(rows[n].st) / sizeof(uint64_t);
+
+		if (c == NULL)
+			continue;
+		rows[n].be = *c;
+		for (unsigned w = 0; w < dp->nb_workers; w++) {
+			src = (const uint64_t *)&dp->workers[w]->st->backend[s->backends[b].slot];
+			for (size_t k = 0; k < words; k++) /* benign race: see the top */
+				dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&metrics_lock);
+	pthread_mutex_unlock(&dp->ctl_lock);
+	*nb = n;
+	return rows;
+}
+
+_Static_assert(sizeof(struct stats_backend) % sizeof(uint64_t) == 0,
+               "struct stats_backend is summed as an array of uint64_t");
+
+/* ---- rendering ---- */
+
+/* A label value as the exposition format wants it: \ " and newline escaped. */
+static void
+metrics_label(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, "%s=\"", name);
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\\')
+			fputs("\\\\", out);
+		else if (*p == '"')
+			fputs("\\\"", out);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void
+metrics_family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{group="...",backend="..."[,extra="..."]} */
+static void
+metrics_backend_series(FILE *out, const char *name, const struct metrics_backend *be,
+                       const char *extra, const char *extra_value)
+{
+	fprintf(out, "%s{", name);
+	metrics_label(out, "group", be->group);
+	fputc(',', out);
+	metrics_label(out, "backend", be->name);
+	if (extra != NULL) {
+		fputc(',', out);
+		metrics_label(out, extra, extra_value);
+	}
+	fputs("} ", out);
+}
+
+static uint64_t
+metrics_load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED); /* benign race: see the top */
+}
+
+/* One counter of every worker: name{worker="i"} value. */
+#define METRICS_PER_WORKER(out, dp, name, field, help)                                             \
+	do {                                                                                       \
+		metrics_family(out, name, "counter", help);                                        \
+		for (unsigned w_ = 0; w_ < (dp)->nb_workers; w_++)                                 \
+			fprintf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w_,                  \
+			        metrics_load(&(dp)->workers[w_]->st->field));                      \
+	} while (0)
+
+static void
+metrics_drop(FILE *out, unsigned worker, const char *layer, const char *reason, uint64_t v)
+{
+	fprintf(out, "siphon_drops_total{worker=\"%u\",layer=\"%s\",", worker, layer);
+	metrics_label(out, "reason", reason);
+	fprintf(out, "} %" PRIu64 "\n", v);
+}
+
+static void
+metrics_render_workers(FILE *out, struct dp *dp)
+{
+	METRICS_PER_WORKER(out, dp, "siphon_rx_packets_total", rx_packets,
+	                   "Frames received, by worker.");
+	METRICS_PER_WORKER(out, dp, "siphon_rx_bytes_total", rx_bytes,
+	                   "Bytes of frames received, by worker.");
+	METRICS_PER_WORKER(out, dp, "siphon_tx_packets_total", tx_packets,
+	                   "Frames the NIC accepted for sending, by worker.");
+	METRICS_PER_WORKER(out, dp, "siphon_tx_bytes_total", tx_bytes,
+	                   "Bytes of frames the NIC accepted for sending, by worker.");
+	METRICS_PER_WORKER(out, dp, "siphon_tx_dropped_total", tx_drop,
+	                   "Frames the NIC refused (TX ring full) and siphon freed, by worker.");
+	METRICS_PER_WORKER(out, dp, "siphon_nd_replies_total", nd_reply,
+	                   "ARP/ND requests for siphon's addresses answered, by worker.");
+	METRICS_PER_WORKER(out, dp, "siphon_nd_learned_total", nd_learn,
+	                   "Neighbour (IP, MAC) pairs learnt and handed to the main lcore.");
+	METRICS_PER_WORKER(out, dp, "siphon_nd_learn_lost_total", learn_ring_full,
+	                   "Learnt neighbour pairs lost: the ring to the main lcore was full.");
+
+	/* Every reason, zeros included: a series that appears only at its first drop
+	 * makes rate() and increase() miss that first drop. */
+	metrics_family(out, "siphon_drops_total", "counter",
+	               "Frames dropped, by worker, layer (pkt: frame decoder, sip: SIP scanner, "
+	               "dp: dispatch) and reason.");
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		const struct stats_worker *st = dp->workers[w]->st;
+
+		for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++)
+			metrics_drop(out, w, "pkt", pkt_verdict_name(v),
+			             metrics_load(&st->pkt_drop[v]));
+		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
+			metrics_drop(out, w, "sip", sip_verdict_name(v),
+			             metrics_load(&st->sip_drop[v]));
+			/* The dispatch drops are the scalar counters documented as "drop: ...". */
+#define METRICS_DP_DROP(name, doc)                                                                 \
+	if (strncmp(doc, "drop", 4) == 0)                                                          \
+		metrics_drop(out, w, "dp", #name, metrics_load(&st->name));
+		STATS_COUNTERS(METRICS_DP_DROP)
+#undef METRICS_DP_DROP
+	}
+}
+
+static void
+metrics_render_backends(FILE *out, const struct metrics_row *r, unsigned n)
+{
+	metrics_family(out, "siphon_backend_packets_total", "counter",
+	               "Frames forwarded to the backend.");
+	for (unsigned i = 0; i < n; i++) {
+		metrics_backend_series(out, "siphon_backend_packets_total", &r[i].be, NULL, NULL);
+		fprintf(out, "%" PRIu64 "\n", r[i].st.packets);
+	}
+	metrics_family(out, "siphon_backend_bytes_total", "counter",
+	               "Bytes forwarded to the backend, as received (before any encapsulation).");
+	for (unsigned i = 0; i < n; i++) {
+		metrics_backend_series(out, "siphon_backend_bytes_total", &r[i].be, NULL, NULL);
+		fprintf(out, "%" PRIu64 "\n", r[i].st.bytes);
+	}
+	metrics_family(out, "siphon_backend_requests_total", "counter",
+	               "SIP requests forwarded to the backend, by method (OTHER: unknown ones).");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned m = 0; m < SIP_METHOD_COUNT; m++) {
+			metrics_backend_series(out, "siphon_backend_requests_total", &r[i].be,
+			                       "method", sip_method_name(m));
+			fprintf(out, "%" PRIu64 "\n", r[i].st.requests[m]);
+		}
+	metrics_family(out, "siphon_backend_responses_total", "counter",
+	               "SIP responses forwarded to the backend, by status class.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned c = 0; c < STATS_RESP_CLASSES; c++) {
+			metrics_backend_series(out, "siphon_backend_responses_total", &r[i].be,
+			                       "class", metrics_classes[c]);
+			fprintf(out, "%" PRIu64 "\n", r[i].st.responses[c]);
+		}
+	metrics_family(out, "siphon_backend_up", "gauge",
+	               "1 when the backend takes new calls (state up), else 0.");
+	for (unsigned i = 0; i < n; i++) {
+		metrics_backend_series(out, "siphon_backend_up", &r[i].be, NULL, NULL);
+		fprintf(out, "%d\n", r[i].be.state == MAGLEV_UP);
+	}
+	metrics_family(out, "siphon_backend_state", "gauge",
+	               "1 for the backend's configured state (up, drain, down), 0 for the others.");
+	for (unsigned i = 0; i < n; i++)
+		for (uint8_t st = MAGLEV_UP; st <= MAGLEV_DOWN; st++) {
+			metrics_backend_series(out, "siphon_backend_state", &r[i].be, "state",
+			                       cfg_state_name(st));
+			fprintf(out, "%d\n", r[i].be.state == st);
+		}
+	metrics_family(out, "siphon_backend_weight", "gauge",
+	               "The backend's configured Maglev weight.");
+	for (unsigned i = 0; i < n; i++) {
+		metrics_backend_series(out, "siphon_backend_weight", &r[i].be, NULL, NULL);
+		fprintf(out, "%" PRIu32 "\n", r[i].be.weight);
+	}
+	/* Health-check hook: only backends with a probe result have a sample, and the
+	 * family header is written only when one does (no prober: no family). */
+	for (unsigned i = 0, hdr = 0; i < n; i++) {
+		if (!r[i].be.probe_valid)
+			continue;
+		if (!hdr++)
+			metrics_family(out, "siphon_backend_probe_latency_seconds", "gauge",
+			               "Round trip of the last health probe of the backend.");
+		metrics_backend_series(out, "siphon_backend_probe_latency_seconds", &r[i].be, NULL,
+		                       NULL);
+		fprintf(out, "%.9g\n", r[i].be.probe_latency);
+	}
+}
+
+int
+metrics_render(struct dp *dp, FILE *out)
+{
+	struct metrics_row *rows;
+	uint64_t generation = 0;
+	unsigned n = 0;
+
+	rows = metrics_collect(dp, &n, &generation);
+	if (rows == NULL)
+		return -1;
+	metrics_render_workers(out, dp);
+	metrics_render_backends(out, rows, n);
+	free(rows);
+	metrics_family(out, "siphon_snapshot_generation", "gauge",
+	               "Configuration generation in force: 1 at start, +1 per applied change.");
+	fprintf(out, "siphon_snapshot_generation %" PRIu64 "\n", generation);
+	metrics_family(out, "siphon_workers", "gauge", "Worker lcores forwarding packets.");
+	fprintf(out, "siphon_workers %u\n", dp->nb_workers);
+	metrics_family(out, "siphon_build_info", "gauge", "Always 1; the version is a label.");
+	fprintf(out, "siphon_build_info{version=\"%s\"} 1\n", SIPHON_VERSION);
+	return ferror(out) ? -1 : 0;
+}
+
+/* ---- HTTP ---- */
+
+static enum MHD_Result
+metrics_reply(struct MHD_Connection *c, unsigned status, const char *text, const char *allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (allow != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* MHD calls this once with the headers, then for any body, then to respond. */
+static enum MHD_Result
+metrics_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                const char *version, const char *upload, size_t *upload_len, void **state)
+{
+	static int seen; /* marker: the headers have been seen */
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)cls;
+	(void)version;
+	(void)upload;
+	if (*state == NULL) {
+		*state = &seen;
+		return MHD_YES;
+	}
+	if (*upload_len != 0) { /* a body nobody asked for: skip it, answer at the end */
+		*upload_len = 0;
+		return MHD_YES;
+	}
+	/* HEAD is GET without a body (MHD leaves the body out); everything else is 405. */
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return metrics_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+		                     "GET, HEAD");
+	if (strcmp(url, METRICS_PATH) != 0)
+		return metrics_reply(c, MHD_HTTP_NOT_FOUND, "not found: try " METRICS_PATH "\n",
+		                     NULL);
+
+	out = open_memstream(&text, &len);
+	if (out == NULL)
+		return metrics_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
+	if (metrics_render(metrics_dp, out) != 0 || fclose(out) != 0) {
+		free(text);
+		return metrics_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n", NULL);
+	}
+	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
+	rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static void
+metrics_logger(void *cls, const char *fmt, va_list ap)
+{
+	char *err = __atomic_load_n(&metrics_log_err, __ATOMIC_ACQUIRE);
+
+	(void)cls;
+	if (err != NULL) { /* starting: the first message is the reason */
+		if (err[0] == '\0')
+			vsnprintf(err, metrics_log_errlen, fmt, ap);
+		return;
+	}
+	fputs("siphon: metrics: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+int
+metrics_start(struct dp *dp, const char *listen, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss = {0};
+	struct cfg_addr a;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	uint16_t port;
+	static char why[256]; /* static: a late log line from the HTTP thread stays in bounds */
+	size_t l;
+
+	if (metrics_mhd != NULL) {
+		snprintf(err, errlen, "metrics: already serving");
+		return -1;
+	}
+	if (cfg_addr_parse(listen, &a, &port) != 0 || port == 0) {
+		snprintf(err, errlen, "metrics: listen \"%s\": want address:port", listen);
+		return -1;
+	}
+	if (a.family == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a.a + 12, 4); /* stored as ::ffff:a.b.c.d */
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, a.a, 16);
+		flags |= MHD_USE_IPv6;
+	}
+
+	metrics_dp = dp;
+	why[0] = '\0';
+	metrics_log_errlen = sizeof(why);
+	__atomic_store_n(&metrics_log_err, why, __ATOMIC_RELEASE);
+	/* The HTTP thread is created here, by the main lcore's thread, and inherits its
+	 * CPU affinity: it shares the main lcore's core and never preempts a worker. */
+	errno = 0;
+	/* The logger must come first, or MHD logs its own complaint about that. */
+	metrics_mhd = MHD_start_daemon(
+	        flags, port, NULL, NULL, metrics_handler, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+	        metrics_logger, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONN_LIMIT,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONN_TIMEOUT,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT, MHD_OPTION_END);
+	__atomic_store_n(&metrics_log_err, NULL, __ATOMIC_RELEASE);
+	if (metrics_mhd == NULL) {
+		l = strlen(why);
+		while (l > 0 && (why[l - 1] == '\n' || why[l - 1] == '.'))
+			why[--l] = '\0';
+		snprintf(err, errlen, "metrics: cannot listen on %s: %s", listen,
+		         why[0] != '\0' ? why
+		         : errno != 0   ? strerror(errno)
+		                        : "unknown error");
+		return -1;
+	}
+	return 0;
+}
+
+void
+metrics_stop(void)
+{
+	if (metrics_mhd == NULL)
+		return;
+	MHD_stop_daemon(metrics_mhd); /* joins the HTTP thread: no scrape runs after this */
+	metrics_mhd = NULL;
+}
