@@ -21,6 +21,7 @@
 #include "siphon/cfg.h"
 #include "siphon/maglev.h"
 #include "siphon/sph.h"
+#include "health.h"
 
 /* libconfig stops nesting @include at 10 levels; the literal scan follows it no deeper. */
 #define CFG_INCLUDE_DEPTH 10
@@ -259,6 +260,19 @@ device_valid(const char *s)
 		if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
 			return 0;
 	return 1;
+}
+
+/* A kernel interface name for a port's exception path: 1..15 characters of the name
+ * alphabet, not "." or ".." (Linux refuses those). No ',' or '=': it is handed to DPDK
+ * as a devarg ("iface=NAME"). */
+static int
+ifname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= CFG_IFNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	return cfg_name_valid(s);
 }
 
 /* Whether a is something one can send to or own: not unspecified, not multicast, not
@@ -932,6 +946,134 @@ static const struct cfg_key metrics_keys[] = {
         {"listen", p_metrics_listen, 0, 0, 0},
 };
 
+/* ---- health ---- */
+
+/* struct cfg_health as health_params_check() wants it. */
+static void
+health_params_of(const struct cfg_health *h, struct health_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->interval_ms = h->interval_ms;
+	p->timeout_ms = h->timeout_ms;
+	p->fall = h->fall;
+	p->rise = h->rise;
+	p->overload_code = h->overload_code;
+	_Static_assert(sizeof(p->accept) == sizeof(h->accept), "accept bitmaps differ");
+	memcpy(p->accept, h->accept, sizeof(p->accept));
+}
+
+void
+cfg_health_default(struct cfg_health *h)
+{
+	struct health_params p;
+
+	health_params_default(&p);
+	memset(h, 0, sizeof(*h));
+	h->enabled = 1;
+	h->interval_ms = p.interval_ms;
+	h->timeout_ms = p.timeout_ms;
+	h->fall = p.fall;
+	h->rise = p.rise;
+	h->overload_code = p.overload_code;
+	memcpy(h->accept, p.accept, sizeof(h->accept));
+}
+
+static int
+p_health_enabled(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+
+	(void)k;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(x, s, "enabled must be true or false, got %s", type_name(s));
+	cfg->health.enabled = (uint8_t)(config_setting_get_bool(s) != 0);
+	return 0;
+}
+
+/* One accepted code or range: 404, "404", "200-299". */
+static int
+health_accept_elem(struct cfg_ctx *x, const config_setting_t *e, struct health_params *p)
+{
+	char q[CFG_QUOTE_MAX];
+	unsigned lo, hi;
+	long long v;
+	int n = 0;
+
+	if (config_setting_type(e) == CONFIG_TYPE_INT ||
+	    config_setting_type(e) == CONFIG_TYPE_INT64) {
+		if (get_int(x, e, "accept code", 200, 699, &v) < 0)
+			return -1;
+		lo = hi = (unsigned)v;
+	} else if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+		const char *t = config_setting_get_string(e);
+
+		if (sscanf(t, "%3u-%3u%n", &lo, &hi, &n) == 2 && t[n] == '\0')
+			;
+		else if (n = 0, sscanf(t, "%3u%n", &lo, &n) == 1 && t[n] == '\0')
+			hi = lo;
+		else
+			return fail(x, e,
+			            "accept must hold codes (404) or ranges (\"200-299\"), got %s",
+			            quote(q, t));
+		if (lo < 200 || hi > 699 || lo > hi)
+			return fail(x, e, "accept range %s must be within 200..699, low to high",
+			            quote(q, t));
+	} else {
+		return fail(x, e, "accept must hold codes (404) or ranges (\"200-299\"), got %s",
+		            type_name(e));
+	}
+	health_accept_range(p, lo, hi, 1);
+	return 0;
+}
+
+/* accept = [ "200-299", "404" ] or ( 200, "300-399" ) or one code or range alone: the
+ * codes meaning "alive". Given, it replaces the default 200..699. */
+static int
+p_health_accept(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	struct health_params p;
+
+	(void)k;
+	memset(&p, 0, sizeof(p));
+	if (config_setting_type(s) == CONFIG_TYPE_ARRAY ||
+	    config_setting_type(s) == CONFIG_TYPE_LIST) {
+		for (int i = 0; i < config_setting_length(s); i++)
+			if (health_accept_elem(x, config_setting_get_elem(s, (unsigned)i), &p) < 0)
+				return -1;
+	} else if (health_accept_elem(x, s, &p) < 0) {
+		return -1;
+	}
+	memcpy(cfg->health.accept, p.accept, sizeof(cfg->health.accept));
+	return 0;
+}
+
+static int
+p_health_overload(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	long long v = 0;
+
+	(void)k;
+	if (get_int(x, s, NULL, 0, 699, &v) < 0)
+		return -1;
+	if (v != 0 && v < 200)
+		return fail(x, s, "overload_code must be 200..699, or 0 for none, got %lld", v);
+	cfg->health.overload_code = (uint16_t)v;
+	return 0;
+}
+
+static const struct cfg_key health_keys[] = {
+        {"enabled", p_health_enabled, 0, 0, 0},
+        {"interval_ms", p_u32, offsetof(struct sph_cfg, health.interval_ms), HEALTH_INTERVAL_MIN,
+         HEALTH_INTERVAL_MAX},
+        {"timeout_ms", p_u32, offsetof(struct sph_cfg, health.timeout_ms), 1, HEALTH_INTERVAL_MAX},
+        {"fall", p_u32, offsetof(struct sph_cfg, health.fall), 1, HEALTH_RUN_MAX},
+        {"rise", p_u32, offsetof(struct sph_cfg, health.rise), 1, HEALTH_RUN_MAX},
+        {"accept", p_health_accept, 0, 0, 0},
+        {"overload_code", p_health_overload, 0, 0, 0},
+};
+
 /* A top-level group read with its own key table; messages name it as the item. */
 static int
 read_section(struct cfg_ctx *x, const config_setting_t *s, const char *what,
@@ -961,6 +1103,23 @@ p_metrics(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct 
 	return read_section(x, s, "metrics", metrics_keys, SPH_ARRAY_SIZE(metrics_keys));
 }
 
+static int
+p_health(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct health_params p;
+	char msg[256];
+
+	(void)obj, (void)k;
+	if (read_section(x, s, "health", health_keys, SPH_ARRAY_SIZE(health_keys)) < 0)
+		return -1;
+	/* What ties keys together (timeout within interval, some code accepted), at the
+	 * block's line. */
+	health_params_of(&x->cfg->health, &p);
+	if (health_params_check(&p, msg, sizeof(msg)) != 0)
+		return fail(x, s, "%s", msg);
+	return 0;
+}
+
 static const struct cfg_key top_keys[] = {
         {"hash_key", p_hash_key, 0, 0, 0},
         {"hash_key_hex", p_hash_key_hex, 0, 0, 0},
@@ -972,6 +1131,7 @@ static const struct cfg_key top_keys[] = {
         {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0},
         {"control", p_control, 0, 0, 0},
         {"metrics", p_metrics, 0, 0, 0},
+        {"health", p_health, 0, 0, 0},
 };
 
 /* ---- ports ---- */
@@ -1037,12 +1197,32 @@ p_port_addrs(struct cfg_ctx *x, const config_setting_t *s, void *obj, const stru
 	return 0;
 }
 
+static int
+p_exception(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_port *p = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (!ifname_valid(v))
+		return fail(x, s,
+		            "exception must be a kernel interface name of 1..%u characters of "
+		            "A-Z a-z 0-9 . _ -, got %s",
+		            CFG_IFNAME_MAX - 1, quote(q, v));
+	strcpy(p->exception, v);
+	return 0;
+}
+
 static const struct cfg_key port_keys[] = {
         {"name", p_done, 0, 0, 0},
         {"device", p_device, 0, 0, 0},
         {"addresses", p_port_addrs, 0, 0, 0},
         {"gateway4", p_addr, offsetof(struct cfg_port, gw4), 4, 0},
         {"gateway6", p_addr, offsetof(struct cfg_port, gw6), 6, 0},
+        {"exception", p_exception, 0, 0, 0},
 };
 
 /* A next hop must be reachable: on-link through one of the port's own prefixes. */
@@ -1191,6 +1371,19 @@ read_ports(struct cfg_ctx *x)
 		free(r);
 		return -1;
 	}
+	/* Exception interfaces: n is small (the dataplane serves a handful of ports). */
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < i && cfg->ports[i].exception[0] != '\0'; j++)
+			if (strcmp(cfg->ports[i].exception, cfg->ports[j].exception) == 0) {
+				set_item(x, "port \"%s\"", cfg->ports[i].name);
+				fail(x,
+				     config_setting_get_member(config_setting_get_elem(l, i),
+				                               "exception"),
+				     "exception interface \"%s\" is already used by port \"%s\"",
+				     cfg->ports[i].exception, cfg->ports[j].name);
+				free(r);
+				return -1;
+			}
 	na = 0;
 	for (unsigned i = 0; i < n; i++) {
 		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++) {
@@ -1893,6 +2086,7 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	snprintf(x.cfg->ctl_socket, sizeof(x.cfg->ctl_socket), "%s", CFG_CONTROL_SOCKET);
 	x.cfg->ctl_mode = CFG_CONTROL_MODE;
 	snprintf(x.cfg->ctl_group, sizeof(x.cfg->ctl_group), "%s", CFG_CONTROL_GROUP);
+	cfg_health_default(&x.cfg->health);
 
 	config_init(&c);
 	rc = load(&x, &c);
@@ -1935,7 +2129,9 @@ writable(const struct sph_cfg *cfg)
 		    !device_valid(p->device) || p->nb_addrs == 0 ||
 		    p->nb_addrs > CFG_PORT_ADDRS_MAX ||
 		    (p->gw4.family != 0 && p->gw4.family != 4) ||
-		    (p->gw6.family != 0 && p->gw6.family != 6))
+		    (p->gw6.family != 0 && p->gw6.family != 6) ||
+		    memchr(p->exception, 0, sizeof(p->exception)) == NULL ||
+		    (p->exception[0] != '\0' && !ifname_valid(p->exception)))
 			return 0;
 		for (unsigned j = 0; j < p->nb_addrs; j++)
 			if (p->addrs[j].addr.family != 4 && p->addrs[j].addr.family != 6)
@@ -1992,6 +2188,35 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 	                ? cfg_addr_format(&cfg->metrics_addr, cfg->metrics_port, m, sizeof(m))
 	                : "");
 
+	if (cfg->health.interval_ms != 0) {
+		const struct cfg_health *h = &cfg->health;
+		unsigned c = 200, ranges = 0;
+
+		fprintf(f,
+		        "\nhealth = {\n\tenabled = %s;\n\tinterval_ms = %u;\n\ttimeout_ms = "
+		        "%u;\n\tfall = %u;\n\trise = %u;\n\taccept = [",
+		        h->enabled ? "true" : "false", h->interval_ms, h->timeout_ms, h->fall,
+		        h->rise);
+		/* The bitmap as ranges of consecutive codes: [ "200-699" ] by default. */
+		while (c <= 699) {
+			unsigned lo;
+
+			if (!((h->accept[c / 64] >> (c % 64)) & 1u)) {
+				c++;
+				continue;
+			}
+			lo = c;
+			while (c + 1 <= 699 && ((h->accept[(c + 1) / 64] >> ((c + 1) % 64)) & 1u))
+				c++;
+			if (lo == c)
+				fprintf(f, "%s\"%u\"", ranges++ ? ", " : " ", lo);
+			else
+				fprintf(f, "%s\"%u-%u\"", ranges++ ? ", " : " ", lo, c);
+			c++;
+		}
+		fprintf(f, " ];\n\toverload_code = %u;\n};\n", (unsigned)h->overload_code);
+	}
+
 	if (cfg->nb_ports > 0) {
 		fprintf(f, "\nports = (\n");
 		for (unsigned i = 0; i < cfg->nb_ports; i++) {
@@ -2010,6 +2235,8 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 			if (p->gw6.family != 0)
 				fprintf(f, "\t\tgateway6 = \"%s\";\n",
 				        cfg_addr_format(&p->gw6, 0, a, sizeof(a)));
+			if (p->exception[0] != '\0')
+				fprintf(f, "\t\texception = \"%s\";\n", p->exception);
 			fprintf(f, "\t}%s\n", i + 1 < cfg->nb_ports ? "," : "");
 		}
 		fprintf(f, ");\n");
@@ -2077,6 +2304,13 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 	    strcmp(a->ctl_group, b->ctl_group) != 0 || a->metrics_port != b->metrics_port ||
 	    (a->metrics_port != 0 && !addr_equal(&a->metrics_addr, &b->metrics_addr)))
 		return 0;
+	if (a->health.enabled != b->health.enabled ||
+	    a->health.interval_ms != b->health.interval_ms ||
+	    a->health.timeout_ms != b->health.timeout_ms || a->health.fall != b->health.fall ||
+	    a->health.rise != b->health.rise ||
+	    a->health.overload_code != b->health.overload_code ||
+	    memcmp(a->health.accept, b->health.accept, sizeof(a->health.accept)) != 0)
+		return 0;
 	for (unsigned i = 0; i < a->nb_groups; i++) {
 		const struct cfg_group *ga = &a->groups[i], *gb = &b->groups[i];
 
@@ -2106,7 +2340,8 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 
 		if (strcmp(x->name, y->name) != 0 || strcmp(x->device, y->device) != 0 ||
 		    x->nb_addrs != y->nb_addrs || !gw_equal(&x->gw4, &y->gw4) ||
-		    !gw_equal(&x->gw6, &y->gw6))
+		    !gw_equal(&x->gw6, &y->gw6) ||
+		    strncmp(x->exception, y->exception, sizeof(x->exception)) != 0)
 			return 0;
 		for (unsigned j = 0; j < x->nb_addrs && j < CFG_PORT_ADDRS_MAX; j++)
 			if (!addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||
@@ -2340,6 +2575,19 @@ validate_ports(struct val_ctx *v)
 				             "addresses",
 				             key, cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
 		}
+		if (memchr(p->exception, 0, sizeof(p->exception)) == NULL ||
+		    (p->exception[0] != '\0' && !ifname_valid(p->exception)))
+			return vfail(
+			        v, item, p->line,
+			        "exception must be a kernel interface name of 1..%u characters "
+			        "of A-Z a-z 0-9 . _ -",
+			        CFG_IFNAME_MAX - 1);
+		for (unsigned j = 0; j < i && p->exception[0] != '\0'; j++)
+			if (strcmp(p->exception, cfg->ports[j].exception) == 0)
+				return vfail(v, item, p->line,
+				             "exception interface \"%s\" is already used by port "
+				             "\"%s\"",
+				             p->exception, cfg->ports[j].name);
 		na += p->nb_addrs;
 	}
 	if (cfg->nb_ports == 0)
@@ -2587,6 +2835,16 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
 	    cfg->metrics_addr.family != 6)
 		return vfail(&v, "metrics", 0, "listen must be an IPv4 or IPv6 address");
+	if (cfg->health.interval_ms != 0) { /* 0: no health block (see struct cfg_health) */
+		struct health_params p;
+		char msg[256];
+
+		if (cfg->health.enabled > 1)
+			return vfail(&v, "health", 0, "enabled must be true or false");
+		health_params_of(&cfg->health, &p);
+		if (health_params_check(&p, msg, sizeof(msg)) != 0)
+			return vfail(&v, NULL, 0, "%s", msg);
+	}
 	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
 		return -1;
 	return 0;

@@ -35,6 +35,7 @@
 #include "siphon/maglev.h"
 #include "siphon/pkt.h"
 #include "siphon/sip.h"
+#include "health.h"
 #include "metrics.h"
 #include "stats.h"
 #include "worker.h"
@@ -53,17 +54,20 @@ struct metrics_backend {
 	char group[CFG_NAME_MAX];
 	uint32_t weight;
 	uint8_t state; /* enum maglev_state */
-	/* Health-check hook: set by metrics_set_probe_latency() once a prober exists.
-	 * probe_valid false means "no data": the gauge is then not emitted at all, so a
-	 * dashboard never mistakes a missing prober for a 0 s round trip. */
-	bool probe_valid;
-	double probe_latency; /* seconds */
 };
 
 /* What a scrape copied of one snapshot backend, under the locks. */
 struct metrics_row {
 	struct metrics_backend be;
 	struct stats_backend st; /* summed over workers */
+	bool has_health;         /* hs is valid: health checks run and probe it */
+	struct health_status hs;
+};
+
+/* What a scrape copied of the health checker. */
+struct metrics_health {
+	bool on;
+	struct health_stats st;
 };
 
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER; /* the catalog below */
@@ -73,6 +77,7 @@ static uint64_t metrics_generation;    /* of the catalog; read under metrics_loc
 static bool metrics_synced;            /* main lcore only */
 static struct MHD_Daemon *metrics_mhd; /* main lcore only */
 static struct dp *metrics_dp;
+static struct health *metrics_health; /* under metrics_lock; NULL: no health checks */
 
 /* MHD's messages: into the start-up error while starting, to stderr afterwards. The
  * HTTP thread may log while metrics_start() returns, hence the atomic pointer. */
@@ -108,14 +113,6 @@ metrics_sync(const struct sph_cfg *cfg, uint64_t generation)
 		}
 
 	pthread_mutex_lock(&metrics_lock);
-	/* Probe results belong to the backend, not to the generation: carry them over. */
-	for (unsigned i = 0; i < metrics_nb_cat; i++)
-		for (unsigned j = 0; j < n && metrics_cat[i].probe_valid; j++)
-			if (strcmp(metrics_cat[i].name, cat[j].name) == 0) {
-				cat[j].probe_valid = true;
-				cat[j].probe_latency = metrics_cat[i].probe_latency;
-				break;
-			}
 	old = metrics_cat;
 	metrics_cat = cat;
 	metrics_nb_cat = n;
@@ -126,21 +123,12 @@ metrics_sync(const struct sph_cfg *cfg, uint64_t generation)
 	return 0;
 }
 
-int
-metrics_set_probe_latency(const char *name, double latency)
+void
+metrics_set_health(struct health *h)
 {
-	int rc = -1;
-
 	pthread_mutex_lock(&metrics_lock);
-	for (unsigned i = 0; i < metrics_nb_cat; i++)
-		if (strcmp(metrics_cat[i].name, name) == 0) {
-			metrics_cat[i].probe_valid = latency >= 0;
-			metrics_cat[i].probe_latency = latency;
-			rc = 0;
-			break;
-		}
+	metrics_health = h;
 	pthread_mutex_unlock(&metrics_lock);
-	return rc;
 }
 
 void
@@ -173,7 +161,7 @@ metrics_cat_find(const char *name, uint32_t hint)
  * latter). @return the rows (*nb of them; malloc'd, may be empty), or NULL.
  */
 static struct metrics_row *
-metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation)
+metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metrics_health *mh)
 {
 	struct metrics_row *rows;
 	const struct snap *s;
@@ -188,6 +176,11 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation)
 	}
 	pthread_mutex_lock(&metrics_lock);
 	*generation = metrics_generation;
+	/* The checker is read under metrics_lock: metrics_set_health(NULL) waits for us
+	 * before the daemon frees it. health_get() takes its own lock briefly. */
+	mh->on = metrics_health != NULL;
+	if (mh->on)
+		health_get_stats(metrics_health, &mh->st);
 	for (uint32_t b = 0; s != NULL && b < s->nb_backends; b++) {
 		const struct metrics_backend *c = metrics_cat_find(s->info[b].name, b);
 		const uint64_t *src;
@@ -197,6 +190,8 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation)
 		if (c == NULL)
 			continue;
 		rows[n].be = *c;
+		rows[n].has_health = metrics_health != NULL &&
+		                     health_get(metrics_health, c->name, &rows[n].hs) == 0;
 		for (unsigned w = 0; w < dp->nb_workers; w++) {
 			src = (const uint64_t *)&dp->workers[w]->st->backend[s->backends[b].slot];
 			for (size_t k = 0; k < words; k++) /* benign race: see the top */
@@ -372,32 +367,95 @@ metrics_render_backends(FILE *out, const struct metrics_row *r, unsigned n)
 		metrics_backend_series(out, "siphon_backend_weight", &r[i].be, NULL, NULL);
 		fprintf(out, "%" PRIu32 "\n", r[i].be.weight);
 	}
-	/* Health-check hook: only backends with a probe result have a sample, and the
-	 * family header is written only when one does (no prober: no family). */
-	for (unsigned i = 0, hdr = 0; i < n; i++) {
-		if (!r[i].be.probe_valid)
-			continue;
-		if (!hdr++)
-			metrics_family(out, "siphon_backend_probe_latency_seconds", "gauge",
-			               "Round trip of the last health probe of the backend.");
-		metrics_backend_series(out, "siphon_backend_probe_latency_seconds", &r[i].be, NULL,
-		                       NULL);
-		fprintf(out, "%.9g\n", r[i].be.probe_latency);
-	}
+}
+
+/* Health checks: per backend state, round trips and probe counts, and the checker's
+ * counters. Nothing when health checks are off; no latency sample for a backend that
+ * never answered (a missing sample is not a 0 s round trip). */
+static void
+metrics_render_health(FILE *out, const struct metrics_row *r, unsigned n,
+                      const struct metrics_health *mh)
+{
+	static const char *const kinds[] = {"last", "ewma"};
+	const struct health_stats *st = &mh->st;
+
+	if (!mh->on)
+		return;
+	metrics_family(out, "siphon_backend_health", "gauge",
+	               "1 for the backend's health-check state (unknown, up, down, overloaded), "
+	               "0 for the others.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned s = 0; s < HEALTH_STATE_COUNT && r[i].has_health; s++) {
+			metrics_backend_series(out, "siphon_backend_health", &r[i].be, "state",
+			                       health_state_name(s));
+			fprintf(out, "%d\n", r[i].hs.state == s);
+		}
+	metrics_family(out, "siphon_backend_probe_latency_seconds", "gauge",
+	               "Health probe round trip of the backend: the last one, and the smoothed "
+	               "one (EWMA, alpha 1/8).");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < 2 && r[i].has_health && r[i].hs.replies > 0; k++) {
+			metrics_backend_series(out, "siphon_backend_probe_latency_seconds",
+			                       &r[i].be, "kind", kinds[k]);
+			fprintf(out, "%.6f\n",
+			        (double)(k == 0 ? r[i].hs.rtt_last_us : r[i].hs.rtt_ewma_us) / 1e6);
+		}
+#define METRICS_HB(name, field, help)                                                              \
+	do {                                                                                       \
+		metrics_family(out, name, "counter", help);                                        \
+		for (unsigned i = 0; i < n; i++) {                                                 \
+			if (!r[i].has_health)                                                      \
+				continue;                                                          \
+			metrics_backend_series(out, name, &r[i].be, NULL, NULL);                   \
+			fprintf(out, "%" PRIu64 "\n", r[i].hs.field);                              \
+		}                                                                                  \
+	} while (0)
+	METRICS_HB("siphon_backend_probes_total", probes, "Health probes sent to the backend.");
+	METRICS_HB("siphon_backend_probe_replies_total", replies,
+	           "Final responses to the backend's health probes.");
+	METRICS_HB("siphon_backend_probe_timeouts_total", timeouts,
+	           "Health probes of the backend without a final response in time.");
+#undef METRICS_HB
+	metrics_family(out, "siphon_health_probes_total", "counter",
+	               "Health probes handed to the kernel.");
+	fprintf(out, "siphon_health_probes_total %" PRIu64 "\n", st->sent);
+	metrics_family(out, "siphon_health_send_errors_total", "counter",
+	               "Health probes that could not be sent (each a probe failure).");
+	fprintf(out, "siphon_health_send_errors_total %" PRIu64 "\n", st->send_errors);
+	metrics_family(out, "siphon_health_received_total", "counter",
+	               "Datagrams the health checker read, by what they were.");
+	fprintf(out,
+	        "siphon_health_received_total{kind=\"matched\"} %" PRIu64 "\n"
+	        "siphon_health_received_total{kind=\"provisional\"} %" PRIu64 "\n"
+	        "siphon_health_received_total{kind=\"malformed\"} %" PRIu64 "\n"
+	        "siphon_health_received_total{kind=\"request\"} %" PRIu64 "\n"
+	        "siphon_health_received_total{kind=\"unmatched\"} %" PRIu64 "\n"
+	        "siphon_health_received_total{kind=\"late\"} %" PRIu64 "\n"
+	        "siphon_health_received_total{kind=\"wrong_source\"} %" PRIu64 "\n",
+	        st->matched, st->provisional, st->malformed, st->requests, st->unmatched, st->late,
+	        st->wrong_source);
+	metrics_family(out, "siphon_health_recv_errors_total", "counter",
+	               "Failed reads of the health checker's sockets.");
+	fprintf(out, "siphon_health_recv_errors_total %" PRIu64 "\n", st->recv_errors);
+	metrics_family(out, "siphon_health_state_changes_total", "counter",
+	               "Health-check state changes of all backends.");
+	fprintf(out, "siphon_health_state_changes_total %" PRIu64 "\n", st->changes);
 }
 
 int
 metrics_render(struct dp *dp, FILE *out)
 {
+	struct metrics_health mh = {0};
 	struct metrics_row *rows;
 	uint64_t generation = 0;
 	unsigned n = 0;
 
-	rows = metrics_collect(dp, &n, &generation);
+	rows = metrics_collect(dp, &n, &generation, &mh);
 	if (rows == NULL)
 		return -1;
 	metrics_render_workers(out, dp);
 	metrics_render_backends(out, rows, n);
+	metrics_render_health(out, rows, n, &mh);
 	free(rows);
 	metrics_family(out, "siphon_snapshot_generation", "gauge",
 	               "Configuration generation in force: 1 at start, +1 per applied change.");

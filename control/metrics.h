@@ -25,6 +25,7 @@
 #include "siphon/cfg.h"
 
 struct dp;
+struct health;
 
 /** Most connections served at once: a scraper or two, and an operator's curl. */
 #define METRICS_CONN_LIMIT   16u
@@ -51,13 +52,12 @@ void metrics_stop(void);
 int metrics_sync(const struct sph_cfg *cfg, uint64_t generation);
 
 /**
- * Health-check hook (no prober exists yet): record the last probe round trip of the
- * backend called name, in seconds; latency < 0 forgets it. Until a backend has one,
- * siphon_backend_probe_latency_seconds is not emitted for it. The value survives
- * metrics_sync() as long as the backend exists. Any thread. @return 0, or -1 when no
- * backend has that name.
+ * The health checker whose results scrapes show (siphon_backend_health,
+ * siphon_backend_probe_latency_seconds, probe counters); NULL: none (health checks
+ * off), and no such family is emitted. Setting NULL waits for a scrape in progress, so
+ * the caller may free the checker once it returns. Any thread.
  */
-int metrics_set_probe_latency(const char *name, double latency);
+void metrics_set_health(struct health *h);
 
 /**
  * Write dp's metrics to out in text exposition format 0.0.4 (what a scrape returns).

@@ -20,6 +20,8 @@
 
 #include "siphon/keyhash.h"
 #include "siphon/maglev.h"
+#include "health.h"
+#include "metrics.h"
 #include "ops.h"
 #include "snap.h"
 #include "stats.h"
@@ -36,6 +38,13 @@ struct ctl_ops {
 	unsigned stats_interval;
 	/* Counter slot owners: the backend name using stats_worker.backend[i], "" = free. */
 	char slot_name[STATS_MAX_BACKENDS][CFG_NAME_MAX];
+	/* Health checks (NULL: off). The published snapshot dispatches each backend with
+	 * eff[i] (configuration order): its configured state, lowered by its health. */
+	struct health *health;
+	bool health_src;      /* probes bind to their egress port's address */
+	uint64_t health_seen; /* health_generation() last reconciled */
+	uint8_t *eff;
+	unsigned nb_eff;
 };
 
 static uint64_t
@@ -61,12 +70,21 @@ ctl_ops_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval)
 	ops->started_ns = ops->changed_ns = ops_now_ns();
 	ops->stats_fixed = stats_interval >= 0;
 	ops->stats_interval = stats_interval >= 0 ? (unsigned)stats_interval : cfg->stats_interval;
-	/* snap_build() gave the i-th backend slot i. */
+	/* snap_build() gave the i-th backend slot i, and its configured state. */
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
-		for (unsigned i = 0; i < cfg->groups[g].nb_backends && bi < STATS_MAX_BACKENDS;
-		     i++, bi++)
-			snprintf(ops->slot_name[bi], CFG_NAME_MAX, "%s",
-			         cfg->groups[g].backends[i].name);
+		ops->nb_eff += cfg->groups[g].nb_backends;
+	ops->eff = calloc(ops->nb_eff + 1, 1);
+	if (ops->eff == NULL) {
+		free(ops);
+		return NULL;
+	}
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++) {
+			ops->eff[bi] = cfg->groups[g].backends[i].state;
+			if (bi < STATS_MAX_BACKENDS)
+				snprintf(ops->slot_name[bi], CFG_NAME_MAX, "%s",
+				         cfg->groups[g].backends[i].name);
+		}
 	return ops;
 }
 
@@ -75,6 +93,8 @@ ctl_ops_free(struct ctl_ops *ops)
 {
 	if (ops == NULL)
 		return;
+	ctl_ops_health_stop(ops);
+	free(ops->eff);
 	cfg_free(ops->cfg);
 	free(ops);
 }
@@ -159,6 +179,65 @@ ops_slot_reset(struct ctl_ops *ops, unsigned slot)
 	ops->slot_name[slot][0] = '\0';
 }
 
+/* ---- health overlay ---- */
+
+/* How the dataplane should dispatch b: its configured state, lowered (never raised) by
+ * what its probes say. An operator's drain or down always wins. */
+static uint8_t
+ops_effective(const struct ctl_ops *ops, const struct cfg_backend *b)
+{
+	struct health_status st;
+	uint8_t h;
+
+	if (b->state != MAGLEV_UP || ops->health == NULL ||
+	    health_get(ops->health, b->name, &st) != 0)
+		return b->state;
+	h = health_dispatch_state(st.state);
+	return h > b->state ? h : b->state;
+}
+
+/*
+ * The effective state of every backend of cfg (malloc'd, *n of them, configuration
+ * order) and, when any differs from the configured one, in *overlay a copy of cfg with
+ * those states (else *overlay = NULL: build from cfg itself). @return the states, or
+ * NULL when out of memory.
+ */
+static uint8_t *
+ops_overlay(const struct ctl_ops *ops, const struct sph_cfg *cfg, unsigned *n,
+            struct sph_cfg **overlay)
+{
+	unsigned nb = 0, bi = 0;
+	bool lowered = false;
+	uint8_t *eff;
+
+	*overlay = NULL;
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		nb += cfg->groups[g].nb_backends;
+	eff = calloc(nb + 1, 1);
+	if (eff == NULL)
+		return NULL;
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++) {
+			eff[bi] = ops_effective(ops, &cfg->groups[g].backends[i]);
+			lowered |= eff[bi] != cfg->groups[g].backends[i].state;
+		}
+	*n = nb;
+	if (!lowered)
+		return eff;
+	*overlay = cfg_dup(cfg);
+	if (*overlay == NULL) {
+		free(eff);
+		return NULL;
+	}
+	bi = 0;
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
+			(*overlay)->groups[g].backends[i].state = eff[bi];
+	return eff;
+}
+
+static void ops_health_targets(struct ctl_ops *ops);
+
 /*
  * Make next the running configuration: validate, assign counter slots, build, publish.
  * Takes next (freed on failure). @return 0, or -1 with the reason in err and nothing
@@ -167,9 +246,10 @@ ops_slot_reset(struct ctl_ops *ops, unsigned slot)
 static int
 ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 {
-	unsigned nb = 0, bi = 0;
+	unsigned nb = 0, bi = 0, nb_eff = 0;
+	struct sph_cfg *overlay = NULL;
 	uint16_t *slots;
-	uint8_t *used;
+	uint8_t *used, *eff;
 	struct snap *s;
 
 	if (cfg_validate(next, err, errlen) != 0 ||
@@ -226,13 +306,25 @@ ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 			used[sl] = 2; /* new owner, named once published */
 		}
 
-	s = snap_build_slots(ops->dp, next, slots, err, errlen);
+	/* The snapshot dispatches by the health overlay; the configuration keeps what the
+	 * operator wrote. */
+	eff = ops_overlay(ops, next, &nb_eff, &overlay);
+	s = eff != NULL ? snap_build_slots(ops->dp, overlay != NULL ? overlay : next, slots, err,
+	                                   errlen)
+	                : NULL;
+	if (eff == NULL)
+		ops_err(err, errlen, "out of memory");
+	cfg_free(overlay);
 	if (s == NULL) {
+		free(eff);
 		free(slots);
 		free(used);
 		goto fail;
 	}
 	snap_publish(ops->dp, s); /* returns after the grace period: old snapshot gone */
+	free(ops->eff);
+	ops->eff = eff;
+	ops->nb_eff = nb_eff;
 
 	for (unsigned sl = 0; sl < STATS_MAX_BACKENDS; sl++)
 		if (!used[sl] && ops->slot_name[sl][0] != '\0')
@@ -254,10 +346,216 @@ ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 	ops->changed_ns = ops_now_ns();
 	if (!ops->stats_fixed)
 		ops->stats_interval = next->stats_interval;
+	ops_health_targets(ops); /* unchanged backends keep their health */
 	return 0;
 fail:
 	cfg_free(next);
 	return -1;
+}
+
+/* ---- health checks ---- */
+
+static void
+ops_health_params(const struct cfg_health *c, struct health_params *p)
+{
+	health_params_default(p);
+	p->interval_ms = c->interval_ms;
+	p->timeout_ms = c->timeout_ms;
+	p->fall = c->fall;
+	p->rise = c->rise;
+	p->overload_code = c->overload_code;
+	memcpy(p->accept, c->accept, sizeof(p->accept));
+}
+
+/* One target per backend of cfg, in configuration order; with src, each bound to the
+ * address of its family of the port it is reached through (the published snapshot's
+ * egress). @return the targets (malloc'd, *n), or NULL when out of memory. */
+static struct health_target *
+ops_health_list(const struct ctl_ops *ops, bool src, unsigned *n)
+{
+	const struct sph_cfg *cfg = ops->cfg;
+	const struct snap *s = ops->dp->snap;
+	struct health_target *t;
+	unsigned nb = 0, bi = 0;
+
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		nb += cfg->groups[g].nb_backends;
+	t = calloc(nb + 1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++) {
+			const struct cfg_backend *b = &cfg->groups[g].backends[i];
+
+			snprintf(t[bi].name, sizeof(t[bi].name), "%s", b->name);
+			t[bi].addr = b->addr;
+			t[bi].port = b->port;
+			if (src && s != NULL && bi < s->nb_backends) {
+				const struct snap_port *sp = &s->ports[s->backends[bi].egress];
+
+				if (b->addr.family == 4 && sp->has4) {
+					t[bi].src.family = 4;
+					memcpy(t[bi].src.a, sp->addr4, 16);
+				} else if (b->addr.family == 6 && sp->has6) {
+					t[bi].src.family = 6;
+					memcpy(t[bi].src.a, sp->addr6, 16);
+				}
+			}
+		}
+	*n = nb;
+	return t;
+}
+
+/* After a change: probe the running configuration's backends. Unchanged ones keep
+ * their state (health_set_targets()); the change is applied already, so a refusal is
+ * reported, not returned. */
+static void
+ops_health_targets(struct ctl_ops *ops)
+{
+	struct health_target *t;
+	char err[OPS_ERR_MAX];
+	unsigned n = 0;
+
+	if (ops->health == NULL)
+		return;
+	t = ops_health_list(ops, ops->health_src, &n);
+	if (t == NULL || health_set_targets(ops->health, t, n, err, sizeof(err)) != 0)
+		fprintf(stderr, "siphon: health: targets not updated: %s\n",
+		        t == NULL ? "out of memory" : err);
+	free(t);
+}
+
+int
+ctl_ops_health_start(struct ctl_ops *ops, char *err, size_t errlen)
+{
+	const struct cfg_health *c = &ops->cfg->health;
+	struct health_params p;
+	struct health_target *t;
+	unsigned n = 0;
+
+	if (ops->health != NULL || !c->enabled || c->interval_ms == 0)
+		return 0;
+	ops_health_params(c, &p);
+	/* Probes leave from the balancer's own address when the kernel has it (the port's
+	 * exception path gives it one); else from whatever address the kernel picks. */
+	t = ops_health_list(ops, true, &n);
+	if (t == NULL) {
+		ops_err(err, errlen, "health: out of memory");
+		return -1;
+	}
+	ops->health = health_create(&p, t, n, NULL, NULL, err, errlen);
+	ops->health_src = ops->health != NULL;
+	free(t);
+	if (ops->health == NULL) {
+		fprintf(stderr,
+		        "siphon: health: cannot send from the ports' addresses (%s); the kernel "
+		        "chooses the probes' source address\n",
+		        err);
+		t = ops_health_list(ops, false, &n);
+		if (t == NULL) {
+			ops_err(err, errlen, "health: out of memory");
+			return -1;
+		}
+		ops->health = health_create(&p, t, n, NULL, NULL, err, errlen);
+		free(t);
+		if (ops->health == NULL)
+			return -1;
+	}
+	ops->health_seen = health_generation(ops->health);
+	if (health_start(ops->health, err, errlen) != 0) {
+		health_destroy(ops->health);
+		ops->health = NULL;
+		return -1;
+	}
+	metrics_set_health(ops->health);
+	return 0;
+}
+
+void
+ctl_ops_health_stop(struct ctl_ops *ops)
+{
+	if (ops == NULL || ops->health == NULL)
+		return;
+	metrics_set_health(NULL); /* no scrape uses it once this returns */
+	health_destroy(ops->health);
+	ops->health = NULL;
+}
+
+bool
+ctl_ops_health_on(const struct ctl_ops *ops)
+{
+	return ops->health != NULL;
+}
+
+/* Publish a snapshot of the running configuration with the health overlay in force,
+ * when it changes how any backend is dispatched. The configuration is untouched. */
+static int
+ops_health_apply(struct ctl_ops *ops)
+{
+	const struct sph_cfg *cfg = ops->cfg;
+	struct sph_cfg *overlay = NULL;
+	unsigned n = 0, bi = 0;
+	char err[OPS_ERR_MAX];
+	uint16_t *slots;
+	uint8_t *eff;
+	struct snap *s;
+
+	eff = ops_overlay(ops, cfg, &n, &overlay);
+	if (eff == NULL)
+		return -1;
+	if (n == ops->nb_eff && memcmp(eff, ops->eff, n) == 0) {
+		free(eff);
+		cfg_free(overlay);
+		return 0;
+	}
+	slots = calloc(n + 1, sizeof(*slots));
+	for (unsigned g = 0; slots != NULL && g < cfg->nb_groups; g++)
+		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
+			slots[bi] = (uint16_t)ops_slot_of(ops, cfg->groups[g].backends[i].name);
+	s = slots != NULL ? snap_build_slots(ops->dp, overlay != NULL ? overlay : cfg, slots, err,
+	                                     sizeof(err))
+	                  : NULL;
+	if (s == NULL) {
+		fprintf(stderr, "siphon: health: cannot apply: %s\n",
+		        slots == NULL ? "out of memory" : err);
+		free(slots);
+		free(eff);
+		cfg_free(overlay);
+		return -1;
+	}
+	snap_publish(ops->dp, s);
+	bi = 0;
+	for (unsigned g = 0; g < cfg->nb_groups; g++)
+		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
+			if (bi < ops->nb_eff && eff[bi] != ops->eff[bi])
+				printf("siphon: health: backend \"%s\" now dispatched %s (was "
+				       "%s)\n",
+				       cfg->groups[g].backends[i].name, cfg_state_name(eff[bi]),
+				       cfg_state_name(ops->eff[bi]));
+	fflush(stdout);
+	free(ops->eff);
+	ops->eff = eff;
+	ops->nb_eff = n;
+	ops->generation++;
+	ops->changed_ns = ops_now_ns();
+	free(slots);
+	cfg_free(overlay);
+	return 0;
+}
+
+void
+ctl_ops_health_poll(struct ctl_ops *ops)
+{
+	uint64_t g;
+
+	if (ops->health == NULL)
+		return;
+	g = health_generation(ops->health); /* one atomic load: the usual tick costs this */
+	if (g == ops->health_seen)
+		return;
+	/* On failure (out of memory) the next state change retries. */
+	ops->health_seen = g;
+	ops_health_apply(ops);
 }
 
 /* ---- request arguments ---- */
@@ -482,6 +780,32 @@ ops_counters_json(const struct stats_backend *t)
 	                 classes);
 }
 
+/* A backend's health keys: state, last code, round trips (null until the first reply),
+ * probe counts; "disabled" and nulls when nothing probes. */
+static void
+ops_health_json(const struct ctl_ops *ops, json_t *o, const char *name)
+{
+	struct health_status st;
+	bool have = ops->health != NULL && health_get(ops->health, name, &st) == 0;
+	bool rtt = have && st.replies > 0;
+
+	json_object_set_new(o, "health",
+	                    json_string(ops->health == NULL ? "disabled"
+	                                : have              ? health_state_name(st.state)
+	                                                    : "unknown"));
+	json_object_set_new(o, "last_code",
+	                    have && st.last_code != 0 ? json_integer(st.last_code) : json_null());
+	json_object_set_new(o, "rtt_last_us",
+	                    rtt ? json_integer((json_int_t)st.rtt_last_us) : json_null());
+	json_object_set_new(o, "rtt_ewma_us",
+	                    rtt ? json_integer((json_int_t)st.rtt_ewma_us) : json_null());
+	json_object_set_new(o, "probe_latency_us",
+	                    rtt ? json_integer((json_int_t)st.rtt_last_us) : json_null());
+	json_object_set_new(o, "probes", have ? json_integer((json_int_t)st.probes) : json_null());
+	json_object_set_new(o, "probe_timeouts",
+	                    have ? json_integer((json_int_t)st.timeouts) : json_null());
+}
+
 static int
 cmd_show_backends(struct ops_req *r)
 {
@@ -534,9 +858,11 @@ cmd_show_backends(struct ops_req *r)
 			        o, "mac",
 			        b->has_mac ? json_string(cfg_mac_format(b->mac, mac, sizeof(mac)))
 			                   : json_null());
-			/* No health checks yet: "unknown" until the health checker reports. */
-			json_object_set_new(o, "health", json_string("unknown"));
-			json_object_set_new(o, "probe_latency_us", json_null());
+			ops_health_json(r->ops, o, b->name);
+			json_object_set_new(
+			        o, "effective",
+			        json_string(cfg_state_name(bi < r->ops->nb_eff ? r->ops->eff[bi]
+			                                                       : b->state)));
 			json_object_set_new(
 			        o, "next_hop",
 			        json_string(cfg_addr_format(&hopa, 0, hop, sizeof(hop))));
@@ -852,6 +1178,9 @@ cmd_reload(struct ops_req *r)
 	if (cur->metrics_port != next->metrics_port ||
 	    memcmp(&cur->metrics_addr, &next->metrics_addr, sizeof(cur->metrics_addr)) != 0)
 		json_array_append_new(notes, json_string("metrics settings take effect at the next "
+		                                         "start"));
+	if (memcmp(&cur->health, &next->health, sizeof(cur->health)) != 0)
+		json_array_append_new(notes, json_string("health settings take effect at the next "
 		                                         "start"));
 	if (ops_commit(r, next) != 0) {
 		json_decref(notes);

@@ -19,6 +19,7 @@
 #ifndef SIPHON_CTL_OPS_H
 #define SIPHON_CTL_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,33 @@ uint64_t ctl_ops_generation(const struct ctl_ops *ops);
 
 /** Seconds between statistics prints now in force. */
 unsigned ctl_ops_stats_interval(const struct ctl_ops *ops);
+
+/**
+ * Start the health checker the running configuration asks for (health.enabled; a
+ * no-op when it is off): SIP OPTIONS to every backend from a thread of its own, each
+ * probe bound to its egress port's address when the kernel has it, else from the
+ * address the kernel picks (said on stderr). Call once, after the first snapshot is
+ * published. Every applied change then updates its targets; backends it finds down
+ * leave the tables through ctl_ops_health_poll(). Health parameters changed by a
+ * reload take effect at the next start.
+ * @return 0, or -1 with one line in err (the daemon runs on without health checks).
+ */
+int ctl_ops_health_start(struct ctl_ops *ops, char *err, size_t errlen);
+
+/**
+ * Once per main loop tick: when a backend's health changed (one atomic load when none
+ * did), publish a snapshot that dispatches every backend with its configured state
+ * lowered by its health (down: out of the tables; overloaded: drain; an operator's
+ * drain or down always wins). The running configuration is not changed (show config
+ * stays what the operator wrote); the generation counts up when a snapshot is published.
+ */
+void ctl_ops_health_poll(struct ctl_ops *ops);
+
+/** Stop and free the health checker (ctl_ops_free() does it too). Idempotent. */
+void ctl_ops_health_stop(struct ctl_ops *ops);
+
+/** Whether health checks run. */
+bool ctl_ops_health_on(const struct ctl_ops *ops);
 
 /**
  * Answer one request (a ctl_sock_handler; arg is the struct ctl_ops). Never fails to

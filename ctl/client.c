@@ -296,20 +296,35 @@ print_groups(const json_t *r)
 	}
 }
 
+/* A round trip in microseconds as milliseconds, "-" when null (no reply yet). */
+static const char *
+jms(const json_t *o, const char *key, char *buf, size_t len)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		return "-";
+	snprintf(buf, len, "%.2f", (double)json_integer_value(v) / 1000.0);
+	return buf;
+}
+
 static void
 print_backends(const json_t *r)
 {
 	const json_t *a = json_object_get(r, "backends"), *b;
 	size_t i;
 
-	printf("%-16s %-12s %-40s %6s %-5s %-7s %-10s %8s %10s %12s %9s %9s\n", "BACKEND", "GROUP",
-	       "ADDRESS", "WEIGHT", "STATE", "HEALTH", "NEIGHBOR", "SLOTS", "PACKETS", "BYTES",
-	       "REQUESTS", "RESPONSES");
+	/* STATE is what the operator configured; DISPATCH what the tables do with it once
+	 * health checks have had their say (HEALTH, the last reply CODE, round trips). */
+	printf("%-16s %-12s %-40s %6s %-5s %-10s %-8s %4s %8s %8s %-10s %8s %10s %12s %9s %9s\n",
+	       "BACKEND", "GROUP", "ADDRESS", "WEIGHT", "STATE", "HEALTH", "DISPATCH", "CODE",
+	       "RTT_MS", "EWMA_MS", "NEIGHBOR", "SLOTS", "PACKETS", "BYTES", "REQUESTS",
+	       "RESPONSES");
 	json_array_foreach(a, i, b)
 	{
 		const json_t *c = json_object_get(b, "counters");
 		struct cfg_addr ad;
-		char addr[CFG_ADDR_STRLEN];
+		char addr[CFG_ADDR_STRLEN], code[8], rtt[24], ewma[24];
 		uint16_t port;
 
 		/* address and port as one, in the configuration's notation */
@@ -317,11 +332,19 @@ print_backends(const json_t *r)
 			cfg_addr_format(&ad, (uint16_t)jint(b, "port"), addr, sizeof(addr));
 		else
 			snprintf(addr, sizeof(addr), "%s", jstr(b, "address"));
-		printf("%-16s %-12s %-40s %6lld %-5s %-7s %-10s %8lld %10lld %12lld %9lld %9lld\n",
+		if (json_is_integer(json_object_get(b, "last_code")))
+			snprintf(code, sizeof(code), "%lld", jint(b, "last_code"));
+		else
+			snprintf(code, sizeof(code), "-");
+		printf("%-16s %-12s %-40s %6lld %-5s %-10s %-8s %4s %8s %8s %-10s %8lld %10lld "
+		       "%12lld "
+		       "%9lld %9lld\n",
 		       jstr(b, "name"), jstr(b, "group"), addr, jint(b, "weight"), jstr(b, "state"),
-		       jstr(b, "health"), jstr(b, "neighbor"), jint(b, "table_slots"),
-		       jint(c, "packets"), jint(c, "bytes"), jint(c, "requests"),
-		       jint(c, "responses"));
+		       jstr(b, "health"), jstr(b, "effective"), code,
+		       jms(b, "rtt_last_us", rtt, sizeof(rtt)),
+		       jms(b, "rtt_ewma_us", ewma, sizeof(ewma)), jstr(b, "neighbor"),
+		       jint(b, "table_slots"), jint(c, "packets"), jint(c, "bytes"),
+		       jint(c, "requests"), jint(c, "responses"));
 	}
 }
 

@@ -2,7 +2,8 @@
  * main.c - the siphon daemon: `siphon [EAL options] -- --config FILE [options]`.
  * Runs on the main lcore: reads and checks the configuration before EAL starts, sets up
  * ports, the snapshot and the workers, launches one worker per remaining lcore, then
- * does the slow work the workers hand it (learnt neighbours), resolves and announces
+ * does the slow work the workers hand it (learnt neighbours, the exception path between
+ * the ports and their kernel interfaces), resolves and announces
  * addresses, prints statistics, serves the control socket (control/sock.c, ops.c:
  * polled in the loop instead of sleeping, so every snapshot rebuild happens here, off
  * the workers), and on SIGINT/SIGTERM stops everything in order.
@@ -38,6 +39,8 @@
 #define MAIN_TICK_US     1000u      /* main loop period: learn-ring latency, stop latency */
 #define MAIN_ND_TICK_NS  100000000u /* neighbour ageing and solicitations, 10 per second */
 #define MAIN_LEARN_BURST 64u
+#define MAIN_EXC_BURST   32u /* exception path: packets per burst, each way */
+#define MAIN_EXC_ROUNDS  8u  /* bursts per port, each way, per main loop iteration */
 #define MAIN_POOL_MIN    8191u
 #define MAIN_POOL_CACHE  256u
 
@@ -170,9 +173,13 @@ main_setup(struct dp *dp, const struct sph_cfg *cfg, const struct main_opts *o, 
 		dp->port_index[dpp->port_id] = (uint8_t)p;
 	}
 
-	/* RX rings full, TX rings full, one burst in flight per worker and port, caches. */
+	/* RX rings full, TX rings full, one burst in flight per worker and port, caches;
+	 * per exception path its ring and the TUN queues (512 + 512). */
 	pool_size = dp->nb_ports * (dp->nb_workers * (2048 + DP_BURST) + 1024) +
 	            rte_lcore_count() * MAIN_POOL_CACHE;
+	for (unsigned p = 0; p < cfg->nb_ports; p++)
+		if (cfg->ports[p].exception[0] != '\0')
+			pool_size += DP_EXC_RING + 1024 + MAIN_EXC_BURST;
 	if (pool_size < MAIN_POOL_MIN)
 		pool_size = MAIN_POOL_MIN;
 	dp->pool = rte_pktmbuf_pool_create("sph_mbuf", pool_size, MAIN_POOL_CACHE, 0,
@@ -194,6 +201,15 @@ main_setup(struct dp *dp, const struct sph_cfg *cfg, const struct main_opts *o, 
 	for (unsigned p = 0; p < dp->nb_ports; p++)
 		if (port_init(dp, &dp->ports[p], o->promisc, err, errlen) != 0)
 			return -1;
+	/* Without its exception path a port still forwards: say so, and go on. */
+	for (unsigned p = 0; p < dp->nb_ports; p++) {
+		char why[256];
+
+		if (cfg->ports[p].exception[0] != '\0' &&
+		    port_exception_init(dp, &dp->ports[p], p, &cfg->ports[p], why, sizeof(why)) !=
+		            0)
+			fprintf(stderr, "siphon: %s; running without an exception path\n", why);
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		unsigned id = 0;
@@ -267,6 +283,139 @@ main_neigh(struct dp *dp, uint64_t now, bool tick)
 	}
 }
 
+/* Whether family addr lies within one of sp's own prefixes (on-link). */
+static bool
+main_onlink(const struct snap_port *sp, uint8_t family, const uint8_t a[16])
+{
+	for (unsigned i = 0; i < sp->nb_own; i++) {
+		unsigned bits = (family == 4 ? 96u : 0u) + sp->own_len[i], k;
+
+		if (sp->own_family[i] != family)
+			continue;
+		for (k = 0; k < bits / 8 && sp->own[i][k] == a[k]; k++)
+			;
+		if (k == bits / 8 && (bits % 8 == 0 || ((sp->own[i][k] ^ a[k]) &
+		                                        (uint8_t)(0xff00u >> (bits % 8))) == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One IP datagram the kernel sent through port p's exception interface: prepend the
+ * Ethernet header towards its next hop (the destination when on-link in one of the
+ * port's prefixes, else the port's gateway of its family) and send it out the port.
+ * A next hop not yet in the neighbour table is added (resolved at the next tick) and
+ * this datagram dropped, as the kernel's own ARP would have queued or dropped it. Only
+ * datagrams from the port's own addresses leave: siphon speaks for nothing else.
+ */
+static void
+main_exc_out(struct dp *dp, unsigned p, struct rte_mbuf *m, uint64_t now)
+{
+	struct stats_worker *st = dp->workers[0]->st; /* main lcore's fields, see stats.h */
+	const struct snap_port *sp = &dp->snap->ports[p];
+	struct dp_port *port = &dp->ports[p];
+	uint8_t src[16] = {0}, dst[16] = {0}, mac[6], family;
+	const uint8_t *ip, *hop = dst;
+	uint8_t *eth;
+	int nd;
+
+	ip = rte_pktmbuf_mtod(m, const uint8_t *);
+	family = m->data_len >= 1 ? ip[0] >> 4 : 0;
+	if (m->nb_segs != 1 || m->pkt_len > port->mtu || (family != 4 && family != 6) ||
+	    m->data_len < (family == 4 ? 20 : 40))
+		goto bad;
+	if (family == 4) {
+		src[10] = src[11] = dst[10] = dst[11] = 0xff;
+		memcpy(src + 12, ip + 12, 4);
+		memcpy(dst + 12, ip + 16, 4);
+		if ((dst[12] & 0xf0) == 0xe0 || memcmp(dst + 12, "\xff\xff\xff\xff", 4) == 0)
+			goto bad; /* multicast, limited broadcast */
+	} else {
+		memcpy(src, ip + 8, 16);
+		memcpy(dst, ip + 24, 16);
+		if (dst[0] == 0xff || (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80))
+			goto bad; /* multicast (MLD, RS), link-local: the kernel's chatter on sph */
+	}
+	if (!snap_port_owns(sp, family, src))
+		goto bad;
+	if (!main_onlink(sp, family, dst)) {
+		if (family == 4 ? !sp->has_gw4 : !sp->has_gw6)
+			goto bad;
+		hop = family == 4 ? sp->gw4 : sp->gw6;
+	}
+	nd = nd_table_find(dp->nd, family, hop);
+	if (nd < 0) {
+		/* Keep a quarter of the table for the configuration's next hops: whoever makes
+		 * the kernel answer many hosts must not starve a reload of entries. */
+		if (dp->nd->nb < ND_TABLE_MAX / 4 * 3) {
+			nd = nd_table_add(dp->nd, family, hop, NULL, now);
+			if (nd >= 0)
+				dp->nd_port[nd] = (uint8_t)p;
+		}
+		st->exception_no_neighbor++;
+		goto drop;
+	}
+	if (!nd_table_mac(dp->nd, (unsigned)nd, mac)) {
+		st->exception_no_neighbor++;
+		goto drop;
+	}
+	eth = (uint8_t *)rte_pktmbuf_prepend(m, 14);
+	if (eth == NULL)
+		goto bad;
+	memcpy(eth, mac, 6);
+	memcpy(eth + 6, port->mac, 6);
+	eth[12] = family == 4 ? 0x08 : 0x86;
+	eth[13] = family == 4 ? 0x00 : 0xdd;
+	m->ol_flags = 0; /* the TUN device's RX flags mean nothing to the NIC */
+	if (port_send_mbuf(dp, port, m) != 0) {
+		st->exception_tx_drop++;
+		goto drop;
+	}
+	st->exception_tx++;
+	return;
+bad:
+	st->exception_bad++;
+drop:
+	rte_pktmbuf_free(m);
+}
+
+/* Move the exception paths' traffic, a bounded amount each way per call: datagrams the
+ * workers queued go to the kernel, what the kernel sent goes out the ports. */
+static void
+main_exception(struct dp *dp, uint64_t now)
+{
+	struct stats_worker *st = dp->workers[0]->st;
+	struct rte_mbuf *pkts[MAIN_EXC_BURST];
+
+	for (unsigned p = 0; p < dp->nb_ports; p++) {
+		struct dp_port *port = &dp->ports[p];
+
+		if (port->exc_ring == NULL)
+			continue;
+		for (unsigned r = 0; r < MAIN_EXC_ROUNDS; r++) {
+			unsigned n = rte_ring_sc_dequeue_burst(port->exc_ring, (void **)pkts,
+			                                       MAIN_EXC_BURST, NULL);
+			uint16_t sent =
+			        n ? rte_eth_tx_burst(port->exc_port_id, 0, pkts, (uint16_t)n) : 0;
+
+			for (unsigned i = sent; i < n; i++)
+				rte_pktmbuf_free(pkts[i]);
+			st->exception_kernel_drop += n - sent;
+			if (n < MAIN_EXC_BURST)
+				break;
+		}
+		for (unsigned r = 0; r < MAIN_EXC_ROUNDS; r++) {
+			uint16_t n = rte_eth_rx_burst(port->exc_port_id, 0, pkts, MAIN_EXC_BURST);
+
+			for (uint16_t i = 0; i < n; i++)
+				main_exc_out(dp, p, pkts[i], now);
+			if (n < MAIN_EXC_BURST)
+				break;
+		}
+	}
+}
+
 /* The main lcore's duties, one tick at a time. The control socket is polled with the
  * tick as timeout, so a request is answered within a tick and a change (snapshot
  * build, RCU publish) runs here, between neighbour rounds, never on a worker. */
@@ -281,7 +430,9 @@ main_loop(struct dp *dp, struct ctl_ops *ops, struct ctl_sock *sock)
 		bool tick = now >= next_nd;
 
 		main_neigh(dp, now, tick);
+		main_exception(dp, now);
 		/* Group, weight and state for the metrics: copied once per generation. */
+		ctl_ops_health_poll(ops); /* a backend's health changed: republish */
 		metrics_sync(ctl_ops_cfg(ops), ctl_ops_generation(ops));
 		if (tick)
 			next_nd = now + MAIN_ND_TICK_NS;
@@ -364,6 +515,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "siphon: control socket: %s; running without one\n", err);
 	else
 		printf("siphon: control socket %s\n", ctl_ops_cfg(ops)->ctl_socket);
+	/* Health checks (SIP OPTIONS from the kernel's stack, docs/health.md): like the
+	 * socket, optional; without them siphon forwards by the configured states. */
+	if (ctl_ops_health_start(ops, err, sizeof(err)) != 0)
+		fprintf(stderr, "siphon: %s; running without health checks\n", err);
+	else
+		printf("siphon: health checks %s\n", ctl_ops_health_on(ops) ? "on" : "off");
 	/* Like the socket: without metrics siphon still forwards, and says so. */
 	if (ctl_ops_cfg(ops)->metrics_port != 0) {
 		const struct sph_cfg *c = ctl_ops_cfg(ops);
@@ -387,6 +544,7 @@ main(int argc, char **argv)
 
 	printf("siphon: stopping\n");
 	metrics_stop();
+	ctl_ops_health_stop(ops); /* no probe, no republish from here on */
 	ctl_sock_close(sock);
 	sock = NULL;
 	__atomic_store_n(&dp.quit, 1, __ATOMIC_RELEASE);

@@ -95,6 +95,17 @@ snap_build_ports(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char 
 			}
 			if (snap_self_add(&sp->self, a) != 0)
 				goto full;
+			sp->own_family[sp->nb_own] = a->family;
+			sp->own_len[sp->nb_own] = cp->addrs[i].len;
+			memcpy(sp->own[sp->nb_own++], a->a, 16);
+		}
+		if (cp->gw4.family == 4) {
+			sp->has_gw4 = 1;
+			memcpy(sp->gw4, cp->gw4.a, 16);
+		}
+		if (cp->gw6.family == 6) {
+			sp->has_gw6 = 1;
+			memcpy(sp->gw6, cp->gw6.a, 16);
 		}
 		for (unsigned v = 0; v < cfg->nb_vips; v++)
 			if (snap_self_add(&sp->self, &cfg->vips[v].addr) != 0)

@@ -9,6 +9,7 @@
 #ifndef SIPHON_DP_SNAP_H
 #define SIPHON_DP_SNAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -63,6 +64,14 @@ struct snap_port {
 	uint8_t has4, has6;  /**< whether addr4 / addr6 is set */
 	uint8_t addr4[16];   /**< first IPv4 address (mapped): ARP source, IP-in-IP source */
 	uint8_t addr6[16];   /**< first IPv6 address: NS source, IP-in-IP source */
+	/* The port's own addresses alone (no VIP), with their prefixes, and its gateways:
+	 * what the exception path delivers to the kernel and routes the kernel's packets by. */
+	uint8_t nb_own;
+	uint8_t own_family[CFG_PORT_ADDRS_MAX];
+	uint8_t own_len[CFG_PORT_ADDRS_MAX]; /**< prefix length, of the IPv4 address for IPv4 */
+	uint8_t own[CFG_PORT_ADDRS_MAX][16];
+	uint8_t has_gw4, has_gw6;
+	uint8_t gw4[16], gw6[16];
 };
 
 struct snap {
@@ -109,6 +118,16 @@ int snap_publish(struct dp *dp, struct snap *next);
 
 /** Free a snapshot nobody reads any more. NULL is a no-op. */
 void snap_free(struct snap *s);
+
+/** Whether (family, addr) is one of port sp's own addresses (VIPs are not). Any lcore. */
+static inline bool
+snap_port_owns(const struct snap_port *sp, uint8_t family, const uint8_t addr[16])
+{
+	for (unsigned i = 0; i < sp->nb_own; i++)
+		if (sp->own_family[i] == family && memcmp(sp->own[i], addr, 16) == 0)
+			return true;
+	return false;
+}
 
 /** Mix (family, addr, port) into a slot number: two multiplies, no table. */
 static inline uint32_t

@@ -3,6 +3,12 @@
  * Workers bump their own block with plain increments (no atomics, no sharing); the
  * main lcore and the telemetry thread read every block and add them up, so a sum may
  * lag a burst behind. Every counter has a one-line meaning below (STATS_COUNTERS).
+ * The exception path's kernel-side counters (exception_kernel_drop, exception_tx and
+ * the exception_* drops of packets from the kernel) are written by the main lcore, in
+ * worker 0's block: each field still has one writer, and every sum picks them up.
+ * Their losses are not documented "drop: ...": those are the fast path's verdicts on
+ * received frames (stats_print's drops, the metrics' siphon_drops_total, test_dp's
+ * coverage guard); exception path losses are telemetry and `siphonctl show stats`.
  */
 #ifndef SIPHON_DP_STATS_H
 #define SIPHON_DP_STATS_H
@@ -44,7 +50,16 @@ struct dp;
 	X(nd_learn, "neighbour (IP, MAC) pairs handed to the main lcore")                          \
 	X(nd_learn_only, "ARP/ND frames learnt from and consumed, not answered")                   \
 	X(nd_drop, "drop: ARP/ND neither answered nor learnt from")                                \
-	X(learn_ring_full, "learnt pairs lost: the ring to the main lcore was full")
+	X(learn_ring_full, "learnt pairs lost: the ring to the main lcore was full")               \
+	X(exception_rx, "frames to a port's own address handed to its kernel interface")           \
+	X(exception_drop, "exception path loss: ring to the main lcore full, frame freed")         \
+	X(exception_kernel_drop, "exception path loss: kernel interface queue full")               \
+	X(exception_tx, "packets from the kernel interface sent out the port")                     \
+	X(exception_tx_drop, "exception path loss: from the kernel, port TX queue or ring full")   \
+	X(exception_no_neighbor, "exception path loss: from the kernel, next hop MAC unknown "     \
+	                         "(now being resolved)")                                           \
+	X(exception_bad, "exception path loss: from the kernel, not sendable (not IP, "            \
+	                 "multicast, link-local, source not the port's, no route, above MTU)")
 
 /** What one backend received through one worker. */
 struct stats_backend {

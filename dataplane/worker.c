@@ -3,7 +3,7 @@
  * that turns received frames into forwarded, answered or counted-and-dropped ones.
  * Hot path: no locks, no allocation, no syscalls, no logging. A worker reads the
  * published snapshot, the neighbour MACs and its own state; it writes only its own
- * counters, its TX buffers and (multi-producer) the learn ring.
+ * counters, its TX buffers and (multi-producer) the learn and exception rings.
  */
 #include <rte_cycles.h>
 #include <rte_malloc.h>
@@ -52,10 +52,46 @@ dp_learn(struct dp_worker *w, const struct nd_learn *l)
 		w->st->learn_ring_full++;
 }
 
-/* ARP, or ICMPv6 that may be Neighbor Discovery: answer, learn, or drop. */
+/*
+ * The exception path: an IP datagram to one of the port's own addresses (not a VIP)
+ * that the fast path does not handle goes to the port's kernel interface, through the
+ * ring the main lcore drains (the worker never makes the TUN device's system calls).
+ * Ethernet, VLAN tag and padding are cut off in place: the kernel gets the datagram.
+ * @return true when m was consumed, false when it is not for the kernel (the caller
+ * counts and frees it as before).
+ */
+static bool
+dp_exception(struct dp_worker *w, const struct snap *s, unsigned port, struct rte_mbuf *m,
+             const struct pkt_info *pi)
+{
+	struct rte_ring *r = w->dp->ports[port].exc_ring;
+	const uint8_t *ip;
+	uint32_t len;
+
+	if (r == NULL || pi->ip_version == 0 ||
+	    !snap_port_owns(&s->ports[port], pi->ip_version, pi->dst))
+		return false;
+	/* pkt_decode() has checked that the frame holds the whole datagram. */
+	ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off);
+	len = pi->ip_version == 4 ? (uint32_t)ip[2] << 8 | ip[3]
+	                          : 40 + ((uint32_t)ip[4] << 8 | ip[5]);
+	rte_pktmbuf_adj(m, (uint16_t)pi->l3_off);
+	if (m->data_len > len)
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - len));
+	if (rte_ring_mp_enqueue(r, m) != 0) {
+		w->st->exception_drop++;
+		rte_pktmbuf_free(m);
+	} else {
+		w->st->exception_rx++;
+	}
+	return true;
+}
+
+/* ARP, or ICMPv6 that may be Neighbor Discovery: answer, learn, or drop. Other ICMPv6
+ * to an own address (echo, errors) is the kernel's. */
 static void
 dp_neigh(struct dp_worker *w, const struct snap *s, unsigned port, struct rte_mbuf *m,
-         enum pkt_verdict v)
+         enum pkt_verdict v, const struct pkt_info *pi)
 {
 	struct nd_learn l;
 	size_t len;
@@ -82,6 +118,8 @@ dp_neigh(struct dp_worker *w, const struct snap *s, unsigned port, struct rte_mb
 		w->st->nd_drop++;
 		break;
 	case ND_NONE:
+		if (v == PKT_NOT_UDP && dp_exception(w, s, port, m, pi))
+			return;
 		w->st->pkt_drop[v]++; /* neither ARP nor ND: what the decoder said */
 		break;
 	}
@@ -130,15 +168,20 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	pv = pkt_decode(f, m->data_len, &pi);
 	if (pv != PKT_OK) {
 		if (pv == PKT_NOT_IP || (pv == PKT_NOT_UDP && pi.l4_proto == ICMPV6)) {
-			dp_neigh(w, s, port, m, pv);
+			dp_neigh(w, s, port, m, pv, &pi);
 			return;
 		}
+		/* ICMP, TCP, fragments to an own address: the kernel's (exception path). */
+		if ((pv == PKT_NOT_UDP || pv == PKT_FRAGMENT) && dp_exception(w, s, port, m, &pi))
+			return;
 		st->pkt_drop[pv]++;
 		goto drop;
 	}
 
 	vip = snap_vip_find(s, pi.ip_version, pi.dst, pi.dst_port);
 	if (vip < 0) {
+		if (dp_exception(w, s, port, m, &pi)) /* UDP to an own address: probe replies */
+			return;
 		st->not_vip++;
 		goto drop;
 	}
@@ -187,19 +230,31 @@ drop:
 	rte_pktmbuf_free(m);
 }
 
+/* The scanner reads the whole header section, line after line: ask for all of it, not
+ * just the first cache line, or every packet pays a chain of misses (bench_dp: +38% Mpps). */
+static inline void
+dp_prefetch_frame(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len < DP_PREFETCH_BYTES ? m->data_len : DP_PREFETCH_BYTES;
+
+	for (uint32_t off = 0; off < len; off += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p + off);
+}
+
 void
 dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
 	uint16_t i;
 
-	/* Prime the pipeline, then keep DP_PREFETCH frames' headers on their way to L1
+	/* Prime the pipeline, then keep DP_PREFETCH frames on their way to L1
 	 * while one is processed (l3fwd_em.h's shape). */
 	for (i = 0; i < n && i < DP_PREFETCH; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		dp_prefetch_frame(pkts[i]);
 	for (i = 0; i < n; i++) {
 		if (i + DP_PREFETCH < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH], void *));
+			dp_prefetch_frame(pkts[i + DP_PREFETCH]);
 		dp_pkt(w, s, pkts[i]);
 	}
 }

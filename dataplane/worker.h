@@ -22,12 +22,14 @@
 #include "snap.h"
 #include "stats.h"
 
-#define DP_MAX_PORTS  8u    /**< ports one daemon serves */
-#define DP_BURST      32u   /**< RX burst and TX buffer size */
-#define DP_PREFETCH   4u    /**< packets prefetched ahead of the one processed */
-#define DP_DRAIN_US   100u  /**< longest a frame waits in a TX buffer */
-#define DP_LEARN_RING 1024u /**< learnt neighbours in flight to the main lcore */
-#define DP_PORT_NONE  UINT8_MAX
+#define DP_MAX_PORTS      8u    /**< ports one daemon serves */
+#define DP_BURST          32u   /**< RX burst and TX buffer size */
+#define DP_PREFETCH       4u    /**< packets prefetched ahead of the one processed */
+#define DP_PREFETCH_BYTES 1024u /**< bytes of each frame prefetched: a SIP header section */
+#define DP_DRAIN_US       100u  /**< longest a frame waits in a TX buffer */
+#define DP_LEARN_RING     1024u /**< learnt neighbours in flight to the main lcore */
+#define DP_EXC_RING       1024u /**< per port: datagrams in flight to the kernel interface */
+#define DP_PORT_NONE      UINT8_MAX
 
 /** A DPDK port as the dataplane uses it; set up by port_init(), then read-only. */
 struct dp_port {
@@ -39,6 +41,13 @@ struct dp_port {
 	struct rte_ring *ctl_ring; /**< else: main lcore -> worker 0, frames to send (SP/SC) */
 	uint16_t mtu;              /**< largest IP datagram it sends */
 	char name[CFG_NAME_MAX];   /**< cfg port name */
+	/* Exception path (port_exception_init): IP datagrams to the port's own addresses
+	 * that the fast path does not handle go to a kernel TUN interface, and what the
+	 * kernel sends there goes out this port. exc_ring is NULL without one. */
+	struct rte_ring *exc_ring; /**< workers -> main lcore: mbufs holding IP datagrams (MP/SC) */
+	uint16_t exc_port_id;      /**< the net_tun port; the main lcore alone uses its queues */
+	bool exc_started;          /**< exc_port_id is a started port to stop at exit */
+	char exc_ifname[CFG_IFNAME_MAX]; /**< its kernel interface, "" = none */
 };
 
 /** A learnt neighbour on its way to the main lcore (ring elements are multiples of 4). */
@@ -87,7 +96,8 @@ struct dp_worker *dp_worker_create(struct dp *dp, unsigned id, unsigned lcore);
 void dp_worker_free(struct dp_worker *w);
 
 /**
- * Process n received frames: answer ARP/ND, dispatch SIP to backends, drop and count
+ * Process n received frames: answer ARP/ND, dispatch SIP to backends, hand what is
+ * for the port's own addresses to its exception ring (when it has one), drop and count
  * the rest. Every mbuf is consumed (queued for TX or freed). Frames buffered for TX
  * go out when a buffer fills or at dp_worker_flush(). Reads the snapshot once.
  *

@@ -533,7 +533,31 @@ static const struct bad bad_rows[] = {
          "t.conf:7: port \"net0\": gateway4 192.0.2.2 is one of the port's own addresses"},
         {"unknown port key", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nmtu = 1500;"),
          "t.conf:7: port \"net0\": unknown key \"mtu\" (known: name, device, addresses, gateway4, "
-         "gateway6)"},
+         "gateway6, exception)"},
+        {"exception empty", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nexception = \"\";"),
+         "t.conf:7: port \"net0\": exception must be a kernel interface name of 1..15 characters "
+         "of A-Z a-z 0-9 . _ -, got \"\""},
+        {"exception too long",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nexception = \"sph0123456789abc\";"),
+         "t.conf:7: port \"net0\": exception must be a kernel interface name of 1..15 characters "
+         "of A-Z a-z 0-9 . _ -, got \"sph0123456789abc\""},
+        {"exception with a comma",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nexception = \"a,remote=x\";"),
+         "t.conf:7: port \"net0\": exception must be a kernel interface name of 1..15 characters "
+         "of A-Z a-z 0-9 . _ -, got \"a,remote=x\""},
+        {"exception dot", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nexception = \"..\";"),
+         "t.conf:7: port \"net0\": exception must be a kernel interface name of 1..15 characters "
+         "of A-Z a-z 0-9 . _ -, got \"..\""},
+        {"exception not a string",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nexception = 1;"),
+         "t.conf:7: port \"net0\": exception must be a string, got an integer"},
+        {"exception used twice",
+         KEY GROUP "ports = (\n"
+                   "{ name = \"net0\"; device = \"a\"; addresses = [ \"192.0.2.2/24\" ];\n"
+                   "  exception = \"sph0\"; },\n"
+                   "{ name = \"net1\"; device = \"b\"; addresses = [ \"192.0.2.3/24\" ];\n"
+                   "  exception = \"sph0\"; }\n);\n",
+         "t.conf:9: port \"net1\": exception interface \"sph0\" is already used by port \"net0\""},
         {"duplicate port",
          KEY GROUP "ports = (\n"
                    "{ name = \"net0\"; device = \"a\"; addresses = [ \"192.0.2.2/24\" ]; },\n"
@@ -566,6 +590,33 @@ static const struct bad bad_rows[] = {
          "t.conf:5: metrics: listen must be \"address:port\""},
         {"metrics unknown key", KEY GROUP "metrics = { port = 9100; };\n",
          "t.conf:5: metrics: unknown key \"port\" (known: listen)"},
+        /* health */
+        {"health not a group", KEY GROUP "health = true;\n",
+         "t.conf:5: health must be a group { ... }, got a boolean"},
+        {"health unknown key", KEY GROUP "health = { interval = 5; };\n",
+         "t.conf:5: health: unknown key \"interval\" (known: enabled, interval_ms, timeout_ms, "
+         "fall, rise, accept, overload_code)"},
+        {"health interval small", KEY GROUP "health = { interval_ms = 9; };\n",
+         "t.conf:5: health: interval_ms must be 10..3600000, got 9"},
+        {"health timeout over interval",
+         KEY GROUP "health = { interval_ms = 100;\ntimeout_ms = 200; };\n",
+         "t.conf:5: health: timeout must be 1..interval (100) ms, got 200"},
+        {"health fall zero", KEY GROUP "health = { fall = 0; };\n",
+         "t.conf:5: health: fall must be 1..100, got 0"},
+        {"health rise big", KEY GROUP "health = { rise = 101; };\n",
+         "t.conf:5: health: rise must be 1..100, got 101"},
+        {"health enabled integer", KEY GROUP "health = { enabled = 1; };\n",
+         "t.conf:5: health: enabled must be true or false, got an integer"},
+        {"health accept 1xx", KEY GROUP "health = { accept = [ 180 ]; };\n",
+         "t.conf:5: health: accept code must be 200..699, got 180"},
+        {"health accept bad range", KEY GROUP "health = { accept = [ \"299-200\" ]; };\n",
+         "t.conf:5: health: accept range \"299-200\" must be within 200..699, low to high"},
+        {"health accept words", KEY GROUP "health = { accept = [ \"2xx\" ]; };\n",
+         "t.conf:5: health: accept must hold codes (404) or ranges (\"200-299\"), got \"2xx\""},
+        {"health accept nothing", KEY GROUP "health = { accept = [ ]; overload_code = 0; };\n",
+         "t.conf:5: health: no final response code is accepted"},
+        {"health overload 1xx", KEY GROUP "health = { overload_code = 183; };\n",
+         "t.conf:5: health: overload_code must be 200..699, or 0 for none, got 183"},
         {"address on two ports",
          KEY GROUP "ports = (\n"
                    "{ name = \"net0\"; device = \"a\"; addresses = [ \"192.0.2.2/24\" ]; },\n"
@@ -673,6 +724,75 @@ Test(cfg, control_and_metrics)
 	cfg_free(cfg);
 }
 
+/* health = { ... }: defaults, every key, codes and ranges, write/reload, equal, validate. */
+Test(cfg, health)
+{
+	struct sph_cfg *cfg, *back;
+	struct cfg_health def;
+	char err[ERR_LEN];
+
+	cfg_health_default(&def);
+	cr_assert_eq(def.enabled, 1);
+	cr_assert_eq(def.interval_ms, 1000);
+	cr_assert_eq(def.timeout_ms, 1000);
+	cr_assert_eq(def.fall, 3);
+	cr_assert_eq(def.rise, 2);
+	cr_assert_eq(def.overload_code, 503);
+	cr_assert_eq(load_text(KEY GROUP, &cfg, err), 0, "%s", err);
+	cr_assert_eq(memcmp(&cfg->health, &def, sizeof(def)), 0, "no block: the defaults");
+	back = write_and_reload(cfg, "h0.conf");
+	cr_assert(cfg_equal(cfg, back));
+	cfg_free(back);
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP
+	                       "health = { enabled = false; interval_ms = 200; timeout_ms "
+	                       "= 150;\nfall = 5; rise = 1; accept = ( \"200-299\", 404, "
+	                       "\"486\" ); overload_code = 0; };\n",
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->health.enabled, 0);
+	cr_assert_eq(cfg->health.interval_ms, 200);
+	cr_assert_eq(cfg->health.timeout_ms, 150);
+	cr_assert_eq(cfg->health.fall, 5);
+	cr_assert_eq(cfg->health.rise, 1);
+	cr_assert_eq(cfg->health.overload_code, 0);
+	for (unsigned c = 200; c < 700; c++)
+		cr_assert_eq((cfg->health.accept[c / 64] >> (c % 64)) & 1u,
+		             (c <= 299 || c == 404 || c == 486) ? 1u : 0u, "code %u", c);
+	back = write_and_reload(cfg, "h1.conf");
+	cr_assert(cfg_equal(cfg, back), "write and reload keep the health block");
+	back->health.fall = 4;
+	cr_assert_not(cfg_equal(cfg, back));
+	back->health.fall = cfg->health.fall;
+	back->health.accept[405 / 64] |= UINT64_C(1) << (405 % 64);
+	cr_assert_not(cfg_equal(cfg, back));
+	cfg_free(back);
+
+	/* A list may mix codes and ranges; one range alone needs no brackets. */
+	cfg_free(cfg);
+	cr_assert_eq(
+	        load_text(KEY GROUP "health = { accept = ( 200, \"300-399\" ); };\n", &cfg, err), 0,
+	        "%s", err);
+	cr_assert_eq(cfg->health.accept[250 / 64] >> (250 % 64) & 1u, 0);
+	cr_assert_eq(cfg->health.accept[350 / 64] >> (350 % 64) & 1u, 1);
+	cfg_free(cfg);
+	cr_assert_eq(load_text(KEY GROUP "health = { accept = \"200-699\"; };\n", &cfg, err), 0,
+	             "%s", err);
+
+	/* cfg_validate() applies the same rules to edited copies; interval 0 means "no block"
+	 * (a configuration assembled in memory), which is valid and not written. */
+	back = cfg_dup(cfg);
+	back->health.timeout_ms = 2000;
+	cr_assert_eq(cfg_validate(back, err, ERR_LEN), -1);
+	cr_assert_not_null(strstr(err, "health: timeout must be 1..interval (1000) ms, got 2000"),
+	                   "%s", err);
+	memset(&back->health, 0, sizeof(back->health));
+	cr_assert_eq(cfg_validate(back, err, ERR_LEN), 0, "%s", err);
+	cfg_free(back);
+	cfg_free(cfg);
+}
+
 /* cfg_dup() copies deeply; cfg_validate() applies cfg_load()'s rules to edited copies. */
 Test(cfg, dup_and_validate)
 {
@@ -746,6 +866,47 @@ Test(cfg, dup_and_validate)
 	cr_assert_eq(cfg_validate(NULL, err, sizeof(err)), -1);
 	cr_assert_null(cfg_dup(NULL));
 	cfg_free(d);
+	cfg_free(cfg);
+}
+
+/* A port's exception interface: read, written back, compared, validated. */
+Test(cfg, exception_interface)
+{
+	struct sph_cfg *cfg, *back, *d;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text(KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\n"
+	                                      "exception = \"sph-0.a_b123456\";"),
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_str_eq(cfg->ports[0].exception, "sph-0.a_b123456");
+	back = write_and_reload(cfg, "exc.conf");
+	cr_assert(cfg_equal(cfg, back));
+	back->ports[0].exception[0] = '\0';
+	cr_assert_not(cfg_equal(cfg, back));
+	cfg_free(back);
+
+	d = cfg_dup(cfg);
+	cr_assert_not_null(d);
+	cr_assert_str_eq(d->ports[0].exception, "sph-0.a_b123456");
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+	snprintf(d->ports[0].exception, sizeof(d->ports[0].exception), "a b");
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "exception must be a kernel interface name"), "%s", err);
+	memset(d->ports[0].exception, 'x', sizeof(d->ports[0].exception)); /* no NUL */
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	d->ports[0].exception[0] = '\0';
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+	cfg_free(d);
+	cfg_free(cfg);
+
+	/* Absent: no exception path, and cfg_write() leaves the key out. */
+	cr_assert_eq(load_text(KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];"), &cfg, err), 0,
+	             "%s", err);
+	cr_assert_str_eq(cfg->ports[0].exception, "");
+	back = write_and_reload(cfg, "noexc.conf");
+	cr_assert(cfg_equal(cfg, back));
+	cfg_free(back);
 	cfg_free(cfg);
 }
 

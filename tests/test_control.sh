@@ -77,6 +77,9 @@ vips = (
 	{ address = "192.0.2.11:5080"; group = "edge"; mode = "ipip"; }
 );
 control = { socket = "$SOCK"; mode = "0660"; group = "$(id -gn)"; };
+# Nobody answers at these backends: probes would take them all down (the health phase
+# at the end tests health checks against loopback responders).
+health = { enabled = false; };
 EOF
 cp "$CONF" "$TMP/orig.conf"
 
@@ -409,6 +412,7 @@ groups = ( { name = "core"; backends = (
 	{ name = "b3"; address = "192.0.2.23"; mac = "02:00:00:00:00:23"; } ); } );
 vips = ( { address = "192.0.2.10"; group = "core"; }, { address = "2001:db8::10"; group = "core"; } );
 control = { socket = "$SOCK"; group = "$(id -gn)"; };
+health = { enabled = false; };
 EOF
 	start_daemon "net_pcap0,rx_pcap=$PCAP,tx_pcap=$TMP/out.pcap" --promisc
 	# The capture is replayed once: wait until the counters stop moving.
@@ -456,6 +460,92 @@ EOF
 	stop_daemon
 else
 	echo "test_control: no SOURCE_ROOT or capture: counter-slot check skipped"
+fi
+
+# ---- health checks: SIP OPTIONS to loopback responders decide the dispatch ----
+# b1 answers 200, b2 nobody answers (down), b3 answers 503 (overloaded). The probes
+# are ordinary kernel sockets, so loopback works whatever the DPDK port is (net_null);
+# static MACs make the backends forwardable off the port's prefix. Short interval and
+# timeout keep the test quick; every wait is bounded, no assertion is on wall time.
+RESPONDER=${SRC:+$SRC/tests/e2e/options_responder.py}
+if [ -n "$RESPONDER" ] && [ -f "$RESPONDER" ]; then
+	free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+	P1=$(free_port); P2=$(free_port); P3=$(free_port); MP=$(free_port)
+	RPIDS=()
+	responder() { # responder PORT CODE
+		timeout 120 python3 "$RESPONDER" --addr 127.0.0.1 --port "$1" --code "$2" \
+			>>"$TMP/responder.log" 2>&1 &
+		RPIDS+=($!)
+	}
+	stop_responders() { for p in "${RPIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; RPIDS=(); }
+	trap 'stop_responders; cleanup' EXIT
+	responder "$P1" 200
+	responder "$P3" 503
+	cat >"$CONF" <<EOF
+hash_key_hex = "5369706830e2bc94c1d0a7c3f3b1e0d8a6e9f4c2b7d1a3e5f7091b2d3c4e5f60";
+ports = ( { name = "net0"; device = "net_null0"; addresses = [ "192.0.2.2/24" ]; } );
+groups = ( { name = "core"; backends = (
+	{ name = "b1"; address = "127.0.0.1"; port = $P1; mac = "02:00:00:00:00:21"; },
+	{ name = "b2"; address = "127.0.0.1"; port = $P2; mac = "02:00:00:00:00:22"; },
+	{ name = "b3"; address = "127.0.0.1"; port = $P3; mac = "02:00:00:00:00:23"; } ); } );
+vips = ( { address = "192.0.2.10"; group = "core"; } );
+control = { socket = "$SOCK"; group = "$(id -gn)"; };
+metrics = { listen = "127.0.0.1:$MP"; };
+health = { interval_ms = 100; timeout_ms = 100; fall = 2; rise = 1; };
+EOF
+	start_daemon net_null0
+	# hstate: "name:health:effective:slots ..." of every backend
+	hstate() {
+		out=$(ctl --json show backends) || return
+		json_get '" ".join("%s:%s:%s:%d" % (b["name"], b["health"], b["effective"], b["table_slots"]) for b in j["backends"])'
+	}
+	hs=
+	wait_hstate() { # wait_hstate REGEX: up to 15 s for hstate to match
+		for _ in $(seq 150); do
+			hs=$(hstate); grep -Eq "$1" <<<"$hs" && return 0
+			sleep 0.1
+		done
+		echo "last state: $hs" >&2
+		return 1
+	}
+	check "b1 up, b2 down (out of the table), b3 overloaded (drain)" \
+		wait_hstate '^b1:up:up:65537 b2:down:down:0 b3:overloaded:drain:0$'
+	check "show config keeps what the operator wrote (all up)" \
+		test "$(ctl show config | grep -c 'state = "up"')" = 3
+	ctl_rc 0 --json show backends core
+	check "b1 shows last_code 200 and round trips" \
+		test "$(json_get '[(b["last_code"], b["rtt_last_us"] is not None, b["rtt_ewma_us"] is not None) for b in j["backends"] if b["name"] == "b1"][0]')" = "(200, True, True)"
+	check "b3 shows last_code 503" \
+		test "$(json_get '[b["last_code"] for b in j["backends"] if b["name"] == "b3"][0]')" = 503
+	all_b1=1
+	for i in $(seq 20); do
+		ctl_rc 0 --json dispatch "health-$i@test" || break
+		[ "$(json_get 'j["backend"]')" = b1 ] || all_b1=0
+	done
+	check "every Call-ID dispatches to b1, the only healthy backend" test "$all_b1" = 1
+	# The operator's state wins over health: drain b1 by hand.
+	ctl_rc 0 backend state b1 drain
+	check "an operator's drain wins over a healthy b1" wait_hstate '^b1:up:drain:0 '
+	ctl_rc 0 backend state b1 up
+	# Metrics: the health families.
+	scrape=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode())' "$MP")
+	check "metrics: b2 health down" grep -q '^siphon_backend_health{group="core",backend="b2",state="down"} 1$' <<<"$scrape"
+	check "metrics: b3 health overloaded" grep -q '^siphon_backend_health{group="core",backend="b3",state="overloaded"} 1$' <<<"$scrape"
+	check "metrics: b1 probe latency last and ewma" test "$(grep -c '^siphon_backend_probe_latency_seconds{group="core",backend="b1",kind="\(last\|ewma\)"} ' <<<"$scrape")" = 2
+	check "metrics: no latency for b2 (never answered)" test "$(grep -c '^siphon_backend_probe_latency_seconds{group="core",backend="b2"' <<<"$scrape")" = 0
+	check "metrics: probes counted" grep -Eq '^siphon_health_probes_total [1-9][0-9]*$' <<<"$scrape"
+	# b2 comes back: it answers, rises (rise 1), and takes its keys back.
+	responder "$P2" 200
+	check "b2 back up and in the table" wait_hstate '^b1:up:up:[0-9]+ b2:up:up:[1-9][0-9]* b3:overloaded:drain:0$'
+	# Removing and re-adding keeps targets in sync with the configuration.
+	ctl_rc 0 backend remove b3
+	ctl_rc 0 backend add core b4 127.0.0.1:$P3 --mac 02:00:00:00:00:24
+	check "a new backend is probed too (b4 answers 503: overloaded)" \
+		wait_hstate 'b4:overloaded:drain:0$'
+	stop_daemon
+	stop_responders
+else
+	echo "test_control: no SOURCE_ROOT: health check phase skipped"
 fi
 
 echo "test_control: $checks checks, $fails failed"

@@ -34,6 +34,7 @@
 #define CFG_ADDR_STRLEN        56u   /**< room for "[IPv6]:port" and its NUL */
 #define CFG_DEVICE_MAX         128u  /**< bytes of a DPDK device name with its NUL */
 #define CFG_PORT_ADDRS_MAX     8u    /**< addresses one port may own */
+#define CFG_IFNAME_MAX         16u /**< bytes of a kernel interface name with its NUL (IFNAMSIZ) */
 #define CFG_STATS_INTERVAL_MAX 3600u /**< largest stats_interval, in seconds */
 #define CFG_PREFIX_STRLEN      50u   /**< room for "IPv6/128" and its NUL */
 #define CFG_MAC_STRLEN         18u   /**< room for "02:00:00:00:00:21" and its NUL */
@@ -85,6 +86,9 @@ struct cfg_port {
 	struct cfg_prefix addrs[CFG_PORT_ADDRS_MAX]; /**< nb_addrs >= 1, e.g. "192.0.2.2/24" */
 	unsigned nb_addrs;
 	struct cfg_addr gw4, gw6; /**< next hops; family 0 when not configured */
+	/** Kernel interface of the port's exception path (docs/dataplane.md), 1..15 of
+	 *  A-Z a-z 0-9 . _ - (not "." or ".."), unique among ports; "" = none (default). */
+	char exception[CFG_IFNAME_MAX];
 	unsigned line;
 };
 
@@ -104,6 +108,24 @@ struct cfg_vip {
 	unsigned group; /**< index into sph_cfg.groups */
 	uint8_t mode;   /**< enum cfg_vip_mode (default CFG_VIP_L2DSR) */
 	unsigned line;
+};
+
+/**
+ * health = { ... }: SIP OPTIONS health checks of every backend (docs/health.md). The
+ * fields of struct health_params (control/health.h), whose health_params_check()
+ * cfg_validate() applies. cfg_load() fills the defaults (enabled, 1000 ms, 1000 ms,
+ * fall 3, rise 2, codes 200..699 accepted, overload 503); a configuration assembled by
+ * other means may leave interval_ms 0, meaning "no health block": cfg_validate() then
+ * skips it and cfg_write() leaves it out.
+ */
+struct cfg_health {
+	uint8_t enabled;        /**< 0: nothing probes, health never changes dispatch */
+	uint32_t interval_ms;   /**< time between two probes of one backend */
+	uint32_t timeout_ms;    /**< wait for a final response, 1..interval_ms */
+	uint32_t fall;          /**< consecutive failures that mark a backend down */
+	uint32_t rise;          /**< consecutive answers that mark it up again */
+	uint16_t overload_code; /**< final response meaning "no new calls"; 0 = none */
+	uint64_t accept[11];    /**< bitmap over codes 0..699: bit c set = c means alive */
 };
 
 /** A whole configuration. Every (address, port) pair belongs to at most one VIP. */
@@ -128,6 +150,7 @@ struct sph_cfg {
 	/* metrics = { listen; }: where the metrics endpoint listens; port 0 = disabled. */
 	struct cfg_addr metrics_addr; /**< any address, unspecified (0.0.0.0, ::) included */
 	uint16_t metrics_port;        /**< 0 when listen is absent or "" */
+	struct cfg_health health;     /**< health = { ... } */
 };
 
 /**
@@ -144,6 +167,9 @@ struct sph_cfg {
  */
 int cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen);
 
+/** Fill h with the health-check defaults cfg_load() uses when the file has no block. */
+void cfg_health_default(struct cfg_health *h);
+
 /** Release a configuration and everything it owns. NULL is a no-op. */
 void cfg_free(struct sph_cfg *cfg);
 
@@ -156,7 +182,8 @@ struct sph_cfg *cfg_dup(const struct sph_cfg *cfg);
 /**
  * Check an in-memory configuration against every rule cfg_load() applies to a file:
  * ranges, names, unicast addresses, duplicates (names, addresses, VIP ports), group
- * references, maglev_size against group sizes, gateways, the control and metrics
+ * references, maglev_size against group sizes, gateways, exception interface names,
+ * the control and metrics
  * settings. cfg_load() runs it on what it read; the control plane runs it on every
  * edited configuration before applying it.
  *
