@@ -40,6 +40,7 @@
 #include "port.h"
 #include "snap.h"
 #include "stats.h"
+#include "dp.h"
 #include "worker.h"
 
 #ifndef BENCH_SOURCE_ROOT
@@ -52,8 +53,6 @@
 #define MAX_ROUNDS      4001u
 #define MAX_PCAPS       64u
 #define HDR_SAVE        32u /* frame bytes restored before each replay: L2 (+ tag) and more */
-#define POOL_CACHE      256u
-#define POOL_MIN        8191u
 
 /* ------------------------------------------------------------------------ */
 /* Captures */
@@ -298,114 +297,30 @@ bench_round(struct dp *dp, struct bench_worker *bw, enum kind kind, unsigned pas
 }
 
 /* ------------------------------------------------------------------------ */
-/* Set-up: main.c's main_setup(), minus telemetry */
+/* Set-up: the daemon's own dp_setup(), after giving the ports the captures' MAC */
 
 /*
- * main_setup() is static in main.c, so its steps are repeated here in the same order
- * (worker count, port lookup, pools and tables, port_init(), dp_worker_create(),
- * snap_build() + snap_publish()). TEMPORARY: once they move into a callable
- * dp_setup()/dp_teardown() in sph_dp (see bench/README.md), call those instead.
+ * Without --promisc the worker takes unicast frames to its port's MAC only, as in
+ * production: the ports get the captures' destination MAC first, which port_init() (in
+ * dp_setup()) then reads back.
  */
 static int
-bench_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, const uint8_t mac[6], char *err,
-            size_t errlen)
+bench_set_macs(const struct sph_cfg *cfg, const uint8_t mac[6], char *err, size_t errlen)
 {
-	unsigned lcore, pool_size;
-	struct snap *s;
-
-	dp->nb_workers = rte_lcore_count() - 1;
-	if (dp->nb_workers == 0) {
-		snprintf(err, errlen, "no worker lcore: give EAL two lcores or more (-l 0,1)");
-		return -1;
-	}
-	if (cfg->nb_ports == 0 || cfg->nb_ports > DP_MAX_PORTS) {
-		snprintf(err, errlen, "%s: 1..%u ports, %u configured", cfg->path, DP_MAX_PORTS,
-		         cfg->nb_ports);
-		return -1;
-	}
-	memset(dp->port_index, DP_PORT_NONE, sizeof(dp->port_index));
-	dp->nb_ports = cfg->nb_ports;
 	for (unsigned p = 0; p < cfg->nb_ports; p++) {
-		struct dp_port *dpp = &dp->ports[p];
+		struct rte_ether_addr ea;
+		uint16_t id;
 
-		snprintf(dpp->name, sizeof(dpp->name), "%s", cfg->ports[p].name);
-		if (rte_eth_dev_get_port_by_name(cfg->ports[p].device, &dpp->port_id) != 0) {
-			snprintf(err, errlen, "port \"%s\": no DPDK device \"%s\" (--vdev %s)",
-			         dpp->name, cfg->ports[p].device, cfg->ports[p].device);
-			return -1;
-		}
-		if (dp->port_index[dpp->port_id] != DP_PORT_NONE) {
-			snprintf(err, errlen, "port \"%s\": device \"%s\" already used", dpp->name,
-			         cfg->ports[p].device);
-			return -1;
-		}
-		dp->port_index[dpp->port_id] = (uint8_t)p;
-		/* The captures' destination MAC: frames are for us without --promisc. */
-		if (!promisc) {
-			struct rte_ether_addr ea;
-
-			memcpy(ea.addr_bytes, mac, 6);
-			if (rte_eth_dev_default_mac_addr_set(dpp->port_id, &ea) != 0) {
-				snprintf(err, errlen,
-				         "port \"%s\": cannot set its MAC (use --promisc)",
-				         dpp->name);
-				return -1;
-			}
-		}
-	}
-	pool_size = dp->nb_ports * (dp->nb_workers * (2048 + DP_BURST) + 1024) +
-	            rte_lcore_count() * POOL_CACHE;
-	if (pool_size < POOL_MIN)
-		pool_size = POOL_MIN;
-	dp->pool = rte_pktmbuf_pool_create("sph_mbuf", pool_size, POOL_CACHE, 0,
-	                                   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	dp->qsbr = rte_zmalloc("sph_qsbr", rte_rcu_qsbr_get_memsize(dp->nb_workers),
-	                       RTE_CACHE_LINE_SIZE);
-	dp->nd = rte_zmalloc("sph_nd", sizeof(*dp->nd), RTE_CACHE_LINE_SIZE);
-	dp->learn = rte_ring_create_elem("sph_learn", sizeof(union dp_learn_rec), DP_LEARN_RING,
-	                                 (int)rte_socket_id(), RING_F_SC_DEQ);
-	if (dp->pool == NULL || dp->qsbr == NULL || dp->nd == NULL || dp->learn == NULL) {
-		snprintf(err, errlen, "out of memory: %s (try -m with more MB)",
-		         rte_strerror(rte_errno));
-		return -1;
-	}
-	rte_rcu_qsbr_init(dp->qsbr, dp->nb_workers);
-	nd_table_init(dp->nd, NULL);
-	dp->drain_tsc = (rte_get_tsc_hz() + 999999) / 1000000 * DP_DRAIN_US;
-	for (unsigned p = 0; p < dp->nb_ports; p++)
-		if (port_init(dp, &dp->ports[p], promisc, err, errlen) != 0)
-			return -1;
-	RTE_LCORE_FOREACH_WORKER(lcore)
-	{
-		unsigned id = 0;
-
-		while (dp->workers[id] != NULL)
-			id++;
-		dp->workers[id] = dp_worker_create(dp, id, lcore);
-		if (dp->workers[id] == NULL) {
-			snprintf(err, errlen, "out of memory for worker %u", id);
+		if (rte_eth_dev_get_port_by_name(cfg->ports[p].device, &id) != 0)
+			continue; /* dp_setup() names the missing device */
+		memcpy(ea.addr_bytes, mac, 6);
+		if (rte_eth_dev_default_mac_addr_set(id, &ea) != 0) {
+			snprintf(err, errlen, "port \"%s\": cannot set its MAC (use --promisc)",
+			         cfg->ports[p].name);
 			return -1;
 		}
 	}
-	s = snap_build(dp, cfg, err, errlen);
-	if (s == NULL)
-		return -1;
-	snap_publish(dp, s);
 	return 0;
-}
-
-static void
-bench_teardown(struct dp *dp)
-{
-	for (unsigned p = 0; p < dp->nb_ports; p++)
-		port_stop(&dp->ports[p]);
-	for (unsigned i = 0; i < dp->nb_workers; i++)
-		dp_worker_free(dp->workers[i]);
-	snap_free(dp->snap);
-	rte_ring_free(dp->learn);
-	rte_free(dp->nd);
-	rte_free(dp->qsbr);
-	rte_mempool_free(dp->pool);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -818,7 +733,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* The first frame's destination is the MAC the captures are addressed to. */
-	if (bench_setup(&dp, cfg, o.promisc, traces[0].data, err, sizeof(err)) != 0) {
+	if ((!o.promisc && bench_set_macs(cfg, traces[0].data, err, sizeof(err)) != 0) ||
+	    dp_setup(&dp, cfg, o.promisc, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_dp: %s\n", err);
 		ok = false;
 		goto out;
@@ -893,7 +809,7 @@ main(int argc, char **argv)
 		ok = false;
 out:
 	rte_free(bw);
-	bench_teardown(&dp);
+	dp_teardown(&dp);
 	rte_mempool_free(mp);
 	rte_eal_cleanup();
 	cfg_free(cfg);

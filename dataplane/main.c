@@ -27,6 +27,7 @@
 
 #include "siphon/cfg.h"
 #include "siphon/sip.h"
+#include "dp.h"
 #include "metrics.h"
 #include "neigh.h"
 #include "ops.h"
@@ -39,10 +40,8 @@
 #define MAIN_TICK_US     1000u      /* main loop period: learn-ring latency, stop latency */
 #define MAIN_ND_TICK_NS  100000000u /* neighbour ageing and solicitations, 10 per second */
 #define MAIN_LEARN_BURST 64u
-#define MAIN_EXC_BURST   32u /* exception path: packets per burst, each way */
-#define MAIN_EXC_ROUNDS  8u  /* bursts per port, each way, per main loop iteration */
-#define MAIN_POOL_MIN    8191u
-#define MAIN_POOL_CACHE  256u
+#define MAIN_EXC_BURST   DP_EXC_BURST
+#define MAIN_EXC_ROUNDS  8u /* bursts per port, each way, per main loop iteration */
 
 struct main_opts {
 	const char *config;
@@ -130,103 +129,6 @@ main_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Everything the workers need, in dependency order. @return 0, or -1 with err set. */
-static int
-main_setup(struct dp *dp, const struct sph_cfg *cfg, const struct main_opts *o, char *err,
-           size_t errlen)
-{
-	unsigned lcore, pool_size;
-	struct snap *s;
-	size_t sz;
-
-	dp->nb_workers = rte_lcore_count() - 1;
-	if (dp->nb_workers == 0) {
-		snprintf(err, errlen, "no worker lcore: give EAL two lcores or more (-l 0,1)");
-		return -1;
-	}
-	if (cfg->nb_ports == 0 || cfg->nb_ports > DP_MAX_PORTS) {
-		snprintf(err, errlen, "%s: the daemon serves 1..%u ports, %u configured", cfg->path,
-		         DP_MAX_PORTS, cfg->nb_ports);
-		return -1;
-	}
-	memset(dp->port_index, DP_PORT_NONE, sizeof(dp->port_index));
-	dp->nb_ports = cfg->nb_ports;
-	for (unsigned p = 0; p < cfg->nb_ports; p++) {
-		struct dp_port *dpp = &dp->ports[p];
-
-		snprintf(dpp->name, sizeof(dpp->name), "%s", cfg->ports[p].name);
-		if (rte_eth_dev_get_port_by_name(cfg->ports[p].device, &dpp->port_id) != 0) {
-			snprintf(
-			        err, errlen,
-			        "%s:%u: port \"%s\": no DPDK device \"%s\" (give it to EAL: -a PCI "
-			        "or --vdev)",
-			        cfg->path, cfg->ports[p].line, dpp->name, cfg->ports[p].device);
-			return -1;
-		}
-		if (dp->port_index[dpp->port_id] != DP_PORT_NONE) {
-			snprintf(err, errlen, "%s:%u: port \"%s\": device \"%s\" already used",
-			         cfg->path, cfg->ports[p].line, dpp->name, cfg->ports[p].device);
-			return -1;
-		}
-		dp->port_index[dpp->port_id] = (uint8_t)p;
-	}
-
-	/* RX rings full, TX rings full, one burst in flight per worker and port, caches;
-	 * per exception path its ring and the TUN queues (512 + 512). */
-	pool_size = dp->nb_ports * (dp->nb_workers * (2048 + DP_BURST) + 1024) +
-	            rte_lcore_count() * MAIN_POOL_CACHE;
-	for (unsigned p = 0; p < cfg->nb_ports; p++)
-		if (cfg->ports[p].exception[0] != '\0')
-			pool_size += DP_EXC_RING + 1024 + MAIN_EXC_BURST;
-	if (pool_size < MAIN_POOL_MIN)
-		pool_size = MAIN_POOL_MIN;
-	dp->pool = rte_pktmbuf_pool_create("sph_mbuf", pool_size, MAIN_POOL_CACHE, 0,
-	                                   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	sz = rte_rcu_qsbr_get_memsize(dp->nb_workers);
-	dp->qsbr = rte_zmalloc("sph_qsbr", sz, RTE_CACHE_LINE_SIZE);
-	dp->nd = rte_zmalloc("sph_nd", sizeof(*dp->nd), RTE_CACHE_LINE_SIZE);
-	dp->learn = rte_ring_create_elem("sph_learn", sizeof(union dp_learn_rec), DP_LEARN_RING,
-	                                 (int)rte_socket_id(), RING_F_SC_DEQ);
-	if (dp->pool == NULL || dp->qsbr == NULL || dp->nd == NULL || dp->learn == NULL) {
-		snprintf(err, errlen, "out of memory: %s (try -m with more MB)",
-		         rte_strerror(rte_errno));
-		return -1;
-	}
-	rte_rcu_qsbr_init(dp->qsbr, dp->nb_workers);
-	nd_table_init(dp->nd, NULL);
-	dp->drain_tsc = (rte_get_tsc_hz() + 999999) / 1000000 * DP_DRAIN_US;
-
-	for (unsigned p = 0; p < dp->nb_ports; p++)
-		if (port_init(dp, &dp->ports[p], o->promisc, err, errlen) != 0)
-			return -1;
-	/* Without its exception path a port still forwards: say so, and go on. */
-	for (unsigned p = 0; p < dp->nb_ports; p++) {
-		char why[256];
-
-		if (cfg->ports[p].exception[0] != '\0' &&
-		    port_exception_init(dp, &dp->ports[p], p, &cfg->ports[p], why, sizeof(why)) !=
-		            0)
-			fprintf(stderr, "siphon: %s; running without an exception path\n", why);
-	}
-	RTE_LCORE_FOREACH_WORKER(lcore)
-	{
-		unsigned id = 0;
-
-		while (dp->workers[id] != NULL)
-			id++;
-		dp->workers[id] = dp_worker_create(dp, id, lcore);
-		if (dp->workers[id] == NULL) {
-			snprintf(err, errlen, "out of memory for worker %u", id);
-			return -1;
-		}
-	}
-	s = snap_build(dp, cfg, err, errlen);
-	if (s == NULL)
-		return -1;
-	snap_publish(dp, s);
-	return stats_init(dp) == 0 ? 0 : -1;
 }
 
 /* Gratuitous ARP / unsolicited NA for every address a port answers for, so switches and
@@ -493,8 +395,12 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, main_signal);
 	signal(SIGTERM, main_signal);
-	if (main_setup(&dp, cfg, &o, err, sizeof(err)) != 0) {
+	if (dp_setup(&dp, cfg, o.promisc, err, sizeof(err)) != 0) {
 		fprintf(stderr, "siphon: %s\n", err);
+		goto out;
+	}
+	if (stats_init(&dp) != 0) {
+		fprintf(stderr, "siphon: cannot register the telemetry commands\n");
 		goto out;
 	}
 	printf("siphon: %u workers, %u ports, %u backends, %u VIPs, scanner %s\n", dp.nb_workers,
@@ -554,15 +460,7 @@ main(int argc, char **argv)
 out:
 	metrics_stop(); /* before the snapshot and the workers' counters go */
 	metrics_free();
-	for (unsigned p = 0; p < dp.nb_ports; p++)
-		port_stop(&dp.ports[p]); /* harmless on a port that never started */
-	for (unsigned i = 0; i < dp.nb_workers; i++)
-		dp_worker_free(dp.workers[i]);
-	snap_free(dp.snap);
-	rte_ring_free(dp.learn);
-	rte_free(dp.nd);
-	rte_free(dp.qsbr);
-	rte_mempool_free(dp.pool);
+	dp_teardown(&dp);
 	rte_eal_cleanup();
 	ctl_sock_close(sock);
 	ctl_ops_free(ops);
