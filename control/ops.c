@@ -38,6 +38,11 @@ struct ctl_ops {
 	unsigned stats_interval;
 	/* Counter slot owners: the backend name using stats_worker.backend[i], "" = free. */
 	char slot_name[STATS_MAX_BACKENDS][CFG_NAME_MAX];
+	/* A freed slot may still be named by dialog-affinity records (they store slots):
+	 * it is not handed to a new backend until both affinity halves have been cleared
+	 * since (2 rotations) or the window closed, or that backend would inherit the
+	 * removed one's dialogs. */
+	uint8_t slot_quar[STATS_MAX_BACKENDS];
 	/* Health checks (NULL: off). The published snapshot dispatches each backend with
 	 * eff[i] (configuration order): its configured state, lowered by its health. */
 	struct health *health;
@@ -45,6 +50,11 @@ struct ctl_ops {
 	uint64_t health_seen; /* health_generation() last reconciled */
 	uint8_t *eff;
 	unsigned nb_eff;
+	/* Transition window (docs/dialogs.md): open while the published snapshot has a
+	 * previous table; closes window_ns after the last change that kept it open. */
+	uint64_t window_ns;
+	uint64_t trans_until_ns; /* 0: no window open */
+	uint64_t rotate_ns;      /* next affinity bank rotation while one is open */
 };
 
 static uint64_t
@@ -70,6 +80,21 @@ ctl_ops_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval)
 	ops->started_ns = ops->changed_ns = ops_now_ns();
 	ops->stats_fixed = stats_interval >= 0;
 	ops->stats_interval = stats_interval >= 0 ? (unsigned)stats_interval : cfg->stats_interval;
+	ops->window_ns = (uint64_t)DP_DIALOG_WINDOW_S * 1000000000u;
+	/* Until the configuration file has a key for it (cfg.c): the environment. */
+	const char *win = getenv("SIPHON_DIALOG_WINDOW");
+	if (win != NULL && *win != '\0') {
+		char *end;
+		unsigned long v = strtoul(win, &end, 10);
+
+		if (*end == '\0' && v >= 1 && v <= 86400)
+			ops->window_ns = (uint64_t)v * 1000000000u;
+		else
+			fprintf(stderr,
+			        "siphon: SIPHON_DIALOG_WINDOW: 1..86400 seconds, got \"%s\"; "
+			        "using %u\n",
+			        win, DP_DIALOG_WINDOW_S);
+	}
 	/* snap_build() gave the i-th backend slot i, and its configured state. */
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		ops->nb_eff += cfg->groups[g].nb_backends;
@@ -238,6 +263,81 @@ ops_overlay(const struct ctl_ops *ops, const struct sph_cfg *cfg, unsigned *n,
 
 static void ops_health_targets(struct ctl_ops *ops);
 
+/* ---- transition window (docs/dialogs.md) ---- */
+
+/* s was just published: a previous table in it opens the window, or keeps it open for
+ * window_ns more; none closes it (nothing routes by the affinity table any more). */
+static void
+ops_trans_published(struct ctl_ops *ops, const struct snap *s)
+{
+	uint64_t now = ops_now_ns();
+
+	if (s->has_prev) {
+		if (ops->trans_until_ns == 0)
+			ops->rotate_ns = now + ops->window_ns;
+		ops->trans_until_ns = now + ops->window_ns;
+	} else if (ops->trans_until_ns != 0) {
+		dp_aff_clear(ops->dp);
+		memset(ops->slot_quar, 0, sizeof(ops->slot_quar));
+		ops->trans_until_ns = 0;
+	}
+}
+
+/* The window is over: publish the same dispatch without previous tables. Not a new
+ * generation: no backend's configuration or dispatch state changed. */
+static void
+ops_trans_close(struct ctl_ops *ops)
+{
+	const struct sph_cfg *cfg = ops->cfg;
+	struct sph_cfg *copy = cfg_dup(cfg);
+	unsigned bi = 0;
+	char err[OPS_ERR_MAX];
+	uint16_t *slots = calloc(ops->nb_eff + 1, sizeof(*slots));
+	struct snap *s = NULL;
+
+	if (copy != NULL && slots != NULL) {
+		for (unsigned g = 0; g < copy->nb_groups; g++)
+			for (unsigned i = 0; i < copy->groups[g].nb_backends; i++, bi++) {
+				struct cfg_backend *b = &copy->groups[g].backends[i];
+
+				if (bi < ops->nb_eff)
+					b->state = ops->eff[bi];
+				slots[bi] = (uint16_t)ops_slot_of(ops, b->name);
+			}
+		s = snap_build_trans(ops->dp, copy, slots, NULL, err, sizeof(err));
+	}
+	if (s == NULL) {
+		fprintf(stderr, "siphon: transition window: cannot close it: %s; retrying\n",
+		        copy == NULL || slots == NULL ? "out of memory" : err);
+		ops->trans_until_ns = ops_now_ns() + 1000000000u;
+	} else {
+		snap_publish(ops->dp, s);
+		ops_trans_published(ops, s);
+	}
+	free(slots);
+	cfg_free(copy);
+}
+
+/* Once per tick: one comparison when no window is open. */
+static void
+ops_trans_tick(struct ctl_ops *ops)
+{
+	uint64_t now;
+
+	if (ops->trans_until_ns == 0)
+		return;
+	now = ops_now_ns();
+	if (now >= ops->trans_until_ns) {
+		ops_trans_close(ops);
+	} else if (now >= ops->rotate_ns) {
+		dp_aff_rotate(ops->dp);
+		for (unsigned sl = 0; sl < STATS_MAX_BACKENDS; sl++)
+			if (ops->slot_quar[sl] != 0)
+				ops->slot_quar[sl]--;
+		ops->rotate_ns = now + ops->window_ns;
+	}
+}
+
 /*
  * Make next the running configuration: validate, assign counter slots, build, publish.
  * Takes next (freed on failure). @return 0, or -1 with the reason in err and nothing
@@ -291,7 +391,7 @@ ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 			 * and every owner not in next is reused only after its reset, one
 			 * exists unless owners being removed hold the rest. */
 			while (sl < STATS_MAX_BACKENDS &&
-			       (used[sl] || ops->slot_name[sl][0] != '\0'))
+			       (used[sl] || ops->slot_name[sl][0] != '\0' || ops->slot_quar[sl]))
 				sl++;
 			if (sl == STATS_MAX_BACKENDS) {
 				free(slots);
@@ -309,8 +409,8 @@ ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 	/* The snapshot dispatches by the health overlay; the configuration keeps what the
 	 * operator wrote. */
 	eff = ops_overlay(ops, next, &nb_eff, &overlay);
-	s = eff != NULL ? snap_build_slots(ops->dp, overlay != NULL ? overlay : next, slots, err,
-	                                   errlen)
+	s = eff != NULL ? snap_build_trans(ops->dp, overlay != NULL ? overlay : next, slots,
+	                                   ops->dp->snap, err, errlen)
 	                : NULL;
 	if (eff == NULL)
 		ops_err(err, errlen, "out of memory");
@@ -322,13 +422,17 @@ ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 		goto fail;
 	}
 	snap_publish(ops->dp, s); /* returns after the grace period: old snapshot gone */
+	ops_trans_published(ops, s);
 	free(ops->eff);
 	ops->eff = eff;
 	ops->nb_eff = nb_eff;
 
 	for (unsigned sl = 0; sl < STATS_MAX_BACKENDS; sl++)
-		if (!used[sl] && ops->slot_name[sl][0] != '\0')
+		if (!used[sl] && ops->slot_name[sl][0] != '\0') {
 			ops_slot_reset(ops, sl);
+			if (ops->trans_until_ns != 0)
+				ops->slot_quar[sl] = 2;
+		}
 	bi = 0;
 	for (unsigned g = 0; g < next->nb_groups; g++)
 		for (unsigned i = 0; i < next->groups[g].nb_backends; i++, bi++)
@@ -512,8 +616,8 @@ ops_health_apply(struct ctl_ops *ops)
 	for (unsigned g = 0; slots != NULL && g < cfg->nb_groups; g++)
 		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
 			slots[bi] = (uint16_t)ops_slot_of(ops, cfg->groups[g].backends[i].name);
-	s = slots != NULL ? snap_build_slots(ops->dp, overlay != NULL ? overlay : cfg, slots, err,
-	                                     sizeof(err))
+	s = slots != NULL ? snap_build_trans(ops->dp, overlay != NULL ? overlay : cfg, slots,
+	                                     ops->dp->snap, err, sizeof(err))
 	                  : NULL;
 	if (s == NULL) {
 		fprintf(stderr, "siphon: health: cannot apply: %s\n",
@@ -524,6 +628,7 @@ ops_health_apply(struct ctl_ops *ops)
 		return -1;
 	}
 	snap_publish(ops->dp, s);
+	ops_trans_published(ops, s);
 	bi = 0;
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
@@ -548,6 +653,7 @@ ctl_ops_health_poll(struct ctl_ops *ops)
 {
 	uint64_t g;
 
+	ops_trans_tick(ops);
 	if (ops->health == NULL)
 		return;
 	g = health_generation(ops->health); /* one atomic load: the usual tick costs this */

@@ -1,6 +1,11 @@
 /*
  * ops.h - the control plane's commands: what a control socket request does.
  *
+ * Every snapshot is built from the published one (snap_build_trans()), so a change that
+ * moves keys opens a transition window during which dialogs in progress keep their
+ * backend (docs/dialogs.md); its length is SIPHON_DIALOG_WINDOW seconds from the
+ * environment, else DP_DIALOG_WINDOW_S.
+ *
  * ctl_ops owns the running configuration. Every change (add, remove, weight, state,
  * reload) follows one path: copy the running configuration, edit the copy, validate
  * it whole (cfg_validate()), build a snapshot from it off the worker cores
@@ -61,7 +66,10 @@ unsigned ctl_ops_stats_interval(const struct ctl_ops *ops);
 int ctl_ops_health_start(struct ctl_ops *ops, char *err, size_t errlen);
 
 /**
- * Once per main loop tick: when a backend's health changed (one atomic load when none
+ * Once per main loop tick: close the transition window when it is over (publish the
+ * dispatch without previous tables, empty the affinity table) or rotate the affinity
+ * table's banks (docs/dialogs.md); one comparison when no window is open. Then, when a
+ * backend's health changed (one atomic load when none
  * did), publish a snapshot that dispatches every backend with its configured state
  * lowered by its health (down: out of the tables; overloaded: drain; an operator's
  * drain or down always wins). The running configuration is not changed (show config

@@ -126,6 +126,7 @@ dp_teardown(struct dp *dp)
 	for (unsigned i = 0; i < dp->nb_workers; i++)
 		dp_worker_free(dp->workers[i]);
 	snap_free(dp->snap);
+	dp_aff_free(dp);
 	rte_ring_free(dp->learn);
 	rte_free(dp->nd);
 	rte_free(dp->qsbr);

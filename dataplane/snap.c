@@ -227,6 +227,7 @@ snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, cons
 
 		s->groups[g].base = bi;
 		s->groups[g].nb = grp->nb_backends;
+		snprintf(s->groups[g].name, sizeof(s->groups[g].name), "%s", grp->name);
 		s->groups[g].table = rte_malloc("snap_maglev", maglev_table_bytes(cfg->maglev_size),
 		                                RTE_CACHE_LINE_SIZE);
 		if (mb == NULL || s->groups[g].table == NULL) {
@@ -240,6 +241,7 @@ snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, cons
 			/* Same identities as siphonctl scan, so both pick the same backend. */
 			mb[i] = (struct maglev_backend){
 			        .id = b->name, .weight = b->weight, .state = b->state};
+			s->backends[bi].state = b->state;
 			snprintf(s->info[bi].name, sizeof(s->info[bi].name), "%s", b->name);
 			cfg_addr_format(&b->addr, b->port, s->info[bi].addr,
 			                sizeof(s->info[bi].addr));
@@ -298,6 +300,62 @@ snap_build_vips(struct snap *s, const struct sph_cfg *cfg, char *err, size_t err
 	return 0;
 }
 
+/*
+ * The previous table of group g of s, from old: old's prev when it has one, else old's
+ * table, each entry translated from old's backend indices to s's by counter slot. An
+ * entry whose backend is gone or down in s takes s's current entry: nothing is kept for
+ * a backend that cannot take it. No prev when the result routes like the current table.
+ */
+static int
+snap_build_prev(struct snap *s, unsigned g, const struct snap *old)
+{
+	struct snap_group *ng = &s->groups[g];
+	const struct snap_group *og = NULL;
+	const struct maglev_table *from;
+	uint16_t map[STATS_MAX_BACKENDS];
+	struct maglev_table *t;
+	bool same = true;
+
+	for (uint32_t i = 0; i < old->nb_groups && og == NULL; i++)
+		if (strcmp(old->groups[i].name, ng->name) == 0)
+			og = &old->groups[i];
+	if (og == NULL)
+		return 0; /* a new group: nothing was routed by it */
+	from = og->prev != NULL ? og->prev : og->table;
+	if (from->size != ng->table->size || og->nb > RTE_DIM(map))
+		return 0; /* maglev_size changed: every key moves, nothing to anchor */
+	for (uint32_t i = 0; i < og->nb; i++) {
+		uint16_t bi = s->slot_bi[old->backends[og->base + i].slot];
+
+		map[i] = bi != UINT16_MAX && bi >= ng->base && bi < ng->base + ng->nb &&
+		                         s->backends[bi].state != MAGLEV_DOWN
+		                 ? (uint16_t)(bi - ng->base)
+		                 : MAGLEV_NONE;
+	}
+	t = rte_malloc("snap_maglev_prev", maglev_table_bytes(from->size), RTE_CACHE_LINE_SIZE);
+	if (t == NULL)
+		return -1;
+	t->size = from->size;
+	t->nb_backends = ng->nb;
+	for (uint32_t k = 0; k < from->size; k++) {
+		uint16_t v = from->slot[k] < og->nb ? map[from->slot[k]] : MAGLEV_NONE;
+
+		if (v == MAGLEV_NONE)
+			v = ng->table->slot[k];
+		t->slot[k] = v;
+		same &= v == ng->table->slot[k];
+	}
+	/* Kept even when equal if a window is open: dialogs recorded in the affinity table
+	 * (a change, then its reversal) are found only while some group has a prev. */
+	if (same && og->prev == NULL) {
+		rte_free(t);
+		return 0;
+	}
+	ng->prev = t;
+	s->has_prev = true;
+	return 0;
+}
+
 struct snap *
 snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen)
 {
@@ -307,6 +365,13 @@ snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen)
 struct snap *
 snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots, char *err,
                  size_t errlen)
+{
+	return snap_build_trans(dp, cfg, slots, NULL, err, errlen);
+}
+
+struct snap *
+snap_build_trans(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots,
+                 const struct snap *old, char *err, size_t errlen)
 {
 	uint32_t nb_backends = 0;
 	struct snap *s;
@@ -342,7 +407,10 @@ snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots
 	s->groups = rte_zmalloc("snap_grp", cfg->nb_groups * sizeof(*s->groups), 0);
 	s->vips = rte_zmalloc("snap_vip", (cfg->nb_vips + 1) * sizeof(*s->vips), 0);
 	s->ports = rte_zmalloc("snap_port", cfg->nb_ports * sizeof(*s->ports), 0);
-	if (!s->backends || !s->info || !s->groups || !s->vips || !s->ports)
+	s->slot_bi = rte_malloc("snap_slot_bi", STATS_MAX_BACKENDS * sizeof(*s->slot_bi), 0);
+	if (!s->backends || !s->info || !s->groups || !s->vips || !s->ports || !s->slot_bi)
+		goto nomem;
+	if (dp->aff == NULL && dp_aff_create(dp) != 0)
 		goto nomem;
 	if (keyhash_init(&s->kh, cfg->hash_key, cfg->hash_key_len) != 0) {
 		snap_err(err, errlen, "%s: cannot derive the hash secret", cfg->path);
@@ -352,6 +420,12 @@ snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots
 	    snap_build_groups(s, dp, cfg, slots, err, errlen) != 0 ||
 	    snap_build_vips(s, cfg, err, errlen) != 0)
 		goto fail;
+	memset(s->slot_bi, 0xff, STATS_MAX_BACKENDS * sizeof(*s->slot_bi));
+	for (uint32_t bi = 0; bi < nb_backends; bi++)
+		s->slot_bi[s->backends[bi].slot] = (uint16_t)bi;
+	for (unsigned g = 0; old != NULL && g < s->nb_groups; g++)
+		if (snap_build_prev(s, g, old) != 0)
+			goto nomem;
 	return s;
 nomem:
 	snap_err(err, errlen, "out of memory building the snapshot");
@@ -365,8 +439,11 @@ snap_free(struct snap *s)
 {
 	if (s == NULL)
 		return;
-	for (uint32_t g = 0; s->groups != NULL && g < s->nb_groups; g++)
+	for (uint32_t g = 0; s->groups != NULL && g < s->nb_groups; g++) {
 		rte_free(s->groups[g].table);
+		rte_free(s->groups[g].prev);
+	}
+	rte_free(s->slot_bi);
 	rte_free(s->groups);
 	rte_free(s->backends);
 	rte_free(s->info);
@@ -374,6 +451,75 @@ snap_free(struct snap *s)
 	rte_free(s->vip_slots);
 	rte_free(s->ports);
 	rte_free(s);
+}
+
+/* ---- dialog affinity (worker.h) ---- */
+
+int
+dp_aff_create(struct dp *dp)
+{
+	uint32_t n = dp->aff_entries != 0 ? dp->aff_entries : DP_AFF_ENTRIES;
+	struct dp_affinity *a;
+
+	if (n < DP_AFF_PROBE || (n & (n - 1)) != 0)
+		return -1;
+	a = rte_zmalloc("dp_aff", sizeof(*a), RTE_CACHE_LINE_SIZE);
+	if (a == NULL)
+		return -1;
+	a->mask = n - 1;
+	for (unsigned b = 0; b < 2; b++) {
+		a->bank[b] = rte_zmalloc("dp_aff_bank", n * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
+		if (a->bank[b] == NULL) {
+			rte_free(a->bank[0]);
+			rte_free(a);
+			return -1;
+		}
+	}
+	dp->aff = a;
+	return 0;
+}
+
+void
+dp_aff_free(struct dp *dp)
+{
+	if (dp->aff == NULL)
+		return;
+	rte_free(dp->aff->bank[0]);
+	rte_free(dp->aff->bank[1]);
+	rte_free(dp->aff);
+	dp->aff = NULL;
+}
+
+/* Workers may be reading: whole words, so each sees an entry or nothing. */
+static void
+dp_aff_empty(uint64_t *bank, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		__atomic_store_n(&bank[i], 0, __ATOMIC_RELAXED);
+}
+
+void
+dp_aff_rotate(struct dp *dp)
+{
+	struct dp_affinity *a = dp->aff;
+	unsigned older;
+
+	if (a == NULL)
+		return;
+	older = a->cur ^ 1;
+	/* Nobody inserts into the older bank: the last rotation waited for every worker. */
+	dp_aff_empty(a->bank[older], a->mask + 1);
+	__atomic_store_n(&a->cur, older, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+}
+
+void
+dp_aff_clear(struct dp *dp)
+{
+	if (dp->aff == NULL)
+		return;
+	dp_aff_empty(dp->aff->bank[0], dp->aff->mask + 1);
+	dp_aff_empty(dp->aff->bank[1], dp->aff->mask + 1);
 }
 
 int

@@ -28,7 +28,9 @@ struct snap_backend {
 	uint8_t addr[16];      /**< IPv4 mapped, network order: the IP-in-IP outer destination */
 	uint8_t outer_src[16]; /**< egress port's address of its family (IP-in-IP source) */
 	uint16_t slot;         /**< its counters: stats_worker.backend[slot], stable across
-	                          generations (snap_build_slots) */
+	                          generations (snap_build_slots); also its identity in the
+	                          dialog affinity table */
+	uint8_t state;         /**< enum maglev_state it is dispatched with */
 };
 
 /** Names for stats and logs. Cold. */
@@ -37,11 +39,19 @@ struct snap_backend_info {
 	char addr[CFG_ADDR_STRLEN];
 };
 
-/** A group: its Maglev table, whose slots index backends [base, base + nb). */
+/**
+ * A group: its Maglev table, whose slots index backends [base, base + nb). During a
+ * transition window (docs/dialogs.md) also prev: the table in force when the window
+ * opened, its slots translated to this snapshot's backends (a backend removed or down
+ * since takes the current table's entry). NULL in steady state: workers then do no
+ * dialog work at all.
+ */
 struct snap_group {
 	struct maglev_table *table;
+	struct maglev_table *prev;
 	uint32_t base;
 	uint32_t nb;
+	char name[CFG_NAME_MAX]; /**< cold: to find the group again in the next generation */
 };
 
 /** A VIP: how it forwards and to which group. */
@@ -84,6 +94,9 @@ struct snap {
 	struct snap_vip_slot *vip_slots;
 	struct snap_port *ports;
 	struct snap_backend_info *info; /**< nb_backends names, parallel to backends */
+	uint16_t *slot_bi; /**< counter slot -> backend index, UINT16_MAX: none (STATS_MAX_BACKENDS)
+	                    */
+	bool has_prev;     /**< some group has a previous table: a transition window is open */
 };
 
 /**
@@ -108,6 +121,18 @@ struct snap *snap_build(struct dp *dp, const struct sph_cfg *cfg, char *err, siz
  */
 struct snap *snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots,
                               char *err, size_t errlen);
+
+/**
+ * snap_build_slots() for a transition from old (the published snapshot; NULL: none, which
+ * closes any transition window). Each group of cfg found by name in old gets as prev
+ * old's prev when it has one (the window stays anchored at the table of its opening),
+ * else old's table; translated to the new backends by counter slot, and dropped when it
+ * routes every key as the new table does and old had none (a change that moves no key
+ * opens no window; one that reverts a change keeps the open one). Makes dp->aff when
+ * missing.
+ */
+struct snap *snap_build_trans(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots,
+                              const struct snap *old, char *err, size_t errlen);
 
 /**
  * Make next the snapshot workers use, wait for every worker to leave the old one

@@ -46,6 +46,12 @@ struct dp;
 	X(no_neighbor, "drop: the backend's next hop MAC is unknown yet")                          \
 	X(encap_no_room, "drop: no mbuf headroom for the outer IP header")                         \
 	X(encap_too_big, "drop: encapsulated frame larger than the port MTU")                      \
+	X(dispatch_old, "transition: message of an existing dialog sent by the previous table, "   \
+	                "to another backend than the current table's")                             \
+	X(affinity_hit, "transition: message sent where its Call-ID's dialog was recorded")        \
+	X(affinity_insert, "transition: new dialog the change moved, Call-ID recorded")            \
+	X(affinity_full, "transition: new dialog the change moved, not recorded (affinity table "  \
+	                 "full): sent by the previous table when its backend is up")               \
 	X(nd_reply, "ARP/ND requests for our addresses answered")                                  \
 	X(nd_learn, "neighbour (IP, MAC) pairs handed to the main lcore")                          \
 	X(nd_learn_only, "ARP/ND frames learnt from and consumed, not answered")                   \

@@ -137,6 +137,83 @@ dp_count_backend(struct stats_backend *b, const struct sip_msg *msg, uint32_t by
 		b->responses[msg->status / 100 - 1]++; /* the scanner admits 100..699 only */
 }
 
+enum dp_aff_rc
+dp_aff_add(struct dp_affinity *a, uint64_t h, uint16_t slot)
+{
+	uint64_t *bank = a->bank[__atomic_load_n(&a->cur, __ATOMIC_ACQUIRE)];
+	uint64_t want = (h & DP_AFF_TAG) | (uint64_t)(slot + 1u);
+
+	for (unsigned k = 0; k < DP_AFF_PROBE; k++) {
+		uint64_t *e = &bank[(h + k) & a->mask], seen = 0;
+
+		if (__atomic_compare_exchange_n(e, &seen, want, false, __ATOMIC_RELEASE,
+		                                __ATOMIC_ACQUIRE))
+			return DP_AFF_ADDED;
+		/* Another worker recorded this Call-ID (a retransmission on another queue). */
+		if ((seen & DP_AFF_TAG) == (h & DP_AFF_TAG))
+			return DP_AFF_EXISTS;
+	}
+	return DP_AFF_FULL;
+}
+
+/*
+ * The group's backend for a message while a transition window is open (g->prev set):
+ * docs/dialogs.md. cur is the current table's choice. A message that starts a dialog or
+ * transaction (a request without To tag, not ACK or CANCEL) goes by the current table,
+ * and is recorded in the affinity table when the previous table would have sent it
+ * elsewhere; any other message goes where its Call-ID was recorded, else by the
+ * previous table. Kept out of line: steady state never calls it.
+ */
+static __attribute__((noinline)) uint16_t
+dp_transition(struct dp_worker *w, const struct snap *s, const struct snap_group *g,
+              const struct sip_msg *msg, uint64_t h, uint16_t cur)
+{
+	struct dp_affinity *a = w->dp->aff;
+	struct stats_worker *st = w->st;
+	uint16_t old = maglev_lookup(g->prev, h);
+	unsigned rec = dp_aff_find(a, h);
+	bool fresh = msg->kind == SIP_REQUEST && msg->to_tag.len == 0 &&
+	             msg->method != SIP_METHOD_ACK && msg->method != SIP_METHOD_CANCEL;
+
+	if (rec != 0) {
+		uint16_t bi = s->slot_bi[rec - 1];
+
+		/* Recorded, and still a backend of this group that takes messages. */
+		if (bi >= g->base && bi < g->base + g->nb && s->backends[bi].state != MAGLEV_DOWN) {
+			st->affinity_hit++;
+			return (uint16_t)(bi - g->base);
+		}
+	}
+	if (!fresh) {
+		if (old != cur && old != MAGLEV_NONE) {
+			st->dispatch_old++;
+			return old;
+		}
+		return cur;
+	}
+	if (old == cur || old == MAGLEV_NONE || cur == MAGLEV_NONE)
+		return cur; /* its later messages find the same backend by the previous table */
+	/* Only dialogs have later messages that are not "fresh" (in-dialog requests, ACK,
+	 * CANCEL): a REGISTER, OPTIONS, MESSAGE or PUBLISH and its retransmissions all go by
+	 * the current table, and take no room in the affinity table. */
+	if (msg->method != SIP_METHOD_INVITE && msg->method != SIP_METHOD_SUBSCRIBE &&
+	    msg->method != SIP_METHOD_REFER && msg->method != SIP_METHOD_OTHER)
+		return cur;
+	switch (dp_aff_add(a, h, s->backends[g->base + cur].slot)) {
+	case DP_AFF_ADDED:
+		st->affinity_insert++;
+		return cur;
+	case DP_AFF_EXISTS:
+		return cur;
+	case DP_AFF_FULL:
+		break;
+	}
+	/* Not recorded: its later messages will follow the previous table. Send the dialog
+	 * there too when that backend takes new dialogs; a draining one never does. */
+	st->affinity_full++;
+	return s->backends[g->base + old].state == MAGLEV_UP ? old : cur;
+}
+
 static void
 dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 {
@@ -196,6 +273,8 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	uint64_t h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
 
+	if (SPH_UNLIKELY(g->prev != NULL))
+		slot = dp_transition(w, s, g, &msg, h, slot);
 	if (slot == MAGLEV_NONE) {
 		st->no_backend++;
 		goto drop;

@@ -31,6 +31,13 @@
 #define DP_EXC_RING       1024u /**< per port: datagrams in flight to the kernel interface */
 #define DP_PORT_NONE      UINT8_MAX
 
+/* Dialog affinity (docs/dialogs.md): Call-ID hashes of the new dialogs a transition moved,
+ * in two banks of DP_AFF_ENTRIES 64-bit words each, probed DP_AFF_PROBE words deep. */
+#define DP_AFF_ENTRIES     (1u << 18)          /**< per bank, a power of two: 2 MiB a bank */
+#define DP_AFF_PROBE       8u                  /**< words probed per bank: one cache line */
+#define DP_AFF_TAG         (~(uint64_t)0xffff) /**< hash bits an entry keeps */
+#define DP_DIALOG_WINDOW_S 120u                /**< default transition window, seconds */
+
 /** A DPDK port as the dataplane uses it; set up by port_init(), then read-only. */
 struct dp_port {
 	uint16_t port_id;          /**< DPDK port id */
@@ -58,6 +65,21 @@ union dp_learn_rec {
 
 struct dp_worker;
 
+/**
+ * Dialog affinity: Call-ID hash -> counter slot of the backend a moved new dialog went to,
+ * shared by every worker, lock-free. An entry is one 64-bit word, (hash & DP_AFF_TAG) |
+ * (slot + 1), so a reader sees a whole entry or none; 0 is empty. Workers insert with a
+ * compare-and-swap into bank[cur] (open addressing, DP_AFF_PROBE words from hash & mask;
+ * no room: "full") and look up both banks. Entries are never removed one by one: the main
+ * lcore empties a whole bank (dp_aff_rotate, every transition window while one is open;
+ * dp_aff_clear, when it closes). Memory: 2 x DP_AFF_ENTRIES x 8 bytes, whatever the traffic.
+ */
+struct dp_affinity {
+	uint32_t mask; /**< entries per bank - 1 */
+	uint32_t cur;  /**< bank that takes inserts: workers __atomic_load_n */
+	uint64_t *bank[2];
+};
+
 /** The dataplane. One per daemon; lives from start-up to exit. */
 struct dp {
 	struct snap *snap;             /**< published snapshot: workers __atomic_load_n(ACQUIRE) */
@@ -74,6 +96,8 @@ struct dp {
 	uint32_t quit;            /**< set by the main lcore: workers leave their loop */
 	uint64_t drain_tsc;       /**< DP_DRAIN_US in TSC cycles */
 	pthread_mutex_t ctl_lock; /**< serialises snapshot swaps and telemetry readers */
+	struct dp_affinity *aff;  /**< dialog affinity, made by the first snap_build() */
+	uint32_t aff_entries;     /**< its entries per bank (power of two); 0: DP_AFF_ENTRIES */
 };
 
 /** A worker lcore's state; rte_zmalloc'd on its socket. */
@@ -110,5 +134,48 @@ void dp_worker_flush(struct dp_worker *w);
 
 /** rte_eal_remote_launch() entry: poll every port until dp->quit. arg is the dp_worker. */
 int dp_worker_main(void *arg);
+
+/** Result of dp_aff_add(). */
+enum dp_aff_rc { DP_AFF_ADDED = 0, DP_AFF_EXISTS, DP_AFF_FULL };
+
+/** The counter slot + 1 recorded for Call-ID hash h, 0 when none. Any lcore, lock-free. */
+static inline unsigned
+dp_aff_find(const struct dp_affinity *a, uint64_t h)
+{
+	unsigned cur = __atomic_load_n(&a->cur, __ATOMIC_ACQUIRE);
+
+	for (unsigned b = 0; b < 2; b++) {
+		const uint64_t *bank = a->bank[cur ^ b];
+
+		for (unsigned k = 0; k < DP_AFF_PROBE; k++) {
+			uint64_t e = __atomic_load_n(&bank[(h + k) & a->mask], __ATOMIC_ACQUIRE);
+
+			if (e == 0)
+				break;
+			if ((e & DP_AFF_TAG) == (h & DP_AFF_TAG))
+				return (unsigned)(e & 0xffff);
+		}
+	}
+	return 0;
+}
+
+/** Record h -> slot in the current bank. Workers; lock-free, allocation-free. */
+enum dp_aff_rc dp_aff_add(struct dp_affinity *a, uint64_t h, uint16_t slot);
+
+/** Make the affinity table of dp (dp->aff_entries per bank). Main lcore. @return 0, -1. */
+int dp_aff_create(struct dp *dp);
+
+/** Free it. Only once no worker runs. */
+void dp_aff_free(struct dp *dp);
+
+/**
+ * Empty the older bank and make it the current one, then wait for every worker to pass a
+ * quiescent state (so no insert goes to the other bank from a stale view). Entries live
+ * one to two rotation periods. Main lcore.
+ */
+void dp_aff_rotate(struct dp *dp);
+
+/** Empty both banks: only when no published snapshot has a previous table (no insert). */
+void dp_aff_clear(struct dp *dp);
 
 #endif /* SIPHON_DP_WORKER_H */

@@ -218,6 +218,7 @@ dp_teardown(void)
 	port_stop(&dp->ports[0]);
 	dp_worker_free(E.w);
 	snap_free(dp->snap);
+	dp_aff_free(dp);
 	rte_ring_free(dp->learn);
 	rte_free(dp->nd);
 	rte_free(dp->qsbr);
@@ -1436,4 +1437,417 @@ Test(dp, ipip_v4_checksum_offload)
 		free_all(out, n);
 	}
 	assert_pool_full();
+}
+
+/* ---- (9) transitions: dialogs survive drain, add and recovery (docs/dialogs.md) ---- */
+
+#define SIP_HDRS_TAGGED(callid, cseq)                                                              \
+	"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-99xyz\r\n"                              \
+	"Max-Forwards: 70\r\n"                                                                     \
+	"From: <sip:alice@example.com>;tag=a1\r\n"                                                 \
+	"To: <sip:bob@example.com>;tag=b7\r\n"                                                     \
+	"Call-ID: " callid "\r\n"                                                                  \
+	"CSeq: " cseq "\r\n"                                                                       \
+	"Content-Length: 0\r\n"                                                                    \
+	"\r\n"
+
+/* The messages of one dialog, by kind; %s is the Call-ID. */
+enum tmsg { T_INVITE, T_ACK, T_CANCEL, T_BYE, T_RESP, T_REINVITE, T_REGISTER, T_COUNT };
+
+static const char *const tmsg_fmt[T_COUNT] = {
+        [T_INVITE] = "INVITE sip:bob@example.com SIP/2.0\r\n" SIP_HDRS("%s", "1 INVITE"),
+        [T_ACK] = "ACK sip:bob@example.com SIP/2.0\r\n" SIP_HDRS_TAGGED("%s", "1 ACK"),
+        [T_CANCEL] = "CANCEL sip:bob@example.com SIP/2.0\r\n" SIP_HDRS("%s", "1 CANCEL"),
+        [T_BYE] = "BYE sip:bob@example.com SIP/2.0\r\n" SIP_HDRS_TAGGED("%s", "2 BYE"),
+        [T_RESP] = "SIP/2.0 200 OK\r\n" SIP_HDRS_TAGGED("%s", "2 BYE"),
+        [T_REINVITE] = "INVITE sip:bob@example.com SIP/2.0\r\n" SIP_HDRS_TAGGED("%s", "3 INVITE"),
+        [T_REGISTER] = "REGISTER sip:example.com SIP/2.0\r\n" SIP_HDRS("%s", "1 REGISTER"),
+};
+
+static const uint8_t b4_mac[6] = {0x02, 0, 0, 0, 0, 0x24};
+
+/* The transition under test: the core group's tables before and after, by name. */
+static struct {
+	struct sph_cfg *next;
+	struct maglev_table *before, *after;
+	const char *names_after[8];
+	unsigned nb_after;
+	struct stats_worker *want;
+} T;
+
+static struct maglev_table *
+core_table(const struct cfg_group *grp)
+{
+	struct maglev_backend mb[8];
+	struct maglev_table *t = malloc(maglev_table_bytes(E.cfg->maglev_size));
+
+	cr_assert_not_null(t);
+	for (unsigned i = 0; i < grp->nb_backends; i++)
+		mb[i] = (struct maglev_backend){.id = grp->backends[i].name,
+		                                .weight = grp->backends[i].weight,
+		                                .state = grp->backends[i].state};
+	cr_assert_eq(maglev_build(t, E.cfg->maglev_size, mb, grp->nb_backends), 0);
+	return t;
+}
+
+/* Publish a snapshot of next as the control plane does: every backend keeps its counter
+ * slot by name, a new one takes the first free slot; old: the transition's source, or
+ * NULL (the window closed). */
+static void
+republish(const struct sph_cfg *next, bool trans)
+{
+	const struct snap *cur = E.dp.snap;
+	uint16_t slots[STATS_MAX_BACKENDS];
+	bool used[STATS_MAX_BACKENDS] = {false};
+	unsigned bi = 0, nb = 0;
+	char err[512];
+	struct snap *s;
+
+	for (uint32_t i = 0; i < cur->nb_backends; i++)
+		used[cur->backends[i].slot] = true;
+	for (unsigned g = 0; g < next->nb_groups; g++)
+		for (unsigned i = 0; i < next->groups[g].nb_backends; i++, bi++) {
+			int sl = -1;
+
+			for (uint32_t k = 0; k < cur->nb_backends && sl < 0; k++)
+				if (strcmp(cur->info[k].name, next->groups[g].backends[i].name) ==
+				    0)
+					sl = cur->backends[k].slot;
+			if (sl < 0) {
+				while (used[nb])
+					nb++;
+				sl = (int)nb;
+				used[nb] = true;
+			}
+			slots[bi] = (uint16_t)sl;
+		}
+	s = snap_build_trans(&E.dp, next, slots, trans ? cur : NULL, err, sizeof(err));
+	cr_assert_not_null(s, "snap_build_trans: %s", err);
+	snap_publish(&E.dp, s);
+}
+
+/* Start a transition of the core group: next is a copy of the configuration that edit()
+ * changed; published with the running snapshot as the source. */
+static void
+transition(void (*edit)(struct sph_cfg *))
+{
+	T.next = cfg_dup(E.cfg);
+	cr_assert_not_null(T.next);
+	edit(T.next);
+	T.before = core_table(&E.cfg->groups[0]);
+	T.after = core_table(&T.next->groups[0]);
+	T.nb_after = T.next->groups[0].nb_backends;
+	for (unsigned i = 0; i < T.nb_after; i++)
+		T.names_after[i] = T.next->groups[0].backends[i].name;
+	T.want = stats_new();
+	republish(T.next, true);
+	cr_assert(E.dp.snap->has_prev, "the change opened no window");
+	cr_assert_not_null(E.dp.snap->groups[0].prev);
+}
+
+static void
+transition_end(void)
+{
+	free(T.before);
+	free(T.after);
+	free(T.want);
+	cfg_free(T.next);
+	memset(&T, 0, sizeof(T));
+}
+
+static const char *
+owner_before(const char *cid)
+{
+	return E.cfg->groups[0]
+	        .backends[maglev_lookup(T.before, keyhash_calc(&E.kh, cid, strlen(cid)))]
+	        .name;
+}
+
+static const char *
+owner_after(const char *cid)
+{
+	return T.names_after[maglev_lookup(T.after, keyhash_calc(&E.kh, cid, strlen(cid)))];
+}
+
+/* A Call-ID "prefix-N" whose owners before and after the change are (before, after);
+ * NULL matches any, "!x" any but x. */
+static bool
+name_is(const char *name, const char *want)
+{
+	if (want == NULL)
+		return true;
+	if (want[0] == '!')
+		return strcmp(name, want + 1) != 0;
+	return strcmp(name, want) == 0;
+}
+
+static const char *
+find_cid(const char *prefix, const char *before, const char *after, char *buf, size_t len)
+{
+	for (unsigned n = 0; n < 100000; n++) {
+		snprintf(buf, len, "%s-%u", prefix, n);
+		if (name_is(owner_before(buf), before) && name_is(owner_after(buf), after))
+			return buf;
+	}
+	cr_assert_fail("no Call-ID with owners %s -> %s", before ? before : "any",
+	               after ? after : "any");
+	return NULL;
+}
+
+/* Send one message of kind k of call cid to the core l2dsr VIP; it must reach backend
+ * name (by its MAC). Accumulates the expected counters. */
+static void
+send_expect(enum tmsg k, const char *cid, const char *name)
+{
+	char payload[1024];
+	struct fspec fs = {.ipv = 4, .payload = payload};
+	const struct snap *s = E.dp.snap;
+	struct rte_mbuf *m, *out[4];
+	const uint8_t *mac = NULL;
+	struct frame f;
+	int slot = -1;
+	unsigned n;
+
+	snprintf(payload, sizeof(payload), tmsg_fmt[k], cid);
+	build(&fs, &f);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 1, "%s %u: %u frames sent", cid, k, n);
+	for (unsigned i = 0; i < T.next->groups[0].nb_backends; i++)
+		if (strcmp(T.next->groups[0].backends[i].name, name) == 0)
+			mac = T.next->groups[0].backends[i].has_mac
+			              ? T.next->groups[0].backends[i].mac
+			              : b4_mac;
+	for (uint32_t i = 0; i < s->nb_backends; i++)
+		if (strcmp(s->info[i].name, name) == 0)
+			slot = s->backends[i].slot;
+	cr_assert(mac != NULL && slot >= 0, "no backend %s", name);
+	const uint8_t *o = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert(memcmp(o, mac, 6) == 0,
+	          "%s message %u went to %02x:%02x:%02x:%02x:%02x:%02x, want %s", cid, k, o[0],
+	          o[1], o[2], o[3], o[4], o[5], name);
+	struct dest d = {.bi = (uint32_t)slot};
+	count_fwd(T.want, &d, payload, f.len);
+	T.want->rx_packets++;
+	T.want->tx_packets++;
+	T.want->rx_bytes += f.len;
+	T.want->tx_bytes += f.len;
+	free_all(out, n);
+}
+
+static void
+edit_drain_b2(struct sph_cfg *c)
+{
+	c->groups[0].backends[1].state = MAGLEV_DRAIN;
+}
+
+static void
+edit_add_b4(struct sph_cfg *c)
+{
+	struct cfg_group *g = &c->groups[0];
+	struct cfg_backend *b = realloc(g->backends, (g->nb_backends + 1) * sizeof(*b));
+
+	cr_assert_not_null(b);
+	g->backends = b;
+	b[g->nb_backends] = b[0];
+	snprintf(b[g->nb_backends].name, CFG_NAME_MAX, "b4");
+	addr16("192.0.2.24", b[g->nb_backends].addr.a);
+	memcpy(b[g->nb_backends].mac, b4_mac, 6);
+	g->nb_backends++;
+}
+
+static void
+edit_up_b2(struct sph_cfg *c)
+{
+	c->groups[0].backends[1].state = MAGLEV_UP;
+}
+
+/* Drain: every later message of b2's dialogs still reaches b2; no new dialog does. */
+Test(dp, drain_keeps_dialogs_on_draining_backend)
+{
+	char held[64], other[64], fresh[64];
+	static const enum tmsg later[] = {T_ACK, T_CANCEL, T_BYE, T_RESP, T_REINVITE};
+
+	transition(edit_drain_b2);
+	find_cid("held", "b2", NULL, held, sizeof(held));
+	find_cid("other", "!b2", NULL, other, sizeof(other));
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(later); i++) {
+		send_expect(later[i], held, "b2");
+		T.want->dispatch_old++;
+		send_expect(later[i], other, owner_before(other));
+	}
+	/* New dialogs avoid b2; one that b2 would have had is recorded and followed. */
+	for (unsigned n = 0; n < 200; n++) {
+		snprintf(fresh, sizeof(fresh), "fresh-%u", n);
+		send_expect(T_INVITE, fresh, owner_after(fresh));
+		cr_assert_str_neq(owner_after(fresh), "b2");
+		if (strcmp(owner_before(fresh), "b2") == 0)
+			T.want->affinity_insert++;
+	}
+	find_cid("moved", "b2", NULL, fresh, sizeof(fresh));
+	send_expect(T_INVITE, fresh, owner_after(fresh));
+	send_expect(T_INVITE, fresh, owner_after(fresh)); /* a retransmission */
+	send_expect(T_ACK, fresh, owner_after(fresh));
+	send_expect(T_BYE, fresh, owner_after(fresh));
+	T.want->affinity_insert++;
+	T.want->affinity_hit += 3;
+	/* A REGISTER is no dialog: current table, nothing recorded. */
+	find_cid("reg", "b2", NULL, fresh, sizeof(fresh));
+	send_expect(T_REGISTER, fresh, owner_after(fresh));
+	assert_stats("drain", T.want);
+	transition_end();
+	assert_pool_full();
+}
+
+/* Add: the new backend gets new dialogs, and no message of a dialog another one holds. */
+Test(dp, added_backend_takes_no_existing_dialog)
+{
+	char held[64], fresh[64];
+	static const enum tmsg later[] = {T_ACK, T_CANCEL, T_BYE, T_RESP, T_REINVITE};
+	unsigned to_b4 = 0;
+
+	transition(edit_add_b4);
+	find_cid("held", NULL, "b4", held, sizeof(held));
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(later); i++) {
+		send_expect(later[i], held, owner_before(held));
+		T.want->dispatch_old++;
+	}
+	for (unsigned n = 0; n < 300; n++) {
+		snprintf(fresh, sizeof(fresh), "fresh-%u", n);
+		send_expect(T_INVITE, fresh, owner_after(fresh));
+		if (strcmp(owner_before(fresh), owner_after(fresh)) != 0)
+			T.want->affinity_insert++;
+		if (strcmp(owner_after(fresh), "b4") == 0) {
+			to_b4++;
+			send_expect(T_BYE, fresh, "b4");
+			T.want->affinity_hit++;
+		}
+	}
+	cr_assert_gt(to_b4, 300 / 4 / 2, "b4 took %u of 300 new dialogs", to_b4);
+	assert_stats("add", T.want);
+	transition_end();
+	assert_pool_full();
+}
+
+/* Recovery is an add of a known backend: b2 down, then up again. */
+Test(dp, recovered_backend_takes_no_existing_dialog)
+{
+	char held[64], fresh[64];
+
+	E.cfg->groups[0].backends[1].state = MAGLEV_DOWN;
+	republish(E.cfg, false);
+	transition(edit_up_b2);
+	find_cid("held", NULL, "b2", held, sizeof(held));
+	send_expect(T_BYE, held, owner_before(held));
+	send_expect(T_ACK, held, owner_before(held));
+	T.want->dispatch_old += 2;
+	find_cid("fresh", NULL, "b2", fresh, sizeof(fresh));
+	send_expect(T_INVITE, fresh, "b2");
+	send_expect(T_BYE, fresh, "b2");
+	T.want->affinity_insert++;
+	T.want->affinity_hit++;
+	assert_stats("recover", T.want);
+	transition_end();
+	assert_pool_full();
+}
+
+/* Fill the bank inserts go to with entries that match nothing. */
+static void
+aff_fill(void)
+{
+	struct dp_affinity *a = E.dp.aff;
+
+	for (uint32_t i = 0; i <= a->mask; i++)
+		a->bank[a->cur][i] = 0xdead0000u | 1u;
+}
+
+/* Full: counted; the dialog follows the previous table when its backend takes new
+ * dialogs (add), the current one when it is draining (drain wins). */
+Test(dp, affinity_full_counted)
+{
+	char fresh[64];
+
+	transition(edit_add_b4);
+	aff_fill();
+	find_cid("fresh", "!b4", "b4", fresh, sizeof(fresh));
+	send_expect(T_INVITE, fresh, owner_before(fresh));
+	send_expect(T_BYE, fresh, owner_before(fresh));
+	T.want->affinity_full++;
+	T.want->dispatch_old++; /* the BYE, by the previous table */
+	assert_stats("full, add", T.want);
+	transition_end();
+
+	republish(E.cfg, false); /* back to b1..b3, no window */
+	memset(E.w->st, 0, sizeof(*E.w->st));
+	transition(edit_drain_b2);
+	aff_fill();
+	T.want->affinity_full++;
+	find_cid("fresh", "b2", NULL, fresh, sizeof(fresh));
+	send_expect(T_INVITE, fresh, owner_after(fresh));
+	assert_stats("full, drain", T.want);
+	transition_end();
+	assert_pool_full();
+}
+
+/* When the window closes (a snapshot without previous tables), routing is the current
+ * table's alone, and the affinity table is emptied. */
+Test(dp, window_close_drops_old_routing)
+{
+	char held[64], fresh[64];
+
+	transition(edit_drain_b2);
+	find_cid("fresh", "b2", NULL, fresh, sizeof(fresh));
+	send_expect(T_INVITE, fresh, owner_after(fresh));
+	T.want->affinity_insert++;
+	cr_assert_neq(dp_aff_find(E.dp.aff, keyhash_calc(&E.kh, fresh, strlen(fresh))), 0);
+	republish(T.next, false);
+	dp_aff_clear(&E.dp);
+	cr_assert(!E.dp.snap->has_prev);
+	cr_assert_null(E.dp.snap->groups[0].prev);
+	cr_assert_eq(dp_aff_find(E.dp.aff, keyhash_calc(&E.kh, fresh, strlen(fresh))), 0);
+	find_cid("held", "b2", NULL, held, sizeof(held));
+	send_expect(T_BYE, held, owner_after(held));
+	send_expect(T_BYE, fresh, owner_after(fresh));
+	assert_stats("closed", T.want);
+	transition_end();
+	assert_pool_full();
+}
+
+/* A change and its reversal within one window keep the window (recorded dialogs stay
+ * found); entries live through one rotation and are gone after two. */
+Test(dp, reversal_keeps_window_and_rotation_expires)
+{
+	char fresh[64];
+	uint64_t h;
+
+	transition(edit_drain_b2);
+	find_cid("fresh", "b2", NULL, fresh, sizeof(fresh));
+	send_expect(T_INVITE, fresh, owner_after(fresh));
+	T.want->affinity_insert++;
+	republish(E.cfg, true); /* b2 up again: the same table as before the drain */
+	cr_assert(E.dp.snap->has_prev, "a reversal closed the window");
+	send_expect(T_BYE, fresh, owner_after(fresh));
+	T.want->affinity_hit++;
+	assert_stats("reversal", T.want);
+	h = keyhash_calc(&E.kh, fresh, strlen(fresh));
+	dp_aff_rotate(&E.dp);
+	cr_assert_neq(dp_aff_find(E.dp.aff, h), 0, "lost at the first rotation");
+	dp_aff_rotate(&E.dp);
+	cr_assert_eq(dp_aff_find(E.dp.aff, h), 0, "kept past the second rotation");
+	transition_end();
+	assert_pool_full();
+}
+
+/* A change that moves no key (a down backend added) opens no window. */
+Test(dp, change_moving_nothing_opens_no_window)
+{
+	struct sph_cfg *next = cfg_dup(E.cfg);
+
+	cr_assert_not_null(next);
+	edit_add_b4(next);
+	next->groups[0].backends[3].state = MAGLEV_DOWN;
+	republish(next, true);
+	cr_assert(!E.dp.snap->has_prev);
+	cfg_free(next);
 }
