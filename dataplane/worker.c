@@ -387,7 +387,11 @@ dp_worker_main(void *arg)
 			if (n > 0)
 				dp_worker_burst(w, pkts, n);
 		}
-		/* Nothing of the snapshot is held across iterations. */
+		/* Nothing of the snapshot is held across iterations, not even a frame in a TX
+		 * buffer: what was dispatched with a snapshot is sent before the worker reports
+		 * being done with it, so a removal has taken effect on the wire when the
+		 * control command returns. Flushing an empty buffer costs a compare. */
+		dp_worker_flush(w);
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 	}
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
