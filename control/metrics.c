@@ -20,12 +20,14 @@
  *    with a wrong group.
  * All formatting happens after both locks are released, into a memory stream.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,14 +258,75 @@ metrics_load(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED); /* benign race: see the top */
 }
 
-/* One counter of every worker: name{worker="i"} value. */
-#define METRICS_PER_WORKER(out, dp, name, field, help)                                             \
-	do {                                                                                       \
-		metrics_family(out, name, "counter", help);                                        \
-		for (unsigned w_ = 0; w_ < (dp)->nb_workers; w_++)                                 \
-			fprintf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w_,                  \
-			        metrics_load(&(dp)->workers[w_]->st->field));                      \
-	} while (0)
+/*
+ * The scalar counters that are no drop each make a family siphon_<name>_total{worker},
+ * with the counter's STATS_COUNTERS meaning as HELP: a counter added there is exported
+ * without a change here. These predate that rule and keep their names and help.
+ */
+static const struct {
+	const char *counter, *family, *help;
+} metrics_named[] = {
+        {"rx_packets", "siphon_rx_packets_total", "Frames received, by worker."},
+        {"rx_bytes", "siphon_rx_bytes_total", "Bytes of frames received, by worker."},
+        {"tx_packets", "siphon_tx_packets_total",
+         "Frames the NIC accepted for sending, by worker."},
+        {"tx_bytes", "siphon_tx_bytes_total",
+         "Bytes of frames the NIC accepted for sending, by worker."},
+        {"tx_drop", "siphon_tx_dropped_total",
+         "Frames the NIC refused (TX ring full) and siphon freed, by worker."},
+        {"nd_reply", "siphon_nd_replies_total",
+         "ARP/ND requests for siphon's addresses answered, by worker."},
+        {"nd_learn", "siphon_nd_learned_total",
+         "Neighbour (IP, MAC) pairs learnt and handed to the main lcore."},
+        {"learn_ring_full", "siphon_nd_learn_lost_total",
+         "Learnt neighbour pairs lost: the ring to the main lcore was full."},
+};
+
+/* The dispatch drops are the scalar counters documented as "drop: ...": they are
+ * siphon_drops_total{layer="dp"} series, not families of their own. */
+static bool
+metrics_is_drop(const char *doc)
+{
+	return strncmp(doc, "drop", 4) == 0;
+}
+
+/* One scalar counter (at offset off of struct stats_worker) of every worker:
+ * family{worker="i"} value. */
+static void
+metrics_counter(FILE *out, struct dp *dp, const char *name, const char *doc, size_t off)
+{
+	char family[128], help[512];
+	const char *h = NULL;
+	size_t k = 0;
+
+	for (unsigned i = 0; i < RTE_DIM(metrics_named) && h == NULL; i++)
+		if (strcmp(metrics_named[i].counter, name) == 0) {
+			snprintf(family, sizeof(family), "%s", metrics_named[i].family);
+			h = metrics_named[i].help;
+		}
+	if (h == NULL) {
+		snprintf(family, sizeof(family), "siphon_%s_total", name);
+		/* "Meaning." with \ and newline escaped, as HELP text wants. */
+		for (const char *p = doc; *p != '\0' && k + 3 < sizeof(help); p++) {
+			if (*p == '\\' || *p == '\n') {
+				help[k++] = '\\';
+				help[k++] = *p == '\n' ? 'n' : '\\';
+			} else {
+				help[k++] = p == doc ? (char)toupper((unsigned char)*p) : *p;
+			}
+		}
+		help[k++] = '.';
+		help[k] = '\0';
+		h = help;
+	}
+	metrics_family(out, family, "counter", h);
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		const uint8_t *st = (const uint8_t *)dp->workers[w]->st;
+
+		fprintf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", family, w,
+		        metrics_load((const uint64_t *)(st + off)));
+	}
+}
 
 static void
 metrics_drop(FILE *out, unsigned worker, const char *layer, const char *reason, uint64_t v)
@@ -276,22 +339,11 @@ metrics_drop(FILE *out, unsigned worker, const char *layer, const char *reason, 
 static void
 metrics_render_workers(FILE *out, struct dp *dp)
 {
-	METRICS_PER_WORKER(out, dp, "siphon_rx_packets_total", rx_packets,
-	                   "Frames received, by worker.");
-	METRICS_PER_WORKER(out, dp, "siphon_rx_bytes_total", rx_bytes,
-	                   "Bytes of frames received, by worker.");
-	METRICS_PER_WORKER(out, dp, "siphon_tx_packets_total", tx_packets,
-	                   "Frames the NIC accepted for sending, by worker.");
-	METRICS_PER_WORKER(out, dp, "siphon_tx_bytes_total", tx_bytes,
-	                   "Bytes of frames the NIC accepted for sending, by worker.");
-	METRICS_PER_WORKER(out, dp, "siphon_tx_dropped_total", tx_drop,
-	                   "Frames the NIC refused (TX ring full) and siphon freed, by worker.");
-	METRICS_PER_WORKER(out, dp, "siphon_nd_replies_total", nd_reply,
-	                   "ARP/ND requests for siphon's addresses answered, by worker.");
-	METRICS_PER_WORKER(out, dp, "siphon_nd_learned_total", nd_learn,
-	                   "Neighbour (IP, MAC) pairs learnt and handed to the main lcore.");
-	METRICS_PER_WORKER(out, dp, "siphon_nd_learn_lost_total", learn_ring_full,
-	                   "Learnt neighbour pairs lost: the ring to the main lcore was full.");
+#define METRICS_COUNTER(name, doc)                                                                 \
+	if (!metrics_is_drop(doc))                                                                 \
+		metrics_counter(out, dp, #name, doc, offsetof(struct stats_worker, name));
+	STATS_COUNTERS(METRICS_COUNTER)
+#undef METRICS_COUNTER
 
 	/* Every reason, zeros included: a series that appears only at its first drop
 	 * makes rate() and increase() miss that first drop. */
@@ -307,9 +359,8 @@ metrics_render_workers(FILE *out, struct dp *dp)
 		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
 			metrics_drop(out, w, "sip", sip_verdict_name(v),
 			             metrics_load(&st->sip_drop[v]));
-			/* The dispatch drops are the scalar counters documented as "drop: ...". */
 #define METRICS_DP_DROP(name, doc)                                                                 \
-	if (strncmp(doc, "drop", 4) == 0)                                                          \
+	if (metrics_is_drop(doc))                                                                  \
 		metrics_drop(out, w, "dp", #name, metrics_load(&st->name));
 		STATS_COUNTERS(METRICS_DP_DROP)
 #undef METRICS_DP_DROP

@@ -1005,7 +1005,6 @@ cmd_show_stats(struct ops_req *r)
 	struct dp *dp = r->ops->dp;
 	const struct snap *s = dp->snap;
 	json_t *c = json_object(), *pkt = json_object(), *sip = json_object(), *rx = json_array();
-	uint64_t fwd = 0;
 
 	if (req_keys(r, keys) != 0) {
 		json_decref(c), json_decref(pkt), json_decref(sip), json_decref(rx);
@@ -1022,9 +1021,6 @@ cmd_show_stats(struct ops_req *r)
 	json_object_set_new(c, #name, json_integer((json_int_t)OPS_SUM(name)));
 	STATS_COUNTERS(OPS_COUNTER)
 #undef OPS_COUNTER
-	for (uint32_t b = 0; b < s->nb_backends; b++)
-		fwd += OPS_SUM(backend[s->backends[b].slot].packets);
-	json_object_set_new(c, "forwarded", json_integer((json_int_t)fwd));
 	for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++)
 		json_object_set_new(pkt, pkt_verdict_name(v),
 		                    json_integer((json_int_t)OPS_SUM(pkt_drop[v])));

@@ -38,17 +38,6 @@ stats_sum(struct dp *dp)
 	return stats_total;
 }
 
-/* Counters are indexed by each backend's stable slot, not its snapshot index. */
-static uint64_t
-stats_forwarded(const struct stats_worker *t, const struct snap *s)
-{
-	uint64_t n = 0;
-
-	for (uint32_t b = 0; b < s->nb_backends; b++)
-		n += t->backend[s->backends[b].slot].packets;
-	return n;
-}
-
 static uint64_t
 stats_sum_array(const uint64_t *a, size_t n)
 {
@@ -71,8 +60,8 @@ stats_print(struct dp *dp, FILE *out)
 	fprintf(out,
 	        "siphon: rx %lu pkts %lu B | fwd %lu | tx %lu pkts %lu B, %lu refused | arp/nd %lu "
 	        "replies %lu learnt\n",
-	        t->rx_packets, t->rx_bytes, stats_forwarded(t, s), t->tx_packets, t->tx_bytes,
-	        t->tx_drop, t->nd_reply, t->nd_learn);
+	        t->rx_packets, t->rx_bytes, t->forwarded, t->tx_packets, t->tx_bytes, t->tx_drop,
+	        t->nd_reply, t->nd_learn);
 	fprintf(out, "  rx by worker:");
 	for (unsigned i = 0; i < dp->nb_workers; i++)
 		fprintf(out, " %lu",
@@ -92,6 +81,8 @@ stats_print(struct dp *dp, FILE *out)
 	fprintf(out, "\n  %-16s %-24s %10s %12s %9s %7s %7s %7s %7s %7s %7s\n", "backend",
 	        "address", "packets", "bytes", "requests", "1xx", "2xx", "3xx", "4xx", "5xx",
 	        "6xx");
+	/* Per-backend counters are indexed by each backend's stable slot, not its snapshot
+	 * index; a removed backend's are no longer shown (forwarded still counts them). */
 	for (uint32_t b = 0; b < s->nb_backends; b++) {
 		const struct stats_backend *sb = &t->backend[s->backends[b].slot];
 
@@ -119,7 +110,6 @@ stats_tel_totals(const char *cmd __rte_unused, const char *params __rte_unused,
 #define STATS_TEL(name, doc) rte_tel_data_add_dict_u64(d, #name, t->name);
 	STATS_COUNTERS(STATS_TEL)
 #undef STATS_TEL
-	rte_tel_data_add_dict_u64(d, "forwarded", stats_forwarded(t, stats_dp->snap));
 	for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++) {
 		snprintf(key, sizeof(key), "pkt_%s", pkt_verdict_name(v));
 		rte_tel_data_add_dict_u64(d, key, t->pkt_drop[v]);

@@ -36,6 +36,7 @@ struct dp;
 #define STATS_COUNTERS(X)                                                                          \
 	X(rx_packets, "frames received")                                                           \
 	X(rx_bytes, "bytes of frames received")                                                    \
+	X(forwarded, "frames sent to a backend")                                                   \
 	X(tx_packets, "frames the NIC accepted for sending")                                       \
 	X(tx_bytes, "bytes of frames the NIC accepted")                                            \
 	X(tx_drop, "frames the NIC refused (TX ring full), freed")                                 \

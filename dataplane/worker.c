@@ -303,6 +303,7 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		fwd_l2dsr(m, mac, out);
 	}
 	dp_count_backend(&st->backend[be->slot], &msg, bytes);
+	st->forwarded++;
 	dp_tx(w, be->egress, m);
 	return;
 drop:

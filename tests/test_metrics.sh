@@ -11,9 +11,12 @@
 # counters end in _total, every sample line parses, label escapes, no duplicate series,
 # families contiguous), the numbers (rx = the capture's frames = what the backends got;
 # per backend, what `siphonctl scan --config --summary` says it must get; requests +
-# responses = packets; no drops; one worker; generation 1), then the HTTP side (404,
-# 405, HEAD), then changes over the control socket (state, weight, add) and that the
-# gauges and the generation follow. The daemon is killed at exit whatever happens.
+# responses = packets; forwarded = the frames; no drops; one worker; generation 1),
+# that every non-drop counter of dataplane/stats.h's STATS_COUNTERS is a family of its
+# own with its meaning as HELP, then the HTTP side (404, 405, HEAD), then changes over
+# the control socket (state, weight, add, remove) and that the gauges and the
+# generation follow, and forwarded does not go down when a backend that had frames
+# leaves. The daemon is killed at exit whatever happens.
 set -u
 
 SIPHON=${1:?usage: test_metrics.sh SIPHON SIPHONCTL [SOURCE_ROOT]}
@@ -62,10 +65,11 @@ EOF
 PID=$!
 
 # Everything else is python3: scraping, parsing, checking, driving the socket.
-python3 - "$PORT" "$TMP/expect.json" "$TMP/ctl.sock" "$PID" <<'PY' || die "see above"
+python3 - "$PORT" "$TMP/expect.json" "$TMP/ctl.sock" "$PID" "$ROOT/dataplane/stats.h" <<'PY' || die "see above"
 import json, os, re, socket, sys, time, urllib.error, urllib.request
 
 port, expect_path, sock_path, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+stats_h = sys.argv[5]
 base = "http://127.0.0.1:%s" % port
 expect = json.load(open(expect_path))
 FRAMES = expect["packets"]
@@ -181,7 +185,8 @@ open(os.path.join(os.path.dirname(expect_path), "scrape.txt"), "w").write(body)
 
 # ---- the families ----
 COUNTERS = ["siphon_rx_packets_total", "siphon_rx_bytes_total", "siphon_tx_packets_total",
-            "siphon_tx_bytes_total", "siphon_tx_dropped_total", "siphon_drops_total",
+            "siphon_tx_bytes_total", "siphon_tx_dropped_total", "siphon_forwarded_total",
+            "siphon_drops_total",
             "siphon_backend_packets_total", "siphon_backend_bytes_total",
             "siphon_backend_requests_total", "siphon_backend_responses_total"]
 GAUGES = ["siphon_backend_up", "siphon_backend_state", "siphon_backend_weight",
@@ -191,7 +196,7 @@ for name in COUNTERS:
 for name in GAUGES:
     check(fams.get(name, {}).get("type") == "gauge", "%s is a gauge" % name)
 check("siphon_backend_probe_latency_seconds" not in fams, "no probe latency without a prober")
-for name in COUNTERS[:5]:
+for name in COUNTERS[:6]:
     check(sorted(l["worker"] for l, _ in series(fams, name)) == ["0"], "%s: one worker" % name)
 
 # ---- the numbers ----
@@ -200,6 +205,41 @@ check(total(fams, "siphon_backend_packets_total") == FRAMES, "backends got %d fr
 tx = total(fams, "siphon_tx_packets_total")  # + announcements sent through worker 0
 check(FRAMES <= tx <= FRAMES + 16, "tx = %d frames (l2dsr) + announcements, got %d" % (FRAMES, tx))
 check(total(fams, "siphon_tx_dropped_total") == 0, "nothing refused by the NIC")
+check(total(fams, "siphon_forwarded_total") == FRAMES,
+      "forwarded = %d frames, got %d" % (FRAMES, total(fams, "siphon_forwarded_total")))
+
+# Every scalar counter of dataplane/stats.h that is no "drop:" is a family of its own,
+# siphon_<name>_total{worker} with its meaning as HELP (these eight predate the rule).
+LEGACY = {"rx_packets": "siphon_rx_packets_total", "rx_bytes": "siphon_rx_bytes_total",
+          "tx_packets": "siphon_tx_packets_total", "tx_bytes": "siphon_tx_bytes_total",
+          "tx_drop": "siphon_tx_dropped_total", "nd_reply": "siphon_nd_replies_total",
+          "nd_learn": "siphon_nd_learned_total", "learn_ring_full": "siphon_nd_learn_lost_total"}
+src = open(stats_h).read()
+macro = src[src.index("#define STATS_COUNTERS(X)"):]
+macro = macro[:macro.index("\n\n")]
+ctrs = re.findall(r'X\((\w+),\s*"((?:[^"\\]|\\.)*)"', macro)
+check(len(ctrs) >= 25 and ("forwarded", "frames sent to a backend") in ctrs,
+      "STATS_COUNTERS parsed from %s: %d counters" % (stats_h, len(ctrs)))
+plain = [(n, d) for n, d in ctrs if not d.startswith("drop")]
+for n, d in plain:
+    fam = LEGACY.get(n, "siphon_%s_total" % n)
+    f = fams.get(fam, {})
+    check(f.get("type") == "counter", "counter %s is exported as %s" % (n, fam))
+    check([sorted(l) for l, _ in series(fams, fam)] == [["worker"]],
+          "%s: one series, label worker" % fam)
+    if n not in LEGACY:
+        check(f.get("help", "").lower().startswith(d.lower()),
+              "%s: HELP is the counter's meaning, got %r" % (fam, f.get("help")))
+check(fams["siphon_forwarded_total"]["help"] == "Frames sent to a backend.",
+      "siphon_forwarded_total HELP")
+for fam in ["siphon_exception_rx_total", "siphon_exception_tx_total",
+            "siphon_dispatch_old_total", "siphon_affinity_hit_total",
+            "siphon_affinity_insert_total", "siphon_affinity_full_total",
+            "siphon_nd_learn_only_total"]:
+    check(fam in fams and total(fams, fam) == 0, "%s is 0 on a capture to the VIPs" % fam)
+for n, d in ctrs:
+    if d.startswith("drop"):
+        check("siphon_%s_total" % n not in fams, "drop %s is no family of its own" % n)
 check(total(fams, "siphon_rx_bytes_total") == total(fams, "siphon_backend_bytes_total"),
       "rx bytes = backend bytes")
 check(total(fams, "siphon_drops_total") == 0, "no drops on a clean capture")
@@ -243,7 +283,7 @@ check(st == 200 and b == "", "HEAD /metrics: 200, no body")
 # ---- changes over the control socket: gauges and generation follow ----
 def ctl(req):
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
+    s.settimeout(30)  # a change waits for a grace period: slow on a loaded machine
     s.connect(sock_path)
     s.sendall((json.dumps(req) + "\n").encode())
     buf = b""
@@ -294,6 +334,18 @@ if os.path.exists(sock_path):
     check(total(f, "siphon_backend_up", **new) == 0 and
           not [l for l, _ in series(f, "siphon_backend_up") if l["backend"] == "b9"],
           "removed backend gone")
+    # A backend that received frames leaves: its own series go, the totals do not drop.
+    gen = ctl({"cmd": "backend-remove", "name": first})["generation"]
+    f = settled(lambda f: total(f, "siphon_snapshot_generation") == gen, "generation %d" % gen)
+    check(total(f, "siphon_backend_packets_total") == FRAMES - want[first]["messages"],
+          "removed %s: its packets leave the backend families" % first)
+    check(total(f, "siphon_forwarded_total") == FRAMES,
+          "forwarded stays %d after %s left, got %d" % (FRAMES, first,
+                                                          total(f, "siphon_forwarded_total")))
+    c = ctl({"cmd": "show-stats"})["counters"]
+    check(c["forwarded"] == FRAMES and c["rx_packets"] == FRAMES,
+          "show-stats: forwarded %d = rx %d = %d after the removal" % (c["forwarded"],
+                                                                      c["rx_packets"], FRAMES))
 else:
     print("note: no control socket, change checks skipped", file=sys.stderr)
 
