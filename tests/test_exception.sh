@@ -130,6 +130,9 @@ ip -n "$be" addr add "$vip4/32" dev lo
 # the kernel's addresses will be on sph0.
 lb=$(ns lb)
 ip netns exec "$lb" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
+# The kernel owns the port addresses on sph0 and would also take frames for them straight
+# off eth0 (weak host model) and answer ARP there: keep it off eth0.
+ip netns exec "$lb" sysctl -qw net.ipv4.conf.eth0.arp_ignore=8 net.ipv4.conf.eth0.rp_filter=1
 
 # ---- the backend: UDP echo on 7007 (both families), SIP sink on VIP:5060, and a
 # SIP responder on its own address, so the daemon's health checks (OPTIONS from a
