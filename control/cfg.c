@@ -1126,6 +1126,7 @@ static const struct cfg_key top_keys[] = {
         {"maglev_size", p_maglev_size, offsetof(struct sph_cfg, maglev_size), 2, MAGLEV_MAX_SIZE},
         {"stats_interval", p_u32, offsetof(struct sph_cfg, stats_interval), 0,
          CFG_STATS_INTERVAL_MAX},
+        {"dialog_window", p_u32, offsetof(struct sph_cfg, dialog_window), 1, CFG_DIALOG_WINDOW_MAX},
         {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0},
         {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0},
         {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0},
@@ -2083,6 +2084,7 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	}
 	x.dir = dir;
 	x.cfg->maglev_size = MAGLEV_DEFAULT_SIZE;
+	x.cfg->dialog_window = CFG_DIALOG_WINDOW;
 	snprintf(x.cfg->ctl_socket, sizeof(x.cfg->ctl_socket), "%s", CFG_CONTROL_SOCKET);
 	x.cfg->ctl_mode = CFG_CONTROL_MODE;
 	snprintf(x.cfg->ctl_group, sizeof(x.cfg->ctl_group), "%s", CFG_CONTROL_GROUP);
@@ -2176,8 +2178,8 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 	fprintf(f, "hash_key_hex =");
 	for (size_t i = 0; i < cfg->hash_key_len; i++)
 		fprintf(f, "%s%02x", i % 32 == 0 ? (i ? "\"\n\t\"" : " \"") : "", cfg->hash_key[i]);
-	fprintf(f, "\";\nmaglev_size = %u;\nstats_interval = %u;\n", cfg->maglev_size,
-	        cfg->stats_interval);
+	fprintf(f, "\";\nmaglev_size = %u;\nstats_interval = %u;\ndialog_window = %u;\n",
+	        cfg->maglev_size, cfg->stats_interval, cfg->dialog_window);
 	if (cfg->ctl_socket[0] != '\0')
 		fprintf(f,
 		        "\ncontrol = {\n\tsocket = \"%s\";\n\tmode = \"%04o\";\n\tgroup = "
@@ -2294,9 +2296,9 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
-	if (a->stats_interval != b->stats_interval || a->maglev_size != b->maglev_size ||
-	    a->hash_key_len != b->hash_key_len || a->nb_groups != b->nb_groups ||
-	    a->nb_vips != b->nb_vips || a->nb_ports != b->nb_ports)
+	if (a->stats_interval != b->stats_interval || a->dialog_window != b->dialog_window ||
+	    a->maglev_size != b->maglev_size || a->hash_key_len != b->hash_key_len ||
+	    a->nb_groups != b->nb_groups || a->nb_vips != b->nb_vips || a->nb_ports != b->nb_ports)
 		return 0;
 	if (a->hash_key_len > 0 && memcmp(a->hash_key, b->hash_key, a->hash_key_len) != 0)
 		return 0;
@@ -2818,6 +2820,9 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	if (cfg->stats_interval > CFG_STATS_INTERVAL_MAX)
 		return vfail(&v, NULL, 0, "stats_interval must be 0..%u, got %u",
 		             CFG_STATS_INTERVAL_MAX, cfg->stats_interval);
+	if (cfg->dialog_window < 1 || cfg->dialog_window > CFG_DIALOG_WINDOW_MAX)
+		return vfail(&v, NULL, 0, "dialog_window must be 1..%u, got %u",
+		             CFG_DIALOG_WINDOW_MAX, cfg->dialog_window);
 	if (cfg->ctl_socket[0] != '\0') {
 		if (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
 		    !socket_path_valid(cfg->ctl_socket))

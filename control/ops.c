@@ -51,8 +51,12 @@ struct ctl_ops {
 	uint8_t *eff;
 	unsigned nb_eff;
 	/* Transition window (docs/dialogs.md): open while the published snapshot has a
-	 * previous table; closes window_ns after the last change that kept it open. */
+	 * previous table; closes open_ns after the last change that kept it open.
+	 * window_ns is the configured length (dialog_window), open_ns the length of the
+	 * window now open, fixed when it opened: a reload changing dialog_window applies
+	 * to windows opened afterwards (its own included), not to one already open. */
 	uint64_t window_ns;
+	uint64_t open_ns;
 	uint64_t trans_until_ns; /* 0: no window open */
 	uint64_t rotate_ns;      /* next affinity bank rotation while one is open */
 };
@@ -80,21 +84,7 @@ ctl_ops_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval)
 	ops->started_ns = ops->changed_ns = ops_now_ns();
 	ops->stats_fixed = stats_interval >= 0;
 	ops->stats_interval = stats_interval >= 0 ? (unsigned)stats_interval : cfg->stats_interval;
-	ops->window_ns = (uint64_t)DP_DIALOG_WINDOW_S * 1000000000u;
-	/* Until the configuration file has a key for it (cfg.c): the environment. */
-	const char *win = getenv("SIPHON_DIALOG_WINDOW");
-	if (win != NULL && *win != '\0') {
-		char *end;
-		unsigned long v = strtoul(win, &end, 10);
-
-		if (*end == '\0' && v >= 1 && v <= 86400)
-			ops->window_ns = (uint64_t)v * 1000000000u;
-		else
-			fprintf(stderr,
-			        "siphon: SIPHON_DIALOG_WINDOW: 1..86400 seconds, got \"%s\"; "
-			        "using %u\n",
-			        win, DP_DIALOG_WINDOW_S);
-	}
+	ops->window_ns = (uint64_t)cfg->dialog_window * 1000000000u;
 	/* snap_build() gave the i-th backend slot i, and its configured state. */
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		ops->nb_eff += cfg->groups[g].nb_backends;
@@ -265,17 +255,20 @@ static void ops_health_targets(struct ctl_ops *ops);
 
 /* ---- transition window (docs/dialogs.md) ---- */
 
-/* s was just published: a previous table in it opens the window, or keeps it open for
- * window_ns more; none closes it (nothing routes by the affinity table any more). */
+/* s was just published: a previous table in it opens the window (window_ns long), or
+ * keeps it open for open_ns more; none closes it (nothing routes by the affinity table
+ * any more). */
 static void
 ops_trans_published(struct ctl_ops *ops, const struct snap *s)
 {
 	uint64_t now = ops_now_ns();
 
 	if (s->has_prev) {
-		if (ops->trans_until_ns == 0)
-			ops->rotate_ns = now + ops->window_ns;
-		ops->trans_until_ns = now + ops->window_ns;
+		if (ops->trans_until_ns == 0) {
+			ops->open_ns = ops->window_ns;
+			ops->rotate_ns = now + ops->open_ns;
+		}
+		ops->trans_until_ns = now + ops->open_ns;
 	} else if (ops->trans_until_ns != 0) {
 		dp_aff_clear(ops->dp);
 		memset(ops->slot_quar, 0, sizeof(ops->slot_quar));
@@ -334,7 +327,7 @@ ops_trans_tick(struct ctl_ops *ops)
 		for (unsigned sl = 0; sl < STATS_MAX_BACKENDS; sl++)
 			if (ops->slot_quar[sl] != 0)
 				ops->slot_quar[sl]--;
-		ops->rotate_ns = now + ops->window_ns;
+		ops->rotate_ns = now + ops->open_ns;
 	}
 }
 
@@ -422,6 +415,7 @@ ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 		goto fail;
 	}
 	snap_publish(ops->dp, s); /* returns after the grace period: old snapshot gone */
+	ops->window_ns = (uint64_t)next->dialog_window * 1000000000u;
 	ops_trans_published(ops, s);
 	free(ops->eff);
 	ops->eff = eff;

@@ -3,8 +3,8 @@
  *
  * Every snapshot is built from the published one (snap_build_trans()), so a change that
  * moves keys opens a transition window during which dialogs in progress keep their
- * backend (docs/dialogs.md); its length is SIPHON_DIALOG_WINDOW seconds from the
- * environment, else DP_DIALOG_WINDOW_S.
+ * backend (docs/dialogs.md); its length is the configuration's dialog_window, as it
+ * was when the window opened.
  *
  * ctl_ops owns the running configuration. Every change (add, remove, weight, state,
  * reload) follows one path: copy the running configuration, edit the copy, validate

@@ -33,10 +33,9 @@
 
 /* Dialog affinity (docs/dialogs.md): Call-ID hashes of the new dialogs a transition moved,
  * in two banks of DP_AFF_ENTRIES 64-bit words each, probed DP_AFF_PROBE words deep. */
-#define DP_AFF_ENTRIES     (1u << 18)          /**< per bank, a power of two: 2 MiB a bank */
-#define DP_AFF_PROBE       8u                  /**< words probed per bank: one cache line */
-#define DP_AFF_TAG         (~(uint64_t)0xffff) /**< hash bits an entry keeps */
-#define DP_DIALOG_WINDOW_S 120u                /**< default transition window, seconds */
+#define DP_AFF_ENTRIES (1u << 18)          /**< per bank, a power of two: 2 MiB a bank */
+#define DP_AFF_PROBE   8u                  /**< words probed per bank: one cache line */
+#define DP_AFF_TAG     (~(uint64_t)0xffff) /**< hash bits an entry keeps */
 
 /** A DPDK port as the dataplane uses it; set up by port_init(), then read-only. */
 struct dp_port {

@@ -334,6 +334,16 @@ static const struct bad bad_rows[] = {
          "t.conf:5: stats_interval must be 0..3600, got 3601"},
         {"stats_interval boolean", KEY GROUP "stats_interval = true;\n",
          "t.conf:5: stats_interval must be an integer, got a boolean"},
+        {"dialog_window zero", KEY GROUP "dialog_window = 0;\n",
+         "t.conf:5: dialog_window must be 1..86400, got 0"},
+        {"dialog_window too large", KEY "dialog_window = 86401;\n" GROUP,
+         "t.conf:2: dialog_window must be 1..86400, got 86401"},
+        {"dialog_window negative", KEY GROUP "dialog_window = -1;\n",
+         "t.conf:5: dialog_window must be 1..86400, got -1"},
+        {"dialog_window string", KEY GROUP "dialog_window = \"120\";\n",
+         "t.conf:5: dialog_window must be an integer, got a string"},
+        {"dialog_window float", KEY GROUP "dialog_window = 120.0;\n",
+         "t.conf:5: dialog_window must be an integer, got a float"},
 
         /* groups */
         {"no groups", KEY, "t.conf: groups is required"},
@@ -661,6 +671,8 @@ Test(cfg, defaults)
 	             0, "%s", err);
 	cr_assert_eq(cfg->maglev_size, MAGLEV_DEFAULT_SIZE);
 	cr_assert_eq(cfg->stats_interval, 0);
+	cr_assert_eq(cfg->dialog_window, CFG_DIALOG_WINDOW);
+	cr_assert_eq(cfg->dialog_window, 120);
 	cr_assert_eq(cfg->hash_key_len, 16);
 	cr_assert_eq(memcmp(cfg->hash_key, "0123456789abcdef", 16), 0);
 	cr_assert_eq(cfg->nb_ports, 0);
@@ -791,6 +803,55 @@ Test(cfg, health)
 	cr_assert_eq(cfg_validate(back, err, ERR_LEN), 0, "%s", err);
 	cfg_free(back);
 	cfg_free(cfg);
+}
+
+/* dialog_window: its bounds load, a set value survives cfg_write(), cfg_equal() sees it,
+ * cfg_validate() holds an edited copy to the same range, with the exact messages. */
+Test(cfg, dialog_window)
+{
+	struct sph_cfg *cfg, *back;
+	char err[ERR_LEN], want[ERR_LEN];
+
+	cr_assert_eq(load_text(KEY GROUP "dialog_window = 1;\n", &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg->dialog_window, 1);
+	cfg_free(cfg);
+	cr_assert_eq(load_text(KEY "dialog_window = 86400;\n" GROUP, &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg->dialog_window, 86400);
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP "dialog_window = 8;\n", &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg->dialog_window, 8);
+	back = write_and_reload(cfg, "dw.conf");
+	cr_assert_eq(back->dialog_window, 8);
+	cr_assert(cfg_equal(cfg, back));
+	back->dialog_window = CFG_DIALOG_WINDOW;
+	cr_assert_not(cfg_equal(cfg, back));
+	cr_assert_eq(cfg_validate(back, err, sizeof(err)), 0, "%s", err);
+	back->dialog_window = 0;
+	cr_assert_eq(cfg_validate(back, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/dw.conf: dialog_window must be 1..86400, got 0", tmpdir);
+	cr_assert_str_eq(err, want);
+	back->dialog_window = CFG_DIALOG_WINDOW_MAX + 1;
+	cr_assert_eq(cfg_validate(back, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/dw.conf: dialog_window must be 1..86400, got 86401",
+	         tmpdir);
+	cr_assert_str_eq(err, want);
+	cfg_free(back);
+	cfg_free(cfg);
+
+	/* The exact whole message, file and line included. */
+	cr_assert_eq(load_text(KEY GROUP "dialog_window = 0;\n", &cfg, err), -1);
+	cr_assert_null(cfg);
+	snprintf(want, sizeof(want), "%s/t.conf:5: dialog_window must be 1..86400, got 0", tmpdir);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(load_text(KEY "dialog_window = 86401;\n" GROUP, &cfg, err), -1);
+	snprintf(want, sizeof(want), "%s/t.conf:2: dialog_window must be 1..86400, got 86401",
+	         tmpdir);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(load_text(KEY GROUP "dialog_window = true;\n", &cfg, err), -1);
+	snprintf(want, sizeof(want), "%s/t.conf:5: dialog_window must be an integer, got a boolean",
+	         tmpdir);
+	cr_assert_str_eq(err, want);
 }
 
 /* cfg_dup() copies deeply; cfg_validate() applies cfg_load()'s rules to edited copies. */

@@ -35,10 +35,12 @@
 #define CFG_DEVICE_MAX         128u  /**< bytes of a DPDK device name with its NUL */
 #define CFG_PORT_ADDRS_MAX     8u    /**< addresses one port may own */
 #define CFG_IFNAME_MAX         16u /**< bytes of a kernel interface name with its NUL (IFNAMSIZ) */
-#define CFG_STATS_INTERVAL_MAX 3600u /**< largest stats_interval, in seconds */
-#define CFG_PREFIX_STRLEN      50u   /**< room for "IPv6/128" and its NUL */
-#define CFG_MAC_STRLEN         18u   /**< room for "02:00:00:00:00:21" and its NUL */
-#define CFG_SOCKET_MAX         108u  /**< bytes of a control socket path with its NUL (sun_path) */
+#define CFG_STATS_INTERVAL_MAX 3600u  /**< largest stats_interval, in seconds */
+#define CFG_DIALOG_WINDOW      120u   /**< default dialog_window, in seconds */
+#define CFG_DIALOG_WINDOW_MAX  86400u /**< largest dialog_window, in seconds (smallest: 1) */
+#define CFG_PREFIX_STRLEN      50u    /**< room for "IPv6/128" and its NUL */
+#define CFG_MAC_STRLEN         18u    /**< room for "02:00:00:00:00:21" and its NUL */
+#define CFG_SOCKET_MAX         108u   /**< bytes of a control socket path with its NUL (sun_path) */
 #define CFG_CONTROL_SOCKET     "/run/siphon/siphon.sock" /**< default control.socket */
 #define CFG_CONTROL_MODE       0660u                     /**< default control.mode */
 #define CFG_CONTROL_GROUP      "root"                    /**< default control.group */
@@ -132,6 +134,7 @@ struct cfg_health {
 struct sph_cfg {
 	char *path;              /**< the file it was read from */
 	uint32_t stats_interval; /**< seconds between stats prints; 0 = never (default 0) */
+	uint32_t dialog_window;  /**< transition window, 1..CFG_DIALOG_WINDOW_MAX seconds */
 	uint8_t *hash_key;       /**< keyhash_init() input, CFG_KEY_MIN..CFG_KEY_MAX bytes */
 	size_t hash_key_len;
 	uint32_t maglev_size; /**< prime, >= every group's backend count (MAGLEV_DEFAULT_SIZE) */
