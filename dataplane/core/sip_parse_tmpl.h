@@ -68,9 +68,14 @@ ieq(const uint8_t *p, const char *lit, uint32_t n)
 SIP_INLINE uint32_t
 skip_lws(const uint8_t *p, uint32_t i, uint32_t end)
 {
+	/* The common cases: no white space at all, or one SP. */
+	if (i < end && p[i] > ' ')
+		return i;
+	if (i + 1 < end && p[i] == ' ' && p[i + 1] > ' ')
+		return i + 1;
 	while (i < end) {
 		uint8_t c = p[i];
-		if (c > ' ') /* the common case: no white space at all */
+		if (c > ' ')
 			break;
 		if (c == ' ' || c == '\t' || c == '\n')
 			i++;
@@ -85,7 +90,11 @@ skip_lws(const uint8_t *p, uint32_t i, uint32_t end)
 /* quoted-string starting at the DQUOTE at i; NONE when unterminated. A
  * quoted-pair may escape any octet but CR and LF (§25.1). Only '"' and '\\'
  * matter, so the octets between are skipped many at a time. */
+#if SIP_ISA == SIP_ISA_SCALAR
 static SIP_TARGET uint32_t
+#else /* inlined, the SIMD builds keep their constants across it */
+SIP_INLINE uint32_t
+#endif
 skip_quoted(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end)
 {
 	for (i++;; i += 2) {
@@ -519,23 +528,54 @@ parse_top_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 	i = skip_lws(p, i, end);
 	uint32_t vstart = i;
 	uint32_t s = i;
-	i = class_end(p, n, i, end, CC_TOKEN);
-	if (i - s != 3 || !ieq(p + s, "sip", 3))
-		return SIP_BAD_VIA;
-	if ((i = skip_slash(p, i, end)) == NONE)
-		return SIP_BAD_VIA;
-	s = i;
-	i = class_end(p, n, i, end, CC_TOKEN);
-	if (i - s != 3 || p[s] != '2' || p[s + 1] != '.' || p[s + 2] != '0')
-		return SIP_BAD_VIA;
-	if ((i = skip_slash(p, i, end)) == NONE)
-		return SIP_BAD_VIA;
-	s = i;
-	i = class_end(p, n, i, end, CC_TOKEN);
-	if (i == s)
-		return SIP_BAD_VIA;
-	m->via_proto = span(s, i);
-	m->via_transport = transport_of(p + s, i - s);
+	/* Fast path for what nearly every Via has: "SIP/2.0/" with no white
+	 * space inside (letters in any case, the rest exact, as the general
+	 * path compares them), then often "UDP ". One 8-octet and one 4-octet
+	 * compare; otherwise the transport is read as the general path reads
+	 * it (SWS first), so both paths give the same spans and verdicts. */
+	static const uint8_t lit[12] = {'s', 'i', 'p', '/', '2', '.', '0', '/', 'u', 'd', 'p', ' '};
+	static const uint8_t fold[12] = {0x20, 0x20, 0x20, 0, 0, 0, 0, 0, 0x20, 0x20, 0x20, 0};
+	uint64_t w8 = 0, l8, f8;
+	uint32_t w4, l4, f4;
+	memcpy(&l8, lit, 8);
+	memcpy(&f8, fold, 8);
+	if (end - i >= 12)
+		memcpy(&w8, p + i, 8);
+	if ((w8 | f8) == l8) { /* w8 = 0 never matches */
+		s = i + 8;
+		memcpy(&w4, p + s, 4);
+		memcpy(&l4, lit + 8, 4);
+		memcpy(&f4, fold + 8, 4);
+		if ((w4 | f4) == l4) {
+			i = s + 3;
+			m->via_transport = SIP_TRANSPORT_UDP;
+		} else {
+			s = skip_lws(p, s, end); /* SWS after the '/' */
+			i = class_end(p, n, s, end, CC_TOKEN);
+			if (i == s)
+				return SIP_BAD_VIA;
+			m->via_transport = transport_of(p + s, i - s);
+		}
+		m->via_proto = span(s, i);
+	} else {
+		i = class_end(p, n, i, end, CC_TOKEN);
+		if (i - s != 3 || !ieq(p + s, "sip", 3))
+			return SIP_BAD_VIA;
+		if ((i = skip_slash(p, i, end)) == NONE)
+			return SIP_BAD_VIA;
+		s = i;
+		i = class_end(p, n, i, end, CC_TOKEN);
+		if (i - s != 3 || p[s] != '2' || p[s + 1] != '.' || p[s + 2] != '0')
+			return SIP_BAD_VIA;
+		if ((i = skip_slash(p, i, end)) == NONE)
+			return SIP_BAD_VIA;
+		s = i;
+		i = class_end(p, n, i, end, CC_TOKEN);
+		if (i == s)
+			return SIP_BAD_VIA;
+		m->via_proto = span(s, i);
+		m->via_transport = transport_of(p + s, i - s);
+	}
 	s = i;
 	i = skip_lws(p, i, end);
 	if (i == s || i >= end)
@@ -611,7 +651,7 @@ parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_sp
 		i = skip_lws(p, i, end);
 		if (i >= end || p[i] != '<')
 			return false;
-	} else {
+	} else if (p[i] != '<') { /* a bare '<' is the common case */
 		/* token display name before '<', or an addr-spec whose parameters
 		 * start at the first ';' (§20.10: then they are header params). */
 		i = find_any3(p, n, i, end, '<', ';', '"');
