@@ -32,7 +32,8 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$PID" 2>/dev/null
 	fi
-	rm -rf "$TMP"
+	# EAL's runtime folder for our --file-prefix (root: /var/run/dpdk, else XDG).
+	rm -rf "$TMP" "/var/run/dpdk/sph_ctl_$$" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/sph_ctl_$$" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
