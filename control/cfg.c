@@ -247,19 +247,26 @@ cfg_name_valid(const char *s)
 	return n > 0;
 }
 
-/* A DPDK device name: printable ASCII without space, quote or backslash, so it is
- * written back verbatim between quotes. */
+/* 1..max-1 characters of printable ASCII without space, quote or backslash, so that
+ * cfg_write() can put the string back verbatim between quotes. */
 static int
-device_valid(const char *s)
+quotable_valid(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n >= CFG_DEVICE_MAX)
+	if (n == 0 || n >= max)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
 			return 0;
 	return 1;
+}
+
+/* A DPDK device name (rte_eth_dev_get_port_by_name()). */
+static int
+device_valid(const char *s)
+{
+	return quotable_valid(s, CFG_DEVICE_MAX);
 }
 
 /* A kernel interface name for a port's exception path: 1..15 characters of the name
@@ -821,19 +828,11 @@ p_maglev_size(struct cfg_ctx *x, const config_setting_t *s, void *obj, const str
 
 /* ---- control and metrics ---- */
 
-/* A socket path is written back between quotes: printable ASCII without space, quote or
- * backslash, and short enough for sun_path. */
+/* A control socket path, short enough for sun_path. */
 static int
 socket_path_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= CFG_SOCKET_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
-			return 0;
-	return 1;
+	return quotable_valid(s, CFG_SOCKET_MAX);
 }
 
 /* "0660", "660": three or four octal digits, at most 0777. @return the mode or -1. */
