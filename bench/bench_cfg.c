@@ -52,8 +52,8 @@ gen(const char *path, unsigned mib)
 		fprintf(f,
 		        "%s\t{ name = \"b%u\"; address = \"10.%u.%u.%u\"; port = %u; "
 		        "weight = %u; }\n",
-		        n % GROUP_BACKENDS ? "," : "", n, (n >> 16) & 255, (n >> 8) & 255,
-		        n & 255, 5060 + n % 7, 1 + n % 100);
+		        n % GROUP_BACKENDS ? "," : "", n, (n >> 16) & 255, (n >> 8) & 255, n & 255,
+		        5060 + n % 7, 1 + n % 100);
 	}
 	fprintf(f, "); } );\n");
 	return fclose(f) == 0 ? n : 0;

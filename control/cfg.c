@@ -21,14 +21,13 @@
 #include "siphon/cfg.h"
 #include "siphon/maglev.h"
 #include "siphon/sph.h"
+#include "cfg_src.h"
 #include "health.h"
 
-/* libconfig stops nesting @include at 10 levels; the literal scan follows it no deeper. */
-#define CFG_INCLUDE_DEPTH 10
 /* Room for a quoted value in a message: 40 characters, each possibly \xNN, and "...". */
-#define CFG_QUOTE_MAX     200
+#define CFG_QUOTE_MAX 200
 /* Room for the label of the object being read, e.g. `backend 12 of group "core"`. */
-#define CFG_ITEM_MAX      (CFG_NAME_MAX + 48)
+#define CFG_ITEM_MAX  (CFG_NAME_MAX + 48)
 
 /* ---- address, prefix and MAC literals ---- */
 
@@ -432,19 +431,19 @@ struct cfg_ctx {
 	/* Object scratch: the two ways to give a backend's or VIP's port(s), which must not
 	 * both be used: the "port"/"ports" key and a port in "address". */
 	const config_setting_t *s_port_key, *s_addr_port;
+	struct cfg_src src; /* the text libconfig parsed, and where each of its lines is from */
+	const struct cfg_group **group_order; /* groups sorted by name, for VIPs naming one */
 };
 
-/* The name under which a message shows the file a setting came from: libconfig keeps
- * included files as written in @include, relative to the main file's folder. */
-static void
-src_name(const struct cfg_ctx *x, const char *f, char *buf, size_t len)
+/* Where setting s sits in the files: libconfig numbers the lines of the spliced text. */
+static unsigned
+src_line(const struct cfg_ctx *x, const config_setting_t *s)
 {
-	if (f == NULL)
-		f = x->path;
-	if (strcmp(f, x->path) == 0 || f[0] == '/' || strcmp(x->dir, ".") == 0)
-		snprintf(buf, len, "%s", f);
-	else
-		snprintf(buf, len, "%s/%s", x->dir, f);
+	const char *file;
+	unsigned line;
+
+	cfg_src_where(&x->src, config_setting_source_line(s), &file, &line);
+	return line;
 }
 
 static SPH_COLD int
@@ -481,6 +480,7 @@ fail_at(struct cfg_ctx *x, const char *file, unsigned line, const char *fmt, ...
 static SPH_COLD __attribute__((format(printf, 3, 4))) int
 fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 {
+	const char *name = NULL;
 	char file[4096];
 	unsigned line = 0;
 	va_list ap;
@@ -489,8 +489,8 @@ fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 	while (s != NULL && config_setting_source_line(s) == 0)
 		s = config_setting_parent(s);
 	if (s != NULL)
-		line = config_setting_source_line(s);
-	src_name(x, s != NULL ? config_setting_source_file(s) : NULL, file, sizeof(file));
+		cfg_src_where(&x->src, config_setting_source_line(s), &name, &line);
+	snprintf(file, sizeof(file), "%s", name != NULL ? name : x->path);
 	va_start(ap, fmt);
 	rc = vfail_at(x, file, line, fmt, ap);
 	va_end(ap);
@@ -1259,7 +1259,7 @@ read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsi
 	    p_name(x, config_setting_get_member(g, "name"), p, &name_key) < 0)
 		return -1;
 	set_item(x, "port \"%s\"", p->name);
-	p->line = config_setting_source_line(g);
+	p->line = src_line(x, g);
 	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
 	    require(x, g, "device") < 0 || require(x, g, "addresses") < 0)
 		return -1;
@@ -1506,7 +1506,7 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 	    p_name(x, config_setting_get_member(g, "name"), b, &name_key) < 0)
 		return -1;
 	set_item(x, "backend \"%s\"", b->name);
-	b->line = config_setting_source_line(g);
+	b->line = src_line(x, g);
 	b->port = CFG_DEFAULT_PORT;
 	b->weight = 1;
 	b->state = MAGLEV_UP;
@@ -1542,7 +1542,7 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 	    p_name(x, config_setting_get_member(g, "name"), grp, &name_key) < 0)
 		return -1;
 	set_item(x, "group \"%s\"", grp->name);
-	grp->line = config_setting_source_line(g);
+	grp->line = src_line(x, g);
 	if (walk(x, g, group_keys, SPH_ARRAY_SIZE(group_keys), grp) < 0 ||
 	    require(x, g, "backends") < 0)
 		return -1;
@@ -1607,7 +1607,7 @@ check_group_dups(struct cfg_ctx *x, struct dup_ref *r)
 		memcpy(name, r[d].key, sizeof(name));
 		set_item(x, "backend \"%s\"", name);
 		return fail(x, r[d].s, "name is already used by the backend at line %u%s%s%s",
-		            config_setting_source_line(r[first].s),
+		            src_line(x, r[first].s),
 		            r[first].owner != r[d].owner ? " in group \"" : "",
 		            r[first].owner != r[d].owner ? cfg->groups[r[first].owner].name : "",
 		            r[first].owner != r[d].owner ? "\"" : "");
@@ -1719,6 +1719,29 @@ p_vip_ports(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 }
 
 static int
+group_order_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct cfg_group *const *)a)->name,
+	              (*(const struct cfg_group *const *)b)->name);
+}
+
+/* Names are unique by now, so a binary search finds the one group: a file may have as
+ * many groups as VIPs, and a linear search for each VIP made loading quadratic. */
+static const struct cfg_group *
+group_lookup(struct cfg_ctx *x, const char *name)
+{
+	struct cfg_group key;
+	const struct cfg_group *kp = &key, **hit;
+
+	if (strlen(name) >= sizeof(key.name))
+		return NULL;
+	strcpy(key.name, name);
+	hit = bsearch(&kp, x->group_order, x->cfg->nb_groups, sizeof(*x->group_order),
+	              group_order_cmp);
+	return hit != NULL ? *hit : NULL;
+}
+
+static int
 p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
 	struct cfg_vip *v = obj;
@@ -1729,7 +1752,7 @@ p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 	(void)k;
 	if (get_str(x, s, NULL, &name) < 0)
 		return -1;
-	g = cfg_group_find(x->cfg, name);
+	g = group_lookup(x, name);
 	if (g == NULL)
 		return fail(x, s, "group %s is not defined", quote(q, name));
 	v->group = (unsigned)(g - x->cfg->groups);
@@ -1779,7 +1802,7 @@ read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsign
 	if (port < 0)
 		return -1;
 	set_item(x, "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
-	v->line = config_setting_source_line(g);
+	v->line = src_line(x, g);
 	v->mode = CFG_VIP_L2DSR;
 	x->s_port_key = NULL;
 	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 || require(x, g, "group") < 0)
@@ -1810,6 +1833,12 @@ read_vips(struct cfg_ctx *x)
 
 	if (n == 0)
 		return 0;
+	x->group_order = malloc(cfg->nb_groups * sizeof(*x->group_order));
+	if (x->group_order == NULL)
+		return fail_nomem(x);
+	for (unsigned i = 0; i < cfg->nb_groups; i++)
+		x->group_order[i] = &cfg->groups[i];
+	qsort(x->group_order, cfg->nb_groups, sizeof(*x->group_order), group_order_cmp);
 	cfg->vips = calloc(n, sizeof(*cfg->vips));
 	if (cfg->vips == NULL)
 		return fail_nomem(x);
@@ -1854,193 +1883,26 @@ read_vips(struct cfg_ctx *x)
 	return 0;
 }
 
-/* ---- integer literals libconfig would wrap ---- */
-
-static int intscan_file(struct cfg_ctx *x, const char *rel, int depth);
-
-/*
- * libconfig 1.5 reads an integer literal without an L suffix through atoi()/strtoul()
- * into an int, so 4294967297 arrives as 1 and would pass any range check. Every key
- * siphon knows fits in 31 bits, so once the parse succeeded the files are read again
- * with libconfig's own token rules and any literal that does not fit is refused.
- */
-static int
-intscan_text(struct cfg_ctx *x, const char *t, size_t n, const char *shown, int depth)
-{
-	unsigned line = 1;
-	size_t i = 0;
-
-#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
-#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
-	while (i < n) {
-		char c = t[i];
-
-		if (c == '\n') {
-			line++;
-			i++;
-		} else if (c == '"') {
-			for (i++; i < n && t[i] != '"'; i++) {
-				if (t[i] == '\\' && i + 1 < n)
-					i++;
-				line += t[i] == '\n';
-			}
-			i++;
-		} else if (c == '#' || (c == '/' && i + 1 < n && t[i + 1] == '/')) {
-			while (i < n && t[i] != '\n')
-				i++;
-		} else if (c == '/' && i + 1 < n && t[i + 1] == '*') {
-			for (i += 2; i < n && !(t[i] == '*' && i + 1 < n && t[i + 1] == '/'); i++)
-				line += t[i] == '\n';
-			i += 2;
-		} else if (c == '@' && n - i > 8 && memcmp(t + i, "@include", 8) == 0) {
-			size_t s, e;
-
-			for (i += 8; i < n && (t[i] == ' ' || t[i] == '\t'); i++)
-				;
-			if (i >= n || t[i] != '"')
-				continue;
-			s = ++i;
-			for (e = s; e < n && t[e] != '"' && t[e] != '\\' && t[e] != '\n'; e++)
-				;
-			if (e < n && t[e] == '"' && e > s && depth < CFG_INCLUDE_DEPTH) {
-				char *rel = strndup(t + s, e - s);
-				int rc;
-
-				if (rel == NULL)
-					return fail_nomem(x);
-				rc = intscan_file(x, rel, depth + 1);
-				free(rel);
-				if (rc < 0)
-					return -1;
-			}
-			i = e;
-		} else if (IS_ALPHA(c) || c == '*') {
-			while (i < n && (IS_ALPHA(t[i]) || IS_DIGIT(t[i]) || t[i] == '-' ||
-			                 t[i] == '_' || t[i] == '*'))
-				i++;
-		} else if (c == '.' || IS_DIGIT(c)) {
-			size_t s = i;
-			int neg = i > 0 && t[i - 1] == '-', hex = 0, flt = c == '.';
-			unsigned long long v = 0;
-			unsigned digits = 0; /* significant ones; v is exact up to 12 */
-
-			if (c == '0' && i + 1 < n && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
-				hex = 1;
-				i += 2;
-			}
-			for (; i < n && (hex ? hex_digit(t[i]) >= 0 : IS_DIGIT(t[i])); i++) {
-				if (digits == 0 && t[i] == '0')
-					continue;
-				if (++digits <= 12)
-					v = v * (hex ? 16u : 10u) + (unsigned)hex_digit(t[i]);
-			}
-			if (digits > 12)
-				v = ~0ull;
-			if (!hex && i < n && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))
-				flt = 1;
-			if (flt) {
-				while (i < n && (IS_DIGIT(t[i]) || t[i] == '.' || t[i] == 'e' ||
-				                 t[i] == 'E' ||
-				                 ((t[i] == '-' || t[i] == '+') &&
-				                  (t[i - 1] == 'e' || t[i - 1] == 'E'))))
-					i++;
-				continue;
-			}
-			if (i < n && t[i] == 'L')
-				continue; /* 64-bit literal: libconfig reads it whole */
-			if (hex ? v > 0xffffffffull : v > 2147483647ull + (unsigned)neg) {
-				x->item[0] = '\0';
-				return fail_at(x, shown, line,
-				               "integer %s%.*s does not fit in 32 bits (at most "
-				               "2147483647)",
-				               neg ? "-" : "", (int)(i - s < 40 ? i - s : 40),
-				               t + s);
-			}
-		} else {
-			i++;
-		}
-	}
-#undef IS_DIGIT
-#undef IS_ALPHA
-	return 0;
-}
-
-/* rel: NULL for the main file, else an @include path relative to the main file's folder. */
-static int
-intscan_file(struct cfg_ctx *x, const char *rel, int depth)
-{
-	char path[4096], shown[4096];
-	size_t n = 0, cap = 0;
-	char *t = NULL;
-	FILE *f;
-	int rc;
-
-	if (rel == NULL) {
-		snprintf(path, sizeof(path), "%s", x->path);
-		snprintf(shown, sizeof(shown), "%s", x->path);
-	} else {
-		/* As libconfig 1.5 does: the include folder, then the path without its '/'. */
-		snprintf(path, sizeof(path), "%s/%s", x->dir, rel + (rel[0] == '/'));
-		src_name(x, rel, shown, sizeof(shown));
-	}
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0; /* libconfig read it a moment ago; nothing to add if it is gone */
-	for (;;) {
-		if (n == cap) {
-			char *g = cap < SIZE_MAX / 2 ? realloc(t, cap ? cap * 2 : 8192) : NULL;
-
-			if (g == NULL) {
-				free(t);
-				fclose(f);
-				return fail_nomem(x);
-			}
-			t = g;
-			cap = cap ? cap * 2 : 8192;
-		}
-		size_t got = fread(t + n, 1, cap - n, f);
-
-		if (got == 0)
-			break;
-		n += got;
-	}
-	fclose(f);
-	rc = intscan_text(x, t, n, shown, depth);
-	free(t);
-	return rc;
-}
-
 /* ---- cfg_load ---- */
 
 static int
 load(struct cfg_ctx *x, config_t *c)
 {
 	const config_setting_t *root;
-	struct stat st;
-	FILE *f;
 
-	f = fopen(x->path, "r");
-	if (f == NULL)
-		return fail(x, NULL, "cannot open: %s", strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		return fail(x, NULL, "is a directory, not a configuration file");
-	}
-	fclose(f);
+	if (cfg_src_read(&x->src, x->path, x->dir, x->err, x->errlen) < 0)
+		return -1;
+	/* The text holds no @include any more; should libconfig ever find one, it opens
+	 * "/dev/null/..." and fails with an error rather than reading anything. */
+	config_set_include_dir(c, "/dev/null");
+	if (!config_read_string(c, x->src.text)) {
+		const char *file;
+		unsigned line;
 
-	config_set_include_dir(c, x->dir);
-	if (!config_read_file(c, x->path)) {
-		char file[4096];
-
-		if (config_error_type(c) == CONFIG_ERR_FILE_IO)
-			return fail(x, NULL, "cannot read: %s",
-			            config_error_text(c) ? config_error_text(c) : "I/O error");
-		src_name(x, config_error_file(c), file, sizeof(file));
-		return fail_at(x, file, (unsigned)config_error_line(c), "%s",
+		cfg_src_where(&x->src, (unsigned)config_error_line(c), &file, &line);
+		return fail_at(x, file != NULL ? file : x->path, line, "%s",
 		               config_error_text(c) ? config_error_text(c) : "syntax error");
 	}
-	if (intscan_file(x, NULL, 0) < 0)
-		return -1;
 
 	root = config_root_setting(c);
 	if (walk(x, root, top_keys, SPH_ARRAY_SIZE(top_keys), x->cfg) < 0)
@@ -2092,6 +1954,8 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	config_init(&c);
 	rc = load(&x, &c);
 	config_destroy(&c);
+	cfg_src_free(&x.src);
+	free(x.group_order);
 	free(dir);
 	/* The parse checked everything with the setting's own line; the shared rule set
 	 * runs too, so a rule added only there still holds for files. */

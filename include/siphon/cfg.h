@@ -44,6 +44,10 @@
 #define CFG_CONTROL_SOCKET     "/run/siphon/siphon.sock" /**< default control.socket */
 #define CFG_CONTROL_MODE       0660u                     /**< default control.mode */
 #define CFG_CONTROL_GROUP      "root"                    /**< default control.group */
+#define CFG_FILE_MAX           (16u << 20) /**< bytes of a file and its @include files, in all */
+#define CFG_INCLUDE_DEPTH      10u         /**< @include files nested in one another, at most */
+#define CFG_INCLUDES_MAX       1024u       /**< @include directives followed in one load, at most */
+#define CFG_GROUP_KEYS_MAX     64u         /**< settings in one group { ... }, at most */
 
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
