@@ -50,7 +50,7 @@ addr_pton(const char *s, size_t n, struct cfg_addr *a)
 		return 0;
 	}
 	/*
-	 * A mapped literal (::ffff:192.0.2.1) would store the same bytes as the IPv4
+	 * A mapped literal (::ffff:203.0.113.1) would store the same bytes as the IPv4
 	 * address with another family: refuse it rather than guess which was meant.
 	 */
 	if (inet_pton(AF_INET6, buf, a->a) == 1 && memcmp(a->a, v4_mapped, 12) != 0) {
@@ -612,12 +612,23 @@ struct cfg_key;
 typedef int (*cfg_parse_fn)(struct cfg_ctx *x, const config_setting_t *s, void *obj,
                             const struct cfg_key *k);
 
-/* One row: a key an object may hold, and how to read it into the object. */
+/*
+ * One row: a key an object may hold, how to read it into the object, and what
+ * docs/config.md says of it. The file reader walks the rows (walk()), cfg_load() takes
+ * the integer defaults from them (keys_default()), cfg_validate() checks edited integer
+ * fields against the same bounds (keys_check()), cfg_write() writes them back
+ * (keys_write()), and cfg_doc_write() prints the reference tables of docs/config.md.
+ */
 struct cfg_key {
 	const char *name;
 	cfg_parse_fn parse;
 	size_t off;         /* field the parser fills, within the object or the context */
 	long long min, max; /* accepted range, for the integer parsers */
+	long long dflt;     /* default of an integer field (p_u32 rows) */
+	const char *type;   /* docs: what the value is written as */
+	const char *def;    /* docs: default, or "required"; NULL: dflt for p_u32 rows */
+	const char *range;  /* docs: accepted values; NULL: min..max for p_u32 rows */
+	const char *doc;    /* docs: what it means */
 };
 
 static const struct cfg_key *
@@ -652,6 +663,26 @@ walk(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_key *keys, s
 			return -1;
 	}
 	return 0;
+}
+
+static int p_u32(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k);
+static int p_maglev_size(struct cfg_ctx *x, const config_setting_t *s, void *obj,
+                         const struct cfg_key *k);
+
+/* Rows whose field is a plain uint32_t in min..max, with a default: what keys_default(),
+ * keys_check() and keys_write() handle without a function of their own. */
+static int
+key_is_u32(const struct cfg_key *k)
+{
+	return k->parse == p_u32 || k->parse == p_maglev_size;
+}
+
+static void
+keys_default(const struct cfg_key *keys, size_t n, void *obj)
+{
+	for (size_t i = 0; i < n; i++)
+		if (key_is_u32(&keys[i]))
+			*(uint32_t *)((char *)obj + keys[i].off) = (uint32_t)keys[i].dflt;
 }
 
 static int
@@ -908,9 +939,24 @@ p_ctl_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 }
 
 static const struct cfg_key control_keys[] = {
-        {"socket", p_ctl_socket, 0, 0, 0},
-        {"mode", p_ctl_mode, 0, 0, 0},
-        {"group", p_ctl_group, 0, 0, 0},
+        {.name = "socket",
+         .parse = p_ctl_socket,
+         .type = "string",
+         .def = "`\"/run/siphon/siphon.sock\"`",
+         .range = "1..107 printable characters, no space, `\"` or `\\`",
+         .doc = "path of the control socket; its folder is created (0755) when missing"},
+        {.name = "mode",
+         .parse = p_ctl_mode,
+         .type = "string",
+         .def = "`\"0660\"`",
+         .range = "3 or 4 octal digits, at most `\"0777\"`",
+         .doc = "permission bits of the socket file"},
+        {.name = "group",
+         .parse = p_ctl_group,
+         .type = "string",
+         .def = "`\"root\"`",
+         .range = "a [name](#names) of an existing group",
+         .doc = "group of the socket file"},
 };
 
 static int
@@ -942,7 +988,13 @@ p_metrics_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const 
 }
 
 static const struct cfg_key metrics_keys[] = {
-        {"listen", p_metrics_listen, 0, 0, 0},
+        {.name = "listen",
+         .parse = p_metrics_listen,
+         .type = "string",
+         .def = "`\"\"` (disabled)",
+         .range = "`\"address:port\"`, `\"[IPv6]:port\"`, or `\"\"`",
+         .doc = "where the metrics endpoint listens; the port is required; any address, `0.0.0.0` "
+                "and `::` included"},
 };
 
 /* ---- health ---- */
@@ -1063,14 +1115,65 @@ p_health_overload(struct cfg_ctx *x, const config_setting_t *s, void *obj, const
 }
 
 static const struct cfg_key health_keys[] = {
-        {"enabled", p_health_enabled, 0, 0, 0},
-        {"interval_ms", p_u32, offsetof(struct sph_cfg, health.interval_ms), HEALTH_INTERVAL_MIN,
-         HEALTH_INTERVAL_MAX},
-        {"timeout_ms", p_u32, offsetof(struct sph_cfg, health.timeout_ms), 1, HEALTH_INTERVAL_MAX},
-        {"fall", p_u32, offsetof(struct sph_cfg, health.fall), 1, HEALTH_RUN_MAX},
-        {"rise", p_u32, offsetof(struct sph_cfg, health.rise), 1, HEALTH_RUN_MAX},
-        {"accept", p_health_accept, 0, 0, 0},
-        {"overload_code", p_health_overload, 0, 0, 0},
+        {.name = "enabled",
+         .parse = p_health_enabled,
+         .type = "boolean",
+         .def = "`true`",
+         .range = "",
+         .doc = "`false`: nothing probes, dispatch follows the configured states"},
+        {.name = "interval_ms",
+         .parse = p_u32,
+         .off = offsetof(struct sph_cfg, health.interval_ms),
+         .min = HEALTH_INTERVAL_MIN,
+         .max = HEALTH_INTERVAL_MAX,
+         .dflt = 1000,
+         .type = "integer",
+         .def = "`1000`",
+         .range = NULL,
+         .doc = "time between two probes of one backend"},
+        {.name = "timeout_ms",
+         .parse = p_u32,
+         .off = offsetof(struct sph_cfg, health.timeout_ms),
+         .min = 1,
+         .max = HEALTH_INTERVAL_MAX,
+         .dflt = 1000,
+         .type = "integer",
+         .def = "`1000`",
+         .range = "1..`interval_ms`",
+         .doc = "wait for a final response"},
+        {.name = "fall",
+         .parse = p_u32,
+         .off = offsetof(struct sph_cfg, health.fall),
+         .min = 1,
+         .max = HEALTH_RUN_MAX,
+         .dflt = 3,
+         .type = "integer",
+         .def = "`3`",
+         .range = NULL,
+         .doc = "consecutive failures that mark a backend down"},
+        {.name = "rise",
+         .parse = p_u32,
+         .off = offsetof(struct sph_cfg, health.rise),
+         .min = 1,
+         .max = HEALTH_RUN_MAX,
+         .dflt = 2,
+         .type = "integer",
+         .def = "`2`",
+         .range = NULL,
+         .doc = "consecutive answers that mark it up again"},
+        {.name = "accept",
+         .parse = p_health_accept,
+         .type = "array or list of codes (`404`, `\"404\"`) and ranges (`\"200-299\"`), or one of "
+                 "them",
+         .def = "`[ \"200-699\" ]` (any final response)",
+         .range = "200..699",
+         .doc = "final responses that mean \"alive\"; given, it replaces the default"},
+        {.name = "overload_code",
+         .parse = p_health_overload,
+         .type = "integer",
+         .def = "`503`",
+         .range = "200..699, or 0 for none",
+         .doc = "the final response that means \"no new calls\""},
 };
 
 /* A top-level group read with its own key table; messages name it as the item. */
@@ -1120,18 +1223,87 @@ p_health(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct c
 }
 
 static const struct cfg_key top_keys[] = {
-        {"hash_key", p_hash_key, 0, 0, 0},
-        {"hash_key_hex", p_hash_key_hex, 0, 0, 0},
-        {"maglev_size", p_maglev_size, offsetof(struct sph_cfg, maglev_size), 2, MAGLEV_MAX_SIZE},
-        {"stats_interval", p_u32, offsetof(struct sph_cfg, stats_interval), 0,
-         CFG_STATS_INTERVAL_MAX},
-        {"dialog_window", p_u32, offsetof(struct sph_cfg, dialog_window), 1, CFG_DIALOG_WINDOW_MAX},
-        {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0},
-        {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0},
-        {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0},
-        {"control", p_control, 0, 0, 0},
-        {"metrics", p_metrics, 0, 0, 0},
-        {"health", p_health, 0, 0, 0},
+        {.name = "hash_key",
+         .parse = p_hash_key,
+         .type = "string",
+         .def = "—",
+         .range = "16..1024 bytes",
+         .doc = "the same key, as text"},
+        {.name = "hash_key_hex",
+         .parse = p_hash_key_hex,
+         .type = "string of hex digits",
+         .def = "—",
+         .range = "32..2048 digits (16..1024 bytes)",
+         .doc = "the Call-ID hashing key, as hex"},
+        {.name = "maglev_size",
+         .parse = p_maglev_size,
+         .off = offsetof(struct sph_cfg, maglev_size),
+         .min = 2,
+         .max = MAGLEV_MAX_SIZE,
+         .dflt = MAGLEV_DEFAULT_SIZE,
+         .type = "integer",
+         .def = NULL,
+         .range = "prime, 2..16777213",
+         .doc = "slots in each group's Maglev table"},
+        {.name = "stats_interval",
+         .parse = p_u32,
+         .off = offsetof(struct sph_cfg, stats_interval),
+         .min = 0,
+         .max = CFG_STATS_INTERVAL_MAX,
+         .dflt = 0,
+         .type = "integer",
+         .def = NULL,
+         .range = NULL,
+         .doc = "seconds between statistics lines in the daemon's log; 0 prints none"},
+        {.name = "dialog_window",
+         .parse = p_u32,
+         .off = offsetof(struct sph_cfg, dialog_window),
+         .min = 1,
+         .max = CFG_DIALOG_WINDOW_MAX,
+         .dflt = CFG_DIALOG_WINDOW,
+         .type = "integer",
+         .def = NULL,
+         .range = NULL,
+         .doc = "seconds of the dialog-affinity transition window after a change"},
+        {.name = "ports",
+         .parse = p_defer,
+         .off = offsetof(struct cfg_ctx, s_ports),
+         .type = "list of [ports](#ports)",
+         .def = "empty",
+         .range = "",
+         .doc = "DPDK ports the dataplane serves"},
+        {.name = "groups",
+         .parse = p_defer,
+         .off = offsetof(struct cfg_ctx, s_groups),
+         .type = "list of [groups](#groups)",
+         .def = "— (required)",
+         .range = "at least 1",
+         .doc = "sets of backends"},
+        {.name = "vips",
+         .parse = p_defer,
+         .off = offsetof(struct cfg_ctx, s_vips),
+         .type = "list of [VIPs](#vips)",
+         .def = "empty",
+         .range = "",
+         .doc = "addresses and ports clients send to"},
+        {.name = "control",
+         .parse = p_control,
+         .type = "group, see [control](#control)",
+         .def = "socket `/run/siphon/siphon.sock`, mode `\"0660\"`, group `\"root\"`",
+         .range = "",
+         .doc = "the daemon's control socket"},
+        {.name = "metrics",
+         .parse = p_metrics,
+         .type = "group, see [metrics](#metrics)",
+         .def = "disabled",
+         .range = "",
+         .doc = "where the metrics endpoint listens"},
+        {.name = "health",
+         .parse = p_health,
+         .type = "group, see [health](#health)",
+         .def = "enabled, defaults below",
+         .range = "",
+         .doc = "SIP OPTIONS health checks of every backend"},
 };
 
 /* ---- ports ---- */
@@ -1217,12 +1389,52 @@ p_exception(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 }
 
 static const struct cfg_key port_keys[] = {
-        {"name", p_done, 0, 0, 0},
-        {"device", p_device, 0, 0, 0},
-        {"addresses", p_port_addrs, 0, 0, 0},
-        {"gateway4", p_addr, offsetof(struct cfg_port, gw4), 4, 0},
-        {"gateway6", p_addr, offsetof(struct cfg_port, gw6), 6, 0},
-        {"exception", p_exception, 0, 0, 0},
+        {.name = "name",
+         .parse = p_done,
+         .type = "string",
+         .def = "required",
+         .range = "[name](#names), unique among ports",
+         .doc = "how logs and `siphonctl` refer to it"},
+        {.name = "device",
+         .parse = p_device,
+         .type = "string",
+         .def = "required",
+         .range = "1..127 printable ASCII characters, no space, `\"` or `\\`",
+         .doc = "the DPDK device: a PCI address (`\"0000:03:00.0\"`) or a vdev name "
+                "(`\"net_af_packet0\"`) as `rte_eth_dev_get_port_by_name()` knows it"},
+        {.name = "addresses",
+         .parse = p_port_addrs,
+         .type = "array of strings",
+         .def = "required",
+         .range = "1..8 `\"address/length\"`",
+         .doc = "the balancer's own addresses on this port, with their on-link prefix"},
+        {.name = "gateway4",
+         .parse = p_addr,
+         .off = offsetof(struct cfg_port, gw4),
+         .min = 4,
+         .max = 0,
+         .type = "string",
+         .def = "none",
+         .range = "an IPv4 address within one of the port's IPv4 prefixes",
+         .doc = "next hop for off-link IPv4 destinations"},
+        {.name = "gateway6",
+         .parse = p_addr,
+         .off = offsetof(struct cfg_port, gw6),
+         .min = 6,
+         .max = 0,
+         .type = "string",
+         .def = "none",
+         .range = "an IPv6 address within one of the port's IPv6 prefixes",
+         .doc = "next hop for off-link IPv6 destinations"},
+        {.name = "exception",
+         .parse = p_exception,
+         .type = "string",
+         .def = "none",
+         .range = "1..15 characters of `A-Z a-z 0-9 . _ -`, not `.` or `..`, unique among ports",
+         .doc = "the kernel interface (a TUN device the daemon creates) behind the port's own "
+                "addresses: what the fast path does not handle for them (ICMP, TCP, UDP to a port "
+                "that is no VIP, fragments) goes to the kernel, and what the kernel sends there "
+                "goes out the port ([dataplane.md](dataplane.md#exception-path))"},
 };
 
 /* A next hop must be reachable: on-link through one of the port's own prefixes. */
@@ -1482,12 +1694,50 @@ p_mac(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_
 }
 
 static const struct cfg_key backend_keys[] = {
-        {"name", p_done, 0, 0, 0},
-        {"address", p_be_addr, offsetof(struct cfg_backend, addr), 0, 1},
-        {"port", p_be_port, 0, 0, 0},
-        {"weight", p_u32, offsetof(struct cfg_backend, weight), CFG_WEIGHT_MIN, CFG_WEIGHT_MAX},
-        {"state", p_state, offsetof(struct cfg_backend, state), 0, 0},
-        {"mac", p_mac, 0, 0, 0},
+        {.name = "name",
+         .parse = p_done,
+         .type = "string",
+         .def = "required",
+         .range = "[name](#names), unique in the whole file",
+         .doc = "the backend's identity"},
+        {.name = "address",
+         .parse = p_be_addr,
+         .off = offsetof(struct cfg_backend, addr),
+         .min = 0,
+         .max = 1,
+         .type = "string",
+         .def = "required",
+         .range = "a unicast IPv4 or IPv6 address, optionally with a port",
+         .doc = "where it listens"},
+        {.name = "port",
+         .parse = p_be_port,
+         .type = "integer",
+         .def = "5060",
+         .range = "1..65535",
+         .doc = "its SIP port"},
+        {.name = "weight",
+         .parse = p_u32,
+         .off = offsetof(struct cfg_backend, weight),
+         .min = CFG_WEIGHT_MIN,
+         .max = CFG_WEIGHT_MAX,
+         .dflt = 1,
+         .type = "integer",
+         .def = NULL,
+         .range = NULL,
+         .doc = "its share of new calls, relative to the group's other backends"},
+        {.name = "state",
+         .parse = p_state,
+         .off = offsetof(struct cfg_backend, state),
+         .type = "string",
+         .def = "`\"up\"`",
+         .range = "`\"up\"`, `\"drain\"`, `\"down\"`",
+         .doc = "whether it takes new calls"},
+        {.name = "mac",
+         .parse = p_mac,
+         .type = "string",
+         .def = "none",
+         .range = "a unicast Ethernet address, `\"02:00:00:00:00:21\"`",
+         .doc = "a static neighbour entry: frames go to this MAC without ARP/ND"},
 };
 
 static int
@@ -1508,7 +1758,7 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 	set_item(x, "backend \"%s\"", b->name);
 	b->line = src_line(x, g);
 	b->port = CFG_DEFAULT_PORT;
-	b->weight = 1;
+	keys_default(backend_keys, SPH_ARRAY_SIZE(backend_keys), b);
 	b->state = MAGLEV_UP;
 	x->s_port_key = x->s_addr_port = NULL;
 	if (walk(x, g, backend_keys, SPH_ARRAY_SIZE(backend_keys), b) < 0 ||
@@ -1522,8 +1772,18 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 }
 
 static const struct cfg_key group_keys[] = {
-        {"name", p_done, 0, 0, 0},
-        {"backends", p_done, 0, 0, 0}, /* read by read_group(), once the name is known */
+        {.name = "name",
+         .parse = p_done,
+         .type = "string",
+         .def = "required",
+         .range = "[name](#names), unique among groups",
+         .doc = "what VIPs refer to"},
+        {.name = "backends",
+         .parse = p_done,
+         .type = "list of [backends](#backends)",
+         .def = "required",
+         .range = "1..65534 backends",
+         .doc = "the group's members, in any order"},
 };
 
 static int
@@ -1778,17 +2038,39 @@ p_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg
 }
 
 static const struct cfg_key vip_keys[] = {
-        {"address", p_done, 0, 0, 0},
-        {"ports", p_vip_ports, 0, 0, 0},
-        {"group", p_vip_group, 0, 0, 0},
-        {"mode", p_mode, 0, 0, 0},
+        {.name = "address",
+         .parse = p_done,
+         .type = "string",
+         .def = "required",
+         .range = "a unicast IPv4 or IPv6 address, optionally with a port",
+         .doc = "the address clients send to"},
+        {.name = "ports",
+         .parse = p_vip_ports,
+         .type = "array of integers",
+         .def = "`[ 5060 ]`",
+         .range = "1 or more of 1..65535",
+         .doc = "the UDP ports served at that address"},
+        {.name = "group",
+         .parse = p_vip_group,
+         .type = "string",
+         .def = "required",
+         .range = "the name of a group in `groups`",
+         .doc = "who serves it"},
+        {.name = "mode",
+         .parse = p_mode,
+         .type = "string",
+         .def = "`\"l2dsr\"`",
+         .range = "`\"l2dsr\"`, `\"ipip\"`",
+         .doc = "how messages reach the backends"},
 };
 
 static int
 read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsigned idx)
 {
-	static const struct cfg_key addr_key = {"address", p_done, offsetof(struct cfg_vip, addr),
-	                                        0, 1};
+	static const struct cfg_key addr_key = {.name = "address",
+	                                        .parse = p_done,
+	                                        .off = offsetof(struct cfg_vip, addr),
+	                                        .max = 1};
 	char a[CFG_ADDR_STRLEN];
 	int port;
 
@@ -1944,8 +2226,7 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 		return fail_nomem(&x);
 	}
 	x.dir = dir;
-	x.cfg->maglev_size = MAGLEV_DEFAULT_SIZE;
-	x.cfg->dialog_window = CFG_DIALOG_WINDOW;
+	keys_default(top_keys, SPH_ARRAY_SIZE(top_keys), x.cfg);
 	snprintf(x.cfg->ctl_socket, sizeof(x.cfg->ctl_socket), "%s", CFG_CONTROL_SOCKET);
 	x.cfg->ctl_mode = CFG_CONTROL_MODE;
 	snprintf(x.cfg->ctl_group, sizeof(x.cfg->ctl_group), "%s", CFG_CONTROL_GROUP);
@@ -1970,6 +2251,16 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 }
 
 /* ---- cfg_write ---- */
+
+/* The integer rows of a table, in table order, as "key = value;" lines. */
+static void
+keys_write(FILE *f, const char *indent, const struct cfg_key *keys, size_t n, const void *obj)
+{
+	for (size_t i = 0; i < n; i++)
+		if (key_is_u32(&keys[i]))
+			fprintf(f, "%s%s = %u;\n", indent, keys[i].name,
+			        *(const uint32_t *)((const char *)obj + keys[i].off));
+}
 
 /* What cfg_load() would refuse before even comparing values: checked up front so a
  * failed write leaves nothing behind. */
@@ -2041,8 +2332,8 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 	fprintf(f, "hash_key_hex =");
 	for (size_t i = 0; i < cfg->hash_key_len; i++)
 		fprintf(f, "%s%02x", i % 32 == 0 ? (i ? "\"\n\t\"" : " \"") : "", cfg->hash_key[i]);
-	fprintf(f, "\";\nmaglev_size = %u;\nstats_interval = %u;\ndialog_window = %u;\n",
-	        cfg->maglev_size, cfg->stats_interval, cfg->dialog_window);
+	fprintf(f, "\";\n");
+	keys_write(f, "", top_keys, SPH_ARRAY_SIZE(top_keys), cfg);
 	if (cfg->ctl_socket[0] != '\0')
 		fprintf(f,
 		        "\ncontrol = {\n\tsocket = \"%s\";\n\tmode = \"%04o\";\n\tgroup = "
@@ -2057,11 +2348,9 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		const struct cfg_health *h = &cfg->health;
 		unsigned c = 200, ranges = 0;
 
-		fprintf(f,
-		        "\nhealth = {\n\tenabled = %s;\n\tinterval_ms = %u;\n\ttimeout_ms = "
-		        "%u;\n\tfall = %u;\n\trise = %u;\n\taccept = [",
-		        h->enabled ? "true" : "false", h->interval_ms, h->timeout_ms, h->fall,
-		        h->rise);
+		fprintf(f, "\nhealth = {\n\tenabled = %s;\n", h->enabled ? "true" : "false");
+		keys_write(f, "\t", health_keys, SPH_ARRAY_SIZE(health_keys), cfg);
+		fprintf(f, "\taccept = [");
 		/* The bitmap as ranges of consecutive codes: [ "200-699" ] by default. */
 		while (c <= 699) {
 			unsigned lo;
@@ -2324,6 +2613,26 @@ vfail(struct val_ctx *v, const char *item, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
+/* The file reader's bounds, applied to the integer fields of an edited object, with the
+ * reader's message. maglev_size has its own check (it must be prime as well). */
+static int
+keys_check(struct val_ctx *v, const struct cfg_key *keys, size_t n, const void *obj,
+           const char *item, unsigned line)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_key *k = &keys[i];
+		uint32_t val;
+
+		if (k->parse != p_u32)
+			continue;
+		val = *(const uint32_t *)((const char *)obj + k->off);
+		if (val < k->min || val > k->max)
+			return vfail(v, item, line, "%s must be %lld..%lld, got %u", k->name,
+			             k->min, k->max, val);
+	}
+	return 0;
+}
+
 /* Sort helpers: indices compared by name, or by (family, address, port). */
 struct val_key {
 	const char *name;
@@ -2507,9 +2816,8 @@ validate_backend(struct val_ctx *v, const struct cfg_backend *b)
 		             cfg_addr_format(&b->addr, 0, a, sizeof(a)));
 	if (b->port == 0)
 		return vfail(v, item, b->line, "port must be 1..65535, got 0");
-	if (b->weight < CFG_WEIGHT_MIN || b->weight > CFG_WEIGHT_MAX)
-		return vfail(v, item, b->line, "weight must be %u..%u, got %u", CFG_WEIGHT_MIN,
-		             CFG_WEIGHT_MAX, b->weight);
+	if (keys_check(v, backend_keys, SPH_ARRAY_SIZE(backend_keys), b, item, b->line) < 0)
+		return -1;
 	if (b->state >= SPH_ARRAY_SIZE(state_names))
 		return vfail(v, item, b->line, "state must be \"up\", \"drain\" or \"down\"");
 	if (b->has_mac && ((b->mac[0] & 1) || (b->mac[0] | b->mac[1] | b->mac[2] | b->mac[3] |
@@ -2680,12 +2988,8 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	    !maglev_is_prime(cfg->maglev_size))
 		return vfail(&v, NULL, 0, "maglev_size must be a prime number 2..%u, got %u",
 		             MAGLEV_MAX_SIZE, cfg->maglev_size);
-	if (cfg->stats_interval > CFG_STATS_INTERVAL_MAX)
-		return vfail(&v, NULL, 0, "stats_interval must be 0..%u, got %u",
-		             CFG_STATS_INTERVAL_MAX, cfg->stats_interval);
-	if (cfg->dialog_window < 1 || cfg->dialog_window > CFG_DIALOG_WINDOW_MAX)
-		return vfail(&v, NULL, 0, "dialog_window must be 1..%u, got %u",
-		             CFG_DIALOG_WINDOW_MAX, cfg->dialog_window);
+	if (keys_check(&v, top_keys, SPH_ARRAY_SIZE(top_keys), cfg, NULL, 0) < 0)
+		return -1;
 	if (cfg->ctl_socket[0] != '\0') {
 		if (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
 		    !socket_path_valid(cfg->ctl_socket))
@@ -2716,4 +3020,54 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- the key reference of docs/config.md ---- */
+
+static const struct {
+	const char *name;
+	const struct cfg_key *keys;
+	size_t n;
+} doc_sections[] = {
+        {"top", top_keys, SPH_ARRAY_SIZE(top_keys)},
+        {"control", control_keys, SPH_ARRAY_SIZE(control_keys)},
+        {"metrics", metrics_keys, SPH_ARRAY_SIZE(metrics_keys)},
+        {"health", health_keys, SPH_ARRAY_SIZE(health_keys)},
+        {"ports", port_keys, SPH_ARRAY_SIZE(port_keys)},
+        {"groups", group_keys, SPH_ARRAY_SIZE(group_keys)},
+        {"backends", backend_keys, SPH_ARRAY_SIZE(backend_keys)},
+        {"vips", vip_keys, SPH_ARRAY_SIZE(vip_keys)},
+};
+
+/* One cell of a Markdown table row; an empty cell stays "| |". */
+static void
+doc_cell(FILE *f, const char *text)
+{
+	fprintf(f, text[0] != '\0' ? " %s |" : " |", text);
+}
+
+int
+cfg_doc_write(FILE *f, const char *section)
+{
+	for (size_t i = 0; section != NULL && i < SPH_ARRAY_SIZE(doc_sections); i++) {
+		if (strcmp(doc_sections[i].name, section) != 0)
+			continue;
+		fprintf(f, "| key | type | default | range | meaning |\n|---|---|---|---|---|\n");
+		for (size_t j = 0; j < doc_sections[i].n; j++) {
+			const struct cfg_key *k = &doc_sections[i].keys[j];
+
+			char num[48];
+
+			fprintf(f, "| `%s` |", k->name);
+			doc_cell(f, k->type);
+			snprintf(num, sizeof(num), "%lld", k->dflt);
+			doc_cell(f, k->def != NULL ? k->def : num);
+			snprintf(num, sizeof(num), "%lld..%lld", k->min, k->max);
+			doc_cell(f, k->range != NULL ? k->range : num);
+			doc_cell(f, k->doc);
+			fputc('\n', f);
+		}
+		return ferror(f) ? -1 : 0;
+	}
+	return -1;
 }
