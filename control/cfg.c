@@ -1437,59 +1437,58 @@ static const struct cfg_key port_keys[] = {
                 "goes out the port ([dataplane.md](dataplane.md#exception-path))"},
 };
 
-/* A next hop must be reachable: on-link through one of the port's own prefixes. */
-static int
-check_gateway(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_port *p,
-              const char *key, const struct cfg_addr *gw)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-	char a[CFG_ADDR_STRLEN];
+/* ---- rules across settings: stated once, for files and for edited configurations ---- */
 
-	if (gw->family == 0)
-		return 0;
-	for (unsigned i = 0; i < p->nb_addrs; i++) {
-		if (addr_equal(&p->addrs[i].addr, gw))
-			return fail(x, s, "%s %s is one of the port's own addresses", key,
-			            cfg_addr_format(gw, 0, a, sizeof(a)));
-		if (prefix_contains(&p->addrs[i], gw))
-			return 0;
-	}
-	return fail(x, s, "%s %s is not within any IPv%u prefix of the port's addresses", key,
-	            cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+/* What a rule's message is about: the object kinds, for rule_where(). */
+enum rule_obj {
+	RULE_TOP = 0, /* a top-level key */
+	RULE_PORT,    /* ports[i] */
+	RULE_GROUP,   /* groups[i] */
+	RULE_BACKEND, /* groups[i].backends[j] */
+	RULE_VIP,     /* vips[i], its port j when key is "ports" */
+};
+
+/*
+ * The rules that relate settings to one another (duplicates, gateways within the port's
+ * prefixes, maglev_size against group sizes) read only struct sph_cfg; where a message
+ * points and how it is reported is the caller's: the file reader knows each setting's
+ * file and line, cfg_validate() only each object's line.
+ */
+struct rule_ctx {
+	const struct sph_cfg *cfg;
+	void *arg; /* the caller's context */
+	/* Sets *file and *line for (kind, i, j, key); key NULL: the object itself. */
+	void (*where)(const struct rule_ctx *r, enum rule_obj kind, unsigned i, unsigned j,
+	              const char *key, const char **file, unsigned *line);
+	/* Reports one problem; item NULL for a top-level key. Returns -1. */
+	int (*report)(const struct rule_ctx *r, const char *item, const char *file, unsigned line,
+	              const char *problem);
+	int maglev_default; /* maglev_size was not written: messages say "the default" */
+};
+
+static SPH_COLD __attribute__((format(printf, 7, 8))) int
+rule_fail(const struct rule_ctx *r, const char *item, enum rule_obj kind, unsigned i, unsigned j,
+          const char *key, const char *fmt, ...)
+{
+	const char *file = NULL;
+	char problem[512];
+	unsigned line = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(problem, sizeof(problem), fmt, ap);
+	va_end(ap);
+	r->where(r, kind, i, j, key, &file, &line);
+	return r->report(r, item, file, line, problem);
 }
 
-static int
-read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsigned idx)
-{
-	static const struct cfg_key name_key = {
-	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_port, name)};
-
-	set_item(x, "port %u", idx + 1);
-	if (!config_setting_is_group(g))
-		return fail(x, g, "must be a group { name = ...; ... }, got %s", type_name(g));
-	if (require(x, g, "name") < 0 ||
-	    p_name(x, config_setting_get_member(g, "name"), p, &name_key) < 0)
-		return -1;
-	set_item(x, "port \"%s\"", p->name);
-	p->line = src_line(x, g);
-	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
-	    require(x, g, "device") < 0 || require(x, g, "addresses") < 0)
-		return -1;
-	if (check_gateway(x, g, p, "gateway4", &p->gw4) < 0 ||
-	    check_gateway(x, g, p, "gateway6", &p->gw6) < 0)
-		return -1;
-	return 0;
-}
-
-/* ---- duplicates ---- */
-
-/* One value that must be unique, and where it came from. Keys are zero-padded names or
+/* One value that must be unique, and who holds it. Keys are zero-padded names or
  * packed (family, address, port) triples, so one memcmp compares either. */
 struct dup_ref {
 	uint8_t key[CFG_NAME_MAX];
-	unsigned seq;              /* file order */
-	unsigned owner;            /* index of the object holding it */
-	const config_setting_t *s; /* where a message points */
+	unsigned seq;   /* file order */
+	unsigned owner; /* index of the object holding it */
+	unsigned sub;   /* index within it (a backend of a group, a port of a VIP) */
 };
 
 static int
@@ -1505,7 +1504,7 @@ dup_cmp(const void *pa, const void *pb)
 
 /*
  * Sorts r and finds the repeat that comes first in the file: returns its index and sets
- * *first to the earlier holder of the same value; -1 when all differ. Sorting keeps this
+ * *first to the earliest holder of the same value; -1 when all differ. Sorting keeps this
  * O(n log n): a file may list tens of thousands of backends or VIP ports.
  */
 static long
@@ -1528,20 +1527,366 @@ dup_find(struct dup_ref *r, size_t n, size_t *first)
 }
 
 static void
-dup_name(struct dup_ref *r, const char *name)
+dup_name(struct dup_ref *r, const char *name, unsigned seq, unsigned owner, unsigned sub)
 {
 	memset(r->key, 0, sizeof(r->key));
-	memcpy(r->key, name, strlen(name));
+	memcpy(r->key, name, strnlen(name, sizeof(r->key) - 1));
+	r->seq = seq;
+	r->owner = owner;
+	r->sub = sub;
 }
 
 static void
-dup_addr(struct dup_ref *r, const struct cfg_addr *a, uint16_t port)
+dup_addr(struct dup_ref *r, const struct cfg_addr *a, uint16_t port, unsigned seq, unsigned owner,
+         unsigned sub)
 {
 	memset(r->key, 0, sizeof(r->key));
 	r->key[0] = a->family;
 	memcpy(r->key + 1, a->a, 16);
 	r->key[17] = (uint8_t)(port >> 8);
 	r->key[18] = (uint8_t)port;
+	r->seq = seq;
+	r->owner = owner;
+	r->sub = sub;
+}
+
+static int
+rule_nomem(const struct rule_ctx *r)
+{
+	return r->report(r, NULL, NULL, 0, "out of memory");
+}
+
+/* A port's next hops must be reachable: on-link through one of its own prefixes. */
+static int
+rule_port_gateways(const struct rule_ctx *r, unsigned i)
+{
+	const struct cfg_port *p = &r->cfg->ports[i];
+	char item[CFG_NAME_MAX + 8], a[CFG_ADDR_STRLEN];
+
+	snprintf(item, sizeof(item), "port \"%s\"", p->name);
+	for (unsigned g = 0; g < 2; g++) {
+		const struct cfg_addr *gw = g == 0 ? &p->gw4 : &p->gw6;
+		const char *key = g == 0 ? "gateway4" : "gateway6";
+		unsigned j;
+
+		if (gw->family == 0)
+			continue;
+		for (j = 0; j < p->nb_addrs; j++) {
+			if (addr_equal(&p->addrs[j].addr, gw))
+				return rule_fail(r, item, RULE_PORT, i, 0, key,
+				                 "%s %s is one of the port's own addresses", key,
+				                 cfg_addr_format(gw, 0, a, sizeof(a)));
+			if (prefix_contains(&p->addrs[j], gw))
+				break;
+		}
+		if (j == p->nb_addrs)
+			return rule_fail(
+			        r, item, RULE_PORT, i, 0, key,
+			        "%s %s is not within any IPv%u prefix of the port's addresses", key,
+			        cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+	}
+	return 0;
+}
+
+/* Port names, exception interfaces, and addresses across ports are unique. */
+static int
+rule_ports(const struct rule_ctx *r)
+{
+	const struct sph_cfg *cfg = r->cfg;
+	char item[CFG_NAME_MAX + 8], a[CFG_ADDR_STRLEN];
+	unsigned n = cfg->nb_ports, na = 0, ne = 0;
+	struct dup_ref *d;
+	size_t first;
+	long k;
+
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		na += cfg->ports[i].nb_addrs;
+	d = calloc(n > na ? n : na, sizeof(*d));
+	if (d == NULL)
+		return rule_nomem(r);
+	for (unsigned i = 0; i < n; i++)
+		dup_name(&d[i], cfg->ports[i].name, i, i, 0);
+	k = dup_find(d, n, &first);
+	if (k >= 0) {
+		const struct cfg_port *p = &cfg->ports[d[k].owner],
+		                      *o = &cfg->ports[d[first].owner];
+
+		snprintf(item, sizeof(item), "port \"%s\"", p->name);
+		free(d);
+		if (o->line == 0)
+			return rule_fail(r, item, RULE_PORT, (unsigned)(p - cfg->ports), 0, NULL,
+			                 "name is already used by another port");
+		return rule_fail(r, item, RULE_PORT, (unsigned)(p - cfg->ports), 0, NULL,
+		                 "name is already used by the port at line %u", o->line);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (cfg->ports[i].exception[0] != '\0')
+			dup_name(&d[ne++], cfg->ports[i].exception, i, i, 0);
+	k = dup_find(d, ne, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, o = d[first].owner;
+
+		snprintf(item, sizeof(item), "port \"%s\"", cfg->ports[i].name);
+		free(d);
+		return rule_fail(r, item, RULE_PORT, i, 0, "exception",
+		                 "exception interface \"%s\" is already used by port \"%s\"",
+		                 cfg->ports[i].exception, cfg->ports[o].name);
+	}
+	na = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++)
+			dup_addr(&d[na], &cfg->ports[i].addrs[j].addr, 0, na, i, j);
+	k = dup_find(d, na, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, o = d[first].owner;
+		const struct cfg_addr *ad = &cfg->ports[i].addrs[d[k].sub].addr;
+
+		snprintf(item, sizeof(item), "port \"%s\"", cfg->ports[i].name);
+		cfg_addr_format(ad, 0, a, sizeof(a));
+		free(d);
+		return rule_fail(r, item, RULE_PORT, i, 0, "addresses",
+		                 "address %s is already owned by port \"%s\"", a,
+		                 cfg->ports[o].name);
+	}
+	free(d);
+	return 0;
+}
+
+/* Names: groups among groups, backends across the whole file (they are Maglev identities
+ * and what operators address with siphonctl). Endpoints: within a group, two backends
+ * at one address and port are a copy-paste slip (weight expresses a bigger share). Every
+ * backend of a group may be up at once (states change at run time), so maglev_size must
+ * hold them all. */
+static int
+rule_groups(const struct rule_ctx *r)
+{
+	const struct sph_cfg *cfg = r->cfg;
+	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
+	unsigned n = cfg->nb_groups, nb = 0;
+	struct dup_ref *d;
+	size_t first;
+	long k;
+
+	for (unsigned i = 0; i < n; i++)
+		nb += cfg->groups[i].nb_backends;
+	d = calloc(nb > n ? nb : n, sizeof(*d));
+	if (d == NULL)
+		return rule_nomem(r);
+	for (unsigned i = 0; i < n; i++)
+		dup_name(&d[i], cfg->groups[i].name, i, i, 0);
+	k = dup_find(d, n, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, o = d[first].owner;
+
+		snprintf(item, sizeof(item), "group \"%s\"", cfg->groups[i].name);
+		free(d);
+		if (cfg->groups[o].line == 0)
+			return rule_fail(r, item, RULE_GROUP, i, 0, NULL,
+			                 "name is already used by another group");
+		return rule_fail(r, item, RULE_GROUP, i, 0, NULL,
+		                 "name is already used by the group at line %u",
+		                 cfg->groups[o].line);
+	}
+	nb = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++)
+			dup_name(&d[nb], cfg->groups[i].backends[j].name, nb, i, j);
+	k = dup_find(d, nb, &first);
+	if (k >= 0) {
+		unsigned gi = d[k].owner, bj = d[k].sub, go = d[first].owner;
+		const struct cfg_backend *o = &cfg->groups[go].backends[d[first].sub];
+
+		snprintf(item, sizeof(item), "backend \"%s\"", cfg->groups[gi].backends[bj].name);
+		free(d);
+		if (o->line == 0)
+			return rule_fail(
+			        r, item, RULE_BACKEND, gi, bj, NULL,
+			        "name is already used by a backend of group \"%s\" (backend "
+			        "names are unique across groups)",
+			        cfg->groups[go].name);
+		return rule_fail(r, item, RULE_BACKEND, gi, bj, NULL,
+		                 "name is already used by the backend at line %u%s%s%s", o->line,
+		                 go != gi ? " in group \"" : "",
+		                 go != gi ? cfg->groups[go].name : "", go != gi ? "\"" : "");
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+
+		for (unsigned j = 0; j < g->nb_backends; j++)
+			dup_addr(&d[j], &g->backends[j].addr, g->backends[j].port, j, j, 0);
+		k = dup_find(d, g->nb_backends, &first);
+		if (k >= 0) {
+			const struct cfg_backend *b = &g->backends[d[k].owner];
+
+			snprintf(item, sizeof(item), "backend \"%s\"", b->name);
+			cfg_addr_format(&b->addr, b->port, a, sizeof(a));
+			k = d[k].owner;
+			first = d[first].owner;
+			free(d);
+			return rule_fail(
+			        r, item, RULE_BACKEND, i, (unsigned)k, NULL,
+			        "address %s is already used by backend \"%s\" of group \"%s\"", a,
+			        g->backends[first].name, g->name);
+		}
+	}
+	free(d);
+	for (unsigned i = 0; i < n; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+		const char *file = NULL;
+		unsigned line = 0;
+
+		if (g->nb_backends <= cfg->maglev_size)
+			continue;
+		r->where(r, RULE_TOP, 0, 0, "maglev_size", &file, &line);
+		if (line > 0)
+			return rule_fail(r, NULL, RULE_TOP, 0, 0, "maglev_size",
+			                 "maglev_size must be at least the backend count of every "
+			                 "group, got %u but group \"%s\" has %u",
+			                 cfg->maglev_size, g->name, g->nb_backends);
+		snprintf(item, sizeof(item), "group \"%s\"", g->name);
+		return rule_fail(r, item, RULE_GROUP, i, 0, NULL,
+		                 "%u backends exceed %smaglev_size %u; set a larger prime",
+		                 g->nb_backends, r->maglev_default ? "the default " : "",
+		                 cfg->maglev_size);
+	}
+	return 0;
+}
+
+/* Every (address, port) pair belongs to one VIP, once. */
+static int
+rule_vips(const struct rule_ctx *r)
+{
+	const struct sph_cfg *cfg = r->cfg;
+	char item[CFG_ADDR_STRLEN + 8], a[CFG_ADDR_STRLEN];
+	size_t np = 0, first;
+	struct dup_ref *d;
+	long k;
+
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		np += cfg->vips[i].nb_ports;
+	if (np == 0)
+		return 0;
+	d = calloc(np, sizeof(*d));
+	if (d == NULL)
+		return rule_nomem(r);
+	np = 0;
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++)
+			dup_addr(&d[np], &cfg->vips[i].addr, cfg->vips[i].ports[j], (unsigned)np, i,
+			         j);
+	k = dup_find(d, np, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, j = d[k].sub, o = d[first].owner;
+		const struct cfg_vip *v = &cfg->vips[i];
+		unsigned port = v->ports[j];
+
+		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
+		free(d);
+		if (o == i)
+			return rule_fail(r, item, RULE_VIP, i, j, "ports",
+			                 "port %u is listed twice", port);
+		if (cfg->vips[o].line == 0)
+			return rule_fail(r, item, RULE_VIP, i, j, "ports",
+			                 "port %u is already served by another vip", port);
+		return rule_fail(r, item, RULE_VIP, i, j, "ports",
+		                 "port %u is already served by the vip at line %u", port,
+		                 cfg->vips[o].line);
+	}
+	free(d);
+	return 0;
+}
+
+/* The reader's side of a rule_ctx: the settings' own files and lines. */
+static void
+reader_where(const struct rule_ctx *r, enum rule_obj kind, unsigned i, unsigned j, const char *key,
+             const char **file, unsigned *line)
+{
+	struct cfg_ctx *x = r->arg;
+	const config_setting_t *s = NULL, *m;
+
+	switch (kind) {
+	case RULE_TOP:
+		s = key != NULL && strcmp(key, "maglev_size") == 0 ? x->s_maglev : NULL;
+		break;
+	case RULE_PORT:
+		s = config_setting_get_elem(x->s_ports, i);
+		break;
+	case RULE_GROUP:
+		s = config_setting_get_elem(x->s_groups, i);
+		break;
+	case RULE_BACKEND:
+		s = config_setting_get_member(config_setting_get_elem(x->s_groups, i), "backends");
+		s = config_setting_get_elem(s, j);
+		key = NULL;
+		break;
+	case RULE_VIP:
+		s = config_setting_get_elem(x->s_vips, i);
+		m = key != NULL ? config_setting_get_member(s, "ports") : NULL;
+		if (m != NULL)
+			s = config_setting_get_elem(m, j);
+		key = NULL;
+		break;
+	}
+	if (s != NULL && key != NULL && kind != RULE_TOP &&
+	    (m = config_setting_get_member(s, key)) != NULL)
+		s = m;
+	while (s != NULL && config_setting_source_line(s) == 0)
+		s = config_setting_parent(s);
+	*file = x->path;
+	*line = 0;
+	if (s != NULL) {
+		const char *f;
+
+		cfg_src_where(&x->src, config_setting_source_line(s), &f, line);
+		if (f != NULL)
+			*file = f;
+	}
+}
+
+static int
+reader_report(const struct rule_ctx *r, const char *item, const char *file, unsigned line,
+              const char *problem)
+{
+	struct cfg_ctx *x = r->arg;
+
+	if (file == NULL) /* out of memory */
+		return fail_nomem(x);
+	snprintf(x->item, sizeof(x->item), "%s", item != NULL ? item : "");
+	return fail_at(x, file, line, "%s", problem);
+}
+
+static void
+reader_rules(struct cfg_ctx *x, struct rule_ctx *r)
+{
+	*r = (struct rule_ctx){.cfg = x->cfg,
+	                       .arg = x,
+	                       .where = reader_where,
+	                       .report = reader_report,
+	                       .maglev_default = x->s_maglev == NULL};
+}
+
+static int
+read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsigned idx)
+{
+	static const struct cfg_key name_key = {
+	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_port, name)};
+	struct rule_ctx r;
+
+	set_item(x, "port %u", idx + 1);
+	if (!config_setting_is_group(g))
+		return fail(x, g, "must be a group { name = ...; ... }, got %s", type_name(g));
+	if (require(x, g, "name") < 0 ||
+	    p_name(x, config_setting_get_member(g, "name"), p, &name_key) < 0)
+		return -1;
+	set_item(x, "port \"%s\"", p->name);
+	p->line = src_line(x, g);
+	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
+	    require(x, g, "device") < 0 || require(x, g, "addresses") < 0)
+		return -1;
+	reader_rules(x, &r);
+	return rule_port_gateways(&r, idx);
 }
 
 static int
@@ -1549,10 +1894,8 @@ read_ports(struct cfg_ctx *x)
 {
 	struct sph_cfg *cfg = x->cfg;
 	const config_setting_t *l = x->s_ports;
-	unsigned n = l ? (unsigned)config_setting_length(l) : 0, na = 0;
-	struct dup_ref *r;
-	size_t first;
-	long d;
+	unsigned n = l ? (unsigned)config_setting_length(l) : 0;
+	struct rule_ctx r;
 
 	if (n == 0)
 		return 0;
@@ -1560,67 +1903,11 @@ read_ports(struct cfg_ctx *x)
 	if (cfg->ports == NULL)
 		return fail_nomem(x);
 	cfg->nb_ports = n;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		if (read_port(x, config_setting_get_elem(l, i), &cfg->ports[i], i) < 0)
 			return -1;
-		na += cfg->ports[i].nb_addrs;
-	}
-
-	/* Port names, then addresses across ports (each port already checked its own). */
-	r = calloc(n > na ? n : na, sizeof(*r));
-	if (r == NULL)
-		return fail_nomem(x);
-	for (unsigned i = 0; i < n; i++) {
-		dup_name(&r[i], cfg->ports[i].name);
-		r[i].seq = r[i].owner = i;
-		r[i].s = config_setting_get_elem(l, i);
-	}
-	d = dup_find(r, n, &first);
-	if (d >= 0) {
-		set_item(x, "port \"%s\"", cfg->ports[r[d].owner].name);
-		fail(x, r[d].s, "name is already used by the port at line %u",
-		     cfg->ports[r[first].owner].line);
-		free(r);
-		return -1;
-	}
-	/* Exception interfaces: n is small (the dataplane serves a handful of ports). */
-	for (unsigned i = 0; i < n; i++)
-		for (unsigned j = 0; j < i && cfg->ports[i].exception[0] != '\0'; j++)
-			if (strcmp(cfg->ports[i].exception, cfg->ports[j].exception) == 0) {
-				set_item(x, "port \"%s\"", cfg->ports[i].name);
-				fail(x,
-				     config_setting_get_member(config_setting_get_elem(l, i),
-				                               "exception"),
-				     "exception interface \"%s\" is already used by port \"%s\"",
-				     cfg->ports[i].exception, cfg->ports[j].name);
-				free(r);
-				return -1;
-			}
-	na = 0;
-	for (unsigned i = 0; i < n; i++) {
-		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++) {
-			dup_addr(&r[na], &cfg->ports[i].addrs[j].addr, 0);
-			r[na].seq = na;
-			r[na].owner = i;
-			r[na].s = config_setting_get_member(config_setting_get_elem(l, i),
-			                                    "addresses");
-		}
-	}
-	d = dup_find(r, na, &first);
-	if (d >= 0) {
-		char a[CFG_ADDR_STRLEN];
-
-		struct cfg_addr ad = {.family = r[d].key[0]};
-
-		memcpy(ad.a, r[d].key + 1, 16);
-		set_item(x, "port \"%s\"", cfg->ports[r[d].owner].name);
-		fail(x, r[d].s, "address %s is already owned by port \"%s\"",
-		     cfg_addr_format(&ad, 0, a, sizeof(a)), cfg->ports[r[first].owner].name);
-		free(r);
-		return -1;
-	}
-	free(r);
-	return 0;
+	reader_rules(x, &r);
+	return rule_ports(&r);
 }
 
 /* ---- groups and backends ---- */
@@ -1825,87 +2112,13 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 	return 0;
 }
 
-/* Names: groups among groups, backends across the whole file (they are Maglev identities
- * and what operators address with siphonctl). Endpoints: within a group, two backends
- * at one address and port are a copy-paste slip (weight expresses a bigger share). */
-static int
-check_group_dups(struct cfg_ctx *x, struct dup_ref *r)
-{
-	struct sph_cfg *cfg = x->cfg;
-	const config_setting_t *l = x->s_groups;
-	unsigned nb = 0;
-	size_t first;
-	long d;
-
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		dup_name(&r[i], cfg->groups[i].name);
-		r[i].seq = r[i].owner = i;
-		r[i].s = config_setting_get_elem(l, i);
-	}
-	d = dup_find(r, cfg->nb_groups, &first);
-	if (d >= 0) {
-		set_item(x, "group \"%s\"", cfg->groups[r[d].owner].name);
-		return fail(x, r[d].s, "name is already used by the group at line %u",
-		            cfg->groups[r[first].owner].line);
-	}
-
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		const config_setting_t *bl =
-		        config_setting_get_member(config_setting_get_elem(l, i), "backends");
-
-		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++) {
-			dup_name(&r[nb], cfg->groups[i].backends[j].name);
-			r[nb].seq = nb;
-			r[nb].owner = i;
-			r[nb].s = config_setting_get_elem(bl, j);
-		}
-	}
-	d = dup_find(r, nb, &first);
-	if (d >= 0) {
-		char name[CFG_NAME_MAX];
-
-		memcpy(name, r[d].key, sizeof(name));
-		set_item(x, "backend \"%s\"", name);
-		return fail(x, r[d].s, "name is already used by the backend at line %u%s%s%s",
-		            src_line(x, r[first].s),
-		            r[first].owner != r[d].owner ? " in group \"" : "",
-		            r[first].owner != r[d].owner ? cfg->groups[r[first].owner].name : "",
-		            r[first].owner != r[d].owner ? "\"" : "");
-	}
-
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		const struct cfg_group *grp = &cfg->groups[i];
-		const config_setting_t *bl =
-		        config_setting_get_member(config_setting_get_elem(l, i), "backends");
-		char a[CFG_ADDR_STRLEN];
-
-		for (unsigned j = 0; j < grp->nb_backends; j++) {
-			dup_addr(&r[j], &grp->backends[j].addr, grp->backends[j].port);
-			r[j].seq = r[j].owner = j;
-			r[j].s = config_setting_get_elem(bl, j);
-		}
-		d = dup_find(r, grp->nb_backends, &first);
-		if (d >= 0) {
-			const struct cfg_backend *b = &grp->backends[r[d].owner];
-
-			set_item(x, "backend \"%s\"", b->name);
-			return fail(x, r[d].s,
-			            "address %s is already used by backend \"%s\" of group \"%s\"",
-			            cfg_addr_format(&b->addr, b->port, a, sizeof(a)),
-			            grp->backends[r[first].owner].name, grp->name);
-		}
-	}
-	return 0;
-}
-
 static int
 read_groups(struct cfg_ctx *x)
 {
 	struct sph_cfg *cfg = x->cfg;
 	const config_setting_t *l = x->s_groups;
-	unsigned n = (unsigned)config_setting_length(l), nb = 0;
-	struct dup_ref *r;
-	int rc;
+	unsigned n = (unsigned)config_setting_length(l);
+	struct rule_ctx r;
 
 	if (n == 0)
 		return fail(x, l, "groups must hold at least one group");
@@ -1913,39 +2126,11 @@ read_groups(struct cfg_ctx *x)
 	if (cfg->groups == NULL)
 		return fail_nomem(x);
 	cfg->nb_groups = n;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		if (read_group(x, config_setting_get_elem(l, i), &cfg->groups[i], i) < 0)
 			return -1;
-		nb += cfg->groups[i].nb_backends;
-	}
-
-	r = calloc(nb > n ? nb : n, sizeof(*r));
-	if (r == NULL)
-		return fail_nomem(x);
-	rc = check_group_dups(x, r);
-	free(r);
-	if (rc < 0)
-		return -1;
-
-	/* Every backend of a group may be up at once (states change at run time). */
-	for (unsigned i = 0; i < n; i++) {
-		const struct cfg_group *grp = &cfg->groups[i];
-
-		if (grp->nb_backends <= cfg->maglev_size)
-			continue;
-		if (x->s_maglev != NULL) {
-			x->item[0] = '\0';
-			return fail(x, x->s_maglev,
-			            "maglev_size must be at least the backend count of every "
-			            "group, got %u but group \"%s\" has %u",
-			            cfg->maglev_size, grp->name, grp->nb_backends);
-		}
-		set_item(x, "group \"%s\"", grp->name);
-		return fail(x, config_setting_get_elem(l, i),
-		            "%u backends exceed the default maglev_size %u; set a larger prime",
-		            grp->nb_backends, cfg->maglev_size);
-	}
-	return 0;
+	reader_rules(x, &r);
+	return rule_groups(&r);
 }
 
 /* ---- VIPs ---- */
@@ -2109,9 +2294,7 @@ read_vips(struct cfg_ctx *x)
 	struct sph_cfg *cfg = x->cfg;
 	const config_setting_t *l = x->s_vips;
 	unsigned n = l ? (unsigned)config_setting_length(l) : 0;
-	size_t np = 0, first;
-	struct dup_ref *r;
-	long d;
+	struct rule_ctx r;
 
 	if (n == 0)
 		return 0;
@@ -2128,41 +2311,10 @@ read_vips(struct cfg_ctx *x)
 	for (unsigned i = 0; i < n; i++) {
 		if (read_vip(x, config_setting_get_elem(l, i), &cfg->vips[i], i) < 0)
 			return -1;
-		np += cfg->vips[i].nb_ports;
 	}
 
-	r = calloc(np, sizeof(*r));
-	if (r == NULL)
-		return fail_nomem(x);
-	np = 0;
-	for (unsigned i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(l, i);
-		const config_setting_t *ps = config_setting_get_member(g, "ports");
-
-		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++) {
-			dup_addr(&r[np], &cfg->vips[i].addr, cfg->vips[i].ports[j]);
-			r[np].seq = (unsigned)np;
-			r[np].owner = i;
-			r[np].s = ps != NULL ? config_setting_get_elem(ps, j) : g;
-		}
-	}
-	d = dup_find(r, np, &first);
-	if (d >= 0) {
-		const struct cfg_vip *v = &cfg->vips[r[d].owner];
-		unsigned port = (unsigned)r[d].key[17] << 8 | r[d].key[18];
-		char a[CFG_ADDR_STRLEN];
-
-		set_item(x, "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
-		if (r[first].owner == r[d].owner)
-			fail(x, r[d].s, "port %u is listed twice", port);
-		else
-			fail(x, r[d].s, "port %u is already served by the vip at line %u", port,
-			     cfg->vips[r[first].owner].line);
-		free(r);
-		return -1;
-	}
-	free(r);
-	return 0;
+	reader_rules(x, &r);
+	return rule_vips(&r);
 }
 
 /* ---- cfg_load ---- */
