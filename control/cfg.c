@@ -2785,60 +2785,34 @@ keys_check(struct val_ctx *v, const struct cfg_key *keys, size_t n, const void *
 	return 0;
 }
 
-/* Sort helpers: indices compared by name, or by (family, address, port). */
-struct val_key {
-	const char *name;
-	struct cfg_addr addr;
-	uint16_t port;
-	unsigned seq, owner;
-};
-
-static int
-val_name_cmp(const void *pa, const void *pb)
+/* cfg_validate()'s side of a rule_ctx: only each object's line is known. */
+static void
+val_where(const struct rule_ctx *r, enum rule_obj kind, unsigned i, unsigned j, const char *key,
+          const char **file, unsigned *line)
 {
-	const struct val_key *a = pa, *b = pb;
-	int c = strcmp(a->name, b->name);
+	const struct sph_cfg *cfg = r->cfg;
 
-	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
+	(void)key;
+	*file = cfg->path != NULL ? cfg->path : "configuration";
+	*line = kind == RULE_PORT      ? cfg->ports[i].line
+	        : kind == RULE_GROUP   ? cfg->groups[i].line
+	        : kind == RULE_BACKEND ? cfg->groups[i].backends[j].line
+	        : kind == RULE_VIP     ? cfg->vips[i].line
+	                               : 0;
 }
 
 static int
-val_addr_cmp(const void *pa, const void *pb)
+val_report(const struct rule_ctx *r, const char *item, const char *file, unsigned line,
+           const char *problem)
 {
-	const struct val_key *a = pa, *b = pb;
-	int c = (int)a->addr.family - (int)b->addr.family;
-
-	if (c == 0)
-		c = memcmp(a->addr.a, b->addr.a, 16);
-	if (c == 0)
-		c = (int)a->port - (int)b->port;
-	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
+	(void)file;
+	return vfail(r->arg, item, line, "%s", problem);
 }
 
-/* Sorts k and returns the index of a repeated value (the second holder of the first
- * repeated value in sort order), with *first set to its first holder; -1 when all differ.
- * Sorting keeps this O(n log n) for the largest files. */
-static long
-val_dup(struct val_key *k, size_t n, int (*cmp)(const void *, const void *), size_t *first)
+static void
+val_rules(struct val_ctx *v, struct rule_ctx *r)
 {
-	qsort(k, n, sizeof(*k), cmp);
-	for (size_t i = 1; i < n; i++) {
-		struct val_key a = k[i - 1], b = k[i];
-
-		a.seq = b.seq = 0;
-		if (cmp(&a, &b) == 0) {
-			*first = i - 1;
-			while (*first > 0) {
-				a = k[*first - 1];
-				a.seq = 0;
-				if (cmp(&a, &b) != 0)
-					break;
-				(*first)--;
-			}
-			return (long)i;
-		}
-	}
-	return -1;
+	*r = (struct rule_ctx){.cfg = v->cfg, .arg = v, .where = val_where, .report = val_report};
 }
 
 static int
@@ -2846,9 +2820,9 @@ validate_ports(struct val_ctx *v)
 {
 	const struct sph_cfg *cfg = v->cfg;
 	char item[CFG_NAME_MAX + 16], a[CFG_PREFIX_STRLEN];
-	struct val_key *k;
-	size_t na = 0, first;
-	long d;
+	struct rule_ctx r;
+
+	val_rules(v, &r);
 
 	for (unsigned i = 0; i < cfg->nb_ports; i++) {
 		const struct cfg_port *p = &cfg->ports[i];
@@ -2879,28 +2853,14 @@ validate_ports(struct val_ctx *v)
 		}
 		for (unsigned g = 0; g < 2; g++) {
 			const struct cfg_addr *gw = g == 0 ? &p->gw4 : &p->gw6;
-			const char *key = g == 0 ? "gateway4" : "gateway6";
-			unsigned j;
 
-			if (gw->family == 0)
-				continue;
-			if (gw->family != (g == 0 ? 4 : 6) || !addr_unicast(gw))
+			if (gw->family != 0 &&
+			    (gw->family != (g == 0 ? 4 : 6) || !addr_unicast(gw)))
 				return vfail(v, item, p->line, "%s must be a unicast IPv%u address",
-				             key, g == 0 ? 4u : 6u);
-			for (j = 0; j < p->nb_addrs; j++) {
-				if (addr_equal(&p->addrs[j].addr, gw))
-					return vfail(v, item, p->line,
-					             "%s %s is one of the port's own addresses",
-					             key, cfg_addr_format(gw, 0, a, sizeof(a)));
-				if (prefix_contains(&p->addrs[j], gw))
-					break;
-			}
-			if (j == p->nb_addrs)
-				return vfail(v, item, p->line,
-				             "%s %s is not within any IPv%u prefix of the port's "
-				             "addresses",
-				             key, cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+				             g == 0 ? "gateway4" : "gateway6", g == 0 ? 4u : 6u);
 		}
+		if (rule_port_gateways(&r, i) < 0)
+			return -1;
 		if (memchr(p->exception, 0, sizeof(p->exception)) == NULL ||
 		    (p->exception[0] != '\0' && !ifname_valid(p->exception)))
 			return vfail(
@@ -2908,48 +2868,8 @@ validate_ports(struct val_ctx *v)
 			        "exception must be a kernel interface name of 1..%u characters "
 			        "of A-Z a-z 0-9 . _ -",
 			        CFG_IFNAME_MAX - 1);
-		for (unsigned j = 0; j < i && p->exception[0] != '\0'; j++)
-			if (strcmp(p->exception, cfg->ports[j].exception) == 0)
-				return vfail(v, item, p->line,
-				             "exception interface \"%s\" is already used by port "
-				             "\"%s\"",
-				             p->exception, cfg->ports[j].name);
-		na += p->nb_addrs;
 	}
-	if (cfg->nb_ports == 0)
-		return 0;
-	k = calloc(na > cfg->nb_ports ? na : cfg->nb_ports, sizeof(*k));
-	if (k == NULL)
-		return vfail(v, NULL, 0, "out of memory");
-	for (unsigned i = 0; i < cfg->nb_ports; i++)
-		k[i] = (struct val_key){.name = cfg->ports[i].name, .seq = i, .owner = i};
-	d = val_dup(k, cfg->nb_ports, val_name_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_port *p = &cfg->ports[k[d].owner];
-
-		snprintf(item, sizeof(item), "port \"%s\"", p->name);
-		free(k);
-		return vfail(v, item, p->line, "name is already used by another port");
-	}
-	na = 0;
-	for (unsigned i = 0; i < cfg->nb_ports; i++)
-		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++)
-			k[na] = (struct val_key){.addr = cfg->ports[i].addrs[j].addr,
-			                         .seq = (unsigned)na,
-			                         .owner = i};
-	d = val_dup(k, na, val_addr_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_port *p = &cfg->ports[k[d].owner];
-		unsigned o = k[first].owner;
-
-		snprintf(item, sizeof(item), "port \"%s\"", p->name);
-		cfg_addr_format(&k[d].addr, 0, a, sizeof(a));
-		free(k);
-		return vfail(v, item, p->line, "address %s is already owned by port \"%s\"", a,
-		             cfg->ports[o].name);
-	}
-	free(k);
-	return 0;
+	return rule_ports(&r);
 }
 
 static int
@@ -2983,10 +2903,8 @@ static int
 validate_groups(struct val_ctx *v)
 {
 	const struct sph_cfg *cfg = v->cfg;
-	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
-	size_t nb = 0, first;
-	struct val_key *k;
-	long d;
+	char item[CFG_NAME_MAX + 16];
+	struct rule_ctx r;
 
 	if (cfg->nb_groups == 0 || cfg->groups == NULL)
 		return vfail(v, NULL, 0, "groups is required: at least one group of backends");
@@ -3002,69 +2920,12 @@ validate_groups(struct val_ctx *v)
 		if (g->nb_backends > MAGLEV_MAX_BACKENDS)
 			return vfail(v, item, g->line, "too many backends: %u, at most %u",
 			             g->nb_backends, MAGLEV_MAX_BACKENDS);
-		if (g->nb_backends > cfg->maglev_size)
-			return vfail(v, item, g->line,
-			             "%u backends exceed maglev_size %u; set a larger prime",
-			             g->nb_backends, cfg->maglev_size);
 		for (unsigned j = 0; j < g->nb_backends; j++)
 			if (validate_backend(v, &g->backends[j]) < 0)
 				return -1;
-		nb += g->nb_backends;
 	}
-	k = calloc(nb > cfg->nb_groups ? nb : cfg->nb_groups, sizeof(*k));
-	if (k == NULL)
-		return vfail(v, NULL, 0, "out of memory");
-	for (unsigned i = 0; i < cfg->nb_groups; i++)
-		k[i] = (struct val_key){.name = cfg->groups[i].name, .seq = i, .owner = i};
-	d = val_dup(k, cfg->nb_groups, val_name_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_group *g = &cfg->groups[k[d].owner];
-
-		snprintf(item, sizeof(item), "group \"%s\"", g->name);
-		free(k);
-		return vfail(v, item, g->line, "name is already used by another group");
-	}
-	nb = 0;
-	for (unsigned i = 0; i < cfg->nb_groups; i++)
-		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++)
-			k[nb] = (struct val_key){.name = cfg->groups[i].backends[j].name,
-			                         .seq = (unsigned)nb,
-			                         .owner = i << 16 | j};
-	d = val_dup(k, nb, val_name_cmp, &first);
-	if (d >= 0) {
-		unsigned gd = k[d].owner >> 16, gf = k[first].owner >> 16;
-		const struct cfg_backend *b = &cfg->groups[gd].backends[k[d].owner & 0xffff];
-
-		snprintf(item, sizeof(item), "backend \"%s\"", b->name);
-		free(k);
-		return vfail(v, item, b->line,
-		             "name is already used by a backend of group \"%s\" (backend names "
-		             "are unique across groups)",
-		             cfg->groups[gf].name);
-	}
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		const struct cfg_group *g = &cfg->groups[i];
-
-		for (unsigned j = 0; j < g->nb_backends; j++)
-			k[j] = (struct val_key){.addr = g->backends[j].addr,
-			                        .port = g->backends[j].port,
-			                        .seq = j,
-			                        .owner = j};
-		d = val_dup(k, g->nb_backends, val_addr_cmp, &first);
-		if (d >= 0) {
-			const struct cfg_backend *b = &g->backends[k[d].owner];
-
-			snprintf(item, sizeof(item), "backend \"%s\"", b->name);
-			cfg_addr_format(&b->addr, b->port, a, sizeof(a));
-			vfail(v, item, b->line,
-			      "address %s is already used by backend \"%s\" of group \"%s\"", a,
-			      g->backends[k[first].owner].name, g->name);
-			free(k);
-			return -1;
-		}
-	}
-	free(k);
-	return 0;
+	val_rules(v, &r);
+	return rule_groups(&r);
 }
 
 static int
@@ -3072,9 +2933,7 @@ validate_vips(struct val_ctx *v)
 {
 	const struct sph_cfg *cfg = v->cfg;
 	char item[CFG_ADDR_STRLEN + 8], a[CFG_ADDR_STRLEN];
-	struct val_key *k;
-	size_t np = 0, first;
-	long d;
+	struct rule_ctx r;
 
 	for (unsigned i = 0; i < cfg->nb_vips; i++) {
 		const struct cfg_vip *vp = &cfg->vips[i];
@@ -3091,33 +2950,9 @@ validate_vips(struct val_ctx *v)
 			return vfail(v, item, vp->line, "group %u is not defined", vp->group + 1);
 		if (vp->mode >= SPH_ARRAY_SIZE(mode_names))
 			return vfail(v, item, vp->line, "mode must be \"l2dsr\" or \"ipip\"");
-		np += vp->nb_ports;
 	}
-	if (np == 0)
-		return 0;
-	k = calloc(np, sizeof(*k));
-	if (k == NULL)
-		return vfail(v, NULL, 0, "out of memory");
-	np = 0;
-	for (unsigned i = 0; i < cfg->nb_vips; i++)
-		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++)
-			k[np] = (struct val_key){.addr = cfg->vips[i].addr,
-			                         .port = cfg->vips[i].ports[j],
-			                         .seq = (unsigned)np,
-			                         .owner = i};
-	d = val_dup(k, np, val_addr_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_vip *vp = &cfg->vips[k[d].owner];
-		unsigned port = k[d].port, same = k[first].owner == k[d].owner;
-
-		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&vp->addr, 0, a, sizeof(a)));
-		free(k);
-		if (same)
-			return vfail(v, item, vp->line, "port %u is listed twice", port);
-		return vfail(v, item, vp->line, "port %u is already served by another vip", port);
-	}
-	free(k);
-	return 0;
+	val_rules(v, &r);
+	return rule_vips(&r);
 }
 
 int
