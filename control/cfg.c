@@ -612,6 +612,10 @@ struct cfg_key;
 typedef int (*cfg_parse_fn)(struct cfg_ctx *x, const config_setting_t *s, void *obj,
                             const struct cfg_key *k);
 
+/* Checks the value at v against k's rule. msg always receives the rule, e.g. "name must be
+ * 1..63 characters of A-Z a-z 0-9 . _ -", so a caller can add what it got. @return 0 or -1. */
+typedef int (*cfg_check_fn)(const void *v, const struct cfg_key *k, char *msg, size_t len);
+
 /*
  * One row: a key an object may hold, how to read it into the object, and what
  * docs/config.md says of it. The file reader walks the rows (walk()), cfg_load() takes
@@ -629,6 +633,9 @@ struct cfg_key {
 	const char *def;    /* docs: default, or "required"; NULL: dflt for p_u32 rows */
 	const char *range;  /* docs: accepted values; NULL: min..max for p_u32 rows */
 	const char *doc;    /* docs: what it means */
+	/* The rule on the stored value, for the reader (on the value read) and cfg_validate()
+	 * (on the field at off) alike; NULL: no rule beyond the parser's. */
+	cfg_check_fn check;
 };
 
 static const struct cfg_key *
@@ -706,18 +713,97 @@ p_u32(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_
 	return 0;
 }
 
+/* ---- rules on one value (the check column) ---- */
+
+/* A name: groups, backends, ports, control.group. */
 static int
-p_name(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+ck_name(const void *v, const struct cfg_key *k, char *msg, size_t len)
 {
-	char q[CFG_QUOTE_MAX];
+	snprintf(msg, len, "%s must be 1..63 characters of A-Z a-z 0-9 . _ -", k->name);
+	return strnlen(v, CFG_NAME_MAX) < CFG_NAME_MAX && cfg_name_valid(v) ? 0 : -1;
+}
+
+/* A DPDK device name (rte_eth_dev_get_port_by_name()), written back between quotes. */
+static int
+ck_device(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len, "device must be printable ASCII without spaces, quotes or backslashes");
+	return strnlen(v, CFG_DEVICE_MAX) < CFG_DEVICE_MAX && quotable_valid(v, CFG_DEVICE_MAX)
+	               ? 0
+	               : -1;
+}
+
+/* A port's exception interface; "" is none. */
+static int
+ck_exception(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len,
+	         "exception must be a kernel interface name of 1..%u characters of A-Z a-z 0-9 . _ "
+	         "-",
+	         CFG_IFNAME_MAX - 1);
+	if (strnlen(v, CFG_IFNAME_MAX) >= CFG_IFNAME_MAX)
+		return -1;
+	return *(const char *)v == '\0' || ifname_valid(v) ? 0 : -1;
+}
+
+/* control.socket: a path short enough for sun_path, written back between quotes. */
+static int
+ck_socket(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len,
+	         "socket must be a path of 1..%u printable characters without spaces, quotes or "
+	         "backslashes",
+	         CFG_SOCKET_MAX - 1);
+	return strnlen(v, CFG_SOCKET_MAX) < CFG_SOCKET_MAX && quotable_valid(v, CFG_SOCKET_MAX)
+	               ? 0
+	               : -1;
+}
+
+static int
+ck_state(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len, "state must be \"up\", \"drain\" or \"down\"");
+	return *(const uint8_t *)v < SPH_ARRAY_SIZE(state_names) ? 0 : -1;
+}
+
+static int
+ck_mode(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len, "mode must be \"l2dsr\" or \"ipip\"");
+	return *(const uint8_t *)v < SPH_ARRAY_SIZE(mode_names) ? 0 : -1;
+}
+
+/* A backend's static MAC (v is the backend): a unicast Ethernet address. */
+static int
+ck_mac(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	const struct cfg_backend *b = v;
+
+	(void)k;
+	snprintf(msg, len, "mac must be a unicast address");
+	return !b->has_mac || ((b->mac[0] & 1) == 0 && (b->mac[0] | b->mac[1] | b->mac[2] |
+	                                                b->mac[3] | b->mac[4] | b->mac[5]) != 0)
+	               ? 0
+	               : -1;
+}
+
+/* A string the row's check accepts, copied into the k->max bytes at k->off. */
+static int
+p_string(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	char q[CFG_QUOTE_MAX], msg[256];
 	const char *v = "";
 
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
-	if (!cfg_name_valid(v))
-		return fail(x, s, "name must be 1..63 characters of A-Z a-z 0-9 . _ -, got %s",
-		            quote(q, v));
-	strcpy((char *)obj + k->off, v);
+	if (k->check(v, k, msg, sizeof(msg)) < 0 || v[0] == '\0')
+		return fail(x, s, "%s, got %s", msg, quote(q, v));
+	snprintf((char *)obj + k->off, (size_t)k->max, "%s", v);
 	return 0;
 }
 
@@ -884,25 +970,6 @@ mode_parse(const char *s)
 }
 
 static int
-p_ctl_socket(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct sph_cfg *cfg = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *v = "";
-
-	(void)k;
-	if (get_str(x, s, NULL, &v) < 0)
-		return -1;
-	if (!socket_path_valid(v))
-		return fail(x, s,
-		            "socket must be a path of 1..%u printable characters without "
-		            "spaces, quotes or backslashes, got %s",
-		            CFG_SOCKET_MAX - 1, quote(q, v));
-	strcpy(cfg->ctl_socket, v);
-	return 0;
-}
-
-static int
 p_ctl_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
 	struct sph_cfg *cfg = obj;
@@ -921,31 +988,15 @@ p_ctl_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct
 	return 0;
 }
 
-static int
-p_ctl_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct sph_cfg *cfg = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *v = "";
-
-	(void)k;
-	if (get_str(x, s, NULL, &v) < 0)
-		return -1;
-	if (!cfg_name_valid(v))
-		return fail(x, s, "group must be 1..63 characters of A-Z a-z 0-9 . _ -, got %s",
-		            quote(q, v));
-	strcpy(cfg->ctl_group, v);
-	return 0;
-}
-
 static const struct cfg_key control_keys[] = {
-        {"socket", p_ctl_socket, 0, 0, 0, 0, "string", "`\"/run/siphon/siphon.sock\"`",
-         "1..107 printable characters, no space, `\"` or `\\`",
-         "path of the control socket; its folder is created (0755) when missing"},
+        {"socket", p_string, offsetof(struct sph_cfg, ctl_socket), 0, CFG_SOCKET_MAX, 0, "string",
+         "`\"/run/siphon/siphon.sock\"`", "1..107 printable characters, no space, `\"` or `\\`",
+         "path of the control socket; its folder is created (0755) when missing", ck_socket},
         {"mode", p_ctl_mode, 0, 0, 0, 0, "string", "`\"0660\"`",
-         "3 or 4 octal digits, at most `\"0777\"`", "permission bits of the socket file"},
-        {"group", p_ctl_group, 0, 0, 0, 0, "string", "`\"root\"`",
-         "a [name](#names) of an existing group", "group of the socket file"},
+         "3 or 4 octal digits, at most `\"0777\"`", "permission bits of the socket file", NULL},
+        {"group", p_string, offsetof(struct sph_cfg, ctl_group), 0, CFG_NAME_MAX, 0, "string",
+         "`\"root\"`", "a [name](#names) of an existing group", "group of the socket file",
+         ck_name},
 };
 
 static int
@@ -980,7 +1031,8 @@ static const struct cfg_key metrics_keys[] = {
         {"listen", p_metrics_listen, 0, 0, 0, 0, "string", "`\"\"` (disabled)",
          "`\"address:port\"`, `\"[IPv6]:port\"`, or `\"\"`",
          "where the metrics endpoint listens; the port is required; any address, `0.0.0.0` "
-         "and `::` included"},
+         "and `::` included",
+         NULL},
 };
 
 /* ---- health ---- */
@@ -1102,23 +1154,23 @@ p_health_overload(struct cfg_ctx *x, const config_setting_t *s, void *obj, const
 
 static const struct cfg_key health_keys[] = {
         {"enabled", p_health_enabled, 0, 0, 0, 0, "boolean", "`true`", "",
-         "`false`: nothing probes, dispatch follows the configured states"},
+         "`false`: nothing probes, dispatch follows the configured states", NULL},
         {"interval_ms", p_u32, offsetof(struct sph_cfg, health.interval_ms), HEALTH_INTERVAL_MIN,
          HEALTH_INTERVAL_MAX, 1000, "integer", "`1000`", NULL,
-         "time between two probes of one backend"},
+         "time between two probes of one backend", NULL},
         {"timeout_ms", p_u32, offsetof(struct sph_cfg, health.timeout_ms), 1, HEALTH_INTERVAL_MAX,
-         1000, "integer", "`1000`", "1..`interval_ms`", "wait for a final response"},
+         1000, "integer", "`1000`", "1..`interval_ms`", "wait for a final response", NULL},
         {"fall", p_u32, offsetof(struct sph_cfg, health.fall), 1, HEALTH_RUN_MAX, 3, "integer",
-         "`3`", NULL, "consecutive failures that mark a backend down"},
+         "`3`", NULL, "consecutive failures that mark a backend down", NULL},
         {"rise", p_u32, offsetof(struct sph_cfg, health.rise), 1, HEALTH_RUN_MAX, 2, "integer",
-         "`2`", NULL, "consecutive answers that mark it up again"},
+         "`2`", NULL, "consecutive answers that mark it up again", NULL},
         {"accept", p_health_accept, 0, 0, 0, 0,
          "array or list of codes (`404`, `\"404\"`) and ranges (`\"200-299\"`), or one of "
          "them",
          "`[ \"200-699\" ]` (any final response)", "200..699",
-         "final responses that mean \"alive\"; given, it replaces the default"},
+         "final responses that mean \"alive\"; given, it replaces the default", NULL},
         {"overload_code", p_health_overload, 0, 0, 0, 0, "integer", "`503`",
-         "200..699, or 0 for none", "the final response that means \"no new calls\""},
+         "200..699, or 0 for none", "the final response that means \"no new calls\"", NULL},
 };
 
 /* A top-level group read with its own key table; messages name it as the item. */
@@ -1169,31 +1221,31 @@ p_health(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct c
 
 static const struct cfg_key top_keys[] = {
         {"hash_key", p_hash_key, 0, 0, 0, 0, "string", "—", "16..1024 bytes",
-         "the same key, as text"},
+         "the same key, as text", NULL},
         {"hash_key_hex", p_hash_key_hex, 0, 0, 0, 0, "string of hex digits", "—",
-         "32..2048 digits (16..1024 bytes)", "the Call-ID hashing key, as hex"},
+         "32..2048 digits (16..1024 bytes)", "the Call-ID hashing key, as hex", NULL},
         {"maglev_size", p_maglev_size, offsetof(struct sph_cfg, maglev_size), 2, MAGLEV_MAX_SIZE,
          MAGLEV_DEFAULT_SIZE, "integer", NULL, "prime, 2..16777213",
-         "slots in each group's Maglev table"},
+         "slots in each group's Maglev table", NULL},
         {"stats_interval", p_u32, offsetof(struct sph_cfg, stats_interval), 0,
          CFG_STATS_INTERVAL_MAX, 0, "integer", NULL, NULL,
-         "seconds between statistics lines in the daemon's log; 0 prints none"},
+         "seconds between statistics lines in the daemon's log; 0 prints none", NULL},
         {"dialog_window", p_u32, offsetof(struct sph_cfg, dialog_window), 1, CFG_DIALOG_WINDOW_MAX,
          CFG_DIALOG_WINDOW, "integer", NULL, NULL,
-         "seconds of the dialog-affinity transition window after a change"},
+         "seconds of the dialog-affinity transition window after a change", NULL},
         {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0, 0, "list of [ports](#ports)",
-         "empty", "", "DPDK ports the dataplane serves"},
+         "empty", "", "DPDK ports the dataplane serves", NULL},
         {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0, 0,
-         "list of [groups](#groups)", "— (required)", "at least 1", "sets of backends"},
+         "list of [groups](#groups)", "— (required)", "at least 1", "sets of backends", NULL},
         {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0, 0, "list of [VIPs](#vips)",
-         "empty", "", "addresses and ports clients send to"},
+         "empty", "", "addresses and ports clients send to", NULL},
         {"control", p_control, 0, 0, 0, 0, "group, see [control](#control)",
          "socket `/run/siphon/siphon.sock`, mode `\"0660\"`, group `\"root\"`", "",
-         "the daemon's control socket"},
+         "the daemon's control socket", NULL},
         {"metrics", p_metrics, 0, 0, 0, 0, "group, see [metrics](#metrics)", "disabled", "",
-         "where the metrics endpoint listens"},
+         "where the metrics endpoint listens", NULL},
         {"health", p_health, 0, 0, 0, 0, "group, see [health](#health)", "enabled, defaults below",
-         "", "SIP OPTIONS health checks of every backend"},
+         "", "SIP OPTIONS health checks of every backend", NULL},
 };
 
 /* ---- ports ---- */
@@ -1201,23 +1253,15 @@ static const struct cfg_key top_keys[] = {
 static int
 p_device(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
-	struct cfg_port *p = obj;
-	char q[CFG_QUOTE_MAX];
 	const char *v = "";
 
-	(void)k;
+	(void)obj;
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
 	if (strlen(v) >= CFG_DEVICE_MAX)
 		return fail(x, s, "device must be at most %u characters, got %zu",
 		            CFG_DEVICE_MAX - 1, strlen(v));
-	if (!device_valid(v))
-		return fail(x, s,
-		            "device must be printable ASCII without spaces, quotes or "
-		            "backslashes, got %s",
-		            quote(q, v));
-	strcpy(p->device, v);
-	return 0;
+	return p_string(x, s, obj, k);
 }
 
 static int
@@ -1259,47 +1303,31 @@ p_port_addrs(struct cfg_ctx *x, const config_setting_t *s, void *obj, const stru
 	return 0;
 }
 
-static int
-p_exception(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct cfg_port *p = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *v = "";
-
-	(void)k;
-	if (get_str(x, s, NULL, &v) < 0)
-		return -1;
-	if (!ifname_valid(v))
-		return fail(x, s,
-		            "exception must be a kernel interface name of 1..%u characters of "
-		            "A-Z a-z 0-9 . _ -, got %s",
-		            CFG_IFNAME_MAX - 1, quote(q, v));
-	strcpy(p->exception, v);
-	return 0;
-}
-
 static const struct cfg_key port_keys[] = {
-        {"name", p_done, 0, 0, 0, 0, "string", "required", "[name](#names), unique among ports",
-         "how logs and `siphonctl` refer to it"},
-        {"device", p_device, 0, 0, 0, 0, "string", "required",
-         "1..127 printable ASCII characters, no space, `\"` or `\\`",
+        {"name", p_done, offsetof(struct cfg_port, name), 0, CFG_NAME_MAX, 0, "string", "required",
+         "[name](#names), unique among ports", "how logs and `siphonctl` refer to it", ck_name},
+        {"device", p_device, offsetof(struct cfg_port, device), 0, CFG_DEVICE_MAX, 0, "string",
+         "required", "1..127 printable ASCII characters, no space, `\"` or `\\`",
          "the DPDK device: a PCI address (`\"0000:03:00.0\"`) or a vdev name "
-         "(`\"net_af_packet0\"`) as `rte_eth_dev_get_port_by_name()` knows it"},
+         "(`\"net_af_packet0\"`) as `rte_eth_dev_get_port_by_name()` knows it",
+         ck_device},
         {"addresses", p_port_addrs, 0, 0, 0, 0, "array of strings", "required",
          "1..8 `\"address/length\"`",
-         "the balancer's own addresses on this port, with their on-link prefix"},
+         "the balancer's own addresses on this port, with their on-link prefix", NULL},
         {"gateway4", p_addr, offsetof(struct cfg_port, gw4), 4, 0, 0, "string", "none",
          "an IPv4 address within one of the port's IPv4 prefixes",
-         "next hop for off-link IPv4 destinations"},
+         "next hop for off-link IPv4 destinations", NULL},
         {"gateway6", p_addr, offsetof(struct cfg_port, gw6), 6, 0, 0, "string", "none",
          "an IPv6 address within one of the port's IPv6 prefixes",
-         "next hop for off-link IPv6 destinations"},
-        {"exception", p_exception, 0, 0, 0, 0, "string", "none",
+         "next hop for off-link IPv6 destinations", NULL},
+        {"exception", p_string, offsetof(struct cfg_port, exception), 0, CFG_IFNAME_MAX, 0,
+         "string", "none",
          "1..15 characters of `A-Z a-z 0-9 . _ -`, not `.` or `..`, unique among ports",
          "the kernel interface (a TUN device the daemon creates) behind the port's own "
          "addresses: what the fast path does not handle for them (ICMP, TCP, UDP to a port "
          "that is no VIP, fragments) goes to the kernel, and what the kernel sends there "
-         "goes out the port ([dataplane.md](dataplane.md#exception-path))"},
+         "goes out the port ([dataplane.md](dataplane.md#exception-path))",
+         ck_exception},
 };
 
 /* ---- rules across settings: stated once, for files and for edited configurations ---- */
@@ -1735,15 +1763,13 @@ reader_rules(struct cfg_ctx *x, struct rule_ctx *r)
 static int
 read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsigned idx)
 {
-	static const struct cfg_key name_key = {
-	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_port, name)};
 	struct rule_ctx r;
 
 	set_item(x, "port %u", idx + 1);
 	if (!config_setting_is_group(g))
 		return fail(x, g, "must be a group { name = ...; ... }, got %s", type_name(g));
 	if (require(x, g, "name") < 0 ||
-	    p_name(x, config_setting_get_member(g, "name"), p, &name_key) < 0)
+	    p_string(x, config_setting_get_member(g, "name"), p, &port_keys[0]) < 0)
 		return -1;
 	set_item(x, "port \"%s\"", p->name);
 	p->line = src_line(x, g);
@@ -1806,20 +1832,23 @@ p_be_port(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct 
 	return 0;
 }
 
+/* A keyword of a small enum (state, mode), stored as its uint8_t at k->off; the row's
+ * check says which values exist. */
 static int
-p_state(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+p_keyword(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
-	char q[CFG_QUOTE_MAX];
+	char q[CFG_QUOTE_MAX], msg[128];
 	const char *v = "";
-	int st;
+	int kw;
+	uint8_t b;
 
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
-	st = cfg_state_parse(v);
-	if (st < 0)
-		return fail(x, s, "state must be \"up\", \"drain\" or \"down\", got %s",
-		            quote(q, v));
-	*((uint8_t *)obj + k->off) = (uint8_t)st;
+	kw = k->check == ck_state ? cfg_state_parse(v) : cfg_mode_parse(v);
+	b = kw < 0 ? UINT8_MAX : (uint8_t)kw;
+	if (k->check(&b, k, msg, sizeof(msg)) < 0)
+		return fail(x, s, "%s, got %s", msg, quote(q, v));
+	*((uint8_t *)obj + k->off) = b;
 	return 0;
 }
 
@@ -1827,10 +1856,9 @@ static int
 p_mac(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
 	struct cfg_backend *b = obj;
-	char q[CFG_QUOTE_MAX];
+	char q[CFG_QUOTE_MAX], msg[128];
 	const char *v = "";
 
-	(void)k;
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
 	if (cfg_mac_parse(v, b->mac) < 0)
@@ -1838,34 +1866,32 @@ p_mac(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_
 		        x, s,
 		        "mac must be six pairs of hex digits like \"02:00:00:00:00:21\", got %s",
 		        quote(q, v));
-	if ((b->mac[0] & 1) ||
-	    (b->mac[0] | b->mac[1] | b->mac[2] | b->mac[3] | b->mac[4] | b->mac[5]) == 0)
-		return fail(x, s, "mac must be a unicast address, got %s", quote(q, v));
 	b->has_mac = 1;
+	if (k->check(b, k, msg, sizeof(msg)) < 0)
+		return fail(x, s, "%s, got %s", msg, quote(q, v));
 	return 0;
 }
 
 static const struct cfg_key backend_keys[] = {
-        {"name", p_done, 0, 0, 0, 0, "string", "required",
-         "[name](#names), unique in the whole file", "the backend's identity"},
+        {"name", p_done, offsetof(struct cfg_backend, name), 0, CFG_NAME_MAX, 0, "string",
+         "required", "[name](#names), unique in the whole file", "the backend's identity", ck_name},
         {"address", p_be_addr, offsetof(struct cfg_backend, addr), 0, 1, 0, "string", "required",
-         "a unicast IPv4 or IPv6 address, optionally with a port", "where it listens"},
-        {"port", p_be_port, 0, 0, 0, 0, "integer", "5060", "1..65535", "its SIP port"},
+         "a unicast IPv4 or IPv6 address, optionally with a port", "where it listens", NULL},
+        {"port", p_be_port, 0, 0, 0, 0, "integer", "5060", "1..65535", "its SIP port", NULL},
         {"weight", p_u32, offsetof(struct cfg_backend, weight), CFG_WEIGHT_MIN, CFG_WEIGHT_MAX, 1,
-         "integer", NULL, NULL, "its share of new calls, relative to the group's other backends"},
-        {"state", p_state, offsetof(struct cfg_backend, state), 0, 0, 0, "string", "`\"up\"`",
-         "`\"up\"`, `\"drain\"`, `\"down\"`", "whether it takes new calls"},
+         "integer", NULL, NULL, "its share of new calls, relative to the group's other backends",
+         NULL},
+        {"state", p_keyword, offsetof(struct cfg_backend, state), 0, 0, 0, "string", "`\"up\"`",
+         "`\"up\"`, `\"drain\"`, `\"down\"`", "whether it takes new calls", ck_state},
         {"mac", p_mac, 0, 0, 0, 0, "string", "none",
          "a unicast Ethernet address, `\"02:00:00:00:00:21\"`",
-         "a static neighbour entry: frames go to this MAC without ARP/ND"},
+         "a static neighbour entry: frames go to this MAC without ARP/ND", ck_mac},
 };
 
 static int
 read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b, unsigned idx,
              const char *group)
 {
-	static const struct cfg_key name_key = {
-	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_backend, name)};
 	char a[CFG_ADDR_STRLEN];
 
 	set_item(x, "backend %u of group \"%s\"", idx + 1, group);
@@ -1873,7 +1899,7 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 		return fail(x, g, "must be a group { name = ...; address = ...; }, got %s",
 		            type_name(g));
 	if (require(x, g, "name") < 0 ||
-	    p_name(x, config_setting_get_member(g, "name"), b, &name_key) < 0)
+	    p_string(x, config_setting_get_member(g, "name"), b, &backend_keys[0]) < 0)
 		return -1;
 	set_item(x, "backend \"%s\"", b->name);
 	b->line = src_line(x, g);
@@ -1892,17 +1918,15 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 }
 
 static const struct cfg_key group_keys[] = {
-        {"name", p_done, 0, 0, 0, 0, "string", "required", "[name](#names), unique among groups",
-         "what VIPs refer to"},
+        {"name", p_done, offsetof(struct cfg_group, name), 0, CFG_NAME_MAX, 0, "string", "required",
+         "[name](#names), unique among groups", "what VIPs refer to", ck_name},
         {"backends", p_done, 0, 0, 0, 0, "list of [backends](#backends)", "required",
-         "1..65534 backends", "the group's members, in any order"},
+         "1..65534 backends", "the group's members, in any order", NULL},
 };
 
 static int
 read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, unsigned idx)
 {
-	static const struct cfg_key name_key = {
-	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_group, name)};
 	const config_setting_t *l;
 	unsigned n;
 
@@ -1911,7 +1935,7 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 		return fail(x, g, "must be a group { name = ...; backends = ( ... ); }, got %s",
 		            type_name(g));
 	if (require(x, g, "name") < 0 ||
-	    p_name(x, config_setting_get_member(g, "name"), grp, &name_key) < 0)
+	    p_string(x, config_setting_get_member(g, "name"), grp, &group_keys[0]) < 0)
 		return -1;
 	set_item(x, "group \"%s\"", grp->name);
 	grp->line = src_line(x, g);
@@ -2029,33 +2053,16 @@ p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 	return 0;
 }
 
-static int
-p_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct cfg_vip *v = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *name = "";
-	int m;
-
-	(void)k;
-	if (get_str(x, s, NULL, &name) < 0)
-		return -1;
-	m = cfg_mode_parse(name);
-	if (m < 0)
-		return fail(x, s, "mode must be \"l2dsr\" or \"ipip\", got %s", quote(q, name));
-	v->mode = (uint8_t)m;
-	return 0;
-}
-
 static const struct cfg_key vip_keys[] = {
         {"address", p_done, 0, 0, 0, 0, "string", "required",
-         "a unicast IPv4 or IPv6 address, optionally with a port", "the address clients send to"},
+         "a unicast IPv4 or IPv6 address, optionally with a port", "the address clients send to",
+         NULL},
         {"ports", p_vip_ports, 0, 0, 0, 0, "array of integers", "`[ 5060 ]`",
-         "1 or more of 1..65535", "the UDP ports served at that address"},
+         "1 or more of 1..65535", "the UDP ports served at that address", NULL},
         {"group", p_vip_group, 0, 0, 0, 0, "string", "required", "the name of a group in `groups`",
-         "who serves it"},
-        {"mode", p_mode, 0, 0, 0, 0, "string", "`\"l2dsr\"`", "`\"l2dsr\"`, `\"ipip\"`",
-         "how messages reach the backends"},
+         "who serves it", NULL},
+        {"mode", p_keyword, offsetof(struct cfg_vip, mode), 0, 0, 0, "string", "`\"l2dsr\"`",
+         "`\"l2dsr\"`, `\"ipip\"`", "how messages reach the backends", ck_mode},
 };
 
 static int
@@ -2574,16 +2581,21 @@ vfail(struct val_ctx *v, const char *item, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
-/* The file reader's bounds, applied to the integer fields of an edited object, with the
- * reader's message. maglev_size has its own check (it must be prime as well). */
+/* The file reader's rules, applied to the fields of an edited object with the reader's
+ * message: each row's check, and the bounds of its integer fields. maglev_size has its
+ * own check (it must be prime as well). */
 static int
 keys_check(struct val_ctx *v, const struct cfg_key *keys, size_t n, const void *obj,
            const char *item, unsigned line)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_key *k = &keys[i];
+		char msg[256];
 		uint32_t val;
 
+		if (k->check != NULL &&
+		    k->check((const char *)obj + k->off, k, msg, sizeof(msg)) < 0)
+			return vfail(v, item, line, "%s", msg);
 		if (k->parse != p_u32)
 			continue;
 		val = *(const uint32_t *)((const char *)obj + k->off);
@@ -2637,14 +2649,8 @@ validate_ports(struct val_ctx *v)
 		const struct cfg_port *p = &cfg->ports[i];
 
 		snprintf(item, sizeof(item), "port \"%.63s\"", p->name);
-		if (!cfg_name_valid(p->name))
-			return vfail(v, item, p->line,
-			             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
-		if (memchr(p->device, 0, sizeof(p->device)) == NULL || !device_valid(p->device))
-			return vfail(v, item, p->line,
-			             "device must be 1..%u printable characters without spaces, "
-			             "quotes or backslashes",
-			             CFG_DEVICE_MAX - 1);
+		if (keys_check(v, port_keys, SPH_ARRAY_SIZE(port_keys), p, item, p->line) < 0)
+			return -1;
 		if (p->nb_addrs == 0 || p->nb_addrs > CFG_PORT_ADDRS_MAX)
 			return vfail(v, item, p->line, "addresses must hold 1..%u addresses",
 			             CFG_PORT_ADDRS_MAX);
@@ -2670,13 +2676,6 @@ validate_ports(struct val_ctx *v)
 		}
 		if (rule_port_gateways(&r, i) < 0)
 			return -1;
-		if (memchr(p->exception, 0, sizeof(p->exception)) == NULL ||
-		    (p->exception[0] != '\0' && !ifname_valid(p->exception)))
-			return vfail(
-			        v, item, p->line,
-			        "exception must be a kernel interface name of 1..%u characters "
-			        "of A-Z a-z 0-9 . _ -",
-			        CFG_IFNAME_MAX - 1);
 	}
 	return rule_ports(&r);
 }
@@ -2687,9 +2686,8 @@ validate_backend(struct val_ctx *v, const struct cfg_backend *b)
 	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
 
 	snprintf(item, sizeof(item), "backend \"%.63s\"", b->name);
-	if (!cfg_name_valid(b->name))
-		return vfail(v, item, b->line,
-		             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+	if (keys_check(v, backend_keys, SPH_ARRAY_SIZE(backend_keys), b, item, b->line) < 0)
+		return -1;
 	if (b->addr.family != 4 && b->addr.family != 6)
 		return vfail(v, item, b->line, "address must be an IPv4 or IPv6 address");
 	if (!addr_unicast(&b->addr))
@@ -2697,14 +2695,6 @@ validate_backend(struct val_ctx *v, const struct cfg_backend *b)
 		             cfg_addr_format(&b->addr, 0, a, sizeof(a)));
 	if (b->port == 0)
 		return vfail(v, item, b->line, "port must be 1..65535, got 0");
-	if (keys_check(v, backend_keys, SPH_ARRAY_SIZE(backend_keys), b, item, b->line) < 0)
-		return -1;
-	if (b->state >= SPH_ARRAY_SIZE(state_names))
-		return vfail(v, item, b->line, "state must be \"up\", \"drain\" or \"down\"");
-	if (b->has_mac && ((b->mac[0] & 1) || (b->mac[0] | b->mac[1] | b->mac[2] | b->mac[3] |
-	                                       b->mac[4] | b->mac[5]) == 0))
-		return vfail(v, item, b->line, "mac must be a unicast address, got %s",
-		             cfg_mac_format(b->mac, a, sizeof(a)));
 	return 0;
 }
 
@@ -2721,9 +2711,8 @@ validate_groups(struct val_ctx *v)
 		const struct cfg_group *g = &cfg->groups[i];
 
 		snprintf(item, sizeof(item), "group \"%.63s\"", g->name);
-		if (!cfg_name_valid(g->name))
-			return vfail(v, item, g->line,
-			             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+		if (keys_check(v, group_keys, SPH_ARRAY_SIZE(group_keys), g, item, g->line) < 0)
+			return -1;
 		if (g->nb_backends == 0 || g->backends == NULL)
 			return vfail(v, item, g->line, "backends must hold at least one backend");
 		if (g->nb_backends > MAGLEV_MAX_BACKENDS)
@@ -2757,8 +2746,8 @@ validate_vips(struct val_ctx *v)
 				return vfail(v, item, vp->line, "ports must be 1..65535, got 0");
 		if (vp->group >= cfg->nb_groups)
 			return vfail(v, item, vp->line, "group %u is not defined", vp->group + 1);
-		if (vp->mode >= SPH_ARRAY_SIZE(mode_names))
-			return vfail(v, item, vp->line, "mode must be \"l2dsr\" or \"ipip\"");
+		if (keys_check(v, vip_keys, SPH_ARRAY_SIZE(vip_keys), vp, item, vp->line) < 0)
+			return -1;
 	}
 	val_rules(v, &r);
 	return rule_vips(&r);
@@ -2787,18 +2776,12 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	if (keys_check(&v, top_keys, SPH_ARRAY_SIZE(top_keys), cfg, NULL, 0) < 0)
 		return -1;
 	if (cfg->ctl_socket[0] != '\0') {
-		if (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
-		    !socket_path_valid(cfg->ctl_socket))
-			return vfail(&v, "control", 0,
-			             "socket must be a path of 1..%u printable characters without "
-			             "spaces, quotes or backslashes",
-			             CFG_SOCKET_MAX - 1);
+		if (keys_check(&v, control_keys, SPH_ARRAY_SIZE(control_keys), cfg, "control", 0) <
+		    0)
+			return -1;
 		if (cfg->ctl_mode > 0777)
 			return vfail(&v, "control", 0, "mode must be at most 0777, got %04o",
 			             (unsigned)cfg->ctl_mode);
-		if (!cfg_name_valid(cfg->ctl_group))
-			return vfail(&v, "control", 0,
-			             "group must be 1..63 characters of A-Z a-z 0-9 . _ -");
 	}
 	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
 	    cfg->metrics_addr.family != 6)
