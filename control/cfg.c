@@ -261,13 +261,6 @@ quotable_valid(const char *s, size_t max)
 	return 1;
 }
 
-/* A DPDK device name (rte_eth_dev_get_port_by_name()). */
-static int
-device_valid(const char *s)
-{
-	return quotable_valid(s, CFG_DEVICE_MAX);
-}
-
 /* A kernel interface name for a port's exception path: 1..15 characters of the name
  * alphabet, not "." or ".." (Linux refuses those). No ',' or '=': it is handed to DPDK
  * as a devarg ("iface=NAME"). */
@@ -944,13 +937,6 @@ p_maglev_size(struct cfg_ctx *x, const config_setting_t *s, void *obj, const str
 }
 
 /* ---- control and metrics ---- */
-
-/* A control socket path, short enough for sun_path. */
-static int
-socket_path_valid(const char *s)
-{
-	return quotable_valid(s, CFG_SOCKET_MAX);
-}
 
 /* "0660", "660": three or four octal digits, at most 0777. @return the mode or -1. */
 static long
@@ -2230,6 +2216,19 @@ keys_write(FILE *f, const char *indent, const struct cfg_key *keys, size_t n, co
 			        *(const uint32_t *)((const char *)obj + keys[i].off));
 }
 
+/* Whether every row's check holds on obj's stored fields (cfg_write() needs no message). */
+static int
+keys_ok(const struct cfg_key *keys, size_t n, const void *obj)
+{
+	char msg[256];
+
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].check != NULL &&
+		    keys[i].check((const char *)obj + keys[i].off, &keys[i], msg, sizeof(msg)) < 0)
+			return 0;
+	return 1;
+}
+
 /* What cfg_load() would refuse before even comparing values: checked up front so a
  * failed write leaves nothing behind. */
 static int
@@ -2239,9 +2238,7 @@ writable(const struct sph_cfg *cfg)
 	    cfg->hash_key_len > CFG_KEY_MAX || cfg->nb_groups == 0 || cfg->groups == NULL)
 		return 0;
 	if (cfg->ctl_socket[0] != '\0' &&
-	    (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
-	     !socket_path_valid(cfg->ctl_socket) || cfg->ctl_mode > 0777 ||
-	     !cfg_name_valid(cfg->ctl_group)))
+	    (!keys_ok(control_keys, SPH_ARRAY_SIZE(control_keys), cfg) || cfg->ctl_mode > 0777))
 		return 0;
 	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
 	    cfg->metrics_addr.family != 6)
@@ -2249,13 +2246,10 @@ writable(const struct sph_cfg *cfg)
 	for (unsigned i = 0; i < cfg->nb_ports; i++) {
 		const struct cfg_port *p = &cfg->ports[i];
 
-		if (!cfg_name_valid(p->name) || memchr(p->device, 0, sizeof(p->device)) == NULL ||
-		    !device_valid(p->device) || p->nb_addrs == 0 ||
+		if (!keys_ok(port_keys, SPH_ARRAY_SIZE(port_keys), p) || p->nb_addrs == 0 ||
 		    p->nb_addrs > CFG_PORT_ADDRS_MAX ||
 		    (p->gw4.family != 0 && p->gw4.family != 4) ||
-		    (p->gw6.family != 0 && p->gw6.family != 6) ||
-		    memchr(p->exception, 0, sizeof(p->exception)) == NULL ||
-		    (p->exception[0] != '\0' && !ifname_valid(p->exception)))
+		    (p->gw6.family != 0 && p->gw6.family != 6))
 			return 0;
 		for (unsigned j = 0; j < p->nb_addrs; j++)
 			if (p->addrs[j].addr.family != 4 && p->addrs[j].addr.family != 6)
@@ -2264,23 +2258,23 @@ writable(const struct sph_cfg *cfg)
 	for (unsigned i = 0; i < cfg->nb_groups; i++) {
 		const struct cfg_group *g = &cfg->groups[i];
 
-		if (!cfg_name_valid(g->name) || g->nb_backends == 0 || g->backends == NULL)
+		if (!keys_ok(group_keys, SPH_ARRAY_SIZE(group_keys), g) || g->nb_backends == 0 ||
+		    g->backends == NULL)
 			return 0;
 		for (unsigned j = 0; j < g->nb_backends; j++) {
 			const struct cfg_backend *b = &g->backends[j];
 
-			if (!cfg_name_valid(b->name) ||
-			    (b->addr.family != 4 && b->addr.family != 6) || b->port == 0 ||
-			    b->state >= SPH_ARRAY_SIZE(state_names))
+			if (!keys_ok(backend_keys, SPH_ARRAY_SIZE(backend_keys), b) ||
+			    (b->addr.family != 4 && b->addr.family != 6) || b->port == 0)
 				return 0;
 		}
 	}
 	for (unsigned i = 0; i < cfg->nb_vips; i++) {
 		const struct cfg_vip *v = &cfg->vips[i];
 
-		if ((v->addr.family != 4 && v->addr.family != 6) || v->nb_ports == 0 ||
-		    v->ports == NULL || v->group >= cfg->nb_groups ||
-		    v->mode >= SPH_ARRAY_SIZE(mode_names))
+		if (!keys_ok(vip_keys, SPH_ARRAY_SIZE(vip_keys), v) ||
+		    (v->addr.family != 4 && v->addr.family != 6) || v->nb_ports == 0 ||
+		    v->ports == NULL || v->group >= cfg->nb_groups)
 			return 0;
 	}
 	return 1;
