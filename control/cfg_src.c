@@ -295,6 +295,10 @@ scan_include(struct cfg_src *s, const char *t, size_t n, size_t i, size_t ls, un
 		return src_fail(s, name, line, "out of memory");
 	}
 	snprintf(q, sizeof(q), "\"%.40s%s\"", rel, strlen(rel) > 40 ? "..." : "");
+	/* Bytes a terminal would act on stay out of the one-line message. */
+	for (char *c = q + 1; *c != '\0'; c++)
+		if ((unsigned char)*c < ' ' || (unsigned char)*c > '~')
+			*c = '?';
 	/* Lines before the directive's, then the file, then the rest of its line. */
 	if (emit(s, t + *emitted, ls - *emitted) < 0)
 		rc = src_fail(s, name, line, "out of memory");
