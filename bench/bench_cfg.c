@@ -1,8 +1,9 @@
 /*
  * bench_cfg.c - cost of cfg_load() (control plane, per reload) on large generated files.
- * Writes a file of about N MiB of backends (groups of 50,000, unique names and endpoints)
- * to a temporary folder, loads it several times and reports the median wall time and the
- * time per backend, so a linear loader shows a flat ns/backend column across sizes.
+ * Writes files of about N MiB in two shapes to a temporary folder: "backends" (groups of
+ * 50,000 backends) and "vips" (one group of one backend per VIP, each VIP naming its
+ * group), loads each several times and reports the median wall time and the time per
+ * object, so a linear loader shows a flat ns/object column across sizes.
  * Usage: bench_cfg [MiB ...] (default 1 4 10); run pinned (taskset -c N) on an idle machine.
  */
 #include <stdint.h>
@@ -15,7 +16,7 @@
 #include "siphon/cfg.h"
 
 #define GROUP_BACKENDS 50000u /* below MAGLEV_MAX_BACKENDS and the default maglev_size */
-#define RUNS           5u
+#define RUNS           3u
 
 static uint64_t
 now_ns(void)
@@ -36,16 +37,12 @@ cmp_u64(const void *a, const void *b)
 
 /* Writes backends until the file holds mib MiB; returns how many, or 0 on failure. */
 static unsigned
-gen(const char *path, unsigned mib)
+gen_backends(FILE *f, unsigned mib)
 {
-	FILE *f = fopen(path, "w");
 	unsigned n = 0;
-	long size;
 
-	if (f == NULL)
-		return 0;
-	fprintf(f, "hash_key_hex = \"000102030405060708090a0b0c0d0e0f\";\ngroups = (\n");
-	for (size = ftell(f); size < (long)mib << 20; size = ftell(f), n++) {
+	fprintf(f, "groups = (\n");
+	for (long size = ftell(f); size < (long)mib << 20; size = ftell(f), n++) {
 		if (n % GROUP_BACKENDS == 0)
 			fprintf(f, "%s{ name = \"g%u\"; backends = (\n", n ? "); },\n" : "",
 			        n / GROUP_BACKENDS);
@@ -56,6 +53,39 @@ gen(const char *path, unsigned mib)
 		        5060 + n % 7, 1 + n % 100);
 	}
 	fprintf(f, "); } );\n");
+	return n;
+}
+
+/* Writes n groups of one backend, then n VIPs naming them, to fill mib MiB. */
+static unsigned
+gen_vips(FILE *f, unsigned mib)
+{
+	unsigned n = (unsigned)(((unsigned long)mib << 20) / 130); /* bytes per pair, about */
+
+	fprintf(f, "maglev_size = 3;\ngroups = (\n");
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f,
+		        "{ name = \"g%u\"; backends = ( { name = \"b%u\"; address = "
+		        "\"10.%u.%u.%u\"; } ); }%s\n",
+		        i, i, (i >> 16) & 255, (i >> 8) & 255, i & 255, i + 1 < n ? "," : "");
+	fprintf(f, ");\nvips = (\n");
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "{ address = \"11.%u.%u.%u\"; group = \"g%u\"; }%s\n", (i >> 16) & 255,
+		        (i >> 8) & 255, i & 255, n - 1 - i, i + 1 < n ? "," : "");
+	fprintf(f, ");\n");
+	return n;
+}
+
+static unsigned
+gen(const char *path, unsigned mib, int vips)
+{
+	FILE *f = fopen(path, "w");
+	unsigned n;
+
+	if (f == NULL)
+		return 0;
+	fprintf(f, "hash_key_hex = \"000102030405060708090a0b0c0d0e0f\";\n");
+	n = vips ? gen_vips(f, mib) : gen_backends(f, mib);
 	return fclose(f) == 0 ? n : 0;
 }
 
@@ -71,9 +101,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/big.conf", dir);
-	printf("%6s %10s %12s %12s\n", "MiB", "backends", "load ms", "ns/backend");
-	for (unsigned i = 0; i < nb; i++) {
-		unsigned mib = argc > 1 ? (unsigned)atoi(argv[i + 1]) : def[i], n = gen(path, mib);
+	printf("%-9s %6s %10s %12s %12s\n", "shape", "MiB", "objects", "load ms", "ns/object");
+	for (unsigned i = 0; i < 2 * nb; i++) {
+		unsigned a = i / 2, mib = argc > 1 ? (unsigned)atoi(argv[a + 1]) : def[a];
+		const char *shape = i % 2 ? "vips" : "backends";
+		unsigned n = gen(path, mib, (int)(i % 2));
 		uint64_t t[RUNS];
 
 		if (n == 0) {
@@ -87,7 +119,7 @@ main(int argc, char **argv)
 
 			t[r] = now_ns() - t0;
 			if (rc != 0) {
-				printf("%6u %10u   refused: %s\n", mib, n, err);
+				printf("%-9s %6u %10u   refused: %s\n", shape, mib, n, err);
 				t[0] = 0;
 				break;
 			}
@@ -96,8 +128,9 @@ main(int argc, char **argv)
 		if (t[0] == 0)
 			continue;
 		qsort(t, RUNS, sizeof(t[0]), cmp_u64);
-		printf("%6u %10u %12.1f %12.1f\n", mib, n, (double)t[RUNS / 2] / 1e6,
+		printf("%-9s %6u %10u %12.1f %12.1f\n", shape, mib, n, (double)t[RUNS / 2] / 1e6,
 		       (double)t[RUNS / 2] / n);
+		fflush(stdout);
 	}
 	unlink(path);
 	rmdir(dir);
