@@ -629,6 +629,9 @@ struct cfg_key {
 	/* The rule on the stored value, for the reader (on the value read) and cfg_validate()
 	 * (on the field at off) alike; NULL: no rule beyond the parser's. */
 	cfg_check_fn check;
+	/* 1: every object must hold it; the reader refuses one without it and the reference
+	 * says "required" in the default column. */
+	int required;
 };
 
 static const struct cfg_key *
@@ -691,6 +694,16 @@ require(struct cfg_ctx *x, const config_setting_t *g, const char *key)
 	if (config_setting_get_member(g, key) != NULL)
 		return 0;
 	return fail(x, g, "%s is required", key);
+}
+
+/* Every row marked required is present in group g, in table order. */
+static int
+keys_require(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].required && require(x, g, keys[i].name) < 0)
+			return -1;
+	return 0;
 }
 
 /* Generic parsers: they fill the field at k->off. */
@@ -977,12 +990,12 @@ p_ctl_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct
 static const struct cfg_key control_keys[] = {
         {"socket", p_string, offsetof(struct sph_cfg, ctl_socket), 0, CFG_SOCKET_MAX, 0, "string",
          "`\"/run/siphon/siphon.sock\"`", "1..107 printable characters, no space, `\"` or `\\`",
-         "path of the control socket; its folder is created (0755) when missing", ck_socket},
+         "path of the control socket; its folder is created (0755) when missing", ck_socket, 0},
         {"mode", p_ctl_mode, 0, 0, 0, 0, "string", "`\"0660\"`",
-         "3 or 4 octal digits, at most `\"0777\"`", "permission bits of the socket file", NULL},
+         "3 or 4 octal digits, at most `\"0777\"`", "permission bits of the socket file", NULL, 0},
         {"group", p_string, offsetof(struct sph_cfg, ctl_group), 0, CFG_NAME_MAX, 0, "string",
-         "`\"root\"`", "a [name](#names) of an existing group", "group of the socket file",
-         ck_name},
+         "`\"root\"`", "a [name](#names) of an existing group", "group of the socket file", ck_name,
+         0},
 };
 
 static int
@@ -1018,7 +1031,7 @@ static const struct cfg_key metrics_keys[] = {
          "`\"address:port\"`, `\"[IPv6]:port\"`, or `\"\"`",
          "where the metrics endpoint listens; the port is required; any address, `0.0.0.0` "
          "and `::` included",
-         NULL},
+         NULL, 0},
 };
 
 /* ---- health ---- */
@@ -1140,23 +1153,23 @@ p_health_overload(struct cfg_ctx *x, const config_setting_t *s, void *obj, const
 
 static const struct cfg_key health_keys[] = {
         {"enabled", p_health_enabled, 0, 0, 0, 0, "boolean", "`true`", "",
-         "`false`: nothing probes, dispatch follows the configured states", NULL},
+         "`false`: nothing probes, dispatch follows the configured states", NULL, 0},
         {"interval_ms", p_u32, offsetof(struct sph_cfg, health.interval_ms), HEALTH_INTERVAL_MIN,
          HEALTH_INTERVAL_MAX, 1000, "integer", "`1000`", NULL,
-         "time between two probes of one backend", NULL},
+         "time between two probes of one backend", NULL, 0},
         {"timeout_ms", p_u32, offsetof(struct sph_cfg, health.timeout_ms), 1, HEALTH_INTERVAL_MAX,
-         1000, "integer", "`1000`", "1..`interval_ms`", "wait for a final response", NULL},
+         1000, "integer", "`1000`", "1..`interval_ms`", "wait for a final response", NULL, 0},
         {"fall", p_u32, offsetof(struct sph_cfg, health.fall), 1, HEALTH_RUN_MAX, 3, "integer",
-         "`3`", NULL, "consecutive failures that mark a backend down", NULL},
+         "`3`", NULL, "consecutive failures that mark a backend down", NULL, 0},
         {"rise", p_u32, offsetof(struct sph_cfg, health.rise), 1, HEALTH_RUN_MAX, 2, "integer",
-         "`2`", NULL, "consecutive answers that mark it up again", NULL},
+         "`2`", NULL, "consecutive answers that mark it up again", NULL, 0},
         {"accept", p_health_accept, 0, 0, 0, 0,
          "array or list of codes (`404`, `\"404\"`) and ranges (`\"200-299\"`), or one of "
          "them",
          "`[ \"200-699\" ]` (any final response)", "200..699",
-         "final responses that mean \"alive\"; given, it replaces the default", NULL},
+         "final responses that mean \"alive\"; given, it replaces the default", NULL, 0},
         {"overload_code", p_health_overload, 0, 0, 0, 0, "integer", "`503`",
-         "200..699, or 0 for none", "the final response that means \"no new calls\"", NULL},
+         "200..699, or 0 for none", "the final response that means \"no new calls\"", NULL, 0},
 };
 
 /* A top-level group read with its own key table; messages name it as the item. */
@@ -1207,31 +1220,31 @@ p_health(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct c
 
 static const struct cfg_key top_keys[] = {
         {"hash_key", p_hash_key, 0, 0, 0, 0, "string", "—", "16..1024 bytes",
-         "the same key, as text", NULL},
+         "the same key, as text", NULL, 0},
         {"hash_key_hex", p_hash_key_hex, 0, 0, 0, 0, "string of hex digits", "—",
-         "32..2048 digits (16..1024 bytes)", "the Call-ID hashing key, as hex", NULL},
+         "32..2048 digits (16..1024 bytes)", "the Call-ID hashing key, as hex", NULL, 0},
         {"maglev_size", p_maglev_size, offsetof(struct sph_cfg, maglev_size), 2, MAGLEV_MAX_SIZE,
          MAGLEV_DEFAULT_SIZE, "integer", NULL, "prime, 2..16777213",
-         "slots in each group's Maglev table", NULL},
+         "slots in each group's Maglev table", NULL, 0},
         {"stats_interval", p_u32, offsetof(struct sph_cfg, stats_interval), 0,
          CFG_STATS_INTERVAL_MAX, 0, "integer", NULL, NULL,
-         "seconds between statistics lines in the daemon's log; 0 prints none", NULL},
+         "seconds between statistics lines in the daemon's log; 0 prints none", NULL, 0},
         {"dialog_window", p_u32, offsetof(struct sph_cfg, dialog_window), 1, CFG_DIALOG_WINDOW_MAX,
          CFG_DIALOG_WINDOW, "integer", NULL, NULL,
-         "seconds of the dialog-affinity transition window after a change", NULL},
+         "seconds of the dialog-affinity transition window after a change", NULL, 0},
         {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0, 0, "list of [ports](#ports)",
-         "empty", "", "DPDK ports the dataplane serves", NULL},
+         "empty", "", "DPDK ports the dataplane serves", NULL, 0},
         {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0, 0,
-         "list of [groups](#groups)", "— (required)", "at least 1", "sets of backends", NULL},
+         "list of [groups](#groups)", "— (required)", "at least 1", "sets of backends", NULL, 0},
         {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0, 0, "list of [VIPs](#vips)",
-         "empty", "", "addresses and ports clients send to", NULL},
+         "empty", "", "addresses and ports clients send to", NULL, 0},
         {"control", p_control, 0, 0, 0, 0, "group, see [control](#control)",
          "socket `/run/siphon/siphon.sock`, mode `\"0660\"`, group `\"root\"`", "",
-         "the daemon's control socket", NULL},
+         "the daemon's control socket", NULL, 0},
         {"metrics", p_metrics, 0, 0, 0, 0, "group, see [metrics](#metrics)", "disabled", "",
-         "where the metrics endpoint listens", NULL},
+         "where the metrics endpoint listens", NULL, 0},
         {"health", p_health, 0, 0, 0, 0, "group, see [health](#health)", "enabled, defaults below",
-         "", "SIP OPTIONS health checks of every backend", NULL},
+         "", "SIP OPTIONS health checks of every backend", NULL, 0},
 };
 
 /* ---- ports ---- */
@@ -1290,22 +1303,22 @@ p_port_addrs(struct cfg_ctx *x, const config_setting_t *s, void *obj, const stru
 }
 
 static const struct cfg_key port_keys[] = {
-        {"name", p_done, offsetof(struct cfg_port, name), 0, CFG_NAME_MAX, 0, "string", "required",
-         "[name](#names), unique among ports", "how logs and `siphonctl` refer to it", ck_name},
+        {"name", p_done, offsetof(struct cfg_port, name), 0, CFG_NAME_MAX, 0, "string", NULL,
+         "[name](#names), unique among ports", "how logs and `siphonctl` refer to it", ck_name, 1},
         {"device", p_device, offsetof(struct cfg_port, device), 0, CFG_DEVICE_MAX, 0, "string",
-         "required", "1..127 printable ASCII characters, no space, `\"` or `\\`",
+         NULL, "1..127 printable ASCII characters, no space, `\"` or `\\`",
          "the DPDK device: a PCI address (`\"0000:03:00.0\"`) or a vdev name "
          "(`\"net_af_packet0\"`) as `rte_eth_dev_get_port_by_name()` knows it",
-         ck_device},
-        {"addresses", p_port_addrs, 0, 0, 0, 0, "array of strings", "required",
+         ck_device, 1},
+        {"addresses", p_port_addrs, 0, 0, 0, 0, "array of strings", NULL,
          "1..8 `\"address/length\"`",
-         "the balancer's own addresses on this port, with their on-link prefix", NULL},
+         "the balancer's own addresses on this port, with their on-link prefix", NULL, 1},
         {"gateway4", p_addr, offsetof(struct cfg_port, gw4), 4, 0, 0, "string", "none",
          "an IPv4 address within one of the port's IPv4 prefixes",
-         "next hop for off-link IPv4 destinations", NULL},
+         "next hop for off-link IPv4 destinations", NULL, 0},
         {"gateway6", p_addr, offsetof(struct cfg_port, gw6), 6, 0, 0, "string", "none",
          "an IPv6 address within one of the port's IPv6 prefixes",
-         "next hop for off-link IPv6 destinations", NULL},
+         "next hop for off-link IPv6 destinations", NULL, 0},
         {"exception", p_string, offsetof(struct cfg_port, exception), 0, CFG_IFNAME_MAX, 0,
          "string", "none",
          "1..15 characters of `A-Z a-z 0-9 . _ -`, not `.` or `..`, unique among ports",
@@ -1313,7 +1326,7 @@ static const struct cfg_key port_keys[] = {
          "addresses: what the fast path does not handle for them (ICMP, TCP, UDP to a port "
          "that is no VIP, fragments) goes to the kernel, and what the kernel sends there "
          "goes out the port ([dataplane.md](dataplane.md#exception-path))",
-         ck_exception},
+         ck_exception, 0},
 };
 
 /* ---- rules across settings: stated once, for files and for edited configurations ---- */
@@ -1760,7 +1773,7 @@ read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsi
 	set_item(x, "port \"%s\"", p->name);
 	p->line = src_line(x, g);
 	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
-	    require(x, g, "device") < 0 || require(x, g, "addresses") < 0)
+	    keys_require(x, g, port_keys, SPH_ARRAY_SIZE(port_keys)) < 0)
 		return -1;
 	reader_rules(x, &r);
 	return rule_port_gateways(&r, idx);
@@ -1859,19 +1872,19 @@ p_mac(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_
 }
 
 static const struct cfg_key backend_keys[] = {
-        {"name", p_done, offsetof(struct cfg_backend, name), 0, CFG_NAME_MAX, 0, "string",
-         "required", "[name](#names), unique in the whole file", "the backend's identity", ck_name},
-        {"address", p_be_addr, offsetof(struct cfg_backend, addr), 0, 1, 0, "string", "required",
-         "a unicast IPv4 or IPv6 address, optionally with a port", "where it listens", NULL},
-        {"port", p_be_port, 0, 0, 0, 0, "integer", "5060", "1..65535", "its SIP port", NULL},
+        {"name", p_done, offsetof(struct cfg_backend, name), 0, CFG_NAME_MAX, 0, "string", NULL,
+         "[name](#names), unique in the whole file", "the backend's identity", ck_name, 1},
+        {"address", p_be_addr, offsetof(struct cfg_backend, addr), 0, 1, 0, "string", NULL,
+         "a unicast IPv4 or IPv6 address, optionally with a port", "where it listens", NULL, 1},
+        {"port", p_be_port, 0, 0, 0, 0, "integer", "5060", "1..65535", "its SIP port", NULL, 0},
         {"weight", p_u32, offsetof(struct cfg_backend, weight), CFG_WEIGHT_MIN, CFG_WEIGHT_MAX, 1,
          "integer", NULL, NULL, "its share of new calls, relative to the group's other backends",
-         NULL},
+         NULL, 0},
         {"state", p_keyword, offsetof(struct cfg_backend, state), 0, 0, 0, "string", "`\"up\"`",
-         "`\"up\"`, `\"drain\"`, `\"down\"`", "whether it takes new calls", ck_state},
+         "`\"up\"`, `\"drain\"`, `\"down\"`", "whether it takes new calls", ck_state, 0},
         {"mac", p_mac, 0, 0, 0, 0, "string", "none",
          "a unicast Ethernet address, `\"02:00:00:00:00:21\"`",
-         "a static neighbour entry: frames go to this MAC without ARP/ND", ck_mac},
+         "a static neighbour entry: frames go to this MAC without ARP/ND", ck_mac, 0},
 };
 
 static int
@@ -1894,7 +1907,7 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 	b->state = MAGLEV_UP;
 	x->s_port_key = x->s_addr_port = NULL;
 	if (walk(x, g, backend_keys, SPH_ARRAY_SIZE(backend_keys), b) < 0 ||
-	    require(x, g, "address") < 0)
+	    keys_require(x, g, backend_keys, SPH_ARRAY_SIZE(backend_keys)) < 0)
 		return -1;
 	if (x->s_port_key != NULL && x->s_addr_port != NULL)
 		return fail(x, x->s_port_key,
@@ -1904,10 +1917,10 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 }
 
 static const struct cfg_key group_keys[] = {
-        {"name", p_done, offsetof(struct cfg_group, name), 0, CFG_NAME_MAX, 0, "string", "required",
-         "[name](#names), unique among groups", "what VIPs refer to", ck_name},
-        {"backends", p_done, 0, 0, 0, 0, "list of [backends](#backends)", "required",
-         "1..65534 backends", "the group's members, in any order", NULL},
+        {"name", p_done, offsetof(struct cfg_group, name), 0, CFG_NAME_MAX, 0, "string", NULL,
+         "[name](#names), unique among groups", "what VIPs refer to", ck_name, 1},
+        {"backends", p_done, 0, 0, 0, 0, "list of [backends](#backends)", NULL, "1..65534 backends",
+         "the group's members, in any order", NULL, 1},
 };
 
 static int
@@ -1926,7 +1939,7 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 	set_item(x, "group \"%s\"", grp->name);
 	grp->line = src_line(x, g);
 	if (walk(x, g, group_keys, SPH_ARRAY_SIZE(group_keys), grp) < 0 ||
-	    require(x, g, "backends") < 0)
+	    keys_require(x, g, group_keys, SPH_ARRAY_SIZE(group_keys)) < 0)
 		return -1;
 	l = config_setting_get_member(g, "backends");
 	if (get_list(x, l) < 0)
@@ -2040,15 +2053,15 @@ p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 }
 
 static const struct cfg_key vip_keys[] = {
-        {"address", p_done, 0, 0, 0, 0, "string", "required",
+        {"address", p_done, 0, 0, 0, 0, "string", NULL,
          "a unicast IPv4 or IPv6 address, optionally with a port", "the address clients send to",
-         NULL},
+         NULL, 1},
         {"ports", p_vip_ports, 0, 0, 0, 0, "array of integers", "`[ 5060 ]`",
-         "1 or more of 1..65535", "the UDP ports served at that address", NULL},
-        {"group", p_vip_group, 0, 0, 0, 0, "string", "required", "the name of a group in `groups`",
-         "who serves it", NULL},
+         "1 or more of 1..65535", "the UDP ports served at that address", NULL, 0},
+        {"group", p_vip_group, 0, 0, 0, 0, "string", NULL, "the name of a group in `groups`",
+         "who serves it", NULL, 1},
         {"mode", p_keyword, offsetof(struct cfg_vip, mode), 0, 0, 0, "string", "`\"l2dsr\"`",
-         "`\"l2dsr\"`, `\"ipip\"`", "how messages reach the backends", ck_mode},
+         "`\"l2dsr\"`, `\"ipip\"`", "how messages reach the backends", ck_mode, 0},
 };
 
 static int
@@ -2074,7 +2087,8 @@ read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsign
 	v->line = src_line(x, g);
 	v->mode = CFG_VIP_L2DSR;
 	x->s_port_key = NULL;
-	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 || require(x, g, "group") < 0)
+	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 ||
+	    keys_require(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys)) < 0)
 		return -1;
 	if (port > 0 && x->s_port_key != NULL)
 		return fail(x, x->s_port_key,
@@ -2834,7 +2848,7 @@ cfg_doc_write(FILE *f, const char *section)
 			fprintf(f, "| `%s` |", k->name);
 			doc_cell(f, k->type);
 			snprintf(num, sizeof(num), "%lld", k->dflt);
-			doc_cell(f, k->def != NULL ? k->def : num);
+			doc_cell(f, k->required ? "required" : k->def != NULL ? k->def : num);
 			snprintf(num, sizeof(num), "%lld..%lld", k->min, k->max);
 			doc_cell(f, k->range != NULL ? k->range : num);
 			doc_cell(f, k->doc);
