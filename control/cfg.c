@@ -1,26 +1,26 @@
 /*
- * cfg.c - siphon's configuration file (libconfig) turned into a validated struct sph_cfg.
+ * cfg.c - siphon's configuration turned into a validated struct sph_cfg, and back.
  * Control plane and tools only: it allocates and reads files, never runs on a worker.
- * Each object is read through a table of {key, parser, offset, range} rows, so an
- * unknown key is an error by construction and a new key is one row (plus its entry in
- * docs/config.md and the examples). Invariant: cfg_load() hands back either a
- * configuration that passed every check or NULL and one "file:line: item: problem"
- * message, never half of one, and leaks nothing on any path.
+ * One key table per section ({key, parser, offset, range, default, docs, check,
+ * required}) is walked by the reader, cfg_validate(), cfg_write() and the reference in
+ * docs/config.md, so a new key is one row (and its example). The text comes from
+ * cfg_src.c (files and @include), literals from cfg_lit.c. Invariant: cfg_load() hands
+ * back either a configuration that passed every check or NULL and one
+ * "file:line: item: problem" message, never half of one, and leaks nothing on any path.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <libconfig.h>
 
 #include "siphon/cfg.h"
 #include "siphon/maglev.h"
 #include "siphon/sph.h"
+#include "cfg_int.h"
 #include "cfg_src.h"
 #include "health.h"
 
@@ -28,336 +28,6 @@
 #define CFG_QUOTE_MAX 200
 /* Room for the label of the object being read, e.g. `backend 12 of group "core"`. */
 #define CFG_ITEM_MAX  (CFG_NAME_MAX + 48)
-
-/* ---- address, prefix and MAC literals ---- */
-
-static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-/* Fills a from an address without brackets or port; 0 or -1. */
-static int
-addr_pton(const char *s, size_t n, struct cfg_addr *a)
-{
-	char buf[INET6_ADDRSTRLEN];
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, buf, a->a + 12) == 1) {
-		memcpy(a->a, v4_mapped, sizeof(v4_mapped));
-		a->family = 4;
-		return 0;
-	}
-	/*
-	 * A mapped literal (::ffff:203.0.113.1) would store the same bytes as the IPv4
-	 * address with another family: refuse it rather than guess which was meant.
-	 */
-	if (inet_pton(AF_INET6, buf, a->a) == 1 && memcmp(a->a, v4_mapped, 12) != 0) {
-		a->family = 6;
-		return 0;
-	}
-	return -1;
-}
-
-/* A decimal port: 0, -1 when not all digits, -2 when not 1..65535. */
-static int
-port_parse(const char *s, uint16_t *port)
-{
-	unsigned long v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v <= 65535)
-			v = v * 10 + (unsigned long)(*s - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -2;
-	*port = (uint16_t)v;
-	return 0;
-}
-
-int
-cfg_addr_parse(const char *s, struct cfg_addr *a, uint16_t *port)
-{
-	struct cfg_addr tmp;
-	const char *end, *colon;
-	uint16_t p = 0;
-	int rc;
-
-	if (s == NULL || a == NULL)
-		return -1;
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (end == NULL || addr_pton(s + 1, (size_t)(end - s - 1), &tmp) < 0 ||
-		    tmp.family != 6)
-			return -1;
-		if (end[1] != '\0') {
-			if (end[1] != ':')
-				return -1;
-			rc = port_parse(end + 2, &p);
-			if (rc < 0)
-				return rc;
-		}
-	} else {
-		/* One colon is IPv4 with a port; more is a bare IPv6 address, never a port. */
-		colon = strchr(s, ':');
-		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-			if (addr_pton(s, (size_t)(colon - s), &tmp) < 0 || tmp.family != 4)
-				return -1;
-			rc = port_parse(colon + 1, &p);
-			if (rc < 0)
-				return rc;
-		} else if (addr_pton(s, strlen(s), &tmp) < 0) {
-			return -1;
-		}
-	}
-	*a = tmp;
-	if (port != NULL)
-		*port = p;
-	return 0;
-}
-
-char *
-cfg_addr_format(const struct cfg_addr *a, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	if (buf == NULL || len == 0)
-		return buf;
-	if (a != NULL && a->family == 4)
-		inet_ntop(AF_INET, a->a + 12, ip, sizeof(ip));
-	else if (a != NULL && a->family == 6)
-		inet_ntop(AF_INET6, a->a, ip, sizeof(ip));
-	if (port == 0)
-		snprintf(buf, len, "%s", ip);
-	else if (a != NULL && a->family == 6)
-		snprintf(buf, len, "[%s]:%u", ip, port);
-	else
-		snprintf(buf, len, "%s:%u", ip, port);
-	return buf;
-}
-
-int
-cfg_prefix_parse(const char *s, struct cfg_prefix *p)
-{
-	struct cfg_addr a;
-	const char *slash;
-	unsigned v = 0;
-	size_t n;
-
-	if (s == NULL || p == NULL)
-		return -1;
-	slash = strchr(s, '/');
-	if (slash == NULL || addr_pton(s, (size_t)(slash - s), &a) < 0)
-		return -1;
-	n = strlen(slash + 1);
-	if (n == 0 || n > 3)
-		return -1;
-	for (size_t i = 1; i <= n; i++) {
-		if (slash[i] < '0' || slash[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(slash[i] - '0');
-	}
-	if (v > (a.family == 4 ? 32u : 128u))
-		return -2;
-	p->addr = a;
-	p->len = (uint8_t)v;
-	return 0;
-}
-
-char *
-cfg_prefix_format(const struct cfg_prefix *p, char *buf, size_t len)
-{
-	char ip[CFG_ADDR_STRLEN];
-
-	if (buf == NULL || len == 0)
-		return buf;
-	if (p == NULL) {
-		snprintf(buf, len, "?");
-		return buf;
-	}
-	snprintf(buf, len, "%s/%u", cfg_addr_format(&p->addr, 0, ip, sizeof(ip)), p->len);
-	return buf;
-}
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-cfg_mac_parse(const char *s, uint8_t mac[6])
-{
-	uint8_t m[6];
-
-	if (s == NULL || mac == NULL || strlen(s) != 17)
-		return -1;
-	for (unsigned i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -1;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, sizeof(m));
-	return 0;
-}
-
-char *
-cfg_mac_format(const uint8_t mac[6], char *buf, size_t len)
-{
-	if (buf == NULL || len == 0)
-		return buf;
-	if (mac == NULL)
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		         mac[4], mac[5]);
-	return buf;
-}
-
-int
-cfg_name_valid(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return 0;
-	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-
-		if (n >= CFG_NAME_MAX - 1)
-			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n > 0;
-}
-
-/* 1..max-1 characters of printable ASCII without space, quote or backslash, so that
- * cfg_write() can put the string back verbatim between quotes. */
-static int
-quotable_valid(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
-			return 0;
-	return 1;
-}
-
-/* A kernel interface name for a port's exception path: 1..15 characters of the name
- * alphabet, not "." or ".." (Linux refuses those). No ',' or '=': it is handed to DPDK
- * as a devarg ("iface=NAME"). */
-static int
-ifname_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= CFG_IFNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	return cfg_name_valid(s);
-}
-
-/* Whether a is something one can send to or own: not unspecified, not multicast, not
- * the IPv4 limited broadcast. */
-static int
-addr_unicast(const struct cfg_addr *a)
-{
-	static const uint8_t zero[16];
-
-	if (a->family == 4) {
-		uint32_t v = (uint32_t)a->a[12] << 24 | (uint32_t)a->a[13] << 16 |
-		             (uint32_t)a->a[14] << 8 | a->a[15];
-
-		return v != 0 && (v >> 28) != 0xe && v != 0xffffffffu;
-	}
-	return memcmp(a->a, zero, 16) != 0 && a->a[0] != 0xff;
-}
-
-/* Whether a lies within prefix p of the same family. */
-static int
-prefix_contains(const struct cfg_prefix *p, const struct cfg_addr *a)
-{
-	unsigned bits = p->len + (p->addr.family == 4 ? 96u : 0u);
-
-	if (p->addr.family != a->family)
-		return 0;
-	for (unsigned i = 0; i < bits / 8; i++)
-		if (p->addr.a[i] != a->a[i])
-			return 0;
-	if (bits % 8 != 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
-
-		if ((p->addr.a[bits / 8] ^ a->a[bits / 8]) & mask)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-addr_equal(const struct cfg_addr *a, const struct cfg_addr *b)
-{
-	return a->family == b->family && memcmp(a->a, b->a, 16) == 0;
-}
-
-/* ---- keywords ---- */
-
-static const char *const state_names[] = {
-        [MAGLEV_UP] = "up",
-        [MAGLEV_DRAIN] = "drain",
-        [MAGLEV_DOWN] = "down",
-};
-
-static const char *const mode_names[] = {
-        [CFG_VIP_L2DSR] = "l2dsr",
-        [CFG_VIP_IPIP] = "ipip",
-};
-
-const char *
-cfg_state_name(uint8_t state)
-{
-	return state < SPH_ARRAY_SIZE(state_names) ? state_names[state] : "unknown";
-}
-
-const char *
-cfg_mode_name(uint8_t mode)
-{
-	return mode < SPH_ARRAY_SIZE(mode_names) ? mode_names[mode] : "unknown";
-}
-
-int
-cfg_state_parse(const char *s)
-{
-	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(state_names); i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-cfg_mode_parse(const char *s)
-{
-	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(mode_names); i++)
-		if (strcmp(s, mode_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
 
 /* ---- lookups ---- */
 
@@ -735,7 +405,7 @@ ck_device(const void *v, const struct cfg_key *k, char *msg, size_t len)
 {
 	(void)k;
 	snprintf(msg, len, "device must be printable ASCII without spaces, quotes or backslashes");
-	return strnlen(v, CFG_DEVICE_MAX) < CFG_DEVICE_MAX && quotable_valid(v, CFG_DEVICE_MAX)
+	return strnlen(v, CFG_DEVICE_MAX) < CFG_DEVICE_MAX && cfg_quotable_valid(v, CFG_DEVICE_MAX)
 	               ? 0
 	               : -1;
 }
@@ -751,7 +421,7 @@ ck_exception(const void *v, const struct cfg_key *k, char *msg, size_t len)
 	         CFG_IFNAME_MAX - 1);
 	if (strnlen(v, CFG_IFNAME_MAX) >= CFG_IFNAME_MAX)
 		return -1;
-	return *(const char *)v == '\0' || ifname_valid(v) ? 0 : -1;
+	return *(const char *)v == '\0' || cfg_ifname_valid(v) ? 0 : -1;
 }
 
 /* control.socket: a path short enough for sun_path, written back between quotes. */
@@ -763,7 +433,7 @@ ck_socket(const void *v, const struct cfg_key *k, char *msg, size_t len)
 	         "socket must be a path of 1..%u printable characters without spaces, quotes or "
 	         "backslashes",
 	         CFG_SOCKET_MAX - 1);
-	return strnlen(v, CFG_SOCKET_MAX) < CFG_SOCKET_MAX && quotable_valid(v, CFG_SOCKET_MAX)
+	return strnlen(v, CFG_SOCKET_MAX) < CFG_SOCKET_MAX && cfg_quotable_valid(v, CFG_SOCKET_MAX)
 	               ? 0
 	               : -1;
 }
@@ -773,7 +443,8 @@ ck_state(const void *v, const struct cfg_key *k, char *msg, size_t len)
 {
 	(void)k;
 	snprintf(msg, len, "state must be \"up\", \"drain\" or \"down\"");
-	return *(const uint8_t *)v < SPH_ARRAY_SIZE(state_names) ? 0 : -1;
+	return cfg_state_parse(cfg_state_name(*(const uint8_t *)v)) >= 0 ? 0
+	                                                                 : -1; /* has a keyword */
 }
 
 static int
@@ -781,7 +452,7 @@ ck_mode(const void *v, const struct cfg_key *k, char *msg, size_t len)
 {
 	(void)k;
 	snprintf(msg, len, "mode must be \"l2dsr\" or \"ipip\"");
-	return *(const uint8_t *)v < SPH_ARRAY_SIZE(mode_names) ? 0 : -1;
+	return cfg_mode_parse(cfg_mode_name(*(const uint8_t *)v)) >= 0 ? 0 : -1;
 }
 
 /* A backend's static MAC (v is the backend): a unicast Ethernet address. */
@@ -859,7 +530,7 @@ read_addr(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct 
 	if (k->min != 0 && a->family != k->min)
 		return fail(x, s, "%s must be an IPv%lld address, got %s", what, k->min,
 		            quote(q, v));
-	if (!addr_unicast(a))
+	if (!cfg_addr_unicast(a))
 		return fail(x, s, "%s must be a unicast address, got %s", what, quote(q, v));
 	return port;
 }
@@ -910,7 +581,7 @@ p_hash_key_hex(struct cfg_ctx *x, const config_setting_t *s, void *obj, const st
 		return -1;
 	n = strlen(v);
 	for (size_t i = 0; i < n; i++)
-		if (hex_digit(v[i]) < 0)
+		if (cfg_hex_digit(v[i]) < 0)
 			return fail(x, s, "hash_key_hex must hold hex digits only, got '%c' at %zu",
 			            v[i] > ' ' && v[i] <= '~' ? v[i] : '?', i + 1);
 	if (n % 2 != 0)
@@ -924,7 +595,8 @@ p_hash_key_hex(struct cfg_ctx *x, const config_setting_t *s, void *obj, const st
 	if (cfg->hash_key == NULL)
 		return fail_nomem(x);
 	for (size_t i = 0; i < n / 2; i++)
-		cfg->hash_key[i] = (uint8_t)(hex_digit(v[2 * i]) << 4 | hex_digit(v[2 * i + 1]));
+		cfg->hash_key[i] =
+		        (uint8_t)(cfg_hex_digit(v[2 * i]) << 4 | cfg_hex_digit(v[2 * i + 1]));
 	cfg->hash_key_len = n / 2;
 	return 0;
 }
@@ -1292,10 +964,10 @@ p_port_addrs(struct cfg_ctx *x, const config_setting_t *s, void *obj, const stru
 		if (rc < 0)
 			return fail(x, e, "address must be \"address/length\", got %s",
 			            quote(q, v));
-		if (!addr_unicast(&p->addrs[i].addr))
+		if (!cfg_addr_unicast(&p->addrs[i].addr))
 			return fail(x, e, "address must be a unicast address, got %s", quote(q, v));
 		for (int j = 0; j < i; j++)
-			if (addr_equal(&p->addrs[j].addr, &p->addrs[i].addr))
+			if (cfg_addr_equal(&p->addrs[j].addr, &p->addrs[i].addr))
 				return fail(x, e, "address %s is listed twice", quote(q, v));
 	}
 	p->nb_addrs = (unsigned)n;
@@ -1464,11 +1136,11 @@ rule_port_gateways(const struct rule_ctx *r, unsigned i)
 		if (gw->family == 0)
 			continue;
 		for (j = 0; j < p->nb_addrs; j++) {
-			if (addr_equal(&p->addrs[j].addr, gw))
+			if (cfg_addr_equal(&p->addrs[j].addr, gw))
 				return rule_fail(r, item, RULE_PORT, i, 0, key,
 				                 "%s %s is one of the port's own addresses", key,
 				                 cfg_addr_format(gw, 0, a, sizeof(a)));
-			if (prefix_contains(&p->addrs[j], gw))
+			if (cfg_prefix_contains(&p->addrs[j], gw))
 				break;
 		}
 		if (j == p->nb_addrs)
@@ -2432,7 +2104,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		return 0;
 	if (strcmp(a->ctl_socket, b->ctl_socket) != 0 || a->ctl_mode != b->ctl_mode ||
 	    strcmp(a->ctl_group, b->ctl_group) != 0 || a->metrics_port != b->metrics_port ||
-	    (a->metrics_port != 0 && !addr_equal(&a->metrics_addr, &b->metrics_addr)))
+	    (a->metrics_port != 0 && !cfg_addr_equal(&a->metrics_addr, &b->metrics_addr)))
 		return 0;
 	if (a->health.enabled != b->health.enabled ||
 	    a->health.interval_ms != b->health.interval_ms ||
@@ -2449,7 +2121,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		for (unsigned j = 0; j < ga->nb_backends; j++) {
 			const struct cfg_backend *x = &ga->backends[j], *y = &gb->backends[j];
 
-			if (strcmp(x->name, y->name) != 0 || !addr_equal(&x->addr, &y->addr) ||
+			if (strcmp(x->name, y->name) != 0 || !cfg_addr_equal(&x->addr, &y->addr) ||
 			    x->port != y->port || x->weight != y->weight || x->state != y->state ||
 			    x->has_mac != y->has_mac ||
 			    (x->has_mac && memcmp(x->mac, y->mac, 6) != 0))
@@ -2459,7 +2131,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 	for (unsigned i = 0; i < a->nb_vips; i++) {
 		const struct cfg_vip *x = &a->vips[i], *y = &b->vips[i];
 
-		if (!addr_equal(&x->addr, &y->addr) || x->nb_ports != y->nb_ports ||
+		if (!cfg_addr_equal(&x->addr, &y->addr) || x->nb_ports != y->nb_ports ||
 		    x->group != y->group || x->mode != y->mode ||
 		    (x->nb_ports > 0 &&
 		     memcmp(x->ports, y->ports, x->nb_ports * sizeof(*x->ports)) != 0))
@@ -2474,7 +2146,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		    strncmp(x->exception, y->exception, sizeof(x->exception)) != 0)
 			return 0;
 		for (unsigned j = 0; j < x->nb_addrs && j < CFG_PORT_ADDRS_MAX; j++)
-			if (!addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||
+			if (!cfg_addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||
 			    x->addrs[j].len != y->addrs[j].len)
 				return 0;
 	}
@@ -2669,7 +2341,7 @@ validate_ports(struct val_ctx *v)
 			    px->len > (px->addr.family == 4 ? 32 : 128))
 				return vfail(v, item, p->line, "address %u is no valid prefix",
 				             j + 1);
-			if (!addr_unicast(&px->addr))
+			if (!cfg_addr_unicast(&px->addr))
 				return vfail(v, item, p->line,
 				             "address must be a unicast address, got %s",
 				             cfg_prefix_format(px, a, sizeof(a)));
@@ -2678,7 +2350,7 @@ validate_ports(struct val_ctx *v)
 			const struct cfg_addr *gw = g == 0 ? &p->gw4 : &p->gw6;
 
 			if (gw->family != 0 &&
-			    (gw->family != (g == 0 ? 4 : 6) || !addr_unicast(gw)))
+			    (gw->family != (g == 0 ? 4 : 6) || !cfg_addr_unicast(gw)))
 				return vfail(v, item, p->line, "%s must be a unicast IPv%u address",
 				             g == 0 ? "gateway4" : "gateway6", g == 0 ? 4u : 6u);
 		}
@@ -2698,7 +2370,7 @@ validate_backend(struct val_ctx *v, const struct cfg_backend *b)
 		return -1;
 	if (b->addr.family != 4 && b->addr.family != 6)
 		return vfail(v, item, b->line, "address must be an IPv4 or IPv6 address");
-	if (!addr_unicast(&b->addr))
+	if (!cfg_addr_unicast(&b->addr))
 		return vfail(v, item, b->line, "address must be a unicast address, got %s",
 		             cfg_addr_format(&b->addr, 0, a, sizeof(a)));
 	if (b->port == 0)
@@ -2745,7 +2417,7 @@ validate_vips(struct val_ctx *v)
 		const struct cfg_vip *vp = &cfg->vips[i];
 
 		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&vp->addr, 0, a, sizeof(a)));
-		if ((vp->addr.family != 4 && vp->addr.family != 6) || !addr_unicast(&vp->addr))
+		if ((vp->addr.family != 4 && vp->addr.family != 6) || !cfg_addr_unicast(&vp->addr))
 			return vfail(v, item, vp->line, "address must be a unicast address");
 		if (vp->nb_ports == 0 || vp->ports == NULL)
 			return vfail(v, item, vp->line, "ports must hold at least one port");

@@ -17,6 +17,7 @@
 
 #include "siphon/cfg.h"
 #include "siphon/sph.h"
+#include "cfg_int.h"
 #include "cfg_src.h"
 
 static SPH_COLD __attribute__((format(printf, 4, 5))) int
@@ -179,18 +180,6 @@ static int scan_file(struct cfg_src *s, const char *path, const char *from, unsi
 #define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
 #define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
 
-static int
-hexval(char c)
-{
-	if (IS_DIGIT(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * libconfig 1.5 reads an integer literal without an L suffix through atoi()/strtoul()
  * into an int, so 4294967297 arrives as 1 and would pass any range check. Every key
@@ -210,11 +199,11 @@ scan_number(struct cfg_src *s, const char *t, size_t n, size_t i, const char *na
 		hex = 1;
 		i += 2;
 	}
-	for (; i < n && (hex ? hexval(t[i]) >= 0 : IS_DIGIT(t[i])); i++) {
+	for (; i < n && (hex ? cfg_hex_digit(t[i]) >= 0 : IS_DIGIT(t[i])); i++) {
 		if (digits == 0 && t[i] == '0')
 			continue;
 		if (++digits <= 12)
-			v = v * (hex ? 16u : 10u) + (unsigned)hexval(t[i]);
+			v = v * (hex ? 16u : 10u) + (unsigned)cfg_hex_digit(t[i]);
 	}
 	if (digits > 12)
 		v = ~0ull;
