@@ -4,14 +4,12 @@
  * family.
  *
  * Where the numbers come from:
- *  - per-worker counters: dp->workers[i]->st, read without a lock. Workers bump plain
- *    uint64_t fields; a concurrent reader of an aligned 64-bit field sees either the
- *    old or the new value on x86-64 (and on every 64-bit target DPDK supports), never
- *    a torn one, so this is a benign race. __atomic_load_n(RELAXED) says so to the
- *    compiler and the reader: no ordering between counters is needed or promised.
- *  - per-backend counters: summed over the workers under dp->ctl_lock, for the slots
- *    of the backends of the published snapshot. The lock keeps snap_publish() from
- *    freeing the snapshot (and ops from recycling a removed backend's slot) meanwhile.
+ *  - per-worker counters: stats_read() (include/siphon/stats.h), one consistent copy
+ *    per worker and scrape, taken between two of its poll-loop iterations, without a
+ *    lock and without making the worker wait.
+ *  - per-backend counters: stats_read_backend() under dp_lock(), for the slots of the
+ *    backends of the published snapshot. The lock keeps snap_publish() from freeing
+ *    the snapshot (and ops from recycling a removed backend's slot) meanwhile.
  *  - group, weight, state: not in the snapshot. metrics_sync() copies them from the
  *    running configuration on the main lcore into a catalog under metrics_lock; a
  *    scrape matches snapshot backends to the catalog by name (names are unique).
@@ -34,13 +32,15 @@
 #include <microhttpd.h>
 
 #include "siphon/cfg.h"
+#include "siphon/dp.h"
 #include "siphon/maglev.h"
 #include "siphon/pkt.h"
 #include "siphon/sip.h"
+#include "siphon/snap.h"
+#include "siphon/sph.h"
+#include "siphon/stats.h"
 #include "health.h"
 #include "metrics.h"
-#include "stats.h"
-#include "worker.h"
 
 #ifndef SIPHON_VERSION
 #define SIPHON_VERSION "unknown"
@@ -169,11 +169,11 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metric
 	const struct snap *s;
 	unsigned n = 0;
 
-	pthread_mutex_lock(&dp->ctl_lock);
-	s = dp->snap;
+	dp_lock(dp);
+	s = dp_snap(dp);
 	rows = calloc((s != NULL ? s->nb_backends : 0) + 1, sizeof(*rows));
 	if (rows == NULL) {
-		pthread_mutex_unlock(&dp->ctl_lock);
+		dp_unlock(dp);
 		return NULL;
 	}
 	pthread_mutex_lock(&metrics_lock);
@@ -185,30 +185,20 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metric
 		health_get_stats(metrics_health, &mh->st);
 	for (uint32_t b = 0; s != NULL && b < s->nb_backends; b++) {
 		const struct metrics_backend *c = metrics_cat_find(s->info[b].name, b);
-		const uint64_t *src;
-		uint64_t *dst = (uint64_t *)&rows[n].st;
-		size_t words = sizeof(rows[n].st) / sizeof(uint64_t);
 
 		if (c == NULL)
 			continue;
 		rows[n].be = *c;
 		rows[n].has_health = metrics_health != NULL &&
 		                     health_get(metrics_health, c->name, &rows[n].hs) == 0;
-		for (unsigned w = 0; w < dp->nb_workers; w++) {
-			src = (const uint64_t *)&dp->workers[w]->st->backend[s->backends[b].slot];
-			for (size_t k = 0; k < words; k++) /* benign race: see the top */
-				dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
-		}
+		stats_read_backend(dp, s->backends[b].slot, &rows[n].st);
 		n++;
 	}
 	pthread_mutex_unlock(&metrics_lock);
-	pthread_mutex_unlock(&dp->ctl_lock);
+	dp_unlock(dp);
 	*nb = n;
 	return rows;
 }
-
-_Static_assert(sizeof(struct stats_backend) % sizeof(uint64_t) == 0,
-               "struct stats_backend is summed as an array of uint64_t");
 
 /* ---- rendering ---- */
 
@@ -252,12 +242,6 @@ metrics_backend_series(FILE *out, const char *name, const struct metrics_backend
 	fputs("} ", out);
 }
 
-static uint64_t
-metrics_load(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED); /* benign race: see the top */
-}
-
 /*
  * The scalar counters that are no drop each make a family siphon_<name>_total{worker},
  * with the counter's STATS_COUNTERS meaning as HELP: a counter added there is exported
@@ -290,16 +274,17 @@ metrics_is_drop(const char *doc)
 	return strncmp(doc, "drop", 4) == 0;
 }
 
-/* One scalar counter (at offset off of struct stats_worker) of every worker:
+/* One scalar counter (at offset off of struct stats_counters) of every worker's copy c:
  * family{worker="i"} value. */
 static void
-metrics_counter(FILE *out, struct dp *dp, const char *name, const char *doc, size_t off)
+metrics_counter(FILE *out, const struct stats_counters *c, unsigned nw, const char *name,
+                const char *doc, size_t off)
 {
 	char family[128], help[512];
 	const char *h = NULL;
 	size_t k = 0;
 
-	for (unsigned i = 0; i < RTE_DIM(metrics_named) && h == NULL; i++)
+	for (unsigned i = 0; i < SPH_ARRAY_SIZE(metrics_named) && h == NULL; i++)
 		if (strcmp(metrics_named[i].counter, name) == 0) {
 			snprintf(family, sizeof(family), "%s", metrics_named[i].family);
 			h = metrics_named[i].help;
@@ -320,12 +305,9 @@ metrics_counter(FILE *out, struct dp *dp, const char *name, const char *doc, siz
 		h = help;
 	}
 	metrics_family(out, family, "counter", h);
-	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		const uint8_t *st = (const uint8_t *)dp->workers[w]->st;
-
+	for (unsigned w = 0; w < nw; w++)
 		fprintf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", family, w,
-		        metrics_load((const uint64_t *)(st + off)));
-	}
+		        *(const uint64_t *)((const char *)&c[w] + off));
 }
 
 static void
@@ -339,32 +321,35 @@ metrics_drop(FILE *out, unsigned worker, const char *layer, const char *reason, 
 static void
 metrics_render_workers(FILE *out, struct dp *dp)
 {
-#define METRICS_COUNTER(name, doc)                                                                 \
-	if (!metrics_is_drop(doc))                                                                 \
-		metrics_counter(out, dp, #name, doc, offsetof(struct stats_worker, name));
-	STATS_COUNTERS(METRICS_COUNTER)
-#undef METRICS_COUNTER
+	unsigned nw = dp_nb_workers(dp);
+	struct stats_counters *c = calloc(nw + 1, sizeof(*c));
+
+	if (c == NULL)
+		return;
+	for (unsigned w = 0; w < nw; w++)
+		stats_read(dp, w, &c[w]);
+	for (unsigned i = 0; i < stats_nb_descs; i++)
+		if (!metrics_is_drop(stats_descs[i].doc))
+			metrics_counter(out, c, nw, stats_descs[i].name, stats_descs[i].doc,
+			                stats_descs[i].off);
 
 	/* Every reason, zeros included: a series that appears only at its first drop
 	 * makes rate() and increase() miss that first drop. */
 	metrics_family(out, "siphon_drops_total", "counter",
 	               "Frames dropped, by worker, layer (pkt: frame decoder, sip: SIP scanner, "
 	               "dp: dispatch) and reason.");
-	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		const struct stats_worker *st = dp->workers[w]->st;
-
+	for (unsigned w = 0; w < nw; w++) {
 		for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++)
-			metrics_drop(out, w, "pkt", pkt_verdict_name(v),
-			             metrics_load(&st->pkt_drop[v]));
+			metrics_drop(out, w, "pkt", pkt_verdict_name(v), c[w].pkt_drop[v]);
 		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
-			metrics_drop(out, w, "sip", sip_verdict_name(v),
-			             metrics_load(&st->sip_drop[v]));
-#define METRICS_DP_DROP(name, doc)                                                                 \
-	if (metrics_is_drop(doc))                                                                  \
-		metrics_drop(out, w, "dp", #name, metrics_load(&st->name));
-		STATS_COUNTERS(METRICS_DP_DROP)
-#undef METRICS_DP_DROP
+			metrics_drop(out, w, "sip", sip_verdict_name(v), c[w].sip_drop[v]);
+		for (unsigned i = 0; i < stats_nb_descs; i++)
+			if (metrics_is_drop(stats_descs[i].doc))
+				metrics_drop(out, w, "dp", stats_descs[i].name,
+				             *(const uint64_t *)((const char *)&c[w] +
+				                                 stats_descs[i].off));
 	}
+	free(c);
 }
 
 static void
@@ -512,7 +497,7 @@ metrics_render(struct dp *dp, FILE *out)
 	               "Configuration generation in force: 1 at start, +1 per applied change.");
 	fprintf(out, "siphon_snapshot_generation %" PRIu64 "\n", generation);
 	metrics_family(out, "siphon_workers", "gauge", "Worker lcores forwarding packets.");
-	fprintf(out, "siphon_workers %u\n", dp->nb_workers);
+	fprintf(out, "siphon_workers %u\n", dp_nb_workers(dp));
 	metrics_family(out, "siphon_build_info", "gauge", "Always 1; the version is a label.");
 	fprintf(out, "siphon_build_info{version=\"%s\"} 1\n", SIPHON_VERSION);
 	return ferror(out) ? -1 : 0;

@@ -1,7 +1,7 @@
 /*
  * metrics.h - the Prometheus endpoint: GET /metrics in text exposition format 0.0.4.
  *
- * The daemon's counters (dataplane/stats.h, one block per worker) and its backends
+ * The daemon's counters (include/siphon/stats.h, one block per worker) and its backends
  * (the published snapshot, plus names, groups, weights and states copied from the
  * running configuration) rendered as Prometheus families, served by libmicrohttpd on
  * a thread of its own. That thread inherits the main lcore's CPU affinity and never

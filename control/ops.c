@@ -18,14 +18,15 @@
 #include <jansson.h>
 #include <rte_log.h>
 
+#include "siphon/dp.h"
 #include "siphon/keyhash.h"
 #include "siphon/maglev.h"
+#include "siphon/neigh.h"
+#include "siphon/snap.h"
+#include "siphon/stats.h"
 #include "health.h"
 #include "metrics.h"
 #include "ops.h"
-#include "snap.h"
-#include "stats.h"
-#include "worker.h"
 
 #define OPS_ERR_MAX 512
 
@@ -179,18 +180,11 @@ ops_check_ports(const struct sph_cfg *cur, const struct sph_cfg *next, char *err
 }
 
 /* Zero slot's counters in every worker's block. Only once no published snapshot
- * references the slot (after a grace period), so no worker writes it meanwhile;
- * ctl_lock keeps the telemetry thread from summing a half-zeroed block. */
+ * references the slot (after a grace period), so no worker writes it meanwhile. */
 static void
 ops_slot_reset(struct ctl_ops *ops, unsigned slot)
 {
-	struct dp *dp = ops->dp;
-
-	pthread_mutex_lock(&dp->ctl_lock);
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		memset(&dp->workers[w]->st->backend[slot], 0,
-		       sizeof(dp->workers[w]->st->backend[slot]));
-	pthread_mutex_unlock(&dp->ctl_lock);
+	stats_zero_backend(ops->dp, slot);
 	ops->slot_name[slot][0] = '\0';
 }
 
@@ -403,7 +397,7 @@ ops_apply(struct ctl_ops *ops, struct sph_cfg *next, char *err, size_t errlen)
 	 * operator wrote. */
 	eff = ops_overlay(ops, next, &nb_eff, &overlay);
 	s = eff != NULL ? snap_build_trans(ops->dp, overlay != NULL ? overlay : next, slots,
-	                                   ops->dp->snap, err, errlen)
+	                                   dp_snap(ops->dp), err, errlen)
 	                : NULL;
 	if (eff == NULL)
 		ops_err(err, errlen, "out of memory");
@@ -472,7 +466,7 @@ static struct health_target *
 ops_health_list(const struct ctl_ops *ops, bool src, unsigned *n)
 {
 	const struct sph_cfg *cfg = ops->cfg;
-	const struct snap *s = ops->dp->snap;
+	const struct snap *s = dp_snap(ops->dp);
 	struct health_target *t;
 	unsigned nb = 0, bi = 0;
 
@@ -611,7 +605,7 @@ ops_health_apply(struct ctl_ops *ops)
 		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
 			slots[bi] = (uint16_t)ops_slot_of(ops, cfg->groups[g].backends[i].name);
 	s = slots != NULL ? snap_build_trans(ops->dp, overlay != NULL ? overlay : cfg, slots,
-	                                     ops->dp->snap, err, sizeof(err))
+	                                     dp_snap(ops->dp), err, sizeof(err))
 	                  : NULL;
 	if (s == NULL) {
 		fprintf(stderr, "siphon: health: cannot apply: %s\n",
@@ -841,22 +835,6 @@ cmd_show_groups(struct ops_req *r)
 	return 0;
 }
 
-/* One backend's counters summed over the workers (each may lag a burst). */
-static void
-ops_backend_sum(const struct dp *dp, unsigned slot, struct stats_backend *t)
-{
-	const uint64_t *src;
-	uint64_t *dst = (uint64_t *)t;
-	size_t n = sizeof(*t) / sizeof(uint64_t);
-
-	memset(t, 0, sizeof(*t));
-	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		src = (const uint64_t *)&dp->workers[w]->st->backend[slot];
-		for (size_t k = 0; k < n; k++)
-			dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
-	}
-}
-
 static json_t *
 ops_counters_json(const struct stats_backend *t)
 {
@@ -911,7 +889,7 @@ cmd_show_backends(struct ops_req *r)
 {
 	static const char *const keys[] = {"group", "name", NULL};
 	const struct sph_cfg *cfg = r->ops->cfg;
-	const struct snap *s = r->ops->dp->snap;
+	const struct snap *s = dp_snap(r->ops->dp);
 	const char *group, *name;
 	unsigned bi = 0, shown = 0;
 	json_t *a;
@@ -939,7 +917,7 @@ cmd_show_backends(struct ops_req *r)
 		for (unsigned i = 0; i < grp->nb_backends; i++, bi++) {
 			const struct cfg_backend *b = &grp->backends[i];
 			const struct snap_backend *sb = &s->backends[bi];
-			const struct nd_entry *nd = &r->ops->dp->nd->e[sb->nd_idx];
+			const struct nd_entry *nd = &dp_nd(r->ops->dp)->e[sb->nd_idx];
 			struct stats_backend t;
 			char mac[CFG_MAC_STRLEN], hop[CFG_ADDR_STRLEN];
 			uint8_t m[6];
@@ -949,7 +927,7 @@ cmd_show_backends(struct ops_req *r)
 			if (name != NULL && strcmp(name, b->name) != 0)
 				continue;
 			memcpy(hopa.a, nd->addr, 16);
-			ops_backend_sum(r->ops->dp, sb->slot, &t);
+			stats_read_backend(r->ops->dp, sb->slot, &t);
 			o = json_pack("{s:s,s:s,s:o,s:I,s:I,s:s}", "name", b->name, "group",
 			              grp->name, "address", ops_addr_json(&b->addr, 0), "port",
 			              (json_int_t)b->port, "weight", (json_int_t)b->weight, "state",
@@ -969,11 +947,11 @@ cmd_show_backends(struct ops_req *r)
 			json_object_set_new(o, "neighbor", json_string(nd_state_name(nd->state)));
 			json_object_set_new(
 			        o, "neighbor_mac",
-			        nd_table_mac(r->ops->dp->nd, sb->nd_idx, m)
+			        nd_table_mac(dp_nd(r->ops->dp), sb->nd_idx, m)
 			                ? json_string(cfg_mac_format(m, mac, sizeof(mac)))
 			                : json_null());
 			json_object_set_new(o, "egress",
-			                    json_string(r->ops->dp->ports[sb->egress].name));
+			                    json_string(dp_port_name(r->ops->dp, sb->egress)));
 			json_object_set_new(
 			        o, "table_slots",
 			        json_integer(share != NULL ? (json_int_t)share[i] : -1));
@@ -997,40 +975,41 @@ cmd_show_stats(struct ops_req *r)
 {
 	static const char *const keys[] = {NULL};
 	struct dp *dp = r->ops->dp;
-	const struct snap *s = dp->snap;
+	const struct snap *s = dp_snap(dp);
+	struct stats_counters t;
 	json_t *c = json_object(), *pkt = json_object(), *sip = json_object(), *rx = json_array();
 
 	if (req_keys(r, keys) != 0) {
 		json_decref(c), json_decref(pkt), json_decref(sip), json_decref(rx);
 		return -1;
 	}
-#define OPS_SUM(field)                                                                             \
-	({                                                                                         \
-		uint64_t _n = 0;                                                                   \
-		for (unsigned _w = 0; _w < dp->nb_workers; _w++)                                   \
-			_n += __atomic_load_n(&dp->workers[_w]->st->field, __ATOMIC_RELAXED);      \
-		_n;                                                                                \
-	})
-#define OPS_COUNTER(name, doc)                                                                     \
-	json_object_set_new(c, #name, json_integer((json_int_t)OPS_SUM(name)));
-	STATS_COUNTERS(OPS_COUNTER)
-#undef OPS_COUNTER
+	/* One consistent copy per worker (stats.h), and the totals are the sum of those
+	 * copies: forwarded <= rx_packets, and rx_by_worker adds up to rx_packets. */
+	memset(&t, 0, sizeof(t));
+	for (unsigned w = 0; w < dp_nb_workers(dp); w++) {
+		struct stats_counters one;
+
+		stats_read(dp, w, &one);
+		for (size_t k = 0; k < sizeof(one) / sizeof(uint64_t); k++)
+			((uint64_t *)&t)[k] += ((const uint64_t *)&one)[k];
+		json_array_append_new(rx, json_integer((json_int_t)one.rx_packets));
+	}
+	for (unsigned i = 0; i < stats_nb_descs; i++)
+		json_object_set_new(
+		        c, stats_descs[i].name,
+		        json_integer((json_int_t) *
+		                     (const uint64_t *)((const char *)&t + stats_descs[i].off)));
 	for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++)
 		json_object_set_new(pkt, pkt_verdict_name(v),
-		                    json_integer((json_int_t)OPS_SUM(pkt_drop[v])));
+		                    json_integer((json_int_t)t.pkt_drop[v]));
 	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
 		json_object_set_new(sip, sip_verdict_name(v),
-		                    json_integer((json_int_t)OPS_SUM(sip_drop[v])));
-#undef OPS_SUM
-	for (unsigned w = 0; w < dp->nb_workers; w++)
-		json_array_append_new(rx,
-		                      json_integer((json_int_t)__atomic_load_n(
-		                              &dp->workers[w]->st->rx_packets, __ATOMIC_RELAXED)));
+		                    json_integer((json_int_t)t.sip_drop[v]));
 	json_object_set_new(r->reply, "counters", c);
 	json_object_set_new(r->reply, "pkt_drops", pkt);
 	json_object_set_new(r->reply, "sip_drops", sip);
 	json_object_set_new(r->reply, "rx_by_worker", rx);
-	json_object_set_new(r->reply, "workers", json_integer(dp->nb_workers));
+	json_object_set_new(r->reply, "workers", json_integer(dp_nb_workers(dp)));
 	json_object_set_new(r->reply, "backends", json_integer(s->nb_backends));
 	json_object_set_new(r->reply, "vips", json_integer(s->nb_vips));
 	json_object_set_new(
@@ -1332,7 +1311,7 @@ cmd_dispatch(struct ops_req *r)
 {
 	static const char *const keys[] = {"call_id", "vip", NULL};
 	const struct sph_cfg *cfg = r->ops->cfg;
-	const struct snap *s = r->ops->dp->snap;
+	const struct snap *s = dp_snap(r->ops->dp);
 	const char *call_id, *vip;
 	unsigned group = 0;
 	int vi = -1;

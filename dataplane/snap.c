@@ -14,7 +14,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
-#include "snap.h"
+#include "siphon/snap.h"
 #include "worker.h"
 
 static void __attribute__((format(printf, 3, 4)))
@@ -451,75 +451,6 @@ snap_free(struct snap *s)
 	rte_free(s->vip_slots);
 	rte_free(s->ports);
 	rte_free(s);
-}
-
-/* ---- dialog affinity (worker.h) ---- */
-
-int
-dp_aff_create(struct dp *dp)
-{
-	uint32_t n = dp->aff_entries != 0 ? dp->aff_entries : DP_AFF_ENTRIES;
-	struct dp_affinity *a;
-
-	if (n < DP_AFF_PROBE || (n & (n - 1)) != 0)
-		return -1;
-	a = rte_zmalloc("dp_aff", sizeof(*a), RTE_CACHE_LINE_SIZE);
-	if (a == NULL)
-		return -1;
-	a->mask = n - 1;
-	for (unsigned b = 0; b < 2; b++) {
-		a->bank[b] = rte_zmalloc("dp_aff_bank", n * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
-		if (a->bank[b] == NULL) {
-			rte_free(a->bank[0]);
-			rte_free(a);
-			return -1;
-		}
-	}
-	dp->aff = a;
-	return 0;
-}
-
-void
-dp_aff_free(struct dp *dp)
-{
-	if (dp->aff == NULL)
-		return;
-	rte_free(dp->aff->bank[0]);
-	rte_free(dp->aff->bank[1]);
-	rte_free(dp->aff);
-	dp->aff = NULL;
-}
-
-/* Workers may be reading: whole words, so each sees an entry or nothing. */
-static void
-dp_aff_empty(uint64_t *bank, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		__atomic_store_n(&bank[i], 0, __ATOMIC_RELAXED);
-}
-
-void
-dp_aff_rotate(struct dp *dp)
-{
-	struct dp_affinity *a = dp->aff;
-	unsigned older;
-
-	if (a == NULL)
-		return;
-	older = a->cur ^ 1;
-	/* Nobody inserts into the older bank: the last rotation waited for every worker. */
-	dp_aff_empty(a->bank[older], a->mask + 1);
-	__atomic_store_n(&a->cur, older, __ATOMIC_RELEASE);
-	rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
-}
-
-void
-dp_aff_clear(struct dp *dp)
-{
-	if (dp->aff == NULL)
-		return;
-	dp_aff_empty(dp->aff->bank[0], dp->aff->mask + 1);
-	dp_aff_empty(dp->aff->bank[1], dp->aff->mask + 1);
 }
 
 int

@@ -36,13 +36,13 @@
 #include "siphon/cfg.h"
 #include "siphon/keyhash.h"
 #include "siphon/maglev.h"
+#include "siphon/neigh.h"
 #include "siphon/pkt.h"
 #include "siphon/sip.h"
+#include "siphon/snap.h"
 #include "siphon/sph.h"
-#include "neigh.h"
+#include "siphon/stats.h"
 #include "port.h"
-#include "snap.h"
-#include "stats.h"
 #include "worker.h"
 
 /* ---- configuration ---- */
@@ -112,7 +112,7 @@ addr16(const char *s, uint8_t out[16])
 }
 
 static void
-dp_setup(void)
+suite_setup(void)
 {
 	char prefix[64], lcores[4096], path[] = "/tmp/test_dp.XXXXXX", err[512];
 	char *argv[] = {"test_dp",
@@ -210,7 +210,7 @@ dp_setup(void)
 }
 
 static void
-dp_teardown(void)
+suite_teardown(void)
 {
 	struct dp *dp = &E.dp;
 	char dir[PATH_MAX];
@@ -231,7 +231,7 @@ dp_teardown(void)
 	rmdir(dir); /* empty without shared configuration */
 }
 
-TestSuite(dp, .init = dp_setup, .fini = dp_teardown);
+TestSuite(dp, .init = suite_setup, .fini = suite_teardown);
 
 /* ---- frames ---- */
 

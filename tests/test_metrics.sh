@@ -12,7 +12,7 @@
 # families contiguous), the numbers (rx = the capture's frames = what the backends got;
 # per backend, what `siphonctl scan --config --summary` says it must get; requests +
 # responses = packets; forwarded = the frames; no drops; one worker; generation 1),
-# that every non-drop counter of dataplane/stats.h's STATS_COUNTERS is a family of its
+# that every non-drop counter of include/siphon/stats.h's STATS_COUNTERS is a family of its
 # own with its meaning as HELP, then the HTTP side (404, 405, HEAD), then changes over
 # the control socket (state, weight, add, remove) and that the gauges and the
 # generation follow, and forwarded does not go down when a backend that had frames
@@ -65,7 +65,7 @@ EOF
 PID=$!
 
 # Everything else is python3: scraping, parsing, checking, driving the socket.
-python3 - "$PORT" "$TMP/expect.json" "$TMP/ctl.sock" "$PID" "$ROOT/dataplane/stats.h" <<'PY' || die "see above"
+python3 - "$PORT" "$TMP/expect.json" "$TMP/ctl.sock" "$PID" "$ROOT/include/siphon/stats.h" <<'PY' || die "see above"
 import json, os, re, socket, sys, time, urllib.error, urllib.request
 
 port, expect_path, sock_path, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -208,7 +208,7 @@ check(total(fams, "siphon_tx_dropped_total") == 0, "nothing refused by the NIC")
 check(total(fams, "siphon_forwarded_total") == FRAMES,
       "forwarded = %d frames, got %d" % (FRAMES, total(fams, "siphon_forwarded_total")))
 
-# Every scalar counter of dataplane/stats.h that is no "drop:" is a family of its own,
+# Every scalar counter of include/siphon/stats.h that is no "drop:" is a family of its own,
 # siphon_<name>_total{worker} with its meaning as HELP (these eight predate the rule).
 LEGACY = {"rx_packets": "siphon_rx_packets_total", "rx_bytes": "siphon_rx_bytes_total",
           "tx_packets": "siphon_tx_packets_total", "tx_bytes": "siphon_tx_bytes_total",

@@ -1,10 +1,14 @@
-/*
- * snap.h - the immutable snapshot of configuration the workers forward by.
+/**
+ * @file snap.h
+ * The immutable snapshot of configuration the workers forward by: the contract between
+ * the control plane, which computes it from a configuration, and the dataplane, which
+ * only looks up in it (Katran's split: its fields are the "maps").
  * Built by the main lcore from a struct sph_cfg (snap_build), published with one
  * pointer store and reclaimed after an RCU grace period (snap_publish). Workers load
  * the pointer once per burst and only read; nothing in a published snapshot changes.
  * Neighbour MACs are not in it: they live in the long-lived nd_table, and a snapshot
- * only holds each backend's index there.
+ * only holds each backend's index there. Control reads the published snapshot through
+ * dp_snap() (main lcore) or under dp_lock() (other threads); it never writes one.
  */
 #ifndef SIPHON_DP_SNAP_H
 #define SIPHON_DP_SNAP_H
@@ -16,7 +20,7 @@
 #include "siphon/cfg.h"
 #include "siphon/keyhash.h"
 #include "siphon/maglev.h"
-#include "neigh.h"
+#include "siphon/neigh.h"
 
 struct dp;
 
