@@ -4,7 +4,7 @@
  * part. Runs on the main lcore: reads and checks the configuration before EAL starts,
  * opens the dataplane (dataplane/, through include/siphon/dp.h), launches its workers,
  * then runs the main loop: the dataplane's main-lcore duties (dp_service: neighbours,
- * exception path), health, metrics, statistics and the control socket (sock.c, ops.c:
+ * exception path), health, metrics, statistics and the control socket (sock.c, cmd.c, gen.c:
  * polled in the loop instead of sleeping, so every snapshot rebuild happens here, off
  * the workers); on SIGINT/SIGTERM it stops everything in order.
  * rte_exit() is never used: every failure before launch leaves through one exit path.
@@ -26,7 +26,8 @@
 #include "siphon/snap.h"
 #include "siphon/stats.h"
 #include "metrics.h"
-#include "ops.h"
+#include "cmd.h"
+#include "gen.h"
 #include "sock.h"
 
 #define MAIN_TICK_US    1000u      /* main loop period: learn-ring latency, stop latency */
@@ -124,10 +125,10 @@ main_now_ns(void)
  * tick as timeout, so a request is answered within a tick and a change (snapshot
  * build, RCU publish) runs here, between neighbour rounds, never on a worker. */
 static void
-main_loop(struct dp *dp, struct ctl_ops *ops, struct ctl_sock *sock)
+main_loop(struct dp *dp, struct gen *ops, struct ctl_sock *sock)
 {
 	uint64_t now = main_now_ns();
-	unsigned stats_interval = ctl_ops_stats_interval(ops);
+	unsigned stats_interval = gen_stats_interval(ops);
 	uint64_t next_nd = now, next_stats = now + stats_interval * 1000000000ull;
 
 	while (!main_stop) {
@@ -135,12 +136,12 @@ main_loop(struct dp *dp, struct ctl_ops *ops, struct ctl_sock *sock)
 
 		dp_service(dp, now, tick);
 		/* Group, weight and state for the metrics: copied once per generation. */
-		ctl_ops_health_poll(ops); /* a backend's health changed: republish */
-		metrics_sync(ctl_ops_cfg(ops), ctl_ops_generation(ops));
+		gen_tick(ops); /* a backend's health changed: republish */
+		metrics_sync(gen_cfg(ops), gen_generation(ops));
 		if (tick)
 			next_nd = now + MAIN_ND_TICK_NS;
-		if (ctl_ops_stats_interval(ops) != stats_interval) { /* changed by a reload */
-			stats_interval = ctl_ops_stats_interval(ops);
+		if (gen_stats_interval(ops) != stats_interval) { /* changed by a reload */
+			stats_interval = gen_stats_interval(ops);
 			next_stats = now + stats_interval * 1000000000ull;
 		}
 		if (stats_interval != 0 && now >= next_stats) {
@@ -148,7 +149,7 @@ main_loop(struct dp *dp, struct ctl_ops *ops, struct ctl_sock *sock)
 			next_stats = now + stats_interval * 1000000000ull;
 		}
 		if (sock != NULL)
-			ctl_sock_poll(sock, MAIN_TICK_US / 1000, ctl_ops_handle, ops);
+			ctl_sock_poll(sock, MAIN_TICK_US / 1000, cmd_handle, ops);
 		else
 			rte_delay_us_sleep(MAIN_TICK_US);
 		now = main_now_ns();
@@ -160,7 +161,7 @@ main(int argc, char **argv)
 {
 	struct main_opts o = {0};
 	struct sph_cfg *cfg = NULL;
-	struct ctl_ops *ops = NULL;
+	struct gen *ops = NULL;
 	struct ctl_sock *sock = NULL;
 	struct dp *dp = NULL;
 	char err[512];
@@ -208,8 +209,8 @@ main(int argc, char **argv)
 	       dp_nb_workers(dp), cfg->nb_ports, dp_snap(dp)->nb_backends, dp_snap(dp)->nb_vips,
 	       sip_scan_name());
 	dp_announce(dp);
-	/* From here the control plane owns the configuration (ctl_ops_free() releases it). */
-	ops = ctl_ops_create(dp, cfg, o.stats_interval);
+	/* From here the control plane owns the configuration (gen_free() releases it). */
+	ops = gen_create(dp, cfg, o.stats_interval);
 	if (ops == NULL) {
 		fprintf(stderr, "siphon: out of memory for the control plane\n");
 		goto out;
@@ -217,25 +218,25 @@ main(int argc, char **argv)
 	cfg = NULL;
 	/* Forwarding matters more than the control socket: without it siphon still runs,
 	 * and says so loudly (the socket may be held by another instance). */
-	sock = ctl_sock_open(ctl_ops_cfg(ops)->ctl_socket, ctl_ops_cfg(ops)->ctl_mode,
-	                     ctl_ops_cfg(ops)->ctl_group, err, sizeof(err));
+	sock = ctl_sock_open(gen_cfg(ops)->ctl_socket, gen_cfg(ops)->ctl_mode,
+	                     gen_cfg(ops)->ctl_group, err, sizeof(err));
 	if (sock == NULL)
 		fprintf(stderr, "siphon: control socket: %s; running without one\n", err);
 	else
-		printf("siphon: control socket %s\n", ctl_ops_cfg(ops)->ctl_socket);
+		printf("siphon: control socket %s\n", gen_cfg(ops)->ctl_socket);
 	/* Health checks (SIP OPTIONS from the kernel's stack, docs/health.md): like the
 	 * socket, optional; without them siphon forwards by the configured states. */
-	if (ctl_ops_health_start(ops, err, sizeof(err)) != 0)
+	if (gen_health_start(ops, err, sizeof(err)) != 0)
 		fprintf(stderr, "siphon: %s; running without health checks\n", err);
 	else
-		printf("siphon: health checks %s\n", ctl_ops_health_on(ops) ? "on" : "off");
+		printf("siphon: health checks %s\n", gen_health_on(ops) ? "on" : "off");
 	/* Like the socket: without metrics siphon still forwards, and says so. */
-	if (ctl_ops_cfg(ops)->metrics_port != 0) {
-		const struct sph_cfg *c = ctl_ops_cfg(ops);
+	if (gen_cfg(ops)->metrics_port != 0) {
+		const struct sph_cfg *c = gen_cfg(ops);
 		char listen[CFG_ADDR_STRLEN];
 
 		cfg_addr_format(&c->metrics_addr, c->metrics_port, listen, sizeof(listen));
-		metrics_sync(c, ctl_ops_generation(ops)); /* retried every tick if it failed */
+		metrics_sync(c, gen_generation(ops)); /* retried every tick if it failed */
 		if (metrics_start(dp, listen, err, sizeof(err)) != 0)
 			fprintf(stderr, "siphon: %s; running without metrics\n", err);
 		else
@@ -247,7 +248,7 @@ main(int argc, char **argv)
 
 	printf("siphon: stopping\n");
 	metrics_stop();
-	ctl_ops_health_stop(ops); /* no probe, no republish from here on */
+	gen_health_stop(ops); /* no probe, no republish from here on */
 	ctl_sock_close(sock);
 	sock = NULL;
 	dp_stop(dp);
@@ -259,7 +260,7 @@ out:
 	dp_close(dp);
 	rte_eal_cleanup();
 	ctl_sock_close(sock);
-	ctl_ops_free(ops);
+	gen_free(ops);
 	cfg_free(cfg);
 	return ret;
 }
