@@ -199,6 +199,8 @@ refuse() { # refuse REASON-SUBSTRING ARGS...
 refuse 'name is already used' backend add core b1 192.0.2.41
 refuse 'name is already used' backend add edge b2 192.0.2.42
 refuse 'weight must be 1..100, got 0' backend weight b1 0
+refuse 'weight must be 1..100, got -1' backend weight b1 -1
+refuse 'weight must be 1..100, got -1' backend add core b9 192.0.2.49 --weight -1
 refuse 'weight must be 1..100, got 0' backend add core b9 192.0.2.49 --weight 0
 refuse 'group "nosuch" is not defined' backend add nosuch b9 192.0.2.49
 refuse 'address must be an IP address' backend add core b9 192.0.2.300
