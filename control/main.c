@@ -35,6 +35,7 @@
 
 struct main_opts {
 	const char *config;
+	bool check;          /* --check-config: validate, print, exit */
 	long stats_interval; /* -1: the configuration's */
 	bool promisc;
 };
@@ -53,7 +54,12 @@ main_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: siphon [EAL options] -- --config FILE [--stats-interval SEC] [--promisc]\n"
+	        "       siphon --check-config FILE\n"
 	        "  --config FILE         configuration (docs/config.md)\n"
+	        "  --check-config FILE   check FILE as a start or reload would (everything but\n"
+	        "                        the DPDK devices), print the configuration in effect\n"
+	        "                        with every default spelled out, and exit: 0 when it\n"
+	        "                        would load, 1 with file:line errors when not\n"
 	        "  --stats-interval SEC  print statistics every SEC seconds (0: only at exit);\n"
 	        "                        overrides the configuration's stats_interval\n"
 	        "  --promisc             promiscuous mode, and forward unicast frames whatever\n"
@@ -67,6 +73,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
 {
 	static const struct option lo[] = {
 	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", required_argument, NULL, 'k'},
 	        {"stats-interval", required_argument, NULL, 's'},
 	        {"promisc", no_argument, NULL, 'p'},
 	        {"help", no_argument, NULL, 'h'},
@@ -81,6 +88,10 @@ main_parse(int argc, char **argv, struct main_opts *o)
 		switch (c) {
 		case 'c':
 			o->config = optarg;
+			break;
+		case 'k':
+			o->config = optarg;
+			o->check = true;
 			break;
 		case 's':
 			o->stats_interval = strtol(optarg, &end, 10);
@@ -105,11 +116,39 @@ main_parse(int argc, char **argv, struct main_opts *o)
 	}
 	if (optind != argc || o->config == NULL) {
 		fprintf(stderr, "siphon: %s\n",
-		        o->config == NULL ? "--config is required" : "unexpected argument");
+		        o->config == NULL ? "--config or --check-config is required"
+		                          : "unexpected argument");
 		main_usage(stderr);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * siphon --check-config FILE (argv[0] a program name): what a start or a reload would
+ * say of FILE, without EAL: the configuration's own rules (cfg_load), then whether the
+ * dataplane could forward it (snap_check). Only the devices are not looked at. The
+ * configuration in effect goes to stdout (it holds the hash key: as secret as FILE).
+ */
+static int
+main_check(const char *path)
+{
+	struct sph_cfg *cfg = NULL;
+	char err[512];
+	int rc;
+
+	if (cfg_load(path, &cfg, err, sizeof(err)) != 0 || snap_check(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siphon: %s\n", err);
+		cfg_free(cfg);
+		return EXIT_FAILURE;
+	}
+	rc = cfg_write(cfg, stdout) == 0 && fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (rc == EXIT_SUCCESS)
+		fprintf(stderr, "siphon: %s: configuration ok\n", path);
+	else
+		fprintf(stderr, "siphon: %s: cannot write the configuration\n", path);
+	cfg_free(cfg);
+	return rc;
 }
 
 static uint64_t
@@ -174,16 +213,25 @@ main(int argc, char **argv)
 			sep = i;
 			break;
 		}
+	/* The check needs no EAL, so it needs no "--" either. */
+	if (sep == argc && argc > 1 && strncmp(argv[1], "--check-config", 14) == 0)
+		sep = 0; /* every argument is an application option */
 	if (sep == argc) {
 		fprintf(stderr, "siphon: no \"--\" before the application options\n");
 		main_usage(stderr);
 		return EXIT_FAILURE;
 	}
-	argv[sep] = argv[0]; /* getopt skips argv[0] */
-	rc = main_parse(argc - sep, argv + sep, &o);
-	argv[sep] = "--";
+	if (sep != 0) {
+		argv[sep] = argv[0]; /* getopt skips argv[0] */
+		rc = main_parse(argc - sep, argv + sep, &o);
+		argv[sep] = "--";
+	} else {
+		rc = main_parse(argc, argv, &o);
+	}
 	if (rc != 0)
 		return rc > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (o.check)
+		return main_check(o.config);
 	if (cfg_load(o.config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "siphon: %s\n", err);
 		return EXIT_FAILURE;

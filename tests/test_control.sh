@@ -84,6 +84,25 @@ health = { enabled = false; };
 EOF
 cp "$CONF" "$TMP/orig.conf"
 
+# ---- siphon --check-config: what a start or reload would say, without EAL ----
+out=$("$SIPHON" --check-config "$CONF" 2>"$TMP/check.err"); rc=$?
+check "--check-config accepts the test configuration (rc $rc: $(cat "$TMP/check.err"))" test "$rc" = 0
+printf '%s\n' "$out" >"$TMP/effective.conf"
+out2=$("$SIPHON" -- --check-config "$TMP/effective.conf" 2>/dev/null); rc=$?
+check "--check-config's output checks again and prints itself (rc $rc)" \
+	test "$rc" = 0 -a "$out2" = "$(cat "$TMP/effective.conf")"
+sed 's/{ name = "b2"; address = "192.0.2.22"; weight = 2; }/{ name = "b2"; address = "192.0.2.22"; weight = 0; }/' \
+	"$CONF" >"$TMP/bad.conf"
+"$SIPHON" --check-config "$TMP/bad.conf" >/dev/null 2>"$TMP/check.err"; rc=$?
+check "--check-config refuses a bad value with file:line (rc $rc: $(cat "$TMP/check.err"))" \
+	test "$rc" = 1 -a -n "$(grep -F 'bad.conf:6: backend "b2"' "$TMP/check.err" | grep -F 'weight')"
+# Valid as a configuration, yet not forwardable: an L2 DSR backend off every port's segment.
+sed 's/{ name = "b3"; address = "192.0.2.23"; }/{ name = "b3"; address = "198.51.100.23"; }/' \
+	"$CONF" >"$TMP/offlink.conf"
+"$SIPHON" --check-config "$TMP/offlink.conf" >/dev/null 2>"$TMP/check.err"; rc=$?
+check "--check-config runs the dataplane's checks too (rc $rc: $(cat "$TMP/check.err"))" \
+	test "$rc" = 1 -a -n "$(grep -F 'offlink.conf:7: backend "b3"' "$TMP/check.err" | grep -F 'L2 DSR needs it on the segment')"
+
 # ---- start ----
 start_daemon() { # start_daemon VDEV [OPTIONS...]: siphon with $CONF, waits for $SOCK
 	local vdev=$1; shift

@@ -104,6 +104,17 @@ struct snap {
 };
 
 /**
+ * Whether snap_build() could forward cfg, from the configuration alone (no device, no
+ * EAL): every backend reachable the way its VIPs' modes need (L2 DSR on a port's
+ * segment or with a static MAC; otherwise through a gateway of its family; a port
+ * address of its family to tunnel or resolve from), the backend and VIP counts, the
+ * addresses each port answers for. snap_build() runs it first, so the two never
+ * disagree; `siphon --check-config` runs it after cfg_load(). Any thread.
+ * @return 0, or -1 with one "file:line: item: problem" line in err.
+ */
+int snap_check(const struct sph_cfg *cfg, char *err, size_t errlen);
+
+/**
  * Build a snapshot of cfg for dp's ports (cfg port i is dp port i). Adds every
  * next hop to dp's nd_table (static MACs as ND_STATIC) and records its egress port.
  * Rejects what the dataplane cannot forward: an l2dsr backend neither on-link nor
