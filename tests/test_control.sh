@@ -463,7 +463,7 @@ groups = ( { name = "core"; backends = (
 	{ name = "b1"; address = "192.0.2.21"; mac = "02:00:00:00:00:21"; },
 	{ name = "b2"; address = "192.0.2.22"; mac = "02:00:00:00:00:22"; },
 	{ name = "b3"; address = "192.0.2.23"; mac = "02:00:00:00:00:23"; } ); } );
-vips = ( { address = "192.0.2.10"; group = "core"; }, { address = "2001:db8::10"; group = "core"; } );
+vips = ( { address = "203.0.113.10"; group = "core"; }, { address = "2001:db8::10"; group = "core"; } );
 control = { socket = "$SOCK"; group = "$(id -gn)"; };
 health = { enabled = false; };
 EOF
