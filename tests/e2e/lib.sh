@@ -66,7 +66,7 @@ e2e_require() {
 # are executable.
 e2e_binaries() {
 	local who=$1
-	e2e_siphon=${2:-$e2e_here/../../build/dataplane/siphon}
+	e2e_siphon=${2:-$e2e_here/../../build/control/siphon}
 	e2e_siphonctl=${3:-$(dirname "$e2e_siphon")/../ctl/siphonctl}
 	[ -x "$e2e_siphon" ] && [ -x "$e2e_siphonctl" ] ||
 		{ echo "$who: $e2e_siphon or $e2e_siphonctl not found (build first)" >&2; exit 2; }

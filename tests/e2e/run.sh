@@ -51,7 +51,7 @@ if [ "${1:-}" = "--direct" ]; then
 fi
 mode=${1:-}
 family=${2:-}
-e2e_siphon=${3:-$root/build/dataplane/siphon}
+e2e_siphon=${3:-$root/build/control/siphon}
 case "$mode/$family" in
 l2dsr/4 | l2dsr/6 | ipip/4 | ipip/6) ;;
 *)
