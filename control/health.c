@@ -36,6 +36,7 @@
 
 #include "siphon/maglev.h"
 #include "siphon/sip.h"
+#include "siphon/sph.h"
 
 #include "health.h"
 
@@ -122,11 +123,8 @@ herr(char *err, size_t errlen, const char *fmt, ...)
 static uint64_t
 clock_default(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return sph_now_ns() / 1000u;
 }
 
 static uint64_t
