@@ -1841,6 +1841,26 @@ Test(dp, reversal_keeps_window_and_rotation_expires)
 	assert_pool_full();
 }
 
+/* Forgetting a removed backend's slot (dp_aff_forget): its records stop matching, and
+ * a record probed past one of them is still found (a tombstone, not an empty word). */
+Test(dp, affinity_forget_keeps_probe_chain)
+{
+	uint64_t h1 = 0x1111000000000040ull, h2 = 0x2222000000000040ull; /* one bucket */
+
+	if (E.dp.aff == NULL)
+		cr_assert_eq(dp_aff_create(&E.dp), 0);
+	cr_assert_eq(dp_aff_add(E.dp.aff, h1, 7), DP_AFF_ADDED);
+	cr_assert_eq(dp_aff_add(E.dp.aff, h2, 9), DP_AFF_ADDED);
+	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 10u);
+	dp_aff_forget(&E.dp, 7);
+	cr_assert_eq(dp_aff_find(E.dp.aff, h1), 0u, "a forgotten slot still found");
+	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 10u, "a record behind a forgotten one lost");
+	dp_aff_forget(&E.dp, 9);
+	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 0u);
+	cr_assert_eq(dp_aff_add(E.dp.aff, h2, 9), DP_AFF_ADDED, "no room after forgetting");
+	dp_aff_clear(&E.dp);
+}
+
 /* A change that moves no key (a down backend added) opens no window. */
 Test(dp, change_moving_nothing_opens_no_window)
 {
