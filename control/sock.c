@@ -223,7 +223,7 @@ ctl_sock_peer_has_group(int fd, pid_t pid, gid_t gid, char *why, size_t n)
 #ifdef SO_PEERGROUPS
 	gid_t small[CTL_SOCK_GROUPS_STACK], *g = small;
 	socklen_t len = sizeof(small);
-	int rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len);
+	int rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len), err;
 
 	if (rc != 0 && errno == ERANGE) { /* len now says how much is needed */
 		g = malloc(len > 0 ? len : 1);
@@ -238,12 +238,13 @@ ctl_sock_peer_has_group(int fd, pid_t pid, gid_t gid, char *why, size_t n)
 		for (size_t i = 0; i < len / sizeof(gid_t) && found == 0; i++)
 			found = g[i] == gid;
 	}
+	err = errno;
 	if (g != small)
 		free(g);
 	if (rc == 0)
 		return found;
-	if (errno != ENOPROTOOPT) {
-		snprintf(why, n, "cannot read peer groups: %s", strerror(errno));
+	if (err != ENOPROTOOPT) {
+		snprintf(why, n, "cannot read peer groups: %s", strerror(err));
 		return -1;
 	}
 #else
