@@ -220,7 +220,8 @@ ctl_sock_peer_has_group(int fd, pid_t pid, gid_t gid, char *why, size_t n)
 	FILE *f;
 	int found = -1;
 
-#ifdef SO_PEERGROUPS
+/* CTL_SOCK_NO_PEERGROUPS: build the fallback alone, so that tests reach it. */
+#if defined(SO_PEERGROUPS) && !defined(CTL_SOCK_NO_PEERGROUPS)
 	gid_t small[CTL_SOCK_GROUPS_STACK], *g = small;
 	socklen_t len = sizeof(small);
 	int rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len), err;
