@@ -19,8 +19,10 @@
 
 #include <stddef.h>
 
-#define CTL_SOCK_MAX_CLIENTS 64u    /**< clients served at once; more are refused */
-#define CTL_SOCK_REQ_MAX     65536u /**< longest request line, newline excluded */
+/** Clients served at once; a newcomer beyond takes an idle one's slot or is refused. */
+#define CTL_SOCK_MAX_CLIENTS 64u
+/** Longest request line, newline excluded. */
+#define CTL_SOCK_REQ_MAX     65536u
 /** Default idle timeout: a client that neither sends a byte nor takes one of its reply
  *  for this long is told so and closed. siphonctl needs milliseconds; an operator's
  *  interactive `socat` session gets a minute between commands. */

@@ -206,6 +206,32 @@ Test(sock, talking_client_outlives_the_idle_timeout)
 	ctl_sock_close(cs);
 }
 
+Test(sock, client_that_stops_reading_is_dropped)
+{
+	struct ctl_sock *cs = open_sock(0660, "root");
+	int fd = connect_client();
+	static char line[32768];
+	bool accepted = false;
+
+	/* It sends requests and never reads: the server stops reading it once a reply
+	 * is stuck (back-pressure), its own sends then stop going through, and neither
+	 * side moves a byte. That is idle too. */
+	ctl_sock_set_timeouts(cs, 100, CTL_SOCK_EVICT_MS);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	for (unsigned t = 0; t < MAX_TURNS; t++) {
+		(void)!send(fd, line, sizeof(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+		ctl_sock_poll(cs, POLL_MS, echo, NULL);
+		accepted |= ctl_sock_clients(cs) == 1;
+		if (accepted && ctl_sock_clients(cs) == 0)
+			break;
+	}
+	cr_assert(accepted);
+	cr_assert_eq(ctl_sock_clients(cs), 0, "a client that reads nothing is closed");
+	close(fd);
+	ctl_sock_close(cs);
+}
+
 /* Fill every slot with clients that say nothing; return their fds. */
 static void
 fill(struct ctl_sock *cs, int *fds)
