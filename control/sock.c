@@ -364,10 +364,22 @@ ctl_sock_accept(struct ctl_sock *cs, uint64_t now)
 		if (fd < 0)
 			return; /* EAGAIN, or a client that left already */
 		if (!ctl_sock_allowed(cs, fd, why, sizeof(why))) {
-			int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\"}\n",
-			                 why);
+			size_t n = (size_t)snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"");
 
-			ctl_sock_say(fd, msg, (size_t)n);
+			/* why may quote a group or user name: escaped as a JSON string wants. */
+			for (const char *p = why; *p != '\0' && n + 8 < sizeof(msg); p++) {
+				unsigned char ch = (unsigned char)*p;
+
+				if (ch == '"' || ch == '\\')
+					n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\\%c", ch);
+				else if (ch < 0x20)
+					n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\\u%04x",
+					                      ch);
+				else
+					msg[n++] = (char)ch;
+			}
+			n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\"}\n");
+			ctl_sock_say(fd, msg, n);
 			close(fd);
 			continue;
 		}
