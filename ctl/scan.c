@@ -21,6 +21,10 @@
  * other UDP frame over Ethernet (L2 DSR) to the backend whose static MAC is the Ethernet
  * destination. The recomputed choice stays in "backend", "agree" compares the two, and the
  * summary counts by sent_to.
+ *
+ * IPv4 header checksums are not verified unless --verify-checksums says so (as tshark does):
+ * captures taken on the sending host hold whatever checksum offload left there, often
+ * 0x0000. The daemon always verifies; the option shows what it would drop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -72,10 +76,11 @@ struct scan_group {
 };
 
 struct scan {
-	bool summary;    /* --summary: counts instead of packets */
-	bool json;       /* --json: JSON summary (packets are always JSON) */
-	bool multi_file; /* several inputs: each packet says which file it came from */
-	bool received;   /* --received: the capture is what siphon sent */
+	bool summary;       /* --summary: counts instead of packets */
+	bool json;          /* --json: JSON summary (packets are always JSON) */
+	bool multi_file;    /* several inputs: each packet says which file it came from */
+	bool received;      /* --received: the capture is what siphon sent */
+	unsigned pkt_flags; /* pkt_decode_flags(): PKT_F_NO_CSUM unless --verify-checksums */
 
 	/* Dispatch. cfg is NULL when neither --config nor --backends was given. */
 	struct sph_cfg *cfg;
@@ -562,7 +567,7 @@ sent_decode(struct scan *s, enum pkt_verdict v, long l2, const uint8_t **data, s
 	s->sent.outer = *pi;
 	*data += start;
 	*len = end - start;
-	return pkt_decode_ip(*data, *len, pi);
+	return pkt_decode_ip_flags(*data, *len, s->pkt_flags, pi);
 }
 
 static void
@@ -577,14 +582,14 @@ scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, si
 
 	s->packets++;
 	if (l2 == SCAN_LINK_ETHERNET) {
-		v = pkt_decode(data, caplen, &pi);
+		v = pkt_decode_flags(data, caplen, s->pkt_flags, &pi);
 	} else if ((size_t)l2 > caplen) {
 		memset(&pi, 0, sizeof(pi));
 		v = PKT_TRUNCATED;
 	} else {
 		data += l2;
 		caplen -= (size_t)l2;
-		v = pkt_decode_ip(data, caplen, &pi);
+		v = pkt_decode_ip_flags(data, caplen, s->pkt_flags, &pi);
 	}
 	if (s->received)
 		v = sent_decode(s, v, l2, &data, &caplen, &pi);
@@ -981,7 +986,8 @@ scan_usage(FILE *out)
 	fprintf(out,
 	        "usage: " CTL_PROG
 	        " scan [--config FILE | --backends LIST (--key KEY | --key-hex HEX)]\n"
-	        "                      [--received] [--summary] [--json] INPUT...\n"
+	        "                      [--received] [--verify-checksums] [--summary] [--json]\n"
+	        "                      INPUT...\n"
 	        "\n"
 	        "Explain, packet by packet, what siphon's decoder and SIP scanner make of INPUT\n"
 	        "and which backend each SIP message would be dispatched to.\n"
@@ -1002,6 +1008,10 @@ scan_usage(FILE *out)
 	        "                       destination MAC, for backends with a static mac) and\n"
 	        "                       whether it is the computed one (\"agree\"); the summary\n"
 	        "                       counts by sent_to. Needs --config or --backends\n"
+	        "  -V, --verify-checksums  report frames whose IPv4 header checksum does not\n"
+	        "                       verify (bad_ipv4_checksum), as the daemon drops them;\n"
+	        "                       off by default: captures taken on the sending host hold\n"
+	        "                       what checksum offload left there (often 0)\n"
 	        "  -s, --summary        print counts per verdict and per backend instead of "
 	        "packets\n"
 	        "  -j, --json           JSON output (packets are always one JSON object per line;\n"
@@ -1062,6 +1072,7 @@ scan_run(int argc, char **argv)
 	        {"key", required_argument, NULL, 'k'},
 	        {"key-hex", required_argument, NULL, 'x'},
 	        {"received", no_argument, NULL, 'r'},
+	        {"verify-checksums", no_argument, NULL, 'V'},
 	        {"summary", no_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
@@ -1073,10 +1084,11 @@ scan_run(int argc, char **argv)
 	struct scan s = {0};
 	char err[512];
 	int c, rc = CTL_EXIT_OK;
+	bool verify_csum = false;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:b:k:x:rsjh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:b:k:x:rVsjh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -1093,6 +1105,9 @@ scan_run(int argc, char **argv)
 		case 'r':
 			s.received = true;
 			break;
+		case 'V':
+			verify_csum = true;
+			break;
 		case 's':
 			s.summary = true;
 			break;
@@ -1108,6 +1123,7 @@ scan_run(int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	s.pkt_flags = verify_csum ? 0 : PKT_F_NO_CSUM;
 	if (config != NULL && backends != NULL)
 		return usage_error("--config and --backends exclude each other");
 	if (key != NULL && key_hex != NULL)

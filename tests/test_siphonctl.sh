@@ -752,5 +752,44 @@ expect_rc "--help exits 0" 0 --help
 check "--help lists scan" grep -q "scan" "$T/out"
 expect_rc "--version exits 0" 0 --version
 
+# ---------------------------------------------------------------------------
+# IPv4 header checksums: not verified by default (captures taken on the sending host hold
+# what checksum offload left there, often 0x0000), verified with --verify-checksums.
+python3 - "$T" <<'EOF' || fail "cannot generate the checksum captures"
+import struct, sys
+out = sys.argv[1]
+sys.path.insert(0, out)
+from pktlib import *
+C, V = "198.51.100.7", "203.0.113.10"
+def with_csum(ip, c):
+    return ip[:10] + struct.pack("!H", c) + ip[12:]
+m = lambda cid: msg("INVITE sip:bob@example.com SIP/2.0", cid, "1 INVITE", "z9hG4bKc")
+good = sip_udp(4, C, V, 5062, 5060, m("csum-good@example.com"))
+zero = with_csum(sip_udp(4, C, V, 5062, 5060, m("csum-zero@example.com")), 0)
+wrong = sip_udp(4, C, V, 5062, 5060, m("csum-wrong@example.com"))
+wrong = with_csum(wrong, struct.unpack("!H", wrong[10:12])[0] ^ 0x0101)
+pcap(out + "/csum.pcap", 1, [eth(good), eth(zero), eth(wrong)])
+pcap(out + "/csum-raw.pcap", 101, [good, zero, wrong])
+EOF
+for f in csum.pcap csum-raw.pcap; do
+	expect_rc "scan $f (checksums not verified) exits 0" 0 scan "$T/$f"
+	pycheck "$f: offloaded and wrong IPv4 checksums are not rejected by default" "$T/out" '
+assert [p["verdict"] for p in pk] == ["ok", "ok", "ok"], pk
+assert [p["call_id"] for p in pk] == ["csum-good@example.com", "csum-zero@example.com",
+                                      "csum-wrong@example.com"], pk
+'
+	expect_rc "scan --verify-checksums $f exits 0" 0 scan --verify-checksums "$T/$f"
+	pycheck "$f --verify-checksums: both reported as the daemon drops them" "$T/out" '
+assert [p["verdict"] for p in pk] == ["ok", "bad_ipv4_checksum", "bad_ipv4_checksum"], pk
+assert all(p["layer"] == "pkt" for p in pk[1:]), pk
+'
+done
+expect_rc "scan -V --summary --json csum.pcap exits 0" 0 scan -V --summary --json "$T/csum.pcap"
+pycheck "-V summary counts bad_ipv4_checksum" "$T/out" '
+assert j["sip_ok"] == 1 and j["non_sip_by_reason"] == {"bad_ipv4_checksum": 2}, j
+'
+expect_rc "scan --verify-checksums calls.pcap exits 0" 0 scan --verify-checksums "$T/calls.pcap"
+check "valid checksums: --verify-checksums changes nothing" cmp -s "$T/out" "$T/plain.json"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
