@@ -626,18 +626,25 @@ scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, si
 /* ------------------------------------------------------------------------ */
 /* Inputs */
 
-/* Could this be a hand-written or saved SIP message rather than a broken capture? */
+/*
+ * Does p start like a capture file: a pcap file header (microsecond or nanosecond
+ * timestamps, modified pcap; either byte order) or a pcapng Section Header Block? Such an
+ * input that libpcap refused is a broken capture, never a SIP message.
+ */
 static bool
-looks_like_text(const uint8_t *p, size_t len)
+has_capture_magic(const uint8_t *p, size_t len)
 {
-	size_t n = len < 1024 ? len : 1024;
+	static const uint32_t magics[] = {0xa1b2c3d4u, 0xa1b23c4du, 0xa1b2cd34u, 0x0a0d0d0au};
+	uint32_t be, le;
 
-	if (len == 0)
+	if (len < 4)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-			return false;
-	return true;
+	be = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	le = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (be == magics[i] || le == magics[i])
+			return true;
+	return false;
 }
 
 /* All of f, for stdin (which cannot be rewound after libpcap tried it). */
@@ -698,20 +705,35 @@ scan_pcap(struct scan *s, pcap_t *pc)
 	return 0;
 }
 
-/* Not a capture: one SIP message, the whole input, frame 1, on the first group. */
+/*
+ * Not a capture: one SIP message, the whole input, frame 1, on the first group. Whether
+ * it is a SIP message is what the scanner says, not a guess from its octets (valid
+ * messages may hold NUL, control octets and binary bodies): any verdict but a start line
+ * the scanner cannot read, or a length no datagram has, makes it one, reported with that
+ * verdict as the dataplane would count it.
+ */
 static int
 scan_raw(struct scan *s, const char *pcap_err, const uint8_t *p, size_t len)
 {
+	struct sip_msg m;
+	enum sip_verdict v;
 	json_t *o;
 
 	if (len == 0) {
 		fprintf(stderr, SCAN_ERR "%s: empty input\n", s->file);
 		return -1;
 	}
-	if (!looks_like_text(p, len)) {
+	if (has_capture_magic(p, len)) {
+		fprintf(stderr, SCAN_ERR "%s: a capture libpcap cannot read: %s\n", s->file,
+		        pcap_err);
+		return -1;
+	}
+	v = sip_parse(p, len, &m);
+	if (v == SIP_BAD_START_LINE || v == SIP_OVERSIZE) {
 		fprintf(stderr,
-		        SCAN_ERR "%s: neither a pcap/pcapng capture (%s) nor a SIP message\n",
-		        s->file, pcap_err);
+		        SCAN_ERR "%s: neither a pcap/pcapng capture (%s) nor a SIP message the "
+		                 "scanner can read (%s: %s)\n",
+		        s->file, pcap_err, sip_verdict_name(v), sip_verdict_str(v));
 		return -1;
 	}
 	if (s->received) {

@@ -791,5 +791,104 @@ assert j["sip_ok"] == 1 and j["non_sip_by_reason"] == {"bad_ipv4_checksum": 2}, 
 expect_rc "scan --verify-checksums calls.pcap exits 0" 0 scan --verify-checksums "$T/calls.pcap"
 check "valid checksums: --verify-checksums changes nothing" cmp -s "$T/out" "$T/plain.json"
 
+# ---------------------------------------------------------------------------
+# Every RFC 4475 torture message as a raw message file. Whether a file that is not a
+# capture is a SIP message is what the scanner says: each file gets its verdict, as in
+# tests/test_sip.c's corpus table, except those whose start line the scanner cannot read,
+# which are refused (exit 1) with the scanner's reason. Routed ones must show MANIFEST.tsv's
+# Call-ID, method or status and CSeq number.
+RFC=$ROOT/tests/data/rfc4475
+cat >"$T/rfc4475-expect.tsv" <<'EOF'
+wsinv.dat	ok
+intmeth.dat	ok
+esc01.dat	ok
+escnull.dat	ok
+esc02.dat	ok
+lwsdisp.dat	ok
+longreq.dat	ok
+dblreq.dat	ok
+semiuri.dat	ok
+transports.dat	ok
+mpart01.dat	ok
+unreason.dat	ok
+noreason.dat	ok
+badinv01.dat	bad_via
+clerr.dat	truncated
+ncl.dat	bad_content_length
+scalar02.dat	bad_cseq
+scalarlg.dat	bad_cseq
+quotbal.dat	bad_to
+ltgtruri.dat	bad_request_uri
+lwsruri.dat	refused
+lwsstart.dat	refused
+trws.dat	refused
+escruri.dat	ok
+baddate.dat	ok
+regbadct.dat	ok
+badaspec.dat	ok
+baddn.dat	unterminated
+badvers.dat	bad_version
+mismatch01.dat	cseq_mismatch
+mismatch02.dat	cseq_mismatch
+bigcode.dat	bad_status
+badbranch.dat	ok
+insuf.dat	no_call_id
+unkscm.dat	ok
+novelsc.dat	ok
+unksm2.dat	ok
+bext01.dat	ok
+invut.dat	ok
+regaut01.dat	ok
+multi01.dat	dup_cseq
+mcl01.dat	dup_content_length
+bcast.dat	ok
+zeromf.dat	ok
+cparam01.dat	ok
+cparam02.dat	ok
+regescrt.dat	ok
+sdp01.dat	ok
+inv2543.dat	ok
+EOF
+pycheck "RFC 4475: every file, the expectation table and MANIFEST.tsv agree" "$T/rfc4475-expect.tsv" "
+import os
+want = [l.split('\t')[0] for l in text.splitlines()]
+man = [l.split('\t')[0] for l in open('$RFC/MANIFEST.tsv').read().splitlines()[1:] if l]
+files = sorted(f for f in os.listdir('$RFC') if f.endswith('.dat'))
+assert len(set(want)) == len(want), 'a file twice in the table'
+assert sorted(want) == files, set(want) ^ set(files)
+assert sorted(man) == files, set(man) ^ set(files)
+"
+while IFS=$'\t' read -r f want; do
+	if [ "$want" = refused ]; then
+		expect_rc "rfc4475 $f: refused, exit 1" 1 scan "$RFC/$f"
+		check "rfc4475 $f: the scanner's reason on stderr" grep -q "nor a SIP message.*bad_start_line" "$T/err"
+		continue
+	fi
+	expect_rc "rfc4475 $f: scanned as one message" 0 scan "$RFC/$f"
+	pycheck "rfc4475 $f: verdict $want" "$T/out" "
+p, = pk
+assert p['frame'] == 1 and p['layer'] == 'sip' and p['verdict'] == '$want', p
+row = {l.split('\t')[0]: l.split('\t') for l in open('$RFC/MANIFEST.tsv').read().splitlines()}['$f']
+if p['verdict'] == 'ok':
+    assert p['call_id'] == row[5], (p, row[5])
+    assert p['cseq'].split(' ')[0] == row[7], (p, row[7])
+    if p['kind'] == 'response':
+        assert str(p['status']) == row[6], (p, row[6])
+    else:
+        assert p['method'] == row[6], (p, row[6])
+"
+done <"$T/rfc4475-expect.tsv"
+# Given on standard input, the binary ones are messages too.
+for f in intmeth.dat mpart01.dat; do
+	expect_rc "rfc4475 $f from stdin: scanned" 0 scan - <"$RFC/$f"
+	pycheck "rfc4475 $f from stdin: ok" "$T/out" '
+assert pk[0]["verdict"] == "ok" and pk[0]["frame"] == 1, pk
+'
+done
+# A file that starts like a capture but that libpcap refuses is a broken capture.
+printf '\xd4\xc3\xb2\xa1\x02\x00' >"$T/short.pcap"
+expect_rc "capture magic, bad header exits 1" 1 scan "$T/short.pcap"
+check "  ...and says it is a capture libpcap cannot read" grep -q "a capture libpcap cannot read" "$T/err"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
