@@ -796,7 +796,8 @@ check "valid checksums: --verify-checksums changes nothing" cmp -s "$T/out" "$T/
 # capture is a SIP message is what the scanner says: each file gets its verdict, as in
 # tests/test_sip.c's corpus table, except those whose start line the scanner cannot read,
 # which are refused (exit 1) with the scanner's reason. Routed ones must show MANIFEST.tsv's
-# Call-ID, method or status and CSeq number.
+# Call-ID, method or status and CSeq number (unless the CSeq is malformed). The third
+# column lists the anomalies a routed message is forwarded with.
 RFC=$ROOT/tests/data/rfc4475
 cat >"$T/rfc4475-expect.tsv" <<'EOF'
 wsinv.dat	ok
@@ -812,12 +813,12 @@ transports.dat	ok
 mpart01.dat	ok
 unreason.dat	ok
 noreason.dat	ok
-badinv01.dat	bad_via
+badinv01.dat	ok	bad_via
 clerr.dat	truncated
 ncl.dat	bad_content_length
-scalar02.dat	bad_cseq
-scalarlg.dat	bad_cseq
-quotbal.dat	bad_to
+scalar02.dat	ok	bad_cseq,bad_max_forwards
+scalarlg.dat	ok	bad_cseq
+quotbal.dat	ok	bad_to
 ltgtruri.dat	bad_request_uri
 lwsruri.dat	refused
 lwsstart.dat	refused
@@ -828,8 +829,8 @@ regbadct.dat	ok
 badaspec.dat	ok
 baddn.dat	unterminated
 badvers.dat	bad_version
-mismatch01.dat	cseq_mismatch
-mismatch02.dat	cseq_mismatch
+mismatch01.dat	ok	cseq_mismatch
+mismatch02.dat	ok	cseq_mismatch
 bigcode.dat	bad_status
 badbranch.dat	ok
 insuf.dat	no_call_id
@@ -839,7 +840,7 @@ unksm2.dat	ok
 bext01.dat	ok
 invut.dat	ok
 regaut01.dat	ok
-multi01.dat	dup_cseq
+multi01.dat	dup_call_id
 mcl01.dat	dup_content_length
 bcast.dat	ok
 zeromf.dat	ok
@@ -858,7 +859,7 @@ assert len(set(want)) == len(want), 'a file twice in the table'
 assert sorted(want) == files, set(want) ^ set(files)
 assert sorted(man) == files, set(man) ^ set(files)
 "
-while IFS=$'\t' read -r f want; do
+while IFS=$'\t' read -r f want anom; do
 	if [ "$want" = refused ]; then
 		expect_rc "rfc4475 $f: refused, exit 1" 1 scan "$RFC/$f"
 		check "rfc4475 $f: the scanner's reason on stderr" grep -q "nor a SIP message.*bad_start_line" "$T/err"
@@ -871,7 +872,7 @@ assert p['frame'] == 1 and p['layer'] == 'sip' and p['verdict'] == '$want', p
 row = {l.split('\t')[0]: l.split('\t') for l in open('$RFC/MANIFEST.tsv').read().splitlines()}['$f']
 if p['verdict'] == 'ok':
     assert p['call_id'] == row[5], (p, row[5])
-    assert p['cseq'].split(' ')[0] == row[7], (p, row[7])
+    assert 'bad_cseq' in '$anom' or p['cseq'].split(' ')[0] == row[7], (p, row[7])
     if p['kind'] == 'response':
         assert str(p['status']) == row[6], (p, row[6])
     else:
