@@ -4,7 +4,9 @@
  * Each frame of a pcap/pcapng file (or one raw SIP message) goes through the dataplane's
  * own code: pkt_decode() for L2-L4, a documented rule that picks the SIP datagrams, then
  * sip_parse(), then, with --config or --backends, the keyed Call-ID hash and the weighted
- * Maglev table of the group serving the packet. Output is one JSON object per packet, or
+ * Maglev table of the group serving the packet. A routable message with anomalies (defects in
+ * fields dispatch does not read, sip.h) lists them and is dispatched as the daemon forwards
+ * it. Output is one JSON object per packet, or
  * with --summary the counts per verdict and per backend plus the check that every Call-ID
  * went to exactly one backend. Nothing here is a second implementation of a dataplane
  * decision: the tool only wires the core modules together and prints what they say.
@@ -101,8 +103,10 @@ struct scan {
 
 	/* Counters. */
 	uint64_t packets, sip_ok, sip_rejected, non_sip, not_sip;
-	uint64_t rejected[SIP_VERDICT_COUNT]; /* by sip_parse() verdict */
-	uint64_t pkt_bad[PKT_VERDICT_COUNT];  /* by pkt_decode() verdict */
+	uint64_t rejected[SIP_VERDICT_COUNT];  /* by sip_parse() verdict */
+	uint64_t sip_anomalous;                /* routable, with anomalies */
+	uint64_t anomalies[SIP_VERDICT_COUNT]; /* routable messages by anomaly */
+	uint64_t pkt_bad[PKT_VERDICT_COUNT];   /* by pkt_decode() verdict */
 
 	const char *file; /* input being read */
 	bool oom;
@@ -434,7 +438,10 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 	uint32_t idx = 0;
 	int rc;
 
-	verdict_set(o, sip_verdict_name(v), "sip", sip_verdict_str(v));
+	verdict_set(o, sip_verdict_name(v), "sip",
+	            v == SIP_OK && m.anomalies != 0
+	                    ? "routable; anomalies in fields dispatch does not read"
+	                    : sip_verdict_str(v));
 	addrs_set(o, pi, vip, vip_port);
 	if (v != SIP_OK) {
 		s->sip_rejected++;
@@ -445,6 +452,19 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 		return;
 	}
 	s->sip_ok++;
+	if (m.anomalies != 0) {
+		/* Counted as the dataplane counts them, one per anomaly of the message. */
+		json_t *a = json_array();
+
+		s->sip_anomalous++;
+		for (uint32_t bits = m.anomalies; bits != 0; bits &= bits - 1) {
+			unsigned b = (unsigned)__builtin_ctz(bits);
+
+			s->anomalies[b]++;
+			json_array_append_new(a, json_string(sip_verdict_name(b)));
+		}
+		json_object_set_new(o, "anomalies", a);
+	}
 	if (m.kind == SIP_REQUEST) {
 		json_object_set_new(o, "kind", json_string("request"));
 		json_object_set_new(o, "method", jspan(p, m.method_name));
@@ -453,7 +473,9 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 		json_object_set_new(o, "status", json_integer(m.status));
 	}
 	json_object_set_new(o, "call_id", jspan(p, m.call_id));
-	if (o != NULL) {
+	if (o != NULL && m.cseq_num.len == 0) {
+		json_object_set_new(o, "cseq", json_null()); /* no_cseq or bad_cseq */
+	} else if (o != NULL) {
 		/* "<num> <method>" as written, joined by one space however the sender spaced them.
 		 */
 		char *cseq = malloc((size_t)m.cseq_num.len + m.cseq_name.len + 2);
@@ -880,6 +902,12 @@ summary_text(const struct scan *s)
 
 	printf("packets                 %10" PRIu64 "\n", s->packets);
 	printf("  SIP, routable         %10" PRIu64 "\n", s->sip_ok);
+	if (s->sip_anomalous > 0) /* like the reasons below, only when there are some */
+		printf("    with anomalies      %10" PRIu64 "\n", s->sip_anomalous);
+	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
+		if (s->anomalies[v] > 0)
+			printf("    %-22s%8" PRIu64 "  %s (anomaly)\n", sip_verdict_name(v),
+			       s->anomalies[v], sip_verdict_str(v));
 	printf("  SIP, rejected         %10" PRIu64 "\n", s->sip_rejected);
 	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
 		if (s->rejected[v] > 0)
@@ -931,10 +959,16 @@ summary_text(const struct scan *s)
 static void
 summary_json(const struct scan *s)
 {
-	json_t *o = json_object(), *rej = json_object(), *non = json_object();
+	json_t *o = json_object(), *rej = json_object(), *non = json_object(), *an = json_object();
 
 	json_object_set_new(o, "packets", json_integer((json_int_t)s->packets));
 	json_object_set_new(o, "sip_ok", json_integer((json_int_t)s->sip_ok));
+	json_object_set_new(o, "sip_anomalous", json_integer((json_int_t)s->sip_anomalous));
+	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
+		if (s->anomalies[v] > 0)
+			json_object_set_new(an, sip_verdict_name(v),
+			                    json_integer((json_int_t)s->anomalies[v]));
+	json_object_set_new(o, "anomalies", an);
 	json_object_set_new(o, "sip_rejected", json_integer((json_int_t)s->sip_rejected));
 	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
 		if (s->rejected[v] > 0)

@@ -870,9 +870,15 @@ while IFS=$'\t' read -r f want anom; do
 p, = pk
 assert p['frame'] == 1 and p['layer'] == 'sip' and p['verdict'] == '$want', p
 row = {l.split('\t')[0]: l.split('\t') for l in open('$RFC/MANIFEST.tsv').read().splitlines()}['$f']
+want_anom = [a for a in '$anom'.split(',') if a]
+assert p.get('anomalies', []) == want_anom, (p, want_anom)
+assert 'anomalies' not in p or p['anomalies'], p
 if p['verdict'] == 'ok':
     assert p['call_id'] == row[5], (p, row[5])
-    assert 'bad_cseq' in '$anom' or p['cseq'].split(' ')[0] == row[7], (p, row[7])
+    if 'bad_cseq' in want_anom:
+        assert p['cseq'] is None, p
+    else:
+        assert p['cseq'].split(' ')[0] == row[7], (p, row[7])
     if p['kind'] == 'response':
         assert str(p['status']) == row[6], (p, row[6])
     else:
@@ -890,6 +896,56 @@ done
 printf '\xd4\xc3\xb2\xa1\x02\x00' >"$T/short.pcap"
 expect_rc "capture magic, bad header exits 1" 1 scan "$T/short.pcap"
 check "  ...and says it is a capture libpcap cannot read" grep -q "a capture libpcap cannot read" "$T/err"
+
+# ---------------------------------------------------------------------------
+# Anomalies: defects in fields dispatch does not read are reported and the message is still
+# dispatched, as the daemon forwards it; the summary counts them.
+python3 - "$T" <<'EOF' || fail "cannot generate the anomaly capture"
+import sys
+out = sys.argv[1]
+sys.path.insert(0, out)
+from pktlib import *
+C, V = "198.51.100.7", "203.0.113.10"
+# An SBC's in-dialog BYE whose To tag ends in control octets, and an INVITE whose top Via
+# has an unbracketed IPv6 sent-by; then a clean ACK and a message without Call-ID.
+bye = msg("BYE sip:bob@example.com SIP/2.0", "anom-1@example.com", "2 BYE", "z9hG4bKn1")
+bye = bye.replace(b"To: Bob <sip:bob@example.com>;tag=b2", b"To: Bob <sip:bob@example.com>;tag=b2\x01\x02")
+inv = msg("INVITE sip:bob@example.com SIP/2.0", "anom-2@example.com", "1 INVITE", "z9hG4bKn2")
+inv = inv.replace(b"Via: SIP/2.0/UDP client.example.com:5062;", b"Via: SIP/2.0/UDP 2001:db8::7;")
+ack = msg("ACK sip:bob@example.com SIP/2.0", "anom-2@example.com", "1 ACK", "z9hG4bKn3")
+nocid = msg("OPTIONS sip:bob@example.com SIP/2.0", "x", "1 OPTIONS", "z9hG4bKn4")
+nocid = nocid.replace(b"Call-ID: x\r\n", b"")
+pkts = [sip_udp(4, C, V, 5062, 5060, m) for m in (bye, inv, ack, nocid)]
+pcap(out + "/anom.pcap", 1, [eth(p) for p in pkts])
+EOF
+expect_rc "scan anomalies exits 0" 0 scan --backends "$BE" --key "$KEY" "$T/anom.pcap"
+pycheck "anomalies: reported, still dispatched" "$T/out" '
+bye, inv, ack, nocid = pk
+assert bye["verdict"] == "ok" and bye["anomalies"] == ["bad_to"], bye
+assert bye["reason"] != "well-formed" and bye["backend"] in ("b1", "b2", "b3"), bye
+assert bye["method"] == "BYE" and bye["cseq"] == "2 BYE", bye
+assert inv["verdict"] == "ok" and inv["anomalies"] == ["bad_via"], inv
+assert inv["branch"] is None and inv["backend"] in ("b1", "b2", "b3"), inv
+assert ack["verdict"] == "ok" and "anomalies" not in ack and ack["reason"] == "well-formed", ack
+assert ack["backend"] == inv["backend"], (ack, inv)
+assert nocid["verdict"] == "no_call_id" and "backend" not in nocid, nocid
+'
+expect_rc "scan anomalies --summary --json exits 0" 0 scan --backends "$BE" --key "$KEY" --summary --json "$T/anom.pcap"
+pycheck "anomalies: summary counts them among the routable" "$T/out" '
+assert j["sip_ok"] == 3 and j["sip_anomalous"] == 2, j
+assert j["anomalies"] == {"bad_to": 1, "bad_via": 1}, j
+assert j["rejected"] == {"no_call_id": 1}, j
+assert sum(b["messages"] for b in j["backends"]) == 3, j
+'
+expect_rc "scan anomalies --summary exits 0" 0 scan --summary "$T/anom.pcap"
+check "text summary lists the anomalies" grep -q "bad_via .* (anomaly)" "$T/out"
+check "text summary counts messages with anomalies" grep -Eq "with anomalies +2" "$T/out"
+expect_rc "scan clean calls --summary --json" 0 scan --summary --json "$T/calls.pcap"
+pycheck "clean capture: no anomalies" "$T/out" '
+assert j["sip_anomalous"] == 0 and j["anomalies"] == {}, j
+'
+expect_rc "scan clean calls --summary" 0 scan --summary "$T/calls.pcap"
+check "clean capture: no anomaly line in the text summary" sh -c '! grep -q "anomal" "$1"' sh "$T/out"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
