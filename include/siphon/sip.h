@@ -34,7 +34,8 @@
  *   field a dispatch decision reads is missing, ambiguous or unreadable: the
  *   message boundaries (start line, header lines, §18.3 framing), the kind,
  *   method and status of the start line, the Call-ID (the dispatch key), or
- *   the To tag (dialog state during transition windows, docs/dialogs.md).
+ *   whether a request carries a To tag when two To headers make that
+ *   ambiguous (dialog state in transition windows, docs/dialogs.md).
  *   sip_parse() returns the verdict; the dataplane counts it and drops.
  * - SIP_POLICY_ANOMALY: a defect in a field no dispatch decision reads. The
  *   backend, which does read it, decides (typically answers 400), so the
@@ -119,8 +120,9 @@ enum sip_policy {
  * Outcome of sip_parse(), one per row of SIP_VERDICTS. sip_parse() returns
  * SIP_OK or a SIP_POLICY_DROP verdict, never an anomaly. When a message has
  * several drop defects the first one met in message order is reported; a
- * missing Call-ID is checked after the header section. Anomalies are all
- * recorded, each once, whatever the outcome.
+ * missing Call-ID is checked after the header section. On SIP_OK every
+ * anomaly of the message is in sip_msg.anomalies, each once; missing CSeq,
+ * Via, From and To are found after the header section.
  */
 enum sip_verdict {
 #define SIP_X_ENUM_(id, name, policy, text) id,
