@@ -800,7 +800,9 @@ reply_handle(struct health *h, const uint8_t *buf, size_t len, const struct cfg_
 	struct sip_msg m;
 	struct htarget *t = NULL;
 
-	if (len > SIP_MAX_MSG || sip_parse(buf, len, &m) != SIP_OK) {
+	/* A balancer forwards what has anomalies (sip.h); the checker reads Via and CSeq
+	 * itself, so a reply with any anomaly is malformed here. */
+	if (len > SIP_MAX_MSG || sip_parse(buf, len, &m) != SIP_OK || m.anomalies != 0) {
 		h->stats.malformed++;
 		return;
 	}

@@ -361,13 +361,24 @@ metrics_render_workers(FILE *out, struct dp *dp)
 		for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++)
 			metrics_drop(out, w, "pkt", pkt_verdict_name(v), c[w].pkt_drop[v]);
 		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
-			metrics_drop(out, w, "sip", sip_verdict_name(v), c[w].sip_drop[v]);
+			if (sip_verdict_policy(v) == SIP_POLICY_DROP)
+				metrics_drop(out, w, "sip", sip_verdict_name(v), c[w].sip_drop[v]);
 		for (unsigned i = 0; i < stats_nb_descs; i++)
 			if (metrics_is_drop(stats_descs[i].doc))
 				metrics_drop(out, w, "dp", stats_descs[i].name,
 				             *(const uint64_t *)((const char *)&c[w] +
 				                                 stats_descs[i].off));
 	}
+	metrics_family(out, "siphon_sip_anomalies_total", "counter",
+	               "Defects of messages forwarded all the same, in fields no dispatch "
+	               "decision reads (the backend judges them), by worker and reason.");
+	for (unsigned w = 0; w < nw; w++)
+		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
+			if (sip_verdict_policy(v) == SIP_POLICY_ANOMALY) {
+				fprintf(out, "siphon_sip_anomalies_total{worker=\"%u\",", w);
+				metrics_label(out, "reason", sip_verdict_name(v));
+				fprintf(out, "} %" PRIu64 "\n", c[w].sip_anomaly[v]);
+			}
 	free(c);
 }
 

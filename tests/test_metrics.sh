@@ -271,7 +271,15 @@ for l, _ in series(fams, "siphon_drops_total"):
     layers.setdefault(l["layer"], set()).add(l["reason"])
 check(set(layers) == {"pkt", "sip", "dp"}, "drop layers pkt, sip, dp: %s" % sorted(layers))
 check({"not_vip", "no_backend", "no_neighbor"} <= layers["dp"], "dp drop reasons present")
-check(len(layers["pkt"]) >= 10 and len(layers["sip"]) >= 20, "every verdict is a series")
+anomalies = {l["reason"] for l, _ in series(fams, "siphon_sip_anomalies_total")}
+check(len(layers["pkt"]) >= 10 and len(layers["sip"] | anomalies) >= 29,
+      "every verdict is a series: %d sip drops, %d anomalies" % (len(layers["sip"]), len(anomalies)))
+check(not (layers["sip"] & anomalies), "a verdict is a drop or an anomaly, not both")
+check({"bad_start_line", "no_call_id", "dup_to", "truncated"} <= layers["sip"] and
+      {"bad_via", "bad_to", "bad_cseq", "no_from", "bad_route"} <= anomalies,
+      "drops and anomalies as sip.h's SIP_VERDICTS says")
+check(fams.get("siphon_sip_anomalies_total", {}).get("type") == "counter",
+      "siphon_sip_anomalies_total is a counter")
 want = {b["name"]: b for b in expect["backends"]}
 for b in want.values():
     ident = {"group": b["group"], "backend": b["name"]}
