@@ -37,10 +37,9 @@
 
 #include "siphon/cfg.h"
 #include "siphon/sip.h"
+#include "siphon/snap.h"
+#include "siphon/stats.h"
 #include "port.h"
-#include "snap.h"
-#include "stats.h"
-#include "dp.h"
 #include "worker.h"
 
 #ifndef BENCH_SOURCE_ROOT

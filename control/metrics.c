@@ -4,14 +4,12 @@
  * family.
  *
  * Where the numbers come from:
- *  - per-worker counters: dp->workers[i]->st, read without a lock. Workers bump plain
- *    uint64_t fields; a concurrent reader of an aligned 64-bit field sees either the
- *    old or the new value on x86-64 (and on every 64-bit target DPDK supports), never
- *    a torn one, so this is a benign race. __atomic_load_n(RELAXED) says so to the
- *    compiler and the reader: no ordering between counters is needed or promised.
- *  - per-backend counters: summed over the workers under dp->ctl_lock, for the slots
- *    of the backends of the published snapshot. The lock keeps snap_publish() from
- *    freeing the snapshot (and ops from recycling a removed backend's slot) meanwhile.
+ *  - per-worker counters: stats_read() (include/siphon/stats.h), one consistent copy
+ *    per worker and scrape, taken between two of its poll-loop iterations, without a
+ *    lock and without making the worker wait.
+ *  - per-backend counters: stats_read_backend() under dp_lock(), for the slots of the
+ *    backends of the published snapshot. The lock keeps snap_publish() from freeing
+ *    the snapshot (and ops from recycling a removed backend's slot) meanwhile.
  *  - group, weight, state: not in the snapshot. metrics_sync() copies them from the
  *    running configuration on the main lcore into a catalog under metrics_lock; a
  *    scrape matches snapshot backends to the catalog by name (names are unique).
@@ -19,6 +17,10 @@
  *    be missing from the catalog: it is left out of that one scrape rather than shown
  *    with a wrong group.
  * All formatting happens after both locks are released, into a memory stream.
+ *
+ * The HTTP side (the end of the file) keeps bad clients from starving scrapers: limits
+ * and deadlines as metrics.h states them, a watchdog thread that cuts connections past
+ * their deadline, libmicrohttpd's log rate-limited, every refusal and cut counted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -30,17 +32,21 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
 #include "siphon/cfg.h"
+#include "siphon/dp.h"
 #include "siphon/maglev.h"
 #include "siphon/pkt.h"
 #include "siphon/sip.h"
+#include "siphon/snap.h"
+#include "siphon/sph.h"
+#include "siphon/stats.h"
 #include "health.h"
 #include "metrics.h"
-#include "stats.h"
-#include "worker.h"
 
 #ifndef SIPHON_VERSION
 #define SIPHON_VERSION "unknown"
@@ -48,7 +54,8 @@
 
 #define METRICS_PATH         "/metrics"
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define METRICS_MEMORY_LIMIT (64u * 1024u) /* per connection: request headers only */
+#define METRICS_MEMORY_LIMIT (32u * 1024u) /* per connection: request headers only */
+#define METRICS_WATCH_MS     100u          /* watchdog period: how late a deadline may be */
 
 /* A backend as the configuration describes it (what the snapshot does not hold). */
 struct metrics_backend {
@@ -88,6 +95,18 @@ static size_t metrics_log_errlen;
 
 static const char *const metrics_classes[STATS_RESP_CLASSES] = {"1xx", "2xx", "3xx",
                                                                 "4xx", "5xx", "6xx"};
+
+/* Why the endpoint refused or cut a client: siphon_metrics_http_errors_total{reason}. */
+enum metrics_http_err {
+	METRICS_ERR_BAD_REQUEST = 0, /* malformed or oversized: libmicrohttpd answered 4xx */
+	METRICS_ERR_LIMIT,           /* over the per-address (or total) connection limit */
+	METRICS_ERR_TIMEOUT,         /* request or reply not done by its deadline */
+	METRICS_ERR_OTHER,           /* any other failure libmicrohttpd reported */
+	METRICS_ERR_COUNT,
+};
+static const char *const metrics_err_names[METRICS_ERR_COUNT] = {"bad_request", "limit", "timeout",
+                                                                 "other"};
+static uint64_t metrics_http_errors[METRICS_ERR_COUNT]; /* __atomic, any thread */
 
 /* ---- catalog ---- */
 
@@ -169,11 +188,11 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metric
 	const struct snap *s;
 	unsigned n = 0;
 
-	pthread_mutex_lock(&dp->ctl_lock);
-	s = dp->snap;
+	dp_lock(dp);
+	s = dp_snap(dp);
 	rows = calloc((s != NULL ? s->nb_backends : 0) + 1, sizeof(*rows));
 	if (rows == NULL) {
-		pthread_mutex_unlock(&dp->ctl_lock);
+		dp_unlock(dp);
 		return NULL;
 	}
 	pthread_mutex_lock(&metrics_lock);
@@ -185,30 +204,20 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metric
 		health_get_stats(metrics_health, &mh->st);
 	for (uint32_t b = 0; s != NULL && b < s->nb_backends; b++) {
 		const struct metrics_backend *c = metrics_cat_find(s->info[b].name, b);
-		const uint64_t *src;
-		uint64_t *dst = (uint64_t *)&rows[n].st;
-		size_t words = sizeof(rows[n].st) / sizeof(uint64_t);
 
 		if (c == NULL)
 			continue;
 		rows[n].be = *c;
 		rows[n].has_health = metrics_health != NULL &&
 		                     health_get(metrics_health, c->name, &rows[n].hs) == 0;
-		for (unsigned w = 0; w < dp->nb_workers; w++) {
-			src = (const uint64_t *)&dp->workers[w]->st->backend[s->backends[b].slot];
-			for (size_t k = 0; k < words; k++) /* benign race: see the top */
-				dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
-		}
+		stats_read_backend(dp, s->backends[b].slot, &rows[n].st);
 		n++;
 	}
 	pthread_mutex_unlock(&metrics_lock);
-	pthread_mutex_unlock(&dp->ctl_lock);
+	dp_unlock(dp);
 	*nb = n;
 	return rows;
 }
-
-_Static_assert(sizeof(struct stats_backend) % sizeof(uint64_t) == 0,
-               "struct stats_backend is summed as an array of uint64_t");
 
 /* ---- rendering ---- */
 
@@ -252,12 +261,6 @@ metrics_backend_series(FILE *out, const char *name, const struct metrics_backend
 	fputs("} ", out);
 }
 
-static uint64_t
-metrics_load(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED); /* benign race: see the top */
-}
-
 /*
  * The scalar counters that are no drop each make a family siphon_<name>_total{worker},
  * with the counter's STATS_COUNTERS meaning as HELP: a counter added there is exported
@@ -290,16 +293,17 @@ metrics_is_drop(const char *doc)
 	return strncmp(doc, "drop", 4) == 0;
 }
 
-/* One scalar counter (at offset off of struct stats_worker) of every worker:
+/* One scalar counter (at offset off of struct stats_counters) of every worker's copy c:
  * family{worker="i"} value. */
 static void
-metrics_counter(FILE *out, struct dp *dp, const char *name, const char *doc, size_t off)
+metrics_counter(FILE *out, const struct stats_counters *c, unsigned nw, const char *name,
+                const char *doc, size_t off)
 {
 	char family[128], help[512];
 	const char *h = NULL;
 	size_t k = 0;
 
-	for (unsigned i = 0; i < RTE_DIM(metrics_named) && h == NULL; i++)
+	for (unsigned i = 0; i < SPH_ARRAY_SIZE(metrics_named) && h == NULL; i++)
 		if (strcmp(metrics_named[i].counter, name) == 0) {
 			snprintf(family, sizeof(family), "%s", metrics_named[i].family);
 			h = metrics_named[i].help;
@@ -320,12 +324,9 @@ metrics_counter(FILE *out, struct dp *dp, const char *name, const char *doc, siz
 		h = help;
 	}
 	metrics_family(out, family, "counter", h);
-	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		const uint8_t *st = (const uint8_t *)dp->workers[w]->st;
-
+	for (unsigned w = 0; w < nw; w++)
 		fprintf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", family, w,
-		        metrics_load((const uint64_t *)(st + off)));
-	}
+		        *(const uint64_t *)((const char *)&c[w] + off));
 }
 
 static void
@@ -339,32 +340,46 @@ metrics_drop(FILE *out, unsigned worker, const char *layer, const char *reason, 
 static void
 metrics_render_workers(FILE *out, struct dp *dp)
 {
-#define METRICS_COUNTER(name, doc)                                                                 \
-	if (!metrics_is_drop(doc))                                                                 \
-		metrics_counter(out, dp, #name, doc, offsetof(struct stats_worker, name));
-	STATS_COUNTERS(METRICS_COUNTER)
-#undef METRICS_COUNTER
+	unsigned nw = dp_nb_workers(dp);
+	struct stats_counters *c = calloc(nw + 1, sizeof(*c));
+
+	if (c == NULL)
+		return;
+	for (unsigned w = 0; w < nw; w++)
+		stats_read(dp, w, &c[w]);
+	for (unsigned i = 0; i < stats_nb_descs; i++)
+		if (!metrics_is_drop(stats_descs[i].doc))
+			metrics_counter(out, c, nw, stats_descs[i].name, stats_descs[i].doc,
+			                stats_descs[i].off);
 
 	/* Every reason, zeros included: a series that appears only at its first drop
 	 * makes rate() and increase() miss that first drop. */
 	metrics_family(out, "siphon_drops_total", "counter",
 	               "Frames dropped, by worker, layer (pkt: frame decoder, sip: SIP scanner, "
 	               "dp: dispatch) and reason.");
-	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		const struct stats_worker *st = dp->workers[w]->st;
-
+	for (unsigned w = 0; w < nw; w++) {
 		for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++)
-			metrics_drop(out, w, "pkt", pkt_verdict_name(v),
-			             metrics_load(&st->pkt_drop[v]));
+			metrics_drop(out, w, "pkt", pkt_verdict_name(v), c[w].pkt_drop[v]);
 		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
-			metrics_drop(out, w, "sip", sip_verdict_name(v),
-			             metrics_load(&st->sip_drop[v]));
-#define METRICS_DP_DROP(name, doc)                                                                 \
-	if (metrics_is_drop(doc))                                                                  \
-		metrics_drop(out, w, "dp", #name, metrics_load(&st->name));
-		STATS_COUNTERS(METRICS_DP_DROP)
-#undef METRICS_DP_DROP
+			if (sip_verdict_policy(v) == SIP_POLICY_DROP)
+				metrics_drop(out, w, "sip", sip_verdict_name(v), c[w].sip_drop[v]);
+		for (unsigned i = 0; i < stats_nb_descs; i++)
+			if (metrics_is_drop(stats_descs[i].doc))
+				metrics_drop(out, w, "dp", stats_descs[i].name,
+				             *(const uint64_t *)((const char *)&c[w] +
+				                                 stats_descs[i].off));
 	}
+	metrics_family(out, "siphon_sip_anomalies_total", "counter",
+	               "Defects of messages forwarded all the same, in fields no dispatch "
+	               "decision reads (the backend judges them), by worker and reason.");
+	for (unsigned w = 0; w < nw; w++)
+		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
+			if (sip_verdict_policy(v) == SIP_POLICY_ANOMALY) {
+				fprintf(out, "siphon_sip_anomalies_total{worker=\"%u\",", w);
+				metrics_label(out, "reason", sip_verdict_name(v));
+				fprintf(out, "} %" PRIu64 "\n", c[w].sip_anomaly[v]);
+			}
+	free(c);
 }
 
 static void
@@ -493,6 +508,20 @@ metrics_render_health(FILE *out, const struct metrics_row *r, unsigned n,
 	fprintf(out, "siphon_health_state_changes_total %" PRIu64 "\n", st->changes);
 }
 
+/* The endpoint's own counters: every reason, zeros included. */
+static void
+metrics_render_http(FILE *out)
+{
+	metrics_family(out, "siphon_metrics_http_errors_total", "counter",
+	               "Clients the metrics endpoint refused or cut, by reason (bad_request: "
+	               "malformed or oversized request, limit: over a connection limit, timeout: "
+	               "request or reply not done in time, other: any other failure).");
+	for (unsigned r = 0; r < METRICS_ERR_COUNT; r++)
+		fprintf(out, "siphon_metrics_http_errors_total{reason=\"%s\"} %" PRIu64 "\n",
+		        metrics_err_names[r],
+		        __atomic_load_n(&metrics_http_errors[r], __ATOMIC_RELAXED));
+}
+
 int
 metrics_render(struct dp *dp, FILE *out)
 {
@@ -512,13 +541,164 @@ metrics_render(struct dp *dp, FILE *out)
 	               "Configuration generation in force: 1 at start, +1 per applied change.");
 	fprintf(out, "siphon_snapshot_generation %" PRIu64 "\n", generation);
 	metrics_family(out, "siphon_workers", "gauge", "Worker lcores forwarding packets.");
-	fprintf(out, "siphon_workers %u\n", dp->nb_workers);
+	fprintf(out, "siphon_workers %u\n", dp_nb_workers(dp));
 	metrics_family(out, "siphon_build_info", "gauge", "Always 1; the version is a label.");
 	fprintf(out, "siphon_build_info{version=\"%s\"} 1\n", SIPHON_VERSION);
+	metrics_render_http(out);
 	return ferror(out) ? -1 : 0;
 }
 
-/* ---- HTTP ---- */
+/* ---- HTTP: connections and their deadlines ---- */
+
+/*
+ * One live connection, as the watchdog sees it. The slot is taken when libmicrohttpd
+ * reports the connection started and freed when it reports it closed, both under
+ * metrics_conn_lock; libmicrohttpd reports the close before it closes the socket, so
+ * while a slot holds an fd that fd is the connection's and shutdown() on it is safe.
+ * The watchdog shuts a late connection down rather than closing it: libmicrohttpd sees
+ * the end of the stream and cleans up as for any client that left.
+ */
+struct metrics_conn {
+	int fd;            /* -1: free */
+	uint64_t deadline; /* monotonic ms */
+	bool served;       /* a request was answered on it: a later silence is keep-alive */
+	bool replying;     /* headers in, reply not yet sent */
+	bool cut;          /* shut down by the watchdog, waiting for libmicrohttpd */
+};
+
+static pthread_mutex_t metrics_conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct metrics_conn metrics_conns[METRICS_CONN_LIMIT]; /* under metrics_conn_lock */
+static pthread_cond_t metrics_watch_cv;                       /* CLOCK_MONOTONIC */
+static bool metrics_watch_stop;                               /* under metrics_conn_lock */
+static pthread_t metrics_watch_thread;
+static bool metrics_watch_running; /* main lcore only */
+
+static uint64_t
+metrics_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+metrics_count(enum metrics_http_err why)
+{
+	__atomic_fetch_add(&metrics_http_errors[why], 1, __ATOMIC_RELAXED);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection starts (its request deadline runs) or
+ * ends. HTTP thread. */
+static void
+metrics_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                    enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics_conn *mc = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	(void)cls;
+	pthread_mutex_lock(&metrics_conn_lock);
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (mc != NULL)
+			mc->fd = -1;
+		*socket_context = NULL;
+	} else if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL) {
+		/* libmicrohttpd admits no more than METRICS_CONN_LIMIT, so a slot is free;
+		 * were none, the connection would only lack the deadlines. */
+		for (unsigned i = 0; i < METRICS_CONN_LIMIT && *socket_context == NULL; i++)
+			if (metrics_conns[i].fd < 0) {
+				metrics_conns[i] = (struct metrics_conn){
+				        .fd = ci->connect_fd,
+				        .deadline = metrics_now_ms() + METRICS_REQUEST_TIMEOUT_MS};
+				*socket_context = &metrics_conns[i];
+			}
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+}
+
+/* The connection's slot; NULL if it has none. */
+static struct metrics_conn *
+metrics_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A request's headers are in: its reply has METRICS_REPLY_TIMEOUT_MS. HTTP thread. */
+static void
+metrics_conn_replying(struct MHD_Connection *c)
+{
+	struct metrics_conn *mc = metrics_conn_of(c);
+
+	pthread_mutex_lock(&metrics_conn_lock);
+	if (mc != NULL) {
+		mc->replying = true;
+		mc->deadline = metrics_now_ms() + METRICS_REPLY_TIMEOUT_MS;
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: a request is over; the next one on the connection has
+ * METRICS_REQUEST_TIMEOUT_MS for its headers. HTTP thread. */
+static void
+metrics_conn_completed(void *cls, struct MHD_Connection *c, void **state,
+                       enum MHD_RequestTerminationCode toe)
+{
+	struct metrics_conn *mc = metrics_conn_of(c);
+
+	(void)cls;
+	(void)state;
+	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) /* the backstop fired first */
+		metrics_count(METRICS_ERR_TIMEOUT);
+	pthread_mutex_lock(&metrics_conn_lock);
+	if (mc != NULL) {
+		mc->served |= toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+		mc->replying = false;
+		mc->deadline = metrics_now_ms() + METRICS_REQUEST_TIMEOUT_MS;
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+}
+
+static void metrics_log_flush(uint64_t now);
+
+/* The watchdog: every METRICS_WATCH_MS, cut the connections past their deadline.
+ * A cut counts as a timeout unless it only ends the keep-alive of a connection that
+ * was served and is waiting, silent, for a next request: that is no error. */
+static void *
+metrics_watch(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&metrics_conn_lock);
+	while (!metrics_watch_stop) {
+		uint64_t now = metrics_now_ms(), wake = now + METRICS_WATCH_MS;
+		struct timespec ts = {.tv_sec = (time_t)(wake / 1000u),
+		                      .tv_nsec = (long)(wake % 1000u) * 1000000L};
+
+		for (unsigned i = 0; i < METRICS_CONN_LIMIT; i++) {
+			struct metrics_conn *mc = &metrics_conns[i];
+
+			if (mc->fd < 0 || mc->cut || now < mc->deadline)
+				continue;
+			shutdown(mc->fd, SHUT_RDWR);
+			mc->cut = true;
+			if (!mc->served || mc->replying)
+				metrics_count(METRICS_ERR_TIMEOUT);
+		}
+		/* stderr may block (a full pipe): not while libmicrohttpd waits for the lock. */
+		pthread_mutex_unlock(&metrics_conn_lock);
+		metrics_log_flush(now);
+		pthread_mutex_lock(&metrics_conn_lock);
+		if (!metrics_watch_stop)
+			pthread_cond_timedwait(&metrics_watch_cv, &metrics_conn_lock, &ts);
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+	return NULL;
+}
+
+/* ---- HTTP: requests ---- */
 
 static enum MHD_Result
 metrics_reply(struct MHD_Connection *c, unsigned status, const char *text, const char *allow)
@@ -554,6 +734,7 @@ metrics_handler(void *cls, struct MHD_Connection *c, const char *url, const char
 	(void)upload;
 	if (*state == NULL) {
 		*state = &seen;
+		metrics_conn_replying(c);
 		return MHD_YES;
 	}
 	if (*upload_len != 0) { /* a body nobody asked for: skip it, answer at the end */
@@ -586,10 +767,61 @@ metrics_handler(void *cls, struct MHD_Connection *c, const char *url, const char
 	return rc;
 }
 
+/* ---- HTTP: libmicrohttpd's log ---- */
+
+/* Under metrics_log_lock: when the last line went out (0: never), how many messages
+ * were held back since. */
+static pthread_mutex_t metrics_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t metrics_log_last;
+static uint64_t metrics_log_held;
+
+/* What a libmicrohttpd message reports: an enum metrics_http_err, or -1 for a message
+ * to print but not count. libmicrohttpd has no other channel for these events, so its
+ * wording decides; one it does not word as below counts as "other". */
+static int
+metrics_classify(const char *fmt)
+{
+	/* A connection that ended inside a request: either the watchdog cut it (counted
+	 * there as a timeout) or the client gave up, which is no failure of ours. */
+	if (strstr(fmt, "closed when reading request") != NULL)
+		return -1;
+	if (strstr(fmt, "connection limit") != NULL)
+		return METRICS_ERR_LIMIT;
+	if (strstr(fmt, "Error processing request") != NULL ||
+	    strstr(fmt, "Content-Length") != NULL)
+		return METRICS_ERR_BAD_REQUEST;
+	return METRICS_ERR_OTHER;
+}
+
+/* Print the count of held-back messages once their interval is over (watchdog). */
+static void
+metrics_log_flush(uint64_t now)
+{
+	pthread_mutex_lock(&metrics_log_lock);
+	if (metrics_log_held > 0 && now - metrics_log_last >= METRICS_LOG_INTERVAL_MS) {
+		fprintf(stderr,
+		        "siphon: metrics: %" PRIu64 " more messages suppressed (at most one line "
+		        "per %u ms; siphon_metrics_http_errors_total counts them all)\n",
+		        metrics_log_held, METRICS_LOG_INTERVAL_MS);
+		metrics_log_held = 0;
+		metrics_log_last = now;
+	}
+	pthread_mutex_unlock(&metrics_log_lock);
+}
+
+/*
+ * MHD's messages: into the start-up error while starting; afterwards each is counted
+ * and at most one line per METRICS_LOG_INTERVAL_MS reaches stderr (any client can make
+ * libmicrohttpd complain, and a log must not be a client's to fill).
+ */
 static void
 metrics_logger(void *cls, const char *fmt, va_list ap)
 {
 	char *err = __atomic_load_n(&metrics_log_err, __ATOMIC_ACQUIRE);
+	char line[320];
+	uint64_t now;
+	size_t l;
+	int why;
 
 	(void)cls;
 	if (err != NULL) { /* starting: the first message is the reason */
@@ -597,8 +829,67 @@ metrics_logger(void *cls, const char *fmt, va_list ap)
 			vsnprintf(err, metrics_log_errlen, fmt, ap);
 		return;
 	}
-	fputs("siphon: metrics: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	why = metrics_classify(fmt);
+	if (why >= 0)
+		metrics_count((enum metrics_http_err)why);
+	now = metrics_now_ms();
+	pthread_mutex_lock(&metrics_log_lock);
+	if (metrics_log_last != 0 && now - metrics_log_last < METRICS_LOG_INTERVAL_MS) {
+		metrics_log_held++;
+		pthread_mutex_unlock(&metrics_log_lock);
+		return;
+	}
+	vsnprintf(line, sizeof(line), fmt, ap);
+	l = strlen(line);
+	while (l > 0 && line[l - 1] == '\n')
+		line[--l] = '\0';
+	if (metrics_log_held > 0)
+		fprintf(stderr, "siphon: metrics: %s (%" PRIu64 " more suppressed before this)\n",
+		        line, metrics_log_held);
+	else
+		fprintf(stderr, "siphon: metrics: %s\n", line);
+	metrics_log_held = 0;
+	metrics_log_last = now;
+	pthread_mutex_unlock(&metrics_log_lock);
+}
+
+/* Start the watchdog with every slot free. Main lcore. @return 0 or an errno. */
+static int
+metrics_watch_start(void)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	for (unsigned i = 0; i < METRICS_CONN_LIMIT; i++)
+		metrics_conns[i] = (struct metrics_conn){.fd = -1};
+	metrics_watch_stop = false;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&metrics_watch_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return rc;
+	rc = pthread_create(&metrics_watch_thread, NULL, metrics_watch, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&metrics_watch_cv);
+		return rc;
+	}
+	metrics_watch_running = true;
+	return 0;
+}
+
+static void
+metrics_watch_end(void)
+{
+	if (!metrics_watch_running)
+		return;
+	pthread_mutex_lock(&metrics_conn_lock);
+	metrics_watch_stop = true;
+	pthread_cond_signal(&metrics_watch_cv);
+	pthread_mutex_unlock(&metrics_conn_lock);
+	pthread_join(metrics_watch_thread, NULL);
+	pthread_cond_destroy(&metrics_watch_cv);
+	metrics_watch_running = false;
 }
 
 int
@@ -635,6 +926,12 @@ metrics_start(struct dp *dp, const char *listen, char *err, size_t errlen)
 	}
 
 	metrics_dp = dp;
+	errno = metrics_watch_start();
+	if (errno != 0) {
+		snprintf(err, errlen, "metrics: cannot start the connection watchdog: %s",
+		         strerror(errno));
+		return -1;
+	}
 	why[0] = '\0';
 	metrics_log_errlen = sizeof(why);
 	__atomic_store_n(&metrics_log_err, why, __ATOMIC_RELEASE);
@@ -646,10 +943,14 @@ metrics_start(struct dp *dp, const char *listen, char *err, size_t errlen)
 	        flags, port, NULL, NULL, metrics_handler, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 	        metrics_logger, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONN_LIMIT,
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_CONN_PER_IP,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONN_TIMEOUT,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT, MHD_OPTION_END);
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT,
+	        MHD_OPTION_NOTIFY_CONNECTION, metrics_conn_notify, NULL,
+	        MHD_OPTION_NOTIFY_COMPLETED, metrics_conn_completed, NULL, MHD_OPTION_END);
 	__atomic_store_n(&metrics_log_err, NULL, __ATOMIC_RELEASE);
 	if (metrics_mhd == NULL) {
+		metrics_watch_end();
 		l = strlen(why);
 		while (l > 0 && (why[l - 1] == '\n' || why[l - 1] == '.'))
 			why[--l] = '\0';
@@ -669,4 +970,5 @@ metrics_stop(void)
 		return;
 	MHD_stop_daemon(metrics_mhd); /* joins the HTTP thread: no scrape runs after this */
 	metrics_mhd = NULL;
+	metrics_watch_end(); /* after: every connection is closed, no slot holds an fd */
 }

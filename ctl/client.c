@@ -61,9 +61,28 @@ client_parse(int argc, char **argv, const char *allowed, struct client_args *a)
 	        {"state", required_argument, NULL, 's'},  {"mac", required_argument, NULL, 'm'},
 	        {"vip", required_argument, NULL, 'v'},    {NULL, 0, NULL, 0},
 	};
+	/* getopt reads "-1" as an option: a negative number where an argument goes ("backend
+	 * weight b1 -1") is hidden from it behind a placeholder of its own and put back
+	 * after, so that the daemon's range check answers, not "unknown option". */
+	static char hidden[8][2];
+	const char *shown[8];
+	unsigned nb_hidden = 0;
 	int c;
 
 	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		bool value = i > 1 && strncmp(argv[i - 1], "--", 2) == 0 &&
+		             strchr(argv[i - 1], '=') == NULL &&
+		             strcmp(argv[i - 1], "--json") != 0 &&
+		             strcmp(argv[i - 1], "--help") != 0;
+
+		if (!value && argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9' &&
+		    nb_hidden < sizeof(hidden) / sizeof(hidden[0])) {
+			hidden[nb_hidden][0] = '\x01';
+			shown[nb_hidden] = argv[i];
+			argv[i] = hidden[nb_hidden++];
+		}
+	}
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -97,6 +116,10 @@ client_parse(int argc, char **argv, const char *allowed, struct client_args *a)
 			return CTL_EXIT_USAGE;
 		}
 	}
+	for (int i = 1; i < argc; i++) /* argv as it came, for whoever reads it next */
+		for (unsigned h = 0; h < nb_hidden; h++)
+			if (argv[i] == hidden[h])
+				argv[i] = (char *)shown[h];
 	for (int i = optind; i < argc; i++) {
 		if (a->nb_pos == (int)(sizeof(a->pos) / sizeof(a->pos[0]))) {
 			fprintf(stderr, CTL_PROG " %s: too many arguments\n", argv[0]);
@@ -373,6 +396,16 @@ print_stats(const json_t *r)
 				any = true;
 			}
 		}
+	printf("%s\n", any ? "" : " none");
+	any = false;
+	printf("  forwarded with anomalies:");
+	json_object_foreach(json_object_get(r, "sip_anomalies"), k, v)
+	{
+		if (json_integer_value(v) != 0) {
+			printf(" sip.%s %lld", k, json_integer_value(v));
+			any = true;
+		}
+	}
 	printf("%s\n", any ? "" : " none");
 }
 

@@ -1,10 +1,12 @@
 /*
- * dp.c - setting up and tearing down the dataplane: worker count, ports, mbuf pool, RCU,
- * neighbour table, learn ring, exception paths, workers, first snapshot. The daemon
- * (main.c), the replay bench (bench/bench_dp.c) and the worker suite call the same
- * steps, so what they measure and test is what runs.
+ * dp.c - the dataplane's life (dp.h): set-up (worker count, ports, mbuf pool, RCU,
+ * neighbour table, learn ring, exception paths, workers, first snapshot), launch, stop,
+ * tear-down, and the accessors control reads the dataplane by. The daemon
+ * (control/main.c, through dp_open), the replay bench (bench/bench_dp.c) and the worker
+ * suite call the same set-up, so what they measure and test is what runs.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
@@ -15,9 +17,8 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include "dp.h"
+#include "siphon/snap.h"
 #include "port.h"
-#include "snap.h"
 #include "worker.h"
 
 #define DP_POOL_MIN   8191u
@@ -131,4 +132,81 @@ dp_teardown(struct dp *dp)
 	rte_free(dp->nd);
 	rte_free(dp->qsbr);
 	rte_mempool_free(dp->pool);
+}
+
+struct dp *
+dp_open(const struct sph_cfg *cfg, bool promisc, char *err, size_t errlen)
+{
+	struct dp *dp = calloc(1, sizeof(*dp));
+
+	if (dp == NULL) {
+		snprintf(err, errlen, "out of memory for the dataplane");
+		return NULL;
+	}
+	pthread_mutex_init(&dp->ctl_lock, NULL);
+	if (dp_setup(dp, cfg, promisc, err, errlen) != 0) {
+		dp_close(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+void
+dp_close(struct dp *dp)
+{
+	if (dp == NULL)
+		return;
+	dp_teardown(dp);
+	pthread_mutex_destroy(&dp->ctl_lock);
+	free(dp);
+}
+
+void
+dp_launch(struct dp *dp)
+{
+	for (unsigned i = 0; i < dp->nb_workers; i++)
+		rte_eal_remote_launch(dp_worker_main, dp->workers[i], dp->workers[i]->lcore);
+}
+
+void
+dp_stop(struct dp *dp)
+{
+	__atomic_store_n(&dp->quit, 1, __ATOMIC_RELEASE);
+	rte_eal_mp_wait_lcore();
+}
+
+const struct snap *
+dp_snap(const struct dp *dp)
+{
+	return __atomic_load_n(&dp->snap, __ATOMIC_ACQUIRE);
+}
+
+void
+dp_lock(struct dp *dp)
+{
+	pthread_mutex_lock(&dp->ctl_lock);
+}
+
+void
+dp_unlock(struct dp *dp)
+{
+	pthread_mutex_unlock(&dp->ctl_lock);
+}
+
+unsigned
+dp_nb_workers(const struct dp *dp)
+{
+	return dp->nb_workers;
+}
+
+const char *
+dp_port_name(const struct dp *dp, unsigned i)
+{
+	return i < dp->nb_ports ? dp->ports[i].name : "?";
+}
+
+const struct nd_table *
+dp_nd(const struct dp *dp)
+{
+	return dp->nd;
 }

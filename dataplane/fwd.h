@@ -12,7 +12,7 @@
 #include <rte_mbuf.h>
 
 #include "siphon/pkt.h"
-#include "snap.h"
+#include "siphon/snap.h"
 #include "worker.h"
 
 /** Why fwd_ipip() refused a frame. */

@@ -14,7 +14,8 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
-#include "snap.h"
+#include "siphon/snap.h"
+#include "siphon/sph.h"
 #include "worker.h"
 
 static void __attribute__((format(printf, 3, 4)))
@@ -132,31 +133,23 @@ snap_group_modes(const struct sph_cfg *cfg, unsigned g)
 	return modes;
 }
 
-static uint64_t
-snap_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Where backend b goes out and which neighbour to resolve for it. A backend with a
  * static MAC, or within a port's prefix, is its own next hop (out of that port, or of
  * the first port when only its MAC is known: it is on the segment even if no prefix
  * says so). Anything else is reached through a gateway, which only IP-in-IP can use:
  * L2 DSR keeps the VIP as the destination, so a router would send it nowhere useful.
+ * IP-in-IP needs a source of the backend's family on that port, and resolving a next
+ * hop needs one to ask from. Decided from the configuration alone, so snap_check()
+ * gives the verdict snap_build() would.
  */
 static int
-snap_build_backend(struct snap *s, struct dp *dp, const struct sph_cfg *cfg,
-                   const struct cfg_group *grp, const struct cfg_backend *b, unsigned modes,
-                   struct snap_backend *sb, char *err, size_t errlen)
+snap_route(const struct sph_cfg *cfg, const struct cfg_group *grp, const struct cfg_backend *b,
+           unsigned modes, unsigned *portp, const struct cfg_addr **hopp, char *err, size_t errlen)
 {
 	int port = snap_onlink_port(cfg, &b->addr);
 	const struct cfg_addr *hop = &b->addr;
-	const struct snap_port *sp;
-	int nd;
+	bool has_src = false;
 
 	if (port < 0 && !b->has_mac) {
 		if (modes & 1u << CFG_VIP_L2DSR) {
@@ -186,23 +179,41 @@ snap_build_backend(struct snap *s, struct dp *dp, const struct sph_cfg *cfg,
 	}
 	if (port < 0)
 		port = 0;
-	sp = &s->ports[port];
-	sb->family = b->addr.family;
-	sb->egress = (uint8_t)port;
-	memcpy(sb->addr, b->addr.a, 16);
-	/* IP-in-IP needs a source of the backend's family, and resolving a next hop needs
-	 * one of its family to ask from. */
-	if (b->addr.family == 4 ? sp->has4 : sp->has6) {
-		memcpy(sb->outer_src, b->addr.family == 4 ? sp->addr4 : sp->addr6, 16);
-	} else if ((modes & 1u << CFG_VIP_IPIP) || !b->has_mac) {
+	for (unsigned i = 0; i < cfg->ports[port].nb_addrs; i++)
+		has_src |= cfg->ports[port].addrs[i].addr.family == b->addr.family;
+	if (!has_src && ((modes & 1u << CFG_VIP_IPIP) || !b->has_mac)) {
 		snap_err(err, errlen,
 		         "%s:%u: backend \"%s\": port \"%s\" has no IPv%u address to %s", cfg->path,
 		         b->line, b->name, cfg->ports[port].name, b->addr.family,
 		         (modes & 1u << CFG_VIP_IPIP) ? "tunnel from" : "resolve its MAC from");
 		return -1;
 	}
+	*portp = (unsigned)port;
+	*hopp = hop;
+	return 0;
+}
+
+/* Where b goes (snap_route) and its next hop in dp's neighbour table. */
+static int
+snap_build_backend(struct snap *s, struct dp *dp, const struct sph_cfg *cfg,
+                   const struct cfg_group *grp, const struct cfg_backend *b, unsigned modes,
+                   struct snap_backend *sb, char *err, size_t errlen)
+{
+	const struct cfg_addr *hop;
+	const struct snap_port *sp;
+	unsigned port;
+	int nd;
+
+	if (snap_route(cfg, grp, b, modes, &port, &hop, err, errlen) != 0)
+		return -1;
+	sp = &s->ports[port];
+	sb->family = b->addr.family;
+	sb->egress = (uint8_t)port;
+	memcpy(sb->addr, b->addr.a, 16);
+	if (b->addr.family == 4 ? sp->has4 : sp->has6)
+		memcpy(sb->outer_src, b->addr.family == 4 ? sp->addr4 : sp->addr6, 16);
 	nd = nd_table_add(dp->nd, hop->family, hop->a,
-	                  hop == &b->addr && b->has_mac ? b->mac : NULL, snap_now_ns());
+	                  hop == &b->addr && b->has_mac ? b->mac : NULL, sph_now_ns());
 	if (nd < 0) {
 		snap_err(err, errlen, "%s:%u: backend \"%s\": neighbour table full (%u entries)",
 		         cfg->path, b->line, b->name, ND_TABLE_MAX);
@@ -369,6 +380,51 @@ snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots
 	return snap_build_trans(dp, cfg, slots, NULL, err, errlen);
 }
 
+int
+snap_check(const struct sph_cfg *cfg, char *err, size_t errlen)
+{
+	uint32_t nb_backends = 0;
+
+	for (unsigned g = 0; g < cfg->nb_groups; g++) {
+		const struct cfg_group *grp = &cfg->groups[g];
+		unsigned modes = snap_group_modes(cfg, g);
+
+		nb_backends += grp->nb_backends;
+		for (unsigned i = 0; i < grp->nb_backends; i++) {
+			const struct cfg_addr *hop;
+			unsigned port;
+
+			if (snap_route(cfg, grp, &grp->backends[i], modes, &port, &hop, err,
+			               errlen) != 0)
+				return -1;
+		}
+	}
+	if (nb_backends > STATS_MAX_BACKENDS || cfg->nb_vips >= UINT16_MAX) {
+		snap_err(err, errlen,
+		         "%s: %u backends and %u VIPs: the dataplane takes at most %u and %u",
+		         cfg->path, nb_backends, cfg->nb_vips, STATS_MAX_BACKENDS, UINT16_MAX - 1);
+		return -1;
+	}
+	for (unsigned p = 0; p < cfg->nb_ports; p++) {
+		const struct cfg_port *cp = &cfg->ports[p];
+		struct nd_self self = {.nb_addrs = 0};
+		bool full = false;
+
+		for (unsigned i = 0; i < cp->nb_addrs && !full; i++)
+			full = snap_self_add(&self, &cp->addrs[i].addr) != 0;
+		for (unsigned v = 0; v < cfg->nb_vips && !full; v++)
+			full = snap_self_add(&self, &cfg->vips[v].addr) != 0;
+		if (full) {
+			snap_err(
+			        err, errlen,
+			        "%s:%u: port \"%s\": more than %u addresses and VIPs to answer for",
+			        cfg->path, cp->line, cp->name, ND_SELF_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct snap *
 snap_build_trans(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots,
                  const struct snap *old, char *err, size_t errlen)
@@ -381,20 +437,16 @@ snap_build_trans(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots
 		         cfg->nb_ports, dp->nb_ports);
 		return NULL;
 	}
+	if (snap_check(cfg, err, errlen) != 0)
+		return NULL;
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		nb_backends += cfg->groups[g].nb_backends;
-	for (uint32_t i = 0; slots != NULL && i < nb_backends && i < STATS_MAX_BACKENDS; i++)
+	for (uint32_t i = 0; slots != NULL && i < nb_backends; i++)
 		if (slots[i] >= STATS_MAX_BACKENDS) {
 			snap_err(err, errlen, "counter slot %u of backend %u out of range",
 			         slots[i], i);
 			return NULL;
 		}
-	if (nb_backends > STATS_MAX_BACKENDS || cfg->nb_vips >= UINT16_MAX) {
-		snap_err(err, errlen,
-		         "%s: %u backends and %u VIPs: the dataplane takes at most %u and %u",
-		         cfg->path, nb_backends, cfg->nb_vips, STATS_MAX_BACKENDS, UINT16_MAX - 1);
-		return NULL;
-	}
 	s = rte_zmalloc("snap", sizeof(*s), RTE_CACHE_LINE_SIZE);
 	if (s == NULL)
 		goto nomem;
@@ -451,75 +503,6 @@ snap_free(struct snap *s)
 	rte_free(s->vip_slots);
 	rte_free(s->ports);
 	rte_free(s);
-}
-
-/* ---- dialog affinity (worker.h) ---- */
-
-int
-dp_aff_create(struct dp *dp)
-{
-	uint32_t n = dp->aff_entries != 0 ? dp->aff_entries : DP_AFF_ENTRIES;
-	struct dp_affinity *a;
-
-	if (n < DP_AFF_PROBE || (n & (n - 1)) != 0)
-		return -1;
-	a = rte_zmalloc("dp_aff", sizeof(*a), RTE_CACHE_LINE_SIZE);
-	if (a == NULL)
-		return -1;
-	a->mask = n - 1;
-	for (unsigned b = 0; b < 2; b++) {
-		a->bank[b] = rte_zmalloc("dp_aff_bank", n * sizeof(uint64_t), RTE_CACHE_LINE_SIZE);
-		if (a->bank[b] == NULL) {
-			rte_free(a->bank[0]);
-			rte_free(a);
-			return -1;
-		}
-	}
-	dp->aff = a;
-	return 0;
-}
-
-void
-dp_aff_free(struct dp *dp)
-{
-	if (dp->aff == NULL)
-		return;
-	rte_free(dp->aff->bank[0]);
-	rte_free(dp->aff->bank[1]);
-	rte_free(dp->aff);
-	dp->aff = NULL;
-}
-
-/* Workers may be reading: whole words, so each sees an entry or nothing. */
-static void
-dp_aff_empty(uint64_t *bank, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		__atomic_store_n(&bank[i], 0, __ATOMIC_RELAXED);
-}
-
-void
-dp_aff_rotate(struct dp *dp)
-{
-	struct dp_affinity *a = dp->aff;
-	unsigned older;
-
-	if (a == NULL)
-		return;
-	older = a->cur ^ 1;
-	/* Nobody inserts into the older bank: the last rotation waited for every worker. */
-	dp_aff_empty(a->bank[older], a->mask + 1);
-	__atomic_store_n(&a->cur, older, __ATOMIC_RELEASE);
-	rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
-}
-
-void
-dp_aff_clear(struct dp *dp)
-{
-	if (dp->aff == NULL)
-		return;
-	dp_aff_empty(dp->aff->bank[0], dp->aff->mask + 1);
-	dp_aff_empty(dp->aff->bank[1], dp->aff->mask + 1);
 }
 
 int

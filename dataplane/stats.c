@@ -1,41 +1,110 @@
 /*
- * stats.c - sum the workers' counters, print them, and serve them over telemetry.
- * Control side: the main lcore prints, DPDK's telemetry thread answers
- * "/siphon/stats" and "/siphon/backends". Both hold dp->ctl_lock while they sum and
- * read backend names, so snap_publish() cannot free the snapshot under them. Workers
- * never wait: they keep incrementing while a sum is read (values lag by a burst).
+ * stats.c - read the workers' counters consistently (stats.h), sum, print and serve
+ * them over telemetry. Control side: the main lcore prints, DPDK's telemetry thread
+ * answers "/siphon/stats" and "/siphon/backends". Both hold dp->ctl_lock while they sum
+ * and read backend names, so snap_publish() cannot free the snapshot under them.
+ * Workers never wait: a reader retries a copy that overlapped one of their iterations.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_pause.h>
 #include <rte_telemetry.h>
 
-#include "stats.h"
+#include "siphon/stats.h"
 #include "worker.h"
 
-static struct dp *stats_dp;              /* telemetry callbacks take no context */
-static struct stats_worker *stats_total; /* sum buffer, used under dp->ctl_lock */
+/* Attempts at a copy between two iterations of a worker before taking it as it is: a
+ * running worker is between iterations most of the time, a stopped one always. */
+#define STATS_READ_TRIES 4096u
 
-_Static_assert(sizeof(struct stats_worker) % sizeof(uint64_t) == 0,
-               "struct stats_worker is summed as an array of uint64_t");
+static struct dp *stats_dp; /* telemetry callbacks take no context */
 
-/* Caller holds dp->ctl_lock. */
-static const struct stats_worker *
-stats_sum(struct dp *dp)
+const struct stats_desc stats_descs[] = {
+#define STATS_DESC(name, doc) {#name, doc, offsetof(struct stats_counters, name)},
+        STATS_COUNTERS(STATS_DESC)
+#undef STATS_DESC
+};
+const unsigned stats_nb_descs = sizeof(stats_descs) / sizeof(stats_descs[0]);
+
+_Static_assert(sizeof(struct stats_counters) % sizeof(uint64_t) == 0,
+               "struct stats_counters is copied as an array of uint64_t");
+_Static_assert(sizeof(struct stats_backend) % sizeof(uint64_t) == 0,
+               "struct stats_backend is summed as an array of uint64_t");
+
+/* Copy n words from src while the worker owning seq is between two iterations. */
+static void
+stats_copy(const uint64_t *seq, const uint64_t *src, uint64_t *dst, size_t n)
 {
-	uint64_t *dst = (uint64_t *)stats_total;
-	size_t n = sizeof(*stats_total) / sizeof(uint64_t);
+	for (unsigned t = 0;; t++) {
+		uint64_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE), s2;
 
-	memset(stats_total, 0, sizeof(*stats_total));
-	for (unsigned i = 0; i < dp->nb_workers; i++) {
-		const uint64_t *src = (const uint64_t *)dp->workers[i]->st;
-
+		if ((s1 & 1) != 0 && t < STATS_READ_TRIES) {
+			rte_pause();
+			continue;
+		}
 		for (size_t k = 0; k < n; k++)
-			dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+			dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
+		if ((s1 == s2 && (s1 & 1) == 0) || t >= STATS_READ_TRIES)
+			return;
 	}
-	return stats_total;
+}
+
+void
+stats_read(const struct dp *dp, unsigned w, struct stats_counters *out)
+{
+	const struct stats_worker *st = dp->workers[w]->st;
+
+	stats_copy(&st->seq, (const uint64_t *)&st->c, (uint64_t *)out,
+	           sizeof(*out) / sizeof(uint64_t));
+}
+
+void
+stats_read_total(const struct dp *dp, struct stats_counters *out)
+{
+	uint64_t *dst = (uint64_t *)out;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		struct stats_counters c;
+		const uint64_t *src = (const uint64_t *)&c;
+
+		stats_read(dp, w, &c);
+		for (size_t k = 0; k < sizeof(c) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+	}
+}
+
+void
+stats_read_backend(const struct dp *dp, unsigned slot, struct stats_backend *out)
+{
+	uint64_t *dst = (uint64_t *)out;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		const struct stats_worker *st = dp->workers[w]->st;
+		struct stats_backend b;
+		const uint64_t *src = (const uint64_t *)&b;
+
+		stats_copy(&st->seq, (const uint64_t *)&st->backend[slot], (uint64_t *)&b,
+		           sizeof(b) / sizeof(uint64_t));
+		for (size_t k = 0; k < sizeof(b) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+	}
+}
+
+void
+stats_zero_backend(struct dp *dp, unsigned slot)
+{
+	pthread_mutex_lock(&dp->ctl_lock);
+	for (unsigned w = 0; w < dp->nb_workers; w++)
+		memset(&dp->workers[w]->st->backend[slot], 0,
+		       sizeof(dp->workers[w]->st->backend[slot]));
+	pthread_mutex_unlock(&dp->ctl_lock);
 }
 
 static uint64_t
@@ -51,11 +120,11 @@ stats_sum_array(const uint64_t *a, size_t n)
 void
 stats_print(struct dp *dp, FILE *out)
 {
-	const struct stats_worker *t;
+	struct stats_counters total, *t = &total;
 	const struct snap *s;
 
 	pthread_mutex_lock(&dp->ctl_lock);
-	t = stats_sum(dp);
+	stats_read_total(dp, t);
 	s = dp->snap;
 	fprintf(out,
 	        "siphon: rx %lu pkts %lu B | fwd %lu | tx %lu pkts %lu B, %lu refused | arp/nd %lu "
@@ -63,9 +132,12 @@ stats_print(struct dp *dp, FILE *out)
 	        t->rx_packets, t->rx_bytes, t->forwarded, t->tx_packets, t->tx_bytes, t->tx_drop,
 	        t->nd_reply, t->nd_learn);
 	fprintf(out, "  rx by worker:");
-	for (unsigned i = 0; i < dp->nb_workers; i++)
-		fprintf(out, " %lu",
-		        __atomic_load_n(&dp->workers[i]->st->rx_packets, __ATOMIC_RELAXED));
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct stats_counters c;
+
+		stats_read(dp, i, &c);
+		fprintf(out, " %lu", c.rx_packets);
+	}
 	fprintf(out, "\n  drops:");
 #define STATS_DROP(name, doc)                                                                      \
 	if (strncmp(doc, "drop", 4) == 0 && t->name != 0)                                          \
@@ -78,14 +150,19 @@ stats_print(struct dp *dp, FILE *out)
 	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
 		if (t->sip_drop[v] != 0)
 			fprintf(out, " sip.%s %lu", sip_verdict_name(v), t->sip_drop[v]);
+	fprintf(out, "\n  forwarded with anomalies:");
+	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
+		if (t->sip_anomaly[v] != 0)
+			fprintf(out, " sip.%s %lu", sip_verdict_name(v), t->sip_anomaly[v]);
 	fprintf(out, "\n  %-16s %-24s %10s %12s %9s %7s %7s %7s %7s %7s %7s\n", "backend",
 	        "address", "packets", "bytes", "requests", "1xx", "2xx", "3xx", "4xx", "5xx",
 	        "6xx");
 	/* Per-backend counters are indexed by each backend's stable slot, not its snapshot
 	 * index; a removed backend's are no longer shown (forwarded still counts them). */
 	for (uint32_t b = 0; b < s->nb_backends; b++) {
-		const struct stats_backend *sb = &t->backend[s->backends[b].slot];
+		struct stats_backend be, *sb = &be;
 
+		stats_read_backend(dp, s->backends[b].slot, sb);
 		fprintf(out, "  %-16s %-24s %10lu %12lu %9lu", s->info[b].name, s->info[b].addr,
 		        sb->packets, sb->bytes, stats_sum_array(sb->requests, SIP_METHOD_COUNT));
 		for (unsigned c = 0; c < STATS_RESP_CLASSES; c++)
@@ -101,11 +178,11 @@ static int
 stats_tel_totals(const char *cmd __rte_unused, const char *params __rte_unused,
                  struct rte_tel_data *d)
 {
-	const struct stats_worker *t;
+	struct stats_counters total, *t = &total;
 	char key[RTE_TEL_MAX_STRING_LEN];
 
 	pthread_mutex_lock(&stats_dp->ctl_lock);
-	t = stats_sum(stats_dp);
+	stats_read_total(stats_dp, t);
 	rte_tel_data_start_dict(d);
 #define STATS_TEL(name, doc) rte_tel_data_add_dict_u64(d, #name, t->name);
 	STATS_COUNTERS(STATS_TEL)
@@ -115,8 +192,11 @@ stats_tel_totals(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_u64(d, key, t->pkt_drop[v]);
 	}
 	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++) {
-		snprintf(key, sizeof(key), "sip_%s", sip_verdict_name(v));
-		rte_tel_data_add_dict_u64(d, key, t->sip_drop[v]);
+		bool anomaly = sip_verdict_policy(v) == SIP_POLICY_ANOMALY;
+
+		snprintf(key, sizeof(key), "sip_%s%s", anomaly ? "anomaly_" : "",
+		         sip_verdict_name(v));
+		rte_tel_data_add_dict_u64(d, key, anomaly ? t->sip_anomaly[v] : t->sip_drop[v]);
 	}
 	pthread_mutex_unlock(&stats_dp->ctl_lock);
 	return 0;
@@ -146,18 +226,17 @@ static int
 stats_tel_backends(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
 	bool one = params != NULL && *params != '\0';
-	const struct stats_worker *t;
 	const struct snap *s;
 	int rc = one ? -EINVAL : 0; /* a name nobody has */
 
 	pthread_mutex_lock(&stats_dp->ctl_lock);
-	t = stats_sum(stats_dp);
 	s = stats_dp->snap;
 	rte_tel_data_start_dict(d);
 	for (uint32_t b = 0; b < s->nb_backends; b++) {
-		const struct stats_backend *sb = &t->backend[s->backends[b].slot];
+		struct stats_backend be, *sb = &be;
 		struct rte_tel_data *a;
 
+		stats_read_backend(stats_dp, s->backends[b].slot, sb);
 		if (one) {
 			if (strcmp(params, s->info[b].name) == 0) {
 				stats_tel_backend(d, sb);
@@ -186,11 +265,6 @@ int
 stats_init(struct dp *dp)
 {
 	stats_dp = dp;
-	stats_total = calloc(1, sizeof(*stats_total));
-	if (stats_total == NULL) {
-		fprintf(stderr, "siphon: out of memory for the statistics\n");
-		return -1;
-	}
 	/* Telemetry may be disabled (--no-telemetry): then there is just no socket. */
 	rte_telemetry_register_cmd("/siphon/stats", stats_tel_totals,
 	                           "Totals and drops by reason. No parameters");

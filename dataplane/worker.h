@@ -18,9 +18,10 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include "neigh.h"
-#include "snap.h"
-#include "stats.h"
+#include "siphon/dp.h"
+#include "siphon/neigh.h"
+#include "siphon/snap.h"
+#include "siphon/stats.h"
 
 #define DP_MAX_PORTS      8u    /**< ports one daemon serves */
 #define DP_BURST          32u   /**< RX burst and TX buffer size */
@@ -36,6 +37,9 @@
 #define DP_AFF_ENTRIES (1u << 18)          /**< per bank, a power of two: 2 MiB a bank */
 #define DP_AFF_PROBE   8u                  /**< words probed per bank: one cache line */
 #define DP_AFF_TAG     (~(uint64_t)0xffff) /**< hash bits an entry keeps */
+/* A forgotten entry (dp_aff_forget): not empty, so probes go on past it, and naming no
+ * slot, so a lookup that meets its tag (one hash in 2^48) finds no record. */
+#define DP_AFF_DEAD    DP_AFF_TAG
 
 /** A DPDK port as the dataplane uses it; set up by port_init(), then read-only. */
 struct dp_port {
@@ -167,14 +171,14 @@ int dp_aff_create(struct dp *dp);
 /** Free it. Only once no worker runs. */
 void dp_aff_free(struct dp *dp);
 
-/**
- * Empty the older bank and make it the current one, then wait for every worker to pass a
- * quiescent state (so no insert goes to the other bank from a stale view). Entries live
- * one to two rotation periods. Main lcore.
+/*
+ * Set-up and tear-down on a caller-owned struct dp (zeroed, ctl_lock initialised): what
+ * dp_open() and dp_close() do around an allocation, and what the replay bench and the
+ * worker suite call directly, so that all three run the same steps. Telemetry
+ * (stats_init) is the caller's. dp_setup() returns 0, or -1 with a one-line reason in
+ * err; dp_teardown() undoes a partial set-up.
  */
-void dp_aff_rotate(struct dp *dp);
-
-/** Empty both banks: only when no published snapshot has a previous table (no insert). */
-void dp_aff_clear(struct dp *dp);
+int dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size_t errlen);
+void dp_teardown(struct dp *dp);
 
 #endif /* SIPHON_DP_WORKER_H */

@@ -171,7 +171,7 @@ Test(cfg, example_siphon)
 		char name[8], addr[16];
 
 		snprintf(name, sizeof(name), "b%u", i + 1);
-		snprintf(addr, sizeof(addr), "192.0.2.%u", 21 + i);
+		snprintf(addr, sizeof(addr), "203.0.113.%u", 21 + i);
 		cr_assert_str_eq(b->name, name);
 		assert_addr(&b->addr, 0, addr);
 		cr_assert_eq(b->addr.family, 4);
@@ -183,7 +183,7 @@ Test(cfg, example_siphon)
 	}
 
 	cr_assert_eq(cfg->nb_vips, 2);
-	assert_addr(&cfg->vips[0].addr, cfg->vips[0].ports[0], "192.0.2.10:5060");
+	assert_addr(&cfg->vips[0].addr, cfg->vips[0].ports[0], "203.0.113.10:5060");
 	assert_addr(&cfg->vips[1].addr, cfg->vips[1].ports[0], "[2001:db8::10]:5060");
 	for (unsigned i = 0; i < 2; i++) {
 		cr_assert_eq(cfg->vips[i].nb_ports, 1);
@@ -196,10 +196,10 @@ Test(cfg, example_siphon)
 	cr_assert_str_eq(cfg->ports[0].device, "net_af_packet0");
 	cr_assert_eq(cfg->ports[0].nb_addrs, 2);
 	cr_assert_str_eq(cfg_prefix_format(&cfg->ports[0].addrs[0], buf, sizeof(buf)),
-	                 "192.0.2.2/24");
+	                 "203.0.113.2/24");
 	cr_assert_str_eq(cfg_prefix_format(&cfg->ports[0].addrs[1], buf, sizeof(buf)),
 	                 "2001:db8::2/64");
-	assert_addr(&cfg->ports[0].gw4, 0, "192.0.2.1");
+	assert_addr(&cfg->ports[0].gw4, 0, "203.0.113.1");
 	assert_addr(&cfg->ports[0].gw6, 0, "2001:db8::1");
 	cr_assert_str_eq(cfg->path, EXAMPLES "siphon.conf");
 	cfg_free(cfg);
@@ -251,7 +251,7 @@ Test(cfg, lookups)
 	struct cfg_addr a;
 	uint16_t port;
 
-	cr_assert_eq(cfg_addr_parse("192.0.2.10", &a, &port), 0);
+	cr_assert_eq(cfg_addr_parse("203.0.113.10", &a, &port), 0);
 	cr_assert_eq(cfg_vip_find(cfg, a.family, a.a, 5060), &cfg->vips[0]);
 	cr_assert_null(cfg_vip_find(cfg, a.family, a.a, 5061));
 	/* One 16-byte compare serves both families, so the family must tell them apart. */

@@ -17,13 +17,14 @@
 #      exception path meanwhile: the backend answers their OPTIONS);
 #   4. the counters (siphonctl show stats) account for it, nothing dropped on the way.
 # Needs root, /dev/net/tun, ip, python3; exits 77 (skipped) without them.
-# Everything lives in namespaces sphx<pid>-*; an EXIT trap kills what it started and
-# deletes them on every path; every wait is bounded and a watchdog ends the run.
+# Everything lives in namespaces sph<pid>-*, built by tests/e2e/lib.sh, which kills what
+# it started and deletes them on every path; every wait is bounded and a watchdog ends
+# the run after EXC_DEADLINE (90) s.
 set -euo pipefail
 
-siphon=${1:?usage: test_exception.sh SIPHON SIPHONCTL}
-siphonctl=${2:?usage: test_exception.sh SIPHON SIPHONCTL}
-deadline=${EXC_DEADLINE:-90}
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/e2e/lib.sh"
+[ "$#" -eq 2 ] || { echo "usage: test_exception.sh SIPHON SIPHONCTL" >&2; exit 2; }
 
 skip() { echo "test_exception: SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (namespaces, TUN)"
@@ -31,108 +32,28 @@ skip() { echo "test_exception: SKIP: $*"; exit 77; }
 for tool in ip python3 timeout; do
 	command -v "$tool" >/dev/null || skip "$tool not found"
 done
-[ -x "$siphon" ] && [ -x "$siphonctl" ] || { echo "test_exception: binaries not found" >&2; exit 2; }
+e2e_binaries test_exception "$@"
 
-PREFIX="sphx$$"
-ns() { echo "$PREFIX-$1"; }
-tmp=$(mktemp -d /tmp/siphon-exc.XXXXXX)
-pids=()
-namespaces=()
-failures=()
-watchdog=
-cleanup() {
-	local rc=$?
-	set +e
-	trap - EXIT INT TERM
-	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for _ in $(seq 30); do
-		local alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ "$alive" -eq 0 ] && break
-		sleep 0.1
-	done
-	for n in "${namespaces[@]}"; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	done
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	# The namespaces take their veths, the bridge and (the daemon gone) sph0 along.
-	for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
-	rm -rf "/var/run/dpdk/$PREFIX"
-	if [ "$rc" -eq 0 ] && [ "${#failures[@]}" -eq 0 ]; then
-		rm -rf "$tmp"
-		echo "test_exception: PASS"
-	else
-		echo "test_exception: FAIL (${failures[*]:-stopped early, status $rc}); logs in $tmp"
-		[ -f "$tmp/siphon.log" ] && tail -30 "$tmp/siphon.log"
-		[ "$rc" -eq 0 ] && rc=1
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-main_pid=$$
-(
-	for _ in $(seq "$deadline"); do
-		sleep 1
-		kill -0 "$main_pid" 2>/dev/null || exit 0
-	done
-	echo "test_exception: deadline of $deadline s reached" >&2
-	kill -TERM "$main_pid"
-) &
-watchdog=$!
-
-fail() { failures+=("$1"); echo "FAIL: $1"; }
+e2e_init test_exception "${EXC_DEADLINE:-90}"
+tmp=$e2e_logs
+# shellcheck disable=SC2016 # expanded at cleanup
+e2e_on_fail='[ ! -f "$tmp/siphon.log" ] || tail -30 "$tmp/siphon.log"'
 ok() { echo "ok: $1"; }
-spawn() { # node logfile cmd...
-	local node=$1 log=$2
-	shift 2
-	ip netns exec "$(ns "$node")" timeout -s INT -k 5 "$deadline" "$@" >"$log" 2>&1 &
-	pids+=($!)
-}
 
 # ---- topology: sw (bridge) + cli, lb (siphon), be (backend) ----
 declare -A ip4=([cli]=10.98.0.1 [lb]=10.98.0.2 [be]=10.98.0.11)
 declare -A ip6=([cli]=fd98::1 [lb]=fd98::2 [be]=fd98::11)
 vip4=10.98.0.100
-for node in sw cli lb be; do
-	ip netns add "$(ns "$node")"
-	namespaces+=("$(ns "$node")")
-	ip -n "$(ns "$node")" link set lo up
-done
-sw=$(ns sw)
-ip -n "$sw" link add br0 type bridge mcast_snooping 0
-ip -n "$sw" link set br0 up
-for node in cli lb be; do
-	n=$(ns "$node")
-	ip -n "$sw" link add "p-$node" type veth peer name eth0 netns "$n"
-	ip -n "$sw" link set "p-$node" master br0 up
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-		net.ipv6.conf.eth0.accept_dad=0
-	ip -n "$n" link set eth0 up
-done
-for node in cli be; do
-	n=$(ns "$node")
-	ip -n "$n" addr add "${ip4[$node]}/24" dev eth0
-	ip -n "$n" addr add "${ip6[$node]}/64" dev eth0 nodad
-done
-# veth offloads would leave UDP checksums partial in frames AF_PACKET hands siphon.
-for node in cli be; do
-	ip netns exec "$(ns "$node")" python3 "$(dirname "$0")/e2e/txcsum_off.py" eth0
-done
+e2e_topology --ipv6 cli lb be
+e2e_host cli "${ip4[cli]}/24" "${ip6[cli]}/64"
 # The backend: the VIP on lo, never claimed on the wire (l2dsr backend side).
-be=$(ns be)
-ip netns exec "$be" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-ip -n "$be" addr add "$vip4/32" dev lo
+e2e_backend be "${ip4[be]}/24" "${ip6[be]}/64" -- "$vip4"
+# veth offloads would leave UDP checksums partial in frames AF_PACKET hands siphon.
+for node in cli be; do e2e_txcsum_off "$node"; done
 # siphon's namespace: eth0 carries no address and no IPv6, so only siphon speaks on it;
-# the kernel's addresses will be on sph0.
-lb=$(ns lb)
-ip netns exec "$lb" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
-# The kernel owns the port addresses on sph0 and would also take frames for them straight
-# off eth0 (weak host model) and answer ARP there: keep it off eth0.
-ip netns exec "$lb" sysctl -qw net.ipv4.conf.eth0.arp_ignore=8 net.ipv4.conf.eth0.rp_filter=1
+# the kernel's addresses will be on sph0, and the kernel is kept off eth0.
+lb=$(e2e_ns lb)
+e2e_lb lb --exception
 
 # ---- the backend: UDP echo on 7007 (both families), SIP sink on VIP:5060, and a
 # SIP responder on its own address, so the daemon's health checks (OPTIONS from a
@@ -169,43 +90,39 @@ with open(logname, "a", buffering=1) as log:
                 uas.sendto(r, peer)
 EOF
 : >"$tmp/sip.log"
-spawn be "$tmp/backend.log" python3 "$tmp/backend.py" "$vip4" "${ip4[be]}" "$tmp/sip.log"
+e2e_spawn be "$tmp/backend.log" INT python3 "$tmp/backend.py" "$vip4" "${ip4[be]}" "$tmp/sip.log"
 
 # ---- siphon ----
-sock="$tmp/siphon.sock"
+e2e_sock="$tmp/siphon.sock"
 cat >"$tmp/siphon.conf" <<EOF
 hash_key = "siphon-exception-test-key";
 ports = ( { name = "lan"; device = "net_af_packet0"; exception = "sph0";
             addresses = [ "${ip4[lb]}/24", "${ip6[lb]}/64" ]; } );
 groups = ( { name = "g"; backends = ( { name = "b1"; address = "${ip4[be]}"; } ); } );
 vips = ( { address = "$vip4"; ports = [ 5060 ]; group = "g"; } );
-control = { socket = "$sock"; };
+control = { socket = "$e2e_sock"; };
 # The backend does not answer SIP OPTIONS: health checks would take it down.
 health = { enabled = false; };
 EOF
-spawn lb "$tmp/siphon.log" "$siphon" --no-huge -m 512 --no-pci --no-shconf \
-	--file-prefix="$PREFIX" --no-telemetry -l 0,1 --vdev net_af_packet0,iface=eth0,qpairs=1 \
-	-- --config "$tmp/siphon.conf"
-siphon_pid=${pids[-1]}
-ctl() { timeout 10 "$siphonctl" --socket "$sock" "$@"; }
+e2e_siphon_start lb "$tmp/siphon.conf"
 
 # Up: the kernel side has its addresses and the control socket answers.
 up=0
 for _ in $(seq 100); do
-	kill -0 "$siphon_pid" 2>/dev/null || break
+	kill -0 "$e2e_siphon_pid" 2>/dev/null || break
 	if ip -n "$lb" addr show dev sph0 2>/dev/null | grep -q "${ip6[lb]}/64" &&
-		ctl show vips >/dev/null 2>&1; then
+		e2e_ctl show vips >/dev/null 2>&1; then
 		up=1
 		break
 	fi
 	sleep 0.1
 done
-[ "$up" -eq 1 ] || { fail "siphon did not come up with sph0 and its addresses"; exit 1; }
+[ "$up" -eq 1 ] || { e2e_fail "siphon did not come up with sph0 and its addresses"; exit 1; }
 ok "sph0 is up in siphon's namespace: $(ip -n "$lb" -br addr show dev sph0 | tr -s ' ')"
 rx0=$(ip netns exec "$lb" cat /sys/class/net/sph0/statistics/rx_packets)
 
 # ---- 1. ping siphon's own addresses (ICMP echo from python: no ping needed) ----
-cli=$(ns cli)
+cli=$(e2e_ns cli)
 cat >"$tmp/ping.py" <<'EOF'
 import os, socket, struct, sys, time
 dst = sys.argv[1]
@@ -255,7 +172,7 @@ for a in "${ip4[lb]}" "${ip6[lb]}"; do
 	if ip netns exec "$cli" python3 "$tmp/ping.py" "$a" >"$tmp/ping.log" 2>&1; then
 		ok "ping $(cat "$tmp/ping.log")"
 	else
-		fail "ping $a through the exception path: $(tail -1 "$tmp/ping.log")"
+		e2e_fail "ping $a through the exception path: $(tail -1 "$tmp/ping.log")"
 	fi
 done
 
@@ -283,7 +200,7 @@ sys.exit(1)
 EOF
 		ok "UDP probe from $src to $dst:7007 echoed"
 	else
-		fail "UDP probe from $src to $dst:7007 through the exception path"
+		e2e_fail "UDP probe from $src to $dst:7007 through the exception path"
 	fi
 done
 
@@ -306,8 +223,8 @@ while time.time() < end:
     seen += len(p) >= 20 and p[0] >> 4 == 4 and p[16:20] == vip
 print(seen, total, flush=True)
 EOF
-spawn lb "$tmp/watch.log" python3 "$tmp/watch.py" "$vip4" 2
-watch_pid=${pids[-1]}
+e2e_spawn lb "$tmp/watch.log" INT python3 "$tmp/watch.py" "$vip4" 2
+watch_pid=$e2e_pid
 for _ in $(seq 30); do
 	grep -q ready "$tmp/watch.log" && break
 	sleep 0.1
@@ -331,22 +248,22 @@ for _ in $(seq 30); do
 done
 n=$(wc -l <"$tmp/sip.log")
 [ "$n" -eq 5 ] && ok "5 SIP messages to the VIP reached the backend" ||
-	fail "the backend received $n of 5 SIP messages"
+	e2e_fail "the backend received $n of 5 SIP messages"
 for _ in $(seq 40); do
 	kill -0 "$watch_pid" 2>/dev/null || break
 	sleep 0.1
 done
 read -r seen total < <(sed -n 2p "$tmp/watch.log") || true
 [ "${seen:-}" = 0 ] && ok "none of them appeared on sph0 (${total:-?} other packets did)" ||
-	fail "sph0 saw '${seen:-?}' datagrams to the VIP (watch.log)"
+	e2e_fail "sph0 saw '${seen:-?}' datagrams to the VIP (watch.log)"
 
 # ---- 4. counters ----
 # Health checks keep the path busy: sph0's count, read before and after, brackets the
 # daemon's exception_rx.
 rx1=$(ip netns exec "$lb" cat /sys/class/net/sph0/statistics/rx_packets)
-ctl --json show stats >"$tmp/stats.json" || fail "siphonctl show stats"
+e2e_counters "$tmp/stats.json" || e2e_fail "siphonctl show stats"
 rx2=$(ip netns exec "$lb" cat /sys/class/net/sph0/statistics/rx_packets)
-python3 - "$tmp/stats.json" "$((rx1 - rx0))" "$((rx2 - rx0))" <<'EOF' || fail "exception counters (see above)"
+python3 - "$tmp/stats.json" "$((rx1 - rx0))" "$((rx2 - rx0))" <<'EOF' || e2e_fail "exception counters (see above)"
 import json, sys
 c = json.load(open(sys.argv[1]))["counters"]
 lo, hi = int(sys.argv[2]), int(sys.argv[3])
@@ -369,17 +286,8 @@ sys.exit(1 if bad else 0)
 EOF
 
 # ---- stop: the daemon exits cleanly and sph0 goes with it ----
-kill -INT "$siphon_pid" 2>/dev/null || true
-for _ in $(seq 100); do
-	kill -0 "$siphon_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$siphon_pid" 2>/dev/null; then
-	fail "siphon did not stop on SIGINT"
-else
-	rc=0
-	wait "$siphon_pid" || rc=$?
-	case "$rc" in 0 | 130) ok "siphon stopped" ;; *) fail "siphon exited with $rc" ;; esac
-	ip -n "$lb" link show sph0 >/dev/null 2>&1 && fail "sph0 outlived siphon" || ok "sph0 removed"
+if e2e_siphon_stop; then
+	ok "siphon stopped"
+	ip -n "$lb" link show sph0 >/dev/null 2>&1 && e2e_fail "sph0 outlived siphon" || ok "sph0 removed"
 fi
-[ "${#failures[@]}" -eq 0 ]
+e2e_finish

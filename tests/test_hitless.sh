@@ -268,7 +268,13 @@ def ask(req):
 def tx():
     r = ask({"cmd": "show-stats"})
     assert r["ok"], r
-    return r["counters"]["tx_packets"]
+    c = r["counters"]
+    # A consistent view while the worker forwards (stats.h): never more frames sent to
+    # backends than received, and the per-worker figures add up to the total.
+    if c["forwarded"] > c["rx_packets"] or sum(r["rx_by_worker"]) != c["rx_packets"]:
+        raise SystemExit("show stats inconsistent under load: forwarded %d, rx_packets %d, "
+                         "rx_by_worker %r" % (c["forwarded"], c["rx_packets"], r["rx_by_worker"]))
+    return c["tx_packets"]
 
 # Wait (bounded) until traffic flows through the worker.
 t0 = time.time()

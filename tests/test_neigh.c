@@ -1,5 +1,5 @@
 /*
- * test_neigh.c - Criterion suite for ARP / Neighbor Discovery (dataplane/neigh.c).
+ * test_neigh.c - Criterion suite for ARP / Neighbor Discovery (dataplane/core/neigh.c).
  * Covers nd_handle() on tables of ARP and NS/NA frames {name, how to build it, expected
  * action, expected learn, expected reply} untagged and 802.1Q/802.1ad tagged, each checked
  * byte for byte against a reply built here and, for NA, an ICMPv6 checksum routine of this
@@ -15,7 +15,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
-#include "neigh.h"
+#include "siphon/neigh.h"
 #include "siphon/sph.h"
 
 /*

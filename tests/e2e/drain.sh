@@ -4,9 +4,9 @@
 #
 #   drain.sh [SIPHON_BIN [SIPHONCTL_BIN]]
 #
-# Same network as run.sh and health.sh (namespace building, cleanup trap and helpers copied
-# from health.sh in reduced form): a bridge, a client with a sipp UAC, four backends b1..b4
-# each with a sipp UAS bound to the VIP on lo, siphon on net_af_packet. The configuration
+# Same network as run.sh and health.sh, IPv4 only, built and always cleaned up by lib.sh: a
+# bridge, a client with a sipp UAC, four backends b1..b4 each with a sipp UAS bound to the
+# VIP on lo, siphon on net_af_packet. The configuration
 # holds b1..b3; b4 runs from the start but is not in it. Health checks are off.
 #
 # Timeline: the UAC places CALLS calls at RATE/s, each held HOLD_MS between its ACK and its
@@ -31,9 +31,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-siphon=${1:-$root/build/dataplane/siphon}
-siphonctl=${2:-$(dirname "$siphon")/../ctl/siphonctl}
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+
+e2e_require drain.sh ip sipp python3 timeout ss
+e2e_binaries drain.sh "$@"
 calls=${CALLS:-1000}
 rate=${RATE:-50}
 hold_ms=${HOLD_MS:-4000}
@@ -41,150 +43,29 @@ drain_at=${DRAIN_AT:-5}
 add_at=${ADD_AT:-10}
 window=${WINDOW:-8}
 slack_ms=${SLACK_MS:-200}
-deadline=${E2E_DEADLINE:-150}
-proc_timeout=$((deadline - 10))
 
-[ "$(id -u)" -eq 0 ] || { echo "drain.sh: needs root (namespaces)" >&2; exit 2; }
-for tool in ip sipp python3 timeout ss; do
-	command -v "$tool" >/dev/null || { echo "drain.sh: $tool not found" >&2; exit 2; }
-done
-[ -x "$siphon" ] && [ -x "$siphonctl" ] ||
-	{ echo "drain.sh: $siphon or $siphonctl not found (build first)" >&2; exit 2; }
-
-declare -A ip4=([cli]=10.99.0.1 [lb]=10.99.0.2 [b1]=10.99.0.11 [b2]=10.99.0.12 [b3]=10.99.0.13
-	[b4]=10.99.0.14)
-declare -A mac=([cli]=02:99:00:00:00:01 [lb]=02:99:00:00:00:02 [b1]=02:99:00:00:00:11
-	[b2]=02:99:00:00:00:12 [b3]=02:99:00:00:00:13 [b4]=02:99:00:00:00:14)
-vip=10.99.0.100
+e2e_plan
+declare -n ip4=e2e_ip4
+vip=$e2e_vip4
 backends=(b1 b2 b3 b4)
-PREFIX="sph$$"
-ns() { echo "$PREFIX-$1"; }
-name="e2e drain"
 
-logs=${E2E_LOGS:-$(mktemp -d /tmp/siphon-e2e-drain.XXXXXX)}
-mkdir -p "$logs"
-[ -z "$(ls -A "$logs")" ] || { echo "drain.sh: E2E_LOGS=$logs is not empty" >&2; exit 2; }
-keep_logs=${E2E_LOGS:+1}
-sock=$logs/siphon.sock
-
-# ---- cleanup (as run.sh): always runs ----
-pids=()
-namespaces=()
-watchdog=
-result=1
-verdict=0
-failures=()
-cleanup() {
-	local rc=$?
-	set +e
-	trap - EXIT INT TERM
-	[ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	local i
-	for i in $(seq 20); do
-		local alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ "$alive" -eq 0 ] && break
-		sleep 0.1
-	done
-	for n in "${namespaces[@]}"; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	done
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	for n in "${namespaces[@]}"; do ip netns del "$n" 2>/dev/null; done
-	rm -rf "/var/run/dpdk/$PREFIX"
-	[ "$verdict" -eq 1 ] || echo "$name: FAIL (${failures[*]:-stopped before the checks})"
-	if [ "$result" -eq 0 ] && [ -z "$keep_logs" ]; then
-		rm -rf "$logs"
-	else
-		echo "logs: $logs"
-	fi
-	[ "$rc" -eq 0 ] && [ "$result" -ne 0 ] && rc=1
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "$name: interrupted" >&2; exit 130' INT
-trap 'echo "$name: terminated" >&2; exit 143' TERM
-main_pid=$$
-(
-	for _ in $(seq "$deadline"); do
-		sleep 1
-		kill -0 "$main_pid" 2>/dev/null || exit 0
-	done
-	echo "$name: deadline of $deadline s reached" >&2
-	kill -TERM "$main_pid"
-) &
-watchdog=$!
-
-spawn() { # node logfile signal cmd...
-	local node=$1 log=$2 sig=$3
-	shift 3
-	ip netns exec "$(ns "$node")" timeout -s "$sig" -k 5 "$proc_timeout" "$@" >"$log" 2>&1 &
-	pids+=($!)
-}
-wait_for() { # pid seconds
-	local i
-	for i in $(seq $(($2 * 10))); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$1" 2>/dev/null; then return 124; fi
-	local rc=0
-	wait "$1" || rc=$?
-	return "$rc"
-}
-fail() {
-	failures+=("$1")
-	echo "FAIL: $1"
-}
-ctl() { ip netns exec "$(ns lb)" timeout 10 "$siphonctl" --socket "$sock" "$@"; }
+e2e_init "e2e drain" "${E2E_DEADLINE:-150}"
+logs=$e2e_logs
+e2e_sock=$logs/siphon.sock
 
 # ---- topology (run.sh's, IPv4 only, four backends) ----
-echo "== $name: namespaces $PREFIX-{sw,cli,lb,b1,b2,b3,b4}, logs in $logs"
-for node in sw cli lb "${backends[@]}"; do
-	ip netns add "$(ns "$node")"
-	namespaces+=("$(ns "$node")")
-	ip -n "$(ns "$node")" link set lo up
-done
-sw=$(ns sw)
-ip -n "$sw" link add br0 type bridge mcast_snooping 0
-for k in arptables iptables ip6tables; do
-	f=/proc/sys/net/bridge/bridge-nf-call-$k
-	ip netns exec "$sw" sh -c "[ ! -e $f ] || echo 0 > $f"
-done
-ip -n "$sw" link set br0 up
-for node in cli lb "${backends[@]}"; do
-	n=$(ns "$node")
-	ip -n "$sw" link add "p-$node" type veth peer name eth0 netns "$n"
-	ip -n "$sw" link set "p-$node" master br0 up
-	ip -n "$n" link set eth0 address "${mac[$node]}"
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-cli=$(ns cli)
-ip -n "$cli" link set eth0 up
-ip -n "$cli" addr add "${ip4[cli]}/24" dev eth0
-ip netns exec "$cli" python3 "$here/txcsum_off.py" eth0
-lb=$(ns lb)
-ip -n "$lb" link set eth0 up
-for b in "${backends[@]}"; do
-	n=$(ns "$b")
-	ip netns exec "$n" sysctl -qw \
-		net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
-		net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
-	ip -n "$n" link set eth0 up
-	ip -n "$n" addr add "${ip4[$b]}/24" dev eth0
-	ip -n "$n" addr add "$vip/32" dev lo
-done
+echo "== $e2e_name: namespaces $e2e_prefix-{sw,cli,lb,b1,b2,b3,b4}, logs in $logs"
+e2e_topology cli lb "${backends[@]}"
+e2e_host cli "${ip4[cli]}/24"
+e2e_txcsum_off cli
+e2e_lb lb
+for b in "${backends[@]}"; do e2e_backend "$b" "${ip4[$b]}/24" -- "$vip"; done
 
 # ---- backends' UAS (b4 too: it waits for the add) ----
-sipp_common=(-t u1 -nostdin -buff_size 4194304 -trace_err -trace_screen -trace_msg)
 declare -A uas_pid=()
 for b in "${backends[@]}"; do
-	spawn "$b" "$logs/$b.out" INT \
-		sipp -sf "$here/uas.xml" -i "$vip" -p 5060 "${sipp_common[@]}" \
-		-message_file "$logs/$b.msg" -error_file "$logs/$b.err" -screen_file "$logs/$b.screen"
-	uas_pid[$b]=${pids[-1]}
+	e2e_uas "$b" "$b" "$vip"
+	uas_pid[$b]=$e2e_pid
 done
 
 # ---- siphon ----
@@ -194,104 +75,66 @@ done
 	echo 'stats_interval = 1;'
 	echo "dialog_window = $window;"
 	echo 'health = { enabled = false; };'
-	echo 'ports = ( { name = "lan"; device = "net_af_packet0"; addresses = [ "10.99.0.2/24" ]; } );'
-	echo 'groups = ( { name = "e2e"; backends = ('
-	echo "    { name = \"b1\"; address = \"${ip4[b1]}\"; },"
-	echo "    { name = \"b2\"; address = \"${ip4[b2]}\"; },"
-	echo "    { name = \"b3\"; address = \"${ip4[b3]}\"; }"
-	echo '); } );'
-	echo "vips = ( { address = \"$vip\"; ports = [ 5060 ]; group = \"e2e\"; mode = \"l2dsr\"; } );"
-	echo "control = { socket = \"$sock\"; };"
+	echo "ports = ( { name = \"lan\"; device = \"net_af_packet0\"; addresses = [ \"${ip4[lb]}/24\" ]; } );"
+	e2e_conf_cluster 4 l2dsr "$vip" b1 b2 b3
+	echo "control = { socket = \"$e2e_sock\"; };"
 } >"$logs/siphon.conf"
-eal=${SIPHON_EAL:---no-huge -m 512 --no-pci --no-shconf --file-prefix=$PREFIX --no-telemetry -l 0,1 --vdev net_af_packet0,iface=eth0,qpairs=1}
-# shellcheck disable=SC2086
-spawn lb "$logs/siphon.log" INT "$siphon" $eal -- --config "$logs/siphon.conf"
-siphon_pid=${pids[-1]}
+e2e_siphon_start lb "$logs/siphon.conf"
 
-invites() { # invites BACKEND: INVITEs siphon forwarded to it
-	ctl --json show backends 2>/dev/null | python3 -c 'import json,sys
-j = json.load(sys.stdin)
-print([b["counters"]["requests_by_method"]["INVITE"] for b in j["backends"] if b["name"] == sys.argv[1]][0])' "$1"
-}
 now() { date +%s.%N; }
 
-vip_mac=
-for i in $(seq 40); do
-	kill -0 "$siphon_pid" 2>/dev/null || break
-	ip netns exec "$cli" python3 -c 'import socket,sys
-socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"probe", (sys.argv[1], 9))' "$vip" 2>/dev/null || true
-	vip_mac=$(ip -n "$cli" neigh show "$vip" dev eth0 | awk '/lladdr/ {print $3}')
-	[ -n "$vip_mac" ] && break
-	sleep 0.25
-done
-if [ -z "$vip_mac" ]; then
-	fail "the client could not resolve the VIP (siphon not up?)"
+if ! e2e_resolve "$vip"; then
+	e2e_fail "the client could not resolve the VIP (siphon not up?)"
 	tail -20 "$logs/siphon.log"
 	exit 1
 fi
-for b in "${backends[@]}"; do
-	for _ in $(seq 40); do
-		ip netns exec "$(ns "$b")" ss -Hlun "sport = :5060" | grep -q "$vip" && break
-		sleep 0.1
-	done
-done
+for b in "${backends[@]}"; do e2e_wait_udp "$b" "$vip" || true; done
 
 # ---- the calls: uac.xml, held HOLD_MS between ACK and BYE ----
 sed "s/<pause milliseconds=\"1000\"\/>/<pause milliseconds=\"$hold_ms\"\/>/" "$here/uac.xml" >"$logs/uac.xml"
-grep -q "milliseconds=\"$hold_ms\"" "$logs/uac.xml" || { fail "cannot set the hold time in uac.xml"; exit 1; }
+grep -q "milliseconds=\"$hold_ms\"" "$logs/uac.xml" || { e2e_fail "cannot set the hold time in uac.xml"; exit 1; }
 echo "placing $calls calls at $rate/s, each held $hold_ms ms"
-spawn cli "$logs/uac.out" INT \
-	sipp -sf "$logs/uac.xml" -i "${ip4[cli]}" -p 5060 "${sipp_common[@]}" \
-	-m "$calls" -r "$rate" -l $((rate * (hold_ms / 1000 + 3))) -timeout 100s \
-	-cid_str 'e2e-%u@siphon' \
-	-message_file "$logs/uac.msg" -error_file "$logs/uac.err" -screen_file "$logs/uac.screen" \
-	-trace_stat -stf "$logs/uac.csv" -fd 1 \
-	"$vip:5060"
-uac_pid=${pids[-1]}
-
+e2e_uac "$logs/uac.xml" "${ip4[cli]}" "$vip:5060" \
+	-m "$calls" -r "$rate" -l $((rate * (hold_ms / 1000 + 3))) -timeout 100s
+uac_pid=$e2e_pid
 sleep "$drain_at"
-ctl backend state b2 drain || fail "siphonctl backend state b2 drain failed"
+e2e_ctl backend state b2 drain || e2e_fail "siphonctl backend state b2 drain failed"
 t_drain=$(now)
-b2_at_drain=$(invites b2)
+b2_at_drain=$(e2e_backend_invites b2)
 echo "b2 draining at $t_drain ($b2_at_drain INVITEs forwarded to it so far)"
 sleep "$((add_at - drain_at))"
-ctl backend add e2e b4 "${ip4[b4]}" --mac "${mac[b4]}" || fail "siphonctl backend add b4 failed"
+e2e_ctl backend add e2e b4 "${ip4[b4]}" --mac "${e2e_mac[b4]}" || e2e_fail "siphonctl backend add b4 failed"
 t_add=$(now)
 echo "b4 added at $t_add"
-ctl show backends | tee "$logs/backends-after-add.txt" || true
+e2e_ctl show backends | tee "$logs/backends-after-add.txt" || true
 
 uac_rc=0
-wait_for "$uac_pid" 120 || uac_rc=$?
-b2_at_end=$(invites b2)
-ctl --json show stats >"$logs/stats.json" || true
-ctl show backends | tee "$logs/backends-end.txt" || true
+e2e_wait "$uac_pid" 120 || uac_rc=$?
+b2_at_end=$(e2e_backend_invites b2)
+e2e_counters "$logs/stats.json" || true
+e2e_ctl show backends | tee "$logs/backends-end.txt" || true
 sleep 2.5
 for b in "${backends[@]}"; do kill -INT "${uas_pid[$b]}" 2>/dev/null || true; done
-for b in "${backends[@]}"; do wait_for "${uas_pid[$b]}" 15 || true; done
-kill -INT "$siphon_pid" 2>/dev/null || true
-siphon_rc=0
-wait_for "$siphon_pid" 15 || siphon_rc=$?
-case "$siphon_rc" in 0 | 130) ;; *) fail "siphon exited with status $siphon_rc" ;; esac
+for b in "${backends[@]}"; do e2e_wait "${uas_pid[$b]}" 15 || true; done
+e2e_siphon_stop || true
 
 # ---- checks ----
 # 1. the UAC
-stats=$(python3 "$here/traces.py" uac-stats "$logs/uac.csv") || true
-echo "UAC: exit $uac_rc, $stats"
-ok=$(sed -n 's/.*successful=\([0-9]*\).*/\1/p' <<<"$stats")
-bad=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$stats")
+e2e_uac_stats "$uac_rc"
+ok=$e2e_uac_ok bad=$e2e_uac_failed
 if [ "${ok:-0}" -ne "$calls" ] || [ "${bad:-1}" -ne 0 ]; then
-	fail "UAC: ${ok:-?} successful / ${bad:-?} failed calls, want $calls / 0"
+	e2e_fail "UAC: ${ok:-?} successful / ${bad:-?} failed calls, want $calls / 0"
 fi
 # 2. each call whole on one backend (shares are not equal here: b2 stops, b4 starts late)
 python3 "$here/traces.py" dispatch --calls "$calls" --tolerance 1.0 --strays \
 	b1="$logs/b1.msg,$logs/b1.err" b2="$logs/b2.msg,$logs/b2.err" \
 	b3="$logs/b3.msg,$logs/b3.err" b4="$logs/b4.msg,$logs/b4.err" ||
-	fail "dispatch check (UAS traces)"
+	e2e_fail "dispatch check (UAS traces)"
 # 3. no new call on b2 after the drain returned: siphon's counter ...
 echo "b2: $b2_at_drain INVITEs forwarded at the drain, $b2_at_end at the end"
-[ "$b2_at_end" = "$b2_at_drain" ] || fail "siphon forwarded $((b2_at_end - b2_at_drain)) INVITEs to b2 after the drain"
+[ "$b2_at_end" = "$b2_at_drain" ] || e2e_fail "siphon forwarded $((b2_at_end - b2_at_drain)) INVITEs to b2 after the drain"
 # ... 3, 4, 5 from the traces' time stamps and siphon's counters
-python3 - "$logs" "$t_drain" "$t_add" "$slack_ms" <<'PY' || fail "drain/add trace check"
+python3 - "$logs" "$t_drain" "$t_add" "$slack_ms" <<'PY' || e2e_fail "drain/add trace check"
 import datetime, json, re, sys
 logs, t_drain, t_add, slack = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]) / 1000
 SEP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)", re.M)
@@ -339,10 +182,4 @@ sys.exit(1 if problems else 0)
 PY
 grep -E "transition window" "$logs/siphon.log" || true
 
-if [ "${#failures[@]}" -eq 0 ]; then
-	result=0
-	echo "$name: PASS (UAC: $ok successful, $bad failed)"
-else
-	echo "$name: FAIL (${#failures[@]}: ${failures[*]})"
-fi
-verdict=1
+e2e_finish "UAC: $ok successful, $bad failed"

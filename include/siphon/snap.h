@@ -1,10 +1,14 @@
-/*
- * snap.h - the immutable snapshot of configuration the workers forward by.
+/**
+ * @file snap.h
+ * The immutable snapshot of configuration the workers forward by: the contract between
+ * the control plane, which computes it from a configuration, and the dataplane, which
+ * only looks up in it (Katran's split: its fields are the "maps").
  * Built by the main lcore from a struct sph_cfg (snap_build), published with one
  * pointer store and reclaimed after an RCU grace period (snap_publish). Workers load
  * the pointer once per burst and only read; nothing in a published snapshot changes.
  * Neighbour MACs are not in it: they live in the long-lived nd_table, and a snapshot
- * only holds each backend's index there.
+ * only holds each backend's index there. Control reads the published snapshot through
+ * dp_snap() (main lcore) or under dp_lock() (other threads); it never writes one.
  */
 #ifndef SIPHON_DP_SNAP_H
 #define SIPHON_DP_SNAP_H
@@ -16,7 +20,7 @@
 #include "siphon/cfg.h"
 #include "siphon/keyhash.h"
 #include "siphon/maglev.h"
-#include "neigh.h"
+#include "siphon/neigh.h"
 
 struct dp;
 
@@ -98,6 +102,17 @@ struct snap {
 	                    */
 	bool has_prev;     /**< some group has a previous table: a transition window is open */
 };
+
+/**
+ * Whether snap_build() could forward cfg, from the configuration alone (no device, no
+ * EAL): every backend reachable the way its VIPs' modes need (L2 DSR on a port's
+ * segment or with a static MAC; otherwise through a gateway of its family; a port
+ * address of its family to tunnel or resolve from), the backend and VIP counts, the
+ * addresses each port answers for. snap_build() runs it first, so the two never
+ * disagree; `siphon --check-config` runs it after cfg_load(). Any thread.
+ * @return 0, or -1 with one "file:line: item: problem" line in err.
+ */
+int snap_check(const struct sph_cfg *cfg, char *err, size_t errlen);
 
 /**
  * Build a snapshot of cfg for dp's ports (cfg port i is dp port i). Adds every

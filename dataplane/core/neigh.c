@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "neigh.h"
+#include "siphon/neigh.h"
 
 #define ETH_HLEN       14u
 #define VLAN_HLEN      4u

@@ -1,0 +1,306 @@
+/*
+ * main.c - the siphon daemon: `siphon [EAL options] -- --config FILE [options]`, and
+ * `siphon --check-config FILE`. The composition root: the one place that knows every
+ * part. Runs on the main lcore: reads and checks the configuration before EAL starts,
+ * opens the dataplane (dataplane/, through include/siphon/dp.h), launches its workers,
+ * then runs the main loop: the dataplane's main-lcore duties (dp_service: neighbours,
+ * exception path), health, metrics, statistics and the control socket (sock.c, cmd.c, gen.c:
+ * polled in the loop instead of sleeping, so every snapshot rebuild happens here, off
+ * the workers); on SIGINT/SIGTERM it stops everything in order.
+ * rte_exit() is never used: every failure before launch leaves through one exit path.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "siphon/cfg.h"
+#include "siphon/dp.h"
+#include "siphon/sip.h"
+#include "siphon/snap.h"
+#include "siphon/sph.h"
+#include "siphon/stats.h"
+#include "metrics.h"
+#include "cmd.h"
+#include "gen.h"
+#include "sock.h"
+
+#define MAIN_TICK_US    1000u      /* main loop period: learn-ring latency, stop latency */
+#define MAIN_ND_TICK_NS 100000000u /* neighbour ageing and solicitations, 10 per second */
+
+struct main_opts {
+	const char *config;
+	bool check;          /* --check-config: validate, print, exit */
+	long stats_interval; /* -1: the configuration's */
+	bool promisc;
+};
+
+static volatile sig_atomic_t main_stop;
+
+static void
+main_signal(int sig)
+{
+	(void)sig;
+	main_stop = 1;
+}
+
+static void
+main_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: siphon [EAL options] -- --config FILE [--stats-interval SEC] [--promisc]\n"
+	        "       siphon --check-config FILE\n"
+	        "  --config FILE         configuration (docs/config.md)\n"
+	        "  --check-config FILE   check FILE as a start or reload would (everything but\n"
+	        "                        the DPDK devices), print the configuration in effect\n"
+	        "                        with every default spelled out, and exit: 0 when it\n"
+	        "                        would load, 1 with file:line errors when not\n"
+	        "  --stats-interval SEC  print statistics every SEC seconds (0: only at exit);\n"
+	        "                        overrides the configuration's stats_interval\n"
+	        "  --promisc             promiscuous mode, and forward unicast frames whatever\n"
+	        "                        their destination MAC (pcap replay, tests)\n"
+	        "Every lcore but the main one is a worker; see docs/dataplane.md.\n");
+}
+
+/* Parse what follows "--"; argv[0] is a program name for getopt. @return 0, 1 (help), -1. */
+static int
+main_parse(int argc, char **argv, struct main_opts *o)
+{
+	static const struct option lo[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", required_argument, NULL, 'k'},
+	        {"stats-interval", required_argument, NULL, 's'},
+	        {"promisc", no_argument, NULL, 'p'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->stats_interval = -1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'k':
+			o->config = optarg;
+			o->check = true;
+			break;
+		case 's':
+			o->stats_interval = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || o->stats_interval < 0 ||
+			    o->stats_interval > CFG_STATS_INTERVAL_MAX) {
+				fprintf(stderr,
+				        "siphon: --stats-interval: 0..%u seconds, got \"%s\"\n",
+				        CFG_STATS_INTERVAL_MAX, optarg);
+				return -1;
+			}
+			break;
+		case 'p':
+			o->promisc = true;
+			break;
+		case 'h':
+			main_usage(stdout);
+			return 1;
+		default:
+			main_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc || o->config == NULL) {
+		fprintf(stderr, "siphon: %s\n",
+		        o->config == NULL ? "--config or --check-config is required"
+		                          : "unexpected argument");
+		main_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * siphon --check-config FILE (argv[0] a program name): what a start or a reload would
+ * say of FILE, without EAL: the configuration's own rules (cfg_load), then whether the
+ * dataplane could forward it (snap_check). Only the devices are not looked at. The
+ * configuration in effect goes to stdout (it holds the hash key: as secret as FILE).
+ */
+static int
+main_check(const char *path)
+{
+	struct sph_cfg *cfg = NULL;
+	char err[512];
+	int rc;
+
+	if (cfg_load(path, &cfg, err, sizeof(err)) != 0 || snap_check(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siphon: %s\n", err);
+		cfg_free(cfg);
+		return EXIT_FAILURE;
+	}
+	rc = cfg_write(cfg, stdout) == 0 && fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (rc == EXIT_SUCCESS)
+		fprintf(stderr, "siphon: %s: configuration ok\n", path);
+	else
+		fprintf(stderr, "siphon: %s: cannot write the configuration\n", path);
+	cfg_free(cfg);
+	return rc;
+}
+
+/* The main lcore's duties, one tick at a time. The control socket is polled with the
+ * tick as timeout, so a request is answered within a tick and a change (snapshot
+ * build, RCU publish) runs here, between neighbour rounds, never on a worker. */
+static void
+main_loop(struct dp *dp, struct gen *ops, struct ctl_sock *sock)
+{
+	uint64_t now = sph_now_ns();
+	unsigned stats_interval = gen_stats_interval(ops);
+	uint64_t next_nd = now, next_stats = now + stats_interval * 1000000000ull;
+
+	while (!main_stop) {
+		bool tick = now >= next_nd;
+
+		dp_service(dp, now, tick);
+		/* Group, weight and state for the metrics: copied once per generation. */
+		gen_tick(ops); /* a backend's health changed: republish */
+		metrics_sync(gen_cfg(ops), gen_generation(ops));
+		if (tick)
+			next_nd = now + MAIN_ND_TICK_NS;
+		if (gen_stats_interval(ops) != stats_interval) { /* changed by a reload */
+			stats_interval = gen_stats_interval(ops);
+			next_stats = now + stats_interval * 1000000000ull;
+		}
+		if (stats_interval != 0 && now >= next_stats) {
+			stats_print(dp, stdout);
+			next_stats = now + stats_interval * 1000000000ull;
+		}
+		if (sock != NULL)
+			ctl_sock_poll(sock, MAIN_TICK_US / 1000, cmd_handle, ops);
+		else
+			rte_delay_us_sleep(MAIN_TICK_US);
+		now = sph_now_ns();
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct main_opts o = {0};
+	struct sph_cfg *cfg = NULL;
+	struct gen *ops = NULL;
+	struct ctl_sock *sock = NULL;
+	struct dp *dp = NULL;
+	char err[512];
+	int sep = argc, rc, ret = EXIT_FAILURE;
+
+	/* Application options follow "--"; they are read, and the configuration checked,
+	 * before EAL takes hugepages and devices, so a typo costs nothing. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	/* The check needs no EAL, so it needs no "--" either. */
+	if (sep == argc && argc > 1 && strncmp(argv[1], "--check-config", 14) == 0)
+		sep = 0; /* every argument is an application option */
+	if (sep == argc) {
+		fprintf(stderr, "siphon: no \"--\" before the application options\n");
+		main_usage(stderr);
+		return EXIT_FAILURE;
+	}
+	if (sep != 0) {
+		argv[sep] = argv[0]; /* getopt skips argv[0] */
+		rc = main_parse(argc - sep, argv + sep, &o);
+		argv[sep] = "--";
+	} else {
+		rc = main_parse(argc, argv, &o);
+	}
+	if (rc != 0)
+		return rc > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (o.check)
+		return main_check(o.config);
+	if (cfg_load(o.config, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "siphon: %s\n", err);
+		return EXIT_FAILURE;
+	}
+
+	if (rte_eal_init(sep, argv) < 0) {
+		fprintf(stderr, "siphon: EAL: %s\n", rte_strerror(rte_errno));
+		cfg_free(cfg);
+		return EXIT_FAILURE;
+	}
+	signal(SIGINT, main_signal);
+	signal(SIGTERM, main_signal);
+	dp = dp_open(cfg, o.promisc, err, sizeof(err));
+	if (dp == NULL) {
+		fprintf(stderr, "siphon: %s\n", err);
+		goto out;
+	}
+	if (stats_init(dp) != 0) {
+		fprintf(stderr, "siphon: cannot register the telemetry commands\n");
+		goto out;
+	}
+	printf("siphon: %u workers, %u ports, %u backends, %u VIPs, scanner %s\n",
+	       dp_nb_workers(dp), cfg->nb_ports, dp_snap(dp)->nb_backends, dp_snap(dp)->nb_vips,
+	       sip_scan_name());
+	dp_announce(dp);
+	/* From here the control plane owns the configuration (gen_free() releases it). */
+	ops = gen_create(dp, cfg, o.stats_interval);
+	if (ops == NULL) {
+		fprintf(stderr, "siphon: out of memory for the control plane\n");
+		goto out;
+	}
+	cfg = NULL;
+	/* Forwarding matters more than the control socket: without it siphon still runs,
+	 * and says so loudly (the socket may be held by another instance). */
+	sock = ctl_sock_open(gen_cfg(ops)->ctl_socket, gen_cfg(ops)->ctl_mode,
+	                     gen_cfg(ops)->ctl_group, err, sizeof(err));
+	if (sock == NULL)
+		fprintf(stderr, "siphon: control socket: %s; running without one\n", err);
+	else
+		printf("siphon: control socket %s\n", gen_cfg(ops)->ctl_socket);
+	/* Health checks (SIP OPTIONS from the kernel's stack, docs/health.md): like the
+	 * socket, optional; without them siphon forwards by the configured states. */
+	if (gen_health_start(ops, err, sizeof(err)) != 0)
+		fprintf(stderr, "siphon: %s; running without health checks\n", err);
+	else
+		printf("siphon: health checks %s\n", gen_health_on(ops) ? "on" : "off");
+	/* Like the socket: without metrics siphon still forwards, and says so. */
+	if (gen_cfg(ops)->metrics_port != 0) {
+		const struct sph_cfg *c = gen_cfg(ops);
+		char listen[CFG_ADDR_STRLEN];
+
+		cfg_addr_format(&c->metrics_addr, c->metrics_port, listen, sizeof(listen));
+		metrics_sync(c, gen_generation(ops)); /* retried every tick if it failed */
+		if (metrics_start(dp, listen, err, sizeof(err)) != 0)
+			fprintf(stderr, "siphon: %s; running without metrics\n", err);
+		else
+			printf("siphon: metrics on http://%s/metrics\n", listen);
+	}
+	fflush(stdout);
+	dp_launch(dp);
+	main_loop(dp, ops, sock);
+
+	printf("siphon: stopping\n");
+	metrics_stop();
+	gen_health_stop(ops); /* no probe, no republish from here on */
+	ctl_sock_close(sock);
+	sock = NULL;
+	dp_stop(dp);
+	stats_print(dp, stdout);
+	ret = EXIT_SUCCESS;
+out:
+	metrics_stop(); /* before the snapshot and the workers' counters go */
+	metrics_free();
+	dp_close(dp);
+	rte_eal_cleanup();
+	ctl_sock_close(sock);
+	gen_free(ops);
+	cfg_free(cfg);
+	return ret;
+}
