@@ -1087,6 +1087,48 @@ Test(cfg, include)
 	cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
 }
 
+/* cfg_validate() runs the reader's own rules on an edited copy: the same text, at the
+ * object's line in the file it was read from. */
+Test(cfg, validate_shares_rules)
+{
+	struct sph_cfg *cfg = load_example("l2dsr.conf"), *d = cfg_dup(cfg);
+	char err[ERR_LEN], want[ERR_LEN];
+	struct cfg_backend *b = &d->groups[0].backends[0];
+
+	cr_assert_not_null(d);
+	/* A VIP port taken by an earlier VIP. */
+	d->vips[1].addr = d->vips[0].addr;
+	d->vips[1].ports[0] = 5080;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+	         "%s:48: vip 198.51.100.10: port 5080 is already served by the vip at line 47",
+	         d->path);
+	cr_assert_str_eq(err, want);
+	d->vips[1].addr = cfg->vips[1].addr;
+	d->vips[1].ports[0] = cfg->vips[1].ports[0];
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+
+	/* The checks of the key rows: a name, a state, a multicast MAC. */
+	strcpy(b->name, "no spaces");
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, ": backend \"no spaces\": name must be 1..63 characters"),
+	                   "%s", err);
+	strcpy(b->name, "px1");
+	b->state = 3;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "backend \"px1\": state must be \"up\", \"drain\" or"), "%s",
+	                   err);
+	b->state = MAGLEV_UP;
+	b->mac[0] = 1;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "backend \"px1\": mac must be a unicast address"), "%s",
+	                   err);
+	b->mac[0] = 2;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+	cfg_free(d);
+	cfg_free(cfg);
+}
+
 /* libconfig 1.5 exit()ed on an @include of a folder and blocked on a FIFO; siphon reads
  * includes itself, opened without blocking, regular files only, nested 10 deep at most. */
 Test(cfg, include_refused)
