@@ -573,15 +573,6 @@ static bool metrics_watch_stop;                               /* under metrics_c
 static pthread_t metrics_watch_thread;
 static bool metrics_watch_running; /* main lcore only */
 
-static uint64_t
-metrics_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void
 metrics_count(enum metrics_http_err why)
 {
@@ -610,7 +601,8 @@ metrics_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			if (metrics_conns[i].fd < 0) {
 				metrics_conns[i] = (struct metrics_conn){
 				        .fd = ci->connect_fd,
-				        .deadline = metrics_now_ms() + METRICS_REQUEST_TIMEOUT_MS};
+				        .deadline = (sph_now_ns() / 1000000u) +
+				                    METRICS_REQUEST_TIMEOUT_MS};
 				*socket_context = &metrics_conns[i];
 			}
 	}
@@ -636,7 +628,7 @@ metrics_conn_replying(struct MHD_Connection *c)
 	pthread_mutex_lock(&metrics_conn_lock);
 	if (mc != NULL) {
 		mc->replying = true;
-		mc->deadline = metrics_now_ms() + METRICS_REPLY_TIMEOUT_MS;
+		mc->deadline = (sph_now_ns() / 1000000u) + METRICS_REPLY_TIMEOUT_MS;
 	}
 	pthread_mutex_unlock(&metrics_conn_lock);
 }
@@ -657,7 +649,7 @@ metrics_conn_completed(void *cls, struct MHD_Connection *c, void **state,
 	if (mc != NULL) {
 		mc->served |= toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
 		mc->replying = false;
-		mc->deadline = metrics_now_ms() + METRICS_REQUEST_TIMEOUT_MS;
+		mc->deadline = (sph_now_ns() / 1000000u) + METRICS_REQUEST_TIMEOUT_MS;
 	}
 	pthread_mutex_unlock(&metrics_conn_lock);
 }
@@ -673,7 +665,7 @@ metrics_watch(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&metrics_conn_lock);
 	while (!metrics_watch_stop) {
-		uint64_t now = metrics_now_ms(), wake = now + METRICS_WATCH_MS;
+		uint64_t now = (sph_now_ns() / 1000000u), wake = now + METRICS_WATCH_MS;
 		struct timespec ts = {.tv_sec = (time_t)(wake / 1000u),
 		                      .tv_nsec = (long)(wake % 1000u) * 1000000L};
 
@@ -832,7 +824,7 @@ metrics_logger(void *cls, const char *fmt, va_list ap)
 	why = metrics_classify(fmt);
 	if (why >= 0)
 		metrics_count((enum metrics_http_err)why);
-	now = metrics_now_ms();
+	now = (sph_now_ns() / 1000000u);
 	pthread_mutex_lock(&metrics_log_lock);
 	if (metrics_log_last != 0 && now - metrics_log_last < METRICS_LOG_INTERVAL_MS) {
 		metrics_log_held++;

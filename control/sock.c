@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "siphon/sph.h"
 #include "sock.h"
 
 #define CTL_SOCK_GROUPS_STACK 64 /* peer groups read without malloc (more: on the heap) */
@@ -54,15 +55,6 @@ static const char ctl_err_busy[] = "{\"ok\":false,\"error\":\"too many clients (
 static const char ctl_err_nomem[] = "{\"ok\":false,\"error\":\"out of memory\"}\n";
 static const char ctl_err_evicted[] = "{\"ok\":false,\"error\":\"idle while every client slot "
                                       "(64) was taken: closed to serve a new client\"}\n";
-
-static uint64_t
-ctl_sock_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Make the parent folder of path when it is missing (one level, like /run/siphon). */
 static int
@@ -559,7 +551,7 @@ ctl_sock_poll(struct ctl_sock *cs, int timeout_ms, ctl_sock_handler fn, void *ar
 	}
 	if (poll(pfd, n, timeout_ms) < 0)
 		return; /* EINTR: the caller polls again */
-	now = ctl_sock_now_ms();
+	now = (sph_now_ns() / 1000000u);
 	for (nfds_t i = 1; i < n; i++) {
 		struct ctl_client *c = who[i];
 		bool ok = true;
