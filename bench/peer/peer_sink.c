@@ -5,7 +5,8 @@
  * backends saw it (a call on two is split) and, per backend, whether a message came after a
  * later one of the same call (reordered): one socket keeps arrival order, two sockets do not.
  * Ends when every expected message arrived, after an idle gap, at a hard time bound, or on
- * SIGTERM/SIGINT, and prints one key=value line. Offline tool: no DPDK.
+ * SIGTERM/SIGINT, and prints one key=value line (late= says which kinds of message came late).
+ * Offline tool: no DPDK.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,12 +27,13 @@
 
 #include "siphon/sip.h"
 
-#define NB_MAX      8u
-#define BATCH       64u
-#define BUF_LEN     65536u
-#define MAX_INDEX   (1u << 22) /* calls or messages in one run: 856 passes of mixed-calls */
-#define HDR_SEQ     "\nX-Peer-Seq: "
-#define HDR_SEQ_LEN (sizeof(HDR_SEQ) - 1)
+#define NB_MAX         8u
+#define BATCH          64u
+#define BUF_LEN        65536u
+#define MAX_INDEX      (1u << 22) /* calls or messages in one run: 856 passes of mixed-calls */
+#define SIP_STATUS_END 700u       /* status codes are 100..699 */
+#define HDR_SEQ        "\nX-Peer-Seq: "
+#define HDR_SEQ_LEN    (sizeof(HDR_SEQ) - 1)
 
 struct call {
 	uint32_t last[NB_MAX]; /* per backend: highest message number seen + 1; 0 = none yet */
@@ -44,6 +46,8 @@ struct sink {
 	uint8_t *got; /* per message number: times received */
 	uint32_t ncalls, nmsgs;
 	uint64_t received, unique, dup, bad, reordered, per_backend[NB_MAX];
+	/* Late messages by kind: [CSeq method][status], status 0 for a request. */
+	uint32_t late[SIP_METHOD_COUNT][SIP_STATUS_END];
 };
 
 static volatile sig_atomic_t stop;
@@ -121,9 +125,35 @@ account(struct sink *s, unsigned backend, const uint8_t *buf, size_t len)
 	if (c->last[backend] > msg + 1) {
 		s->reordered++;
 		c->reordered = true;
+		if (sm.cseq_method < SIP_METHOD_COUNT && sm.status < SIP_STATUS_END)
+			s->late[sm.cseq_method][sm.status]++;
 	} else {
 		c->last[backend] = (uint32_t)(msg + 1);
 	}
+}
+
+/* " late=ACK:3,180/INVITE:20,...": requests by method, responses by status/CSeq method. */
+static void
+print_late(const struct sink *s)
+{
+	const char *sep = "=";
+
+	printf(" late");
+	for (unsigned m = 0; m < SIP_METHOD_COUNT; m++) {
+		for (unsigned st = 0; st < SIP_STATUS_END; st++) {
+			const char *name = sip_method_name((enum sip_method)m);
+
+			if (s->late[m][st] == 0)
+				continue;
+			if (st == 0)
+				printf("%s%s:%u", sep, name, s->late[m][st]);
+			else
+				printf("%s%u/%s:%u", sep, st, name, s->late[m][st]);
+			sep = ",";
+		}
+	}
+	if (*sep == '=')
+		printf("=none");
 }
 
 static double
@@ -291,6 +321,7 @@ main(int argc, char **argv)
 	       s.received, s.unique, missing, s.dup, s.bad, s.reordered, rcalls, split, calls);
 	for (unsigned b = 0; b < nb; b++)
 		printf(" backend%u=%" PRIu64, b + 1, s.per_backend[b]);
+	print_late(&s);
 	printf("\n");
 	free(s.calls);
 	free(s.got);
