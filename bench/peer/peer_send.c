@@ -26,7 +26,7 @@
 #include "siphon/pkt.h"
 #include "siphon/sip.h"
 
-#define BATCH       64u    /* datagrams per sendmmsg() */
+#define BATCH       64u    /* most datagrams per sendmmsg() */
 #define MAX_OUT     65507u /* largest UDP payload over IPv4 */
 #define TAG_MAX     40u    /* room for the Call-ID prefix and the X-Peer-Seq header */
 #define MAX_PASSES  100000u
@@ -52,6 +52,7 @@ struct opts {
 	const char *pcap;
 	uint16_t port;
 	uint32_t passes, first_pass;
+	unsigned batch; /* datagrams per sendmmsg(), sent back to back: the burst size */
 	double rate, max_seconds;
 	bool count_only;
 };
@@ -271,7 +272,7 @@ replay(const struct capture *c, const struct opts *o)
 	t0 = now_s();
 	deadline = t0 + o->max_seconds;
 	while (sent < total) {
-		unsigned nb = total - sent < BATCH ? (unsigned)(total - sent) : BATCH;
+		unsigned nb = total - sent < o->batch ? (unsigned)(total - sent) : o->batch;
 		unsigned done = 0;
 
 		for (unsigned b = 0; b < nb; b++) {
@@ -314,9 +315,10 @@ replay(const struct capture *c, const struct opts *o)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: peer_send --pcap FILE --port PORT [--passes N] [--first-pass K]\n"
-	           "                 [--rate MSGS_PER_S] [--max-seconds S] [--count]\n"
-	           "  sends to 127.0.0.1:PORT only; --count prints the message total and exits\n");
+	fprintf(f,
+	        "usage: peer_send --pcap FILE --port PORT [--passes N] [--first-pass K]\n"
+	        "                 [--rate MSGS_PER_S] [--batch 1..64] [--max-seconds S] [--count]\n"
+	        "  sends to 127.0.0.1:PORT only; --count prints the message total and exits\n");
 }
 
 static int
@@ -332,16 +334,19 @@ parse_num(const char *s, double lo, double hi, double *v)
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = {{"pcap", required_argument, NULL, 'f'},
-	                                   {"port", required_argument, NULL, 'p'},
-	                                   {"passes", required_argument, NULL, 'n'},
-	                                   {"first-pass", required_argument, NULL, 'k'},
-	                                   {"rate", required_argument, NULL, 'r'},
-	                                   {"max-seconds", required_argument, NULL, 's'},
-	                                   {"count", no_argument, NULL, 'c'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
-	struct opts o = {.passes = 1, .rate = 20000, .max_seconds = 30};
+	static const struct option lo[] = {
+	        {"pcap", required_argument, NULL, 'f'},
+	        {"port", required_argument, NULL, 'p'},
+	        {"passes", required_argument, NULL, 'n'},
+	        {"first-pass", required_argument, NULL, 'k'},
+	        {"rate", required_argument, NULL, 'r'},
+	        {"batch", required_argument, NULL, 'b'},
+	        {"max-seconds", required_argument, NULL, 's'},
+	        {"count", no_argument, NULL, 'c'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct opts o = {.passes = 1, .batch = BATCH, .rate = 20000, .max_seconds = 30};
 	struct capture c;
 	double v;
 	int ch;
@@ -375,6 +380,11 @@ main(int argc, char **argv)
 			if (parse_num(optarg, 0.1, 600, &v) != 0)
 				goto bad;
 			o.max_seconds = v;
+			break;
+		case 'b':
+			if (parse_num(optarg, 1, BATCH, &v) != 0)
+				goto bad;
+			o.batch = (unsigned)v;
 			break;
 		case 'c':
 			o.count_only = true;

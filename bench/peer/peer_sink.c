@@ -5,7 +5,8 @@
  * backends saw it (a call on two is split) and, per backend, whether a message came after a
  * later one of the same call (reordered): one socket keeps arrival order, two sockets do not.
  * Ends when every expected message arrived, after an idle gap, at a hard time bound, or on
- * SIGTERM/SIGINT, and prints one key=value line (late= says which kinds of message came late).
+ * SIGTERM/SIGINT, and prints one key=value line (late= says which kind of message came late,
+ * after which kind).
  * Offline tool: no DPDK.
  */
 #include <errno.h>
@@ -32,13 +33,20 @@
 #define BUF_LEN        65536u
 #define MAX_INDEX      (1u << 22) /* calls or messages in one run: 856 passes of mixed-calls */
 #define SIP_STATUS_END 700u       /* status codes are 100..699 */
+#define LATE_MAX       64u
 #define HDR_SEQ        "\nX-Peer-Seq: "
 #define HDR_SEQ_LEN    (sizeof(HDR_SEQ) - 1)
 
 struct call {
 	uint32_t last[NB_MAX]; /* per backend: highest message number seen + 1; 0 = none yet */
+	uint16_t kind[NB_MAX]; /* per backend: kind_of() that message */
 	uint8_t seen;          /* bit b: backend b received part of this call */
 	bool reordered;        /* some message arrived after a later one */
+};
+
+struct late_pair {
+	uint16_t late, after; /* kind_of() both messages */
+	uint32_t n;
 };
 
 struct sink {
@@ -46,9 +54,34 @@ struct sink {
 	uint8_t *got; /* per message number: times received */
 	uint32_t ncalls, nmsgs;
 	uint64_t received, unique, dup, bad, reordered, per_backend[NB_MAX];
-	/* Late messages by kind: [CSeq method][status], status 0 for a request. */
-	uint32_t late[SIP_METHOD_COUNT][SIP_STATUS_END];
+	/* Late messages by (its kind, the kind of the later message it came after); a short
+	 * list, as a capture has a handful of kinds; pairs past LATE_MAX go uncounted here. */
+	struct late_pair late[LATE_MAX];
+	unsigned nlate;
 };
+
+/* A message's kind in 16 bits: CSeq method * SIP_STATUS_END + status (0 for a request). */
+static uint16_t
+kind_of(const struct sip_msg *sm)
+{
+	unsigned m = sm->cseq_method < SIP_METHOD_COUNT ? sm->cseq_method : SIP_METHOD_OTHER;
+	unsigned st = sm->status < SIP_STATUS_END ? sm->status : 0;
+
+	return (uint16_t)(m * SIP_STATUS_END + st);
+}
+
+static void
+late_count(struct sink *s, uint16_t late, uint16_t after)
+{
+	for (unsigned i = 0; i < s->nlate; i++) {
+		if (s->late[i].late == late && s->late[i].after == after) {
+			s->late[i].n++;
+			return;
+		}
+	}
+	if (s->nlate < LATE_MAX)
+		s->late[s->nlate++] = (struct late_pair){late, after, 1};
+}
 
 static volatile sig_atomic_t stop;
 
@@ -125,35 +158,40 @@ account(struct sink *s, unsigned backend, const uint8_t *buf, size_t len)
 	if (c->last[backend] > msg + 1) {
 		s->reordered++;
 		c->reordered = true;
-		if (sm.cseq_method < SIP_METHOD_COUNT && sm.status < SIP_STATUS_END)
-			s->late[sm.cseq_method][sm.status]++;
+		late_count(s, kind_of(&sm), c->kind[backend]);
 	} else {
 		c->last[backend] = (uint32_t)(msg + 1);
+		c->kind[backend] = kind_of(&sm);
 	}
 }
 
-/* " late=ACK:3,180/INVITE:20,...": requests by method, responses by status/CSeq method. */
+static void
+print_kind(uint16_t k)
+{
+	unsigned st = k % SIP_STATUS_END;
+	const char *name = sip_method_name((enum sip_method)(k / SIP_STATUS_END));
+
+	if (st == 0)
+		printf("%s", name);
+	else
+		printf("%u/%s", st, name);
+}
+
+/* " late=BYE<200/BYE:7,...": a BYE came after the 200 of its BYE 7 times. Requests by method,
+ * responses by status/CSeq method. */
 static void
 print_late(const struct sink *s)
 {
-	const char *sep = "=";
-
-	printf(" late");
-	for (unsigned m = 0; m < SIP_METHOD_COUNT; m++) {
-		for (unsigned st = 0; st < SIP_STATUS_END; st++) {
-			const char *name = sip_method_name((enum sip_method)m);
-
-			if (s->late[m][st] == 0)
-				continue;
-			if (st == 0)
-				printf("%s%s:%u", sep, name, s->late[m][st]);
-			else
-				printf("%s%u/%s:%u", sep, st, name, s->late[m][st]);
-			sep = ",";
-		}
+	printf(" late=");
+	if (s->nlate == 0)
+		printf("none");
+	for (unsigned i = 0; i < s->nlate; i++) {
+		printf("%s", i ? "," : "");
+		print_kind(s->late[i].late);
+		printf("<");
+		print_kind(s->late[i].after);
+		printf(":%u", s->late[i].n);
 	}
-	if (*sep == '=')
-		printf("=none");
 }
 
 static double
