@@ -203,23 +203,68 @@ now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int
-open_port(uint16_t port)
+/* Reads and counts whatever socket fd (backend b) holds now; returns how many. */
+static uint64_t
+drain(struct sink *s, unsigned b, int fd, struct mmsghdr *mh, uint8_t (*bufs)[BUF_LEN])
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	uint64_t n = 0;
+	int r;
+
+	while ((r = recvmmsg(fd, mh, BATCH, 0, NULL)) > 0) {
+		for (int i = 0; i < r; i++)
+			account(s, b, bufs[i], mh[i].msg_len);
+		n += (uint64_t)r;
+	}
+	return n;
+}
+
+/* Binds 127.0.0.1:*port; port 0 takes a free one and *port says which. */
+static int
+open_port(uint16_t *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(*port)};
+	socklen_t alen = sizeof(a);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), rcvbuf = 32 << 20;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		fprintf(stderr, "peer_sink: 127.0.0.1:%u: %s\n", port, strerror(errno));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+		fprintf(stderr, "peer_sink: 127.0.0.1:%u: %s\n", *port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	*port = ntohs(a.sin_port);
 	/* A deep queue, so a loss is the balancer's and not this process being descheduled. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	return fd;
+}
+
+/* Written aside and renamed, so whoever waits for FILE never reads half of it. */
+static int
+write_ready(const char *path, const uint16_t *ports, unsigned nb)
+{
+	char tmp[4096];
+	FILE *f;
+	int ok;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		fprintf(stderr, "peer_sink: %s: name too long\n", path);
+		return -1;
+	}
+	f = fopen(tmp, "w");
+	if (f == NULL) {
+		perror(tmp);
+		return -1;
+	}
+	for (unsigned b = 0; b < nb; b++)
+		fprintf(f, "%s%u", b ? " " : "", ports[b]);
+	fprintf(f, "\n");
+	ok = fclose(f) == 0 && rename(tmp, path) == 0;
+	if (!ok)
+		perror(path);
+	return ok ? 0 : -1;
 }
 
 static void
@@ -227,7 +272,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: peer_sink --port P [--port P]... [--expect N] [--idle-ms MS]\n"
 	           "                 [--max-seconds S] [--ready FILE]\n"
-	           "  listens on 127.0.0.1 only; backend b is the b-th --port\n");
+	           "  listens on 127.0.0.1 only; backend b is the b-th --port (0: any free port);\n"
+	           "  --ready FILE appears once every port is bound, holding their numbers\n");
 }
 
 static int
@@ -265,7 +311,7 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (nb == NB_MAX || parse_num(optarg, 1, 65535, &v) != 0)
+			if (nb == NB_MAX || parse_num(optarg, 0, 65535, &v) != 0)
 				goto bad;
 			ports[nb++] = (uint16_t)v;
 			break;
@@ -297,21 +343,15 @@ main(int argc, char **argv)
 	if (optind != argc || nb == 0)
 		goto bad;
 	for (unsigned b = 0; b < nb; b++) {
-		pfd[b].fd = open_port(ports[b]);
+		pfd[b].fd = open_port(&ports[b]);
 		pfd[b].events = POLLIN;
 		if (pfd[b].fd < 0)
 			return 1;
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	if (ready != NULL) {
-		FILE *f = fopen(ready, "w");
-
-		if (f == NULL || fclose(f) != 0) {
-			perror(ready);
-			return 1;
-		}
-	}
+	if (ready != NULL && write_ready(ready, ports, nb) != 0)
+		return 1;
 	memset(mh, 0, sizeof(mh));
 	for (unsigned i = 0; i < BATCH; i++) {
 		iov[i].iov_base = bufs[i];
@@ -331,18 +371,14 @@ main(int argc, char **argv)
 			perror("peer_sink: poll");
 			return 1;
 		}
-		for (unsigned b = 0; b < nb; b++) {
-			int r;
-
-			if (!(pfd[b].revents & POLLIN))
-				continue;
-			while ((r = recvmmsg(pfd[b].fd, mh, BATCH, 0, NULL)) > 0) {
-				for (int i = 0; i < r; i++)
-					account(&s, b, bufs[i], mh[i].msg_len);
+		for (unsigned b = 0; b < nb; b++)
+			if ((pfd[b].revents & POLLIN) && drain(&s, b, pfd[b].fd, mh, bufs) > 0)
 				t_last = now_s();
-			}
-		}
 	}
+	/* What was queued when the last expected message was read (duplicates, strays on the
+	 * other sockets) still counts. */
+	for (unsigned b = 0; b < nb; b++)
+		drain(&s, b, pfd[b].fd, mh, bufs);
 	for (uint32_t i = 0; i < s.ncalls; i++) {
 		const struct call *c = &s.calls[i];
 
