@@ -1,0 +1,175 @@
+/*
+ * cfg_obj.c - struct sph_cfg as a value (include/siphon/cfg.h): free it, copy it deeply,
+ * compare two. What the control plane does to a configuration between reading it
+ * (cfg.c) and applying it (gen.c): edit a copy, tell a reload that changes nothing.
+ * Control plane and tools only; allocates.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "siphon/cfg.h"
+#include "cfg_int.h"
+
+void
+cfg_free(struct sph_cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (unsigned i = 0; i < cfg->nb_groups; i++)
+		free(cfg->groups[i].backends);
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		free(cfg->vips[i].ports);
+	free(cfg->groups);
+	free(cfg->vips);
+	free(cfg->ports);
+	if (cfg->hash_key != NULL) {
+		/* The key is a secret: do not leave it in freed heap memory. */
+		memset(cfg->hash_key, 0, cfg->hash_key_len);
+		free(cfg->hash_key);
+	}
+	free(cfg->path);
+	free(cfg);
+}
+
+static int
+gw_equal(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+	return a->family == b->family && (a->family == 0 || memcmp(a->a, b->a, 16) == 0);
+}
+
+int
+cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->stats_interval != b->stats_interval || a->dialog_window != b->dialog_window ||
+	    a->maglev_size != b->maglev_size || a->hash_key_len != b->hash_key_len ||
+	    a->nb_groups != b->nb_groups || a->nb_vips != b->nb_vips || a->nb_ports != b->nb_ports)
+		return 0;
+	if (a->hash_key_len > 0 && memcmp(a->hash_key, b->hash_key, a->hash_key_len) != 0)
+		return 0;
+	if (strcmp(a->ctl_socket, b->ctl_socket) != 0 || a->ctl_mode != b->ctl_mode ||
+	    strcmp(a->ctl_group, b->ctl_group) != 0 || a->metrics_port != b->metrics_port ||
+	    (a->metrics_port != 0 && !cfg_addr_equal(&a->metrics_addr, &b->metrics_addr)))
+		return 0;
+	if (a->health.enabled != b->health.enabled ||
+	    a->health.interval_ms != b->health.interval_ms ||
+	    a->health.timeout_ms != b->health.timeout_ms || a->health.fall != b->health.fall ||
+	    a->health.rise != b->health.rise ||
+	    a->health.overload_code != b->health.overload_code ||
+	    memcmp(a->health.accept, b->health.accept, sizeof(a->health.accept)) != 0)
+		return 0;
+	for (unsigned i = 0; i < a->nb_groups; i++) {
+		const struct cfg_group *ga = &a->groups[i], *gb = &b->groups[i];
+
+		if (strcmp(ga->name, gb->name) != 0 || ga->nb_backends != gb->nb_backends)
+			return 0;
+		for (unsigned j = 0; j < ga->nb_backends; j++) {
+			const struct cfg_backend *x = &ga->backends[j], *y = &gb->backends[j];
+
+			if (strcmp(x->name, y->name) != 0 || !cfg_addr_equal(&x->addr, &y->addr) ||
+			    x->port != y->port || x->weight != y->weight || x->state != y->state ||
+			    x->has_mac != y->has_mac ||
+			    (x->has_mac && memcmp(x->mac, y->mac, 6) != 0))
+				return 0;
+		}
+	}
+	for (unsigned i = 0; i < a->nb_vips; i++) {
+		const struct cfg_vip *x = &a->vips[i], *y = &b->vips[i];
+
+		if (!cfg_addr_equal(&x->addr, &y->addr) || x->nb_ports != y->nb_ports ||
+		    x->group != y->group || x->mode != y->mode ||
+		    (x->nb_ports > 0 &&
+		     memcmp(x->ports, y->ports, x->nb_ports * sizeof(*x->ports)) != 0))
+			return 0;
+	}
+	for (unsigned i = 0; i < a->nb_ports; i++) {
+		const struct cfg_port *x = &a->ports[i], *y = &b->ports[i];
+
+		if (strcmp(x->name, y->name) != 0 || strcmp(x->device, y->device) != 0 ||
+		    x->nb_addrs != y->nb_addrs || !gw_equal(&x->gw4, &y->gw4) ||
+		    !gw_equal(&x->gw6, &y->gw6) ||
+		    strncmp(x->exception, y->exception, sizeof(x->exception)) != 0)
+			return 0;
+		for (unsigned j = 0; j < x->nb_addrs && j < CFG_PORT_ADDRS_MAX; j++)
+			if (!cfg_addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||
+			    x->addrs[j].len != y->addrs[j].len)
+				return 0;
+	}
+	return 1;
+}
+
+struct sph_cfg *
+cfg_dup(const struct sph_cfg *cfg)
+{
+	struct sph_cfg *d;
+
+	if (cfg == NULL)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	*d = *cfg;
+	d->path = NULL;
+	d->hash_key = NULL;
+	d->groups = NULL;
+	d->vips = NULL;
+	d->ports = NULL;
+	d->nb_groups = d->nb_vips = d->nb_ports = 0; /* cfg_free() of a half copy is safe */
+	if (cfg->path != NULL && (d->path = strdup(cfg->path)) == NULL)
+		goto fail;
+	if (cfg->hash_key_len > 0) {
+		d->hash_key = malloc(cfg->hash_key_len);
+		if (d->hash_key == NULL)
+			goto fail;
+		memcpy(d->hash_key, cfg->hash_key, cfg->hash_key_len);
+	}
+	if (cfg->nb_ports > 0) {
+		d->ports = malloc(cfg->nb_ports * sizeof(*d->ports));
+		if (d->ports == NULL)
+			goto fail;
+		memcpy(d->ports, cfg->ports, cfg->nb_ports * sizeof(*d->ports));
+		d->nb_ports = cfg->nb_ports;
+	}
+	if (cfg->nb_groups > 0) {
+		d->groups = calloc(cfg->nb_groups, sizeof(*d->groups));
+		if (d->groups == NULL)
+			goto fail;
+		d->nb_groups = cfg->nb_groups;
+		for (unsigned i = 0; i < cfg->nb_groups; i++) {
+			const struct cfg_group *g = &cfg->groups[i];
+
+			d->groups[i] = *g;
+			d->groups[i].backends = NULL;
+			if (g->nb_backends == 0)
+				continue;
+			d->groups[i].backends = malloc(g->nb_backends * sizeof(*g->backends));
+			if (d->groups[i].backends == NULL)
+				goto fail;
+			memcpy(d->groups[i].backends, g->backends,
+			       g->nb_backends * sizeof(*g->backends));
+		}
+	}
+	if (cfg->nb_vips > 0) {
+		d->vips = calloc(cfg->nb_vips, sizeof(*d->vips));
+		if (d->vips == NULL)
+			goto fail;
+		d->nb_vips = cfg->nb_vips;
+		for (unsigned i = 0; i < cfg->nb_vips; i++) {
+			const struct cfg_vip *v = &cfg->vips[i];
+
+			d->vips[i] = *v;
+			d->vips[i].ports = NULL;
+			if (v->nb_ports == 0)
+				continue;
+			d->vips[i].ports = malloc(v->nb_ports * sizeof(*v->ports));
+			if (d->vips[i].ports == NULL)
+				goto fail;
+			memcpy(d->vips[i].ports, v->ports, v->nb_ports * sizeof(*v->ports));
+		}
+	}
+	return d;
+fail:
+	cfg_free(d);
+	return NULL;
+}
