@@ -1,8 +1,9 @@
 /*
  * bench_sip.c - cost of sip_parse() (dataplane, once per datagram) under each scanner, side by
  * side in one run with libosip2's osip_message_parse() (a comparison baseline only) and a floor
- * that just counts line feeds in one AVX2 pass. All read the same SIP/UDP payloads, loaded from
- * pcaps into one arena so the working set is the whole capture. Correctness: tests/test_sip.c.
+ * that reads every octet once (floor.h: AVX2, or scalar without it). All read the same SIP/UDP
+ * payloads, loaded from pcaps into one arena so the working set is the whole capture.
+ * Correctness: tests/test_sip.c.
  * Usage: bench_sip [--runs N] [--json FILE] [pcap...] ; run pinned (taskset -c N), machine idle.
  */
 #include <inttypes.h>
@@ -22,6 +23,7 @@
 #include "siphon/pkt.h"
 #include "siphon/sip.h"
 #include "siphon/sph.h"
+#include "floor.h"
 
 /*
  * libosip2 is the baseline, nothing more: its headers come after ours because they #define
@@ -82,8 +84,8 @@ median(const uint64_t *v, unsigned n)
 /* Corpus: every UDP payload of the pcaps, back to back in one arena */
 
 struct corpus {
-	uint8_t *arena;                    /* payloads, contiguous, in capture order */
-	size_t bytes;                      /* used octets of arena */
+	uint8_t *arena;                    /* FLOOR_BACK zeros, then payloads in capture order */
+	size_t bytes;                      /* payload octets (arena holds FLOOR_BACK more) */
 	size_t cap;                        /* allocated octets of arena */
 	uint32_t *off;                     /* payload i is arena[off[i], off[i] + len[i]) */
 	uint16_t *len;                     /* UDP payload lengths (pkt_info.payload_len) */
@@ -115,17 +117,23 @@ corpus_add(struct corpus *c, const uint8_t *p, uint16_t len)
 		c->off = xrealloc(c->off, c->ncap * sizeof(*c->off));
 		c->len = xrealloc(c->len, c->ncap * sizeof(*c->len));
 	}
-	if (c->bytes + len > c->cap) {
-		while (c->bytes + len > c->cap)
+	/* The leading zeros keep the floor's tail window, which ends at a payload's end,
+	 * inside the arena for a first payload shorter than 32 octets. */
+	size_t at = FLOOR_BACK + c->bytes;
+
+	if (at + len > c->cap) {
+		while (at + len > c->cap)
 			c->cap = c->cap ? 2 * c->cap : (1u << 20);
 		c->arena = xrealloc(c->arena, c->cap);
+		if (c->bytes == 0)
+			memset(c->arena, 0, FLOOR_BACK);
 	}
-	if (c->bytes + len > UINT32_MAX) {
+	if (at + len > UINT32_MAX) {
 		fprintf(stderr, "bench_sip: captures exceed 4 GiB of payload\n");
 		exit(1);
 	}
-	memcpy(c->arena + c->bytes, p, len);
-	c->off[c->n] = (uint32_t)c->bytes;
+	memcpy(c->arena + at, p, len);
+	c->off[c->n] = (uint32_t)at;
 	c->len[c->n] = len;
 	c->bytes += len;
 	c->n++;
@@ -209,40 +217,6 @@ corpus_load(struct corpus *c, const char *path)
 /* ------------------------------------------------------------------------ */
 /* Contenders: one pass each over the whole corpus */
 
-#if defined(__x86_64__) || defined(__i386__)
-/*
- * The floor: the least any scanner must do, one look at every octet. Counts line feeds 32
- * octets per compare; the scalar loop takes the tail. Same call-per-message shape as the others.
- */
-__attribute__((target("avx2,popcnt"))) static size_t
-floor_count_lf_avx2(const uint8_t *p, size_t n)
-{
-	const __m256i lf = _mm256_set1_epi8('\n');
-	size_t i = 0, count = 0;
-
-	for (; i + 32 <= n; i += 32) {
-		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-		uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, lf));
-
-		count += (size_t)__builtin_popcount(m);
-	}
-	for (; i < n; i++)
-		count += p[i] == '\n';
-	return count;
-}
-#endif
-
-/* Without AVX2 the floor is the scalar loop alone; the report says which one ran. */
-static size_t
-floor_count_lf_scalar(const uint8_t *p, size_t n)
-{
-	size_t count = 0;
-
-	for (size_t i = 0; i < n; i++)
-		count += p[i] == '\n';
-	return count;
-}
-
 enum contender_kind {
 	CT_FLOOR = 0,
 	CT_SIPHON,
@@ -262,22 +236,43 @@ struct contender {
 	double ns_msg, cyc_msg, mbps;         /* medians over the timed passes */
 };
 
-static uint64_t
-pass_floor(const struct corpus *c, bool avx2)
+/*
+ * The floor: every octet of every message read once, the least any scanner must do
+ * (floor.h). Each pass is one function with the per-message loop inlined, so a message
+ * costs no call; callgrind's --toggle-collect=floor_pass_avx2 counts exactly this loop.
+ */
+#ifdef FLOOR_HAVE_AVX2
+__attribute__((target("avx2"), noinline)) static uint64_t
+floor_pass_avx2(const struct corpus *c)
+{
+	__m256i acc = _mm256_setzero_si256();
+
+	for (size_t i = 0; i < c->n; i++)
+		acc = floor_lf_avx2(acc, c->arena + c->off[i], c->len[i]);
+	return floor_sum_avx2(acc);
+}
+#endif
+
+/* Without AVX2 the floor is the scalar loop; the report says which one ran. */
+__attribute__((noinline)) static uint64_t
+floor_pass_scalar(const struct corpus *c)
 {
 	uint64_t sink = 0;
 
-#if defined(__x86_64__) || defined(__i386__)
-	if (avx2) {
-		for (size_t i = 0; i < c->n; i++)
-			sink += floor_count_lf_avx2(c->arena + c->off[i], c->len[i]);
-		return sink;
-	}
+	for (size_t i = 0; i < c->n; i++)
+		sink += floor_lf_scalar(c->arena + c->off[i], c->len[i]);
+	return sink;
+}
+
+static uint64_t
+pass_floor(const struct corpus *c, bool avx2)
+{
+#ifdef FLOOR_HAVE_AVX2
+	if (avx2)
+		return floor_pass_avx2(c);
 #endif
 	(void)avx2;
-	for (size_t i = 0; i < c->n; i++)
-		sink += floor_count_lf_scalar(c->arena + c->off[i], c->len[i]);
-	return sink;
+	return floor_pass_scalar(c);
 }
 
 /* verdicts may be NULL (timed passes): no histogram branch in the measured loop. */
@@ -465,9 +460,9 @@ main(int argc, char **argv)
 	/* Contenders, in the order each timed round runs them. */
 	fl = &ct[nct++];
 	fl->kind = CT_FLOOR;
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef FLOOR_HAVE_AVX2
 	__builtin_cpu_init();
-	fl->avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	fl->avx2 = __builtin_cpu_supports("avx2");
 #endif
 	snprintf(fl->name, sizeof(fl->name), "floor-%s", fl->avx2 ? "avx2" : "scalar");
 	for (unsigned i = 0; i < SPH_ARRAY_SIZE(impls); i++) {
@@ -504,6 +499,14 @@ main(int argc, char **argv)
 		if (ct[i].kind == CT_SIPHON)
 			sip_scan_select(ct[i].impl);
 		pass_run(&ct[i], &c, true);
+	}
+	/* The AVX2 floor must count what the scalar one counts, or its speed means nothing. */
+	if (fl->avx2 && floor_pass_scalar(&c) != fl->sink) {
+		fprintf(stderr,
+		        "bench_sip: the AVX2 and scalar floors disagree (%" PRIu64
+		        " line feeds by AVX2): a bench bug\n",
+		        fl->sink);
+		return 1;
 	}
 
 	/*
