@@ -1,218 +1,33 @@
 /*
- * cfg.c - siphon's configuration file (libconfig) turned into a validated struct sph_cfg.
+ * cfg.c - siphon's configuration turned into a validated struct sph_cfg, and back.
  * Control plane and tools only: it allocates and reads files, never runs on a worker.
- * Each object is read through a table of {key, parser, offset, range} rows, so an
- * unknown key is an error by construction and a new key is one row (plus its entry in
- * docs/config.md and the examples). Invariant: cfg_load() hands back either a
- * configuration that passed every check or NULL and one "file:line: item: problem"
- * message, never half of one, and leaks nothing on any path.
+ * One key table per section ({key, parser, offset, range, default, docs, check,
+ * required}) is walked by the reader, cfg_validate(), cfg_write() and the reference in
+ * docs/config.md, so a new key is one row (and its example). The text comes from
+ * cfg_src.c (files and @include), literals from cfg_lit.c. Invariant: cfg_load() hands
+ * back either a configuration that passed every check or NULL and one
+ * "file:line: item: problem" message, never half of one, and leaks nothing on any path.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <libconfig.h>
 
 #include "siphon/cfg.h"
 #include "siphon/maglev.h"
 #include "siphon/sph.h"
+#include "cfg_int.h"
+#include "cfg_src.h"
 #include "health.h"
 
-/* libconfig stops nesting @include at 10 levels; the literal scan follows it no deeper. */
-#define CFG_INCLUDE_DEPTH 10
 /* Room for a quoted value in a message: 40 characters, each possibly \xNN, and "...". */
-#define CFG_QUOTE_MAX     200
+#define CFG_QUOTE_MAX 200
 /* Room for the label of the object being read, e.g. `backend 12 of group "core"`. */
-#define CFG_ITEM_MAX      (CFG_NAME_MAX + 48)
-
-/* ---- MAC literals (addresses and prefixes: dataplane/core/cfg_addr.c) ---- */
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-cfg_mac_parse(const char *s, uint8_t mac[6])
-{
-	uint8_t m[6];
-
-	if (s == NULL || mac == NULL || strlen(s) != 17)
-		return -1;
-	for (unsigned i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -1;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, sizeof(m));
-	return 0;
-}
-
-char *
-cfg_mac_format(const uint8_t mac[6], char *buf, size_t len)
-{
-	if (buf == NULL || len == 0)
-		return buf;
-	if (mac == NULL)
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		         mac[4], mac[5]);
-	return buf;
-}
-
-int
-cfg_name_valid(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return 0;
-	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-
-		if (n >= CFG_NAME_MAX - 1)
-			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n > 0;
-}
-
-/* 1..max-1 characters of printable ASCII without space, quote or backslash, so that
- * cfg_write() can put the string back verbatim between quotes. */
-static int
-quotable_valid(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\')
-			return 0;
-	return 1;
-}
-
-/* A DPDK device name (rte_eth_dev_get_port_by_name()). */
-static int
-device_valid(const char *s)
-{
-	return quotable_valid(s, CFG_DEVICE_MAX);
-}
-
-/* A kernel interface name for a port's exception path: 1..15 characters of the name
- * alphabet, not "." or ".." (Linux refuses those). No ',' or '=': it is handed to DPDK
- * as a devarg ("iface=NAME"). */
-static int
-ifname_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= CFG_IFNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	return cfg_name_valid(s);
-}
-
-/* Whether a is something one can send to or own: not unspecified, not multicast, not
- * the IPv4 limited broadcast. */
-static int
-addr_unicast(const struct cfg_addr *a)
-{
-	static const uint8_t zero[16];
-
-	if (a->family == 4) {
-		uint32_t v = (uint32_t)a->a[12] << 24 | (uint32_t)a->a[13] << 16 |
-		             (uint32_t)a->a[14] << 8 | a->a[15];
-
-		return v != 0 && (v >> 28) != 0xe && v != 0xffffffffu;
-	}
-	return memcmp(a->a, zero, 16) != 0 && a->a[0] != 0xff;
-}
-
-/* Whether a lies within prefix p of the same family. */
-static int
-prefix_contains(const struct cfg_prefix *p, const struct cfg_addr *a)
-{
-	unsigned bits = p->len + (p->addr.family == 4 ? 96u : 0u);
-
-	if (p->addr.family != a->family)
-		return 0;
-	for (unsigned i = 0; i < bits / 8; i++)
-		if (p->addr.a[i] != a->a[i])
-			return 0;
-	if (bits % 8 != 0) {
-		uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
-
-		if ((p->addr.a[bits / 8] ^ a->a[bits / 8]) & mask)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-addr_equal(const struct cfg_addr *a, const struct cfg_addr *b)
-{
-	return a->family == b->family && memcmp(a->a, b->a, 16) == 0;
-}
-
-/* ---- keywords ---- */
-
-static const char *const state_names[] = {
-        [MAGLEV_UP] = "up",
-        [MAGLEV_DRAIN] = "drain",
-        [MAGLEV_DOWN] = "down",
-};
-
-static const char *const mode_names[] = {
-        [CFG_VIP_L2DSR] = "l2dsr",
-        [CFG_VIP_IPIP] = "ipip",
-};
-
-const char *
-cfg_state_name(uint8_t state)
-{
-	return state < SPH_ARRAY_SIZE(state_names) ? state_names[state] : "unknown";
-}
-
-const char *
-cfg_mode_name(uint8_t mode)
-{
-	return mode < SPH_ARRAY_SIZE(mode_names) ? mode_names[mode] : "unknown";
-}
-
-int
-cfg_state_parse(const char *s)
-{
-	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(state_names); i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-cfg_mode_parse(const char *s)
-{
-	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(mode_names); i++)
-		if (strcmp(s, mode_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
+#define CFG_ITEM_MAX  (CFG_NAME_MAX + 48)
 
 /* ---- lookups ---- */
 
@@ -279,19 +94,19 @@ struct cfg_ctx {
 	/* Object scratch: the two ways to give a backend's or VIP's port(s), which must not
 	 * both be used: the "port"/"ports" key and a port in "address". */
 	const config_setting_t *s_port_key, *s_addr_port;
+	struct cfg_src src; /* the text libconfig parsed, and where each of its lines is from */
+	const struct cfg_group **group_order; /* groups sorted by name, for VIPs naming one */
 };
 
-/* The name under which a message shows the file a setting came from: libconfig keeps
- * included files as written in @include, relative to the main file's folder. */
-static void
-src_name(const struct cfg_ctx *x, const char *f, char *buf, size_t len)
+/* Where setting s sits in the files: libconfig numbers the lines of the spliced text. */
+static unsigned
+src_line(const struct cfg_ctx *x, const config_setting_t *s)
 {
-	if (f == NULL)
-		f = x->path;
-	if (strcmp(f, x->path) == 0 || f[0] == '/' || strcmp(x->dir, ".") == 0)
-		snprintf(buf, len, "%s", f);
-	else
-		snprintf(buf, len, "%s/%s", x->dir, f);
+	const char *file;
+	unsigned line;
+
+	cfg_src_where(&x->src, config_setting_source_line(s), &file, &line);
+	return line;
 }
 
 static SPH_COLD int
@@ -328,6 +143,7 @@ fail_at(struct cfg_ctx *x, const char *file, unsigned line, const char *fmt, ...
 static SPH_COLD __attribute__((format(printf, 3, 4))) int
 fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 {
+	const char *name = NULL;
 	char file[4096];
 	unsigned line = 0;
 	va_list ap;
@@ -336,8 +152,8 @@ fail(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 	while (s != NULL && config_setting_source_line(s) == 0)
 		s = config_setting_parent(s);
 	if (s != NULL)
-		line = config_setting_source_line(s);
-	src_name(x, s != NULL ? config_setting_source_file(s) : NULL, file, sizeof(file));
+		cfg_src_where(&x->src, config_setting_source_line(s), &name, &line);
+	snprintf(file, sizeof(file), "%s", name != NULL ? name : x->path);
 	va_start(ap, fmt);
 	rc = vfail_at(x, file, line, fmt, ap);
 	va_end(ap);
@@ -459,12 +275,33 @@ struct cfg_key;
 typedef int (*cfg_parse_fn)(struct cfg_ctx *x, const config_setting_t *s, void *obj,
                             const struct cfg_key *k);
 
-/* One row: a key an object may hold, and how to read it into the object. */
+/* Checks the value at v against k's rule. msg always receives the rule, e.g. "name must be
+ * 1..63 characters of A-Z a-z 0-9 . _ -", so a caller can add what it got. @return 0 or -1. */
+typedef int (*cfg_check_fn)(const void *v, const struct cfg_key *k, char *msg, size_t len);
+
+/*
+ * One row: a key an object may hold, how to read it into the object, and what
+ * docs/config.md says of it. The file reader walks the rows (walk()), cfg_load() takes
+ * the integer defaults from them (keys_default()), cfg_validate() checks edited integer
+ * fields against the same bounds (keys_check()), cfg_write() writes them back
+ * (keys_write()), and cfg_doc_write() prints the reference tables of docs/config.md.
+ */
 struct cfg_key {
 	const char *name;
 	cfg_parse_fn parse;
 	size_t off;         /* field the parser fills, within the object or the context */
 	long long min, max; /* accepted range, for the integer parsers */
+	long long dflt;     /* default of an integer field (p_u32 rows) */
+	const char *type;   /* docs: what the value is written as */
+	const char *def;    /* docs: default, or "required"; NULL: dflt for p_u32 rows */
+	const char *range;  /* docs: accepted values; NULL: min..max for p_u32 rows */
+	const char *doc;    /* docs: what it means */
+	/* The rule on the stored value, for the reader (on the value read) and cfg_validate()
+	 * (on the field at off) alike; NULL: no rule beyond the parser's. */
+	cfg_check_fn check;
+	/* 1: every object must hold it; the reader refuses one without it and the reference
+	 * says "required" in the default column. */
+	int required;
 };
 
 static const struct cfg_key *
@@ -501,12 +338,42 @@ walk(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_key *keys, s
 	return 0;
 }
 
+static int p_u32(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k);
+static int p_maglev_size(struct cfg_ctx *x, const config_setting_t *s, void *obj,
+                         const struct cfg_key *k);
+
+/* Rows whose field is a plain uint32_t in min..max, with a default: what keys_default(),
+ * keys_check() and keys_write() handle without a function of their own. */
+static int
+key_is_u32(const struct cfg_key *k)
+{
+	return k->parse == p_u32 || k->parse == p_maglev_size;
+}
+
+static void
+keys_default(const struct cfg_key *keys, size_t n, void *obj)
+{
+	for (size_t i = 0; i < n; i++)
+		if (key_is_u32(&keys[i]))
+			*(uint32_t *)((char *)obj + keys[i].off) = (uint32_t)keys[i].dflt;
+}
+
 static int
 require(struct cfg_ctx *x, const config_setting_t *g, const char *key)
 {
 	if (config_setting_get_member(g, key) != NULL)
 		return 0;
 	return fail(x, g, "%s is required", key);
+}
+
+/* Every row marked required is present in group g, in table order. */
+static int
+keys_require(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].required && require(x, g, keys[i].name) < 0)
+			return -1;
+	return 0;
 }
 
 /* Generic parsers: they fill the field at k->off. */
@@ -522,18 +389,98 @@ p_u32(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_
 	return 0;
 }
 
+/* ---- rules on one value (the check column) ---- */
+
+/* A name: groups, backends, ports, control.group. */
 static int
-p_name(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+ck_name(const void *v, const struct cfg_key *k, char *msg, size_t len)
 {
-	char q[CFG_QUOTE_MAX];
+	snprintf(msg, len, "%s must be 1..63 characters of A-Z a-z 0-9 . _ -", k->name);
+	return strnlen(v, CFG_NAME_MAX) < CFG_NAME_MAX && cfg_name_valid(v) ? 0 : -1;
+}
+
+/* A DPDK device name (rte_eth_dev_get_port_by_name()), written back between quotes. */
+static int
+ck_device(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len, "device must be printable ASCII without spaces, quotes or backslashes");
+	return strnlen(v, CFG_DEVICE_MAX) < CFG_DEVICE_MAX && cfg_quotable_valid(v, CFG_DEVICE_MAX)
+	               ? 0
+	               : -1;
+}
+
+/* A port's exception interface; "" is none. */
+static int
+ck_exception(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len,
+	         "exception must be a kernel interface name of 1..%u characters of A-Z a-z 0-9 . _ "
+	         "-",
+	         CFG_IFNAME_MAX - 1);
+	if (strnlen(v, CFG_IFNAME_MAX) >= CFG_IFNAME_MAX)
+		return -1;
+	return *(const char *)v == '\0' || cfg_ifname_valid(v) ? 0 : -1;
+}
+
+/* control.socket: a path short enough for sun_path, written back between quotes. */
+static int
+ck_socket(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len,
+	         "socket must be a path of 1..%u printable characters without spaces, quotes or "
+	         "backslashes",
+	         CFG_SOCKET_MAX - 1);
+	return strnlen(v, CFG_SOCKET_MAX) < CFG_SOCKET_MAX && cfg_quotable_valid(v, CFG_SOCKET_MAX)
+	               ? 0
+	               : -1;
+}
+
+static int
+ck_state(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len, "state must be \"up\", \"drain\" or \"down\"");
+	return cfg_state_parse(cfg_state_name(*(const uint8_t *)v)) >= 0 ? 0
+	                                                                 : -1; /* has a keyword */
+}
+
+static int
+ck_mode(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len, "mode must be \"l2dsr\" or \"ipip\"");
+	return cfg_mode_parse(cfg_mode_name(*(const uint8_t *)v)) >= 0 ? 0 : -1;
+}
+
+/* A backend's static MAC (v is the backend): a unicast Ethernet address. */
+static int
+ck_mac(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	const struct cfg_backend *b = v;
+
+	(void)k;
+	snprintf(msg, len, "mac must be a unicast address");
+	return !b->has_mac || ((b->mac[0] & 1) == 0 && (b->mac[0] | b->mac[1] | b->mac[2] |
+	                                                b->mac[3] | b->mac[4] | b->mac[5]) != 0)
+	               ? 0
+	               : -1;
+}
+
+/* A string the row's check accepts, copied into the k->max bytes at k->off. */
+static int
+p_string(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	char q[CFG_QUOTE_MAX], msg[256];
 	const char *v = "";
 
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
-	if (!cfg_name_valid(v))
-		return fail(x, s, "name must be 1..63 characters of A-Z a-z 0-9 . _ -, got %s",
-		            quote(q, v));
-	strcpy((char *)obj + k->off, v);
+	if (k->check(v, k, msg, sizeof(msg)) < 0 || v[0] == '\0')
+		return fail(x, s, "%s, got %s", msg, quote(q, v));
+	snprintf((char *)obj + k->off, (size_t)k->max, "%s", v);
 	return 0;
 }
 
@@ -583,7 +530,7 @@ read_addr(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct 
 	if (k->min != 0 && a->family != k->min)
 		return fail(x, s, "%s must be an IPv%lld address, got %s", what, k->min,
 		            quote(q, v));
-	if (!addr_unicast(a))
+	if (!cfg_addr_unicast(a))
 		return fail(x, s, "%s must be a unicast address, got %s", what, quote(q, v));
 	return port;
 }
@@ -634,7 +581,7 @@ p_hash_key_hex(struct cfg_ctx *x, const config_setting_t *s, void *obj, const st
 		return -1;
 	n = strlen(v);
 	for (size_t i = 0; i < n; i++)
-		if (hex_digit(v[i]) < 0)
+		if (cfg_hex_digit(v[i]) < 0)
 			return fail(x, s, "hash_key_hex must hold hex digits only, got '%c' at %zu",
 			            v[i] > ' ' && v[i] <= '~' ? v[i] : '?', i + 1);
 	if (n % 2 != 0)
@@ -648,7 +595,8 @@ p_hash_key_hex(struct cfg_ctx *x, const config_setting_t *s, void *obj, const st
 	if (cfg->hash_key == NULL)
 		return fail_nomem(x);
 	for (size_t i = 0; i < n / 2; i++)
-		cfg->hash_key[i] = (uint8_t)(hex_digit(v[2 * i]) << 4 | hex_digit(v[2 * i + 1]));
+		cfg->hash_key[i] =
+		        (uint8_t)(cfg_hex_digit(v[2 * i]) << 4 | cfg_hex_digit(v[2 * i + 1]));
 	cfg->hash_key_len = n / 2;
 	return 0;
 }
@@ -675,13 +623,6 @@ p_maglev_size(struct cfg_ctx *x, const config_setting_t *s, void *obj, const str
 
 /* ---- control and metrics ---- */
 
-/* A control socket path, short enough for sun_path. */
-static int
-socket_path_valid(const char *s)
-{
-	return quotable_valid(s, CFG_SOCKET_MAX);
-}
-
 /* "0660", "660": three or four octal digits, at most 0777. @return the mode or -1. */
 static long
 mode_parse(const char *s)
@@ -697,25 +638,6 @@ mode_parse(const char *s)
 		v = v * 8 + (s[i] - '0');
 	}
 	return v <= 0777 ? v : -1;
-}
-
-static int
-p_ctl_socket(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct sph_cfg *cfg = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *v = "";
-
-	(void)k;
-	if (get_str(x, s, NULL, &v) < 0)
-		return -1;
-	if (!socket_path_valid(v))
-		return fail(x, s,
-		            "socket must be a path of 1..%u printable characters without "
-		            "spaces, quotes or backslashes, got %s",
-		            CFG_SOCKET_MAX - 1, quote(q, v));
-	strcpy(cfg->ctl_socket, v);
-	return 0;
 }
 
 static int
@@ -737,27 +659,15 @@ p_ctl_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct
 	return 0;
 }
 
-static int
-p_ctl_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct sph_cfg *cfg = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *v = "";
-
-	(void)k;
-	if (get_str(x, s, NULL, &v) < 0)
-		return -1;
-	if (!cfg_name_valid(v))
-		return fail(x, s, "group must be 1..63 characters of A-Z a-z 0-9 . _ -, got %s",
-		            quote(q, v));
-	strcpy(cfg->ctl_group, v);
-	return 0;
-}
-
 static const struct cfg_key control_keys[] = {
-        {"socket", p_ctl_socket, 0, 0, 0},
-        {"mode", p_ctl_mode, 0, 0, 0},
-        {"group", p_ctl_group, 0, 0, 0},
+        {"socket", p_string, offsetof(struct sph_cfg, ctl_socket), 0, CFG_SOCKET_MAX, 0, "string",
+         "`\"/run/siphon/siphon.sock\"`", "1..107 printable characters, no space, `\"` or `\\`",
+         "path of the control socket; its folder is created (0755) when missing", ck_socket, 0},
+        {"mode", p_ctl_mode, 0, 0, 0, 0, "string", "`\"0660\"`",
+         "3 or 4 octal digits, at most `\"0777\"`", "permission bits of the socket file", NULL, 0},
+        {"group", p_string, offsetof(struct sph_cfg, ctl_group), 0, CFG_NAME_MAX, 0, "string",
+         "`\"root\"`", "a [name](#names) of an existing group", "group of the socket file", ck_name,
+         0},
 };
 
 static int
@@ -789,7 +699,11 @@ p_metrics_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const 
 }
 
 static const struct cfg_key metrics_keys[] = {
-        {"listen", p_metrics_listen, 0, 0, 0},
+        {"listen", p_metrics_listen, 0, 0, 0, 0, "string", "`\"\"` (disabled)",
+         "`\"address:port\"`, `\"[IPv6]:port\"`, or `\"\"`",
+         "where the metrics endpoint listens; the port is required; any address, `0.0.0.0` "
+         "and `::` included",
+         NULL, 0},
 };
 
 /* ---- health ---- */
@@ -910,14 +824,24 @@ p_health_overload(struct cfg_ctx *x, const config_setting_t *s, void *obj, const
 }
 
 static const struct cfg_key health_keys[] = {
-        {"enabled", p_health_enabled, 0, 0, 0},
+        {"enabled", p_health_enabled, 0, 0, 0, 0, "boolean", "`true`", "",
+         "`false`: nothing probes, dispatch follows the configured states", NULL, 0},
         {"interval_ms", p_u32, offsetof(struct sph_cfg, health.interval_ms), HEALTH_INTERVAL_MIN,
-         HEALTH_INTERVAL_MAX},
-        {"timeout_ms", p_u32, offsetof(struct sph_cfg, health.timeout_ms), 1, HEALTH_INTERVAL_MAX},
-        {"fall", p_u32, offsetof(struct sph_cfg, health.fall), 1, HEALTH_RUN_MAX},
-        {"rise", p_u32, offsetof(struct sph_cfg, health.rise), 1, HEALTH_RUN_MAX},
-        {"accept", p_health_accept, 0, 0, 0},
-        {"overload_code", p_health_overload, 0, 0, 0},
+         HEALTH_INTERVAL_MAX, 1000, "integer", "`1000`", NULL,
+         "time between two probes of one backend", NULL, 0},
+        {"timeout_ms", p_u32, offsetof(struct sph_cfg, health.timeout_ms), 1, HEALTH_INTERVAL_MAX,
+         1000, "integer", "`1000`", "1..`interval_ms`", "wait for a final response", NULL, 0},
+        {"fall", p_u32, offsetof(struct sph_cfg, health.fall), 1, HEALTH_RUN_MAX, 3, "integer",
+         "`3`", NULL, "consecutive failures that mark a backend down", NULL, 0},
+        {"rise", p_u32, offsetof(struct sph_cfg, health.rise), 1, HEALTH_RUN_MAX, 2, "integer",
+         "`2`", NULL, "consecutive answers that mark it up again", NULL, 0},
+        {"accept", p_health_accept, 0, 0, 0, 0,
+         "array or list of codes (`404`, `\"404\"`) and ranges (`\"200-299\"`), or one of "
+         "them",
+         "`[ \"200-699\" ]` (any final response)", "200..699",
+         "final responses that mean \"alive\"; given, it replaces the default", NULL, 0},
+        {"overload_code", p_health_overload, 0, 0, 0, 0, "integer", "`503`",
+         "200..699, or 0 for none", "the final response that means \"no new calls\"", NULL, 0},
 };
 
 /* A top-level group read with its own key table; messages name it as the item. */
@@ -967,18 +891,32 @@ p_health(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct c
 }
 
 static const struct cfg_key top_keys[] = {
-        {"hash_key", p_hash_key, 0, 0, 0},
-        {"hash_key_hex", p_hash_key_hex, 0, 0, 0},
-        {"maglev_size", p_maglev_size, offsetof(struct sph_cfg, maglev_size), 2, MAGLEV_MAX_SIZE},
+        {"hash_key", p_hash_key, 0, 0, 0, 0, "string", "—", "16..1024 bytes",
+         "the same key, as text", NULL, 0},
+        {"hash_key_hex", p_hash_key_hex, 0, 0, 0, 0, "string of hex digits", "—",
+         "32..2048 digits (16..1024 bytes)", "the Call-ID hashing key, as hex", NULL, 0},
+        {"maglev_size", p_maglev_size, offsetof(struct sph_cfg, maglev_size), 2, MAGLEV_MAX_SIZE,
+         MAGLEV_DEFAULT_SIZE, "integer", NULL, "prime, 2..16777213",
+         "slots in each group's Maglev table", NULL, 0},
         {"stats_interval", p_u32, offsetof(struct sph_cfg, stats_interval), 0,
-         CFG_STATS_INTERVAL_MAX},
-        {"dialog_window", p_u32, offsetof(struct sph_cfg, dialog_window), 1, CFG_DIALOG_WINDOW_MAX},
-        {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0},
-        {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0},
-        {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0},
-        {"control", p_control, 0, 0, 0},
-        {"metrics", p_metrics, 0, 0, 0},
-        {"health", p_health, 0, 0, 0},
+         CFG_STATS_INTERVAL_MAX, 0, "integer", NULL, NULL,
+         "seconds between statistics lines in the daemon's log; 0 prints none", NULL, 0},
+        {"dialog_window", p_u32, offsetof(struct sph_cfg, dialog_window), 1, CFG_DIALOG_WINDOW_MAX,
+         CFG_DIALOG_WINDOW, "integer", NULL, NULL,
+         "seconds of the dialog-affinity transition window after a change", NULL, 0},
+        {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0, 0, "list of [ports](#ports)",
+         "empty", "", "DPDK ports the dataplane serves", NULL, 0},
+        {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0, 0,
+         "list of [groups](#groups)", "— (required)", "at least 1", "sets of backends", NULL, 0},
+        {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0, 0, "list of [VIPs](#vips)",
+         "empty", "", "addresses and ports clients send to", NULL, 0},
+        {"control", p_control, 0, 0, 0, 0, "group, see [control](#control)",
+         "socket `/run/siphon/siphon.sock`, mode `\"0660\"`, group `\"root\"`", "",
+         "the daemon's control socket", NULL, 0},
+        {"metrics", p_metrics, 0, 0, 0, 0, "group, see [metrics](#metrics)", "disabled", "",
+         "where the metrics endpoint listens", NULL, 0},
+        {"health", p_health, 0, 0, 0, 0, "group, see [health](#health)", "enabled, defaults below",
+         "", "SIP OPTIONS health checks of every backend", NULL, 0},
 };
 
 /* ---- ports ---- */
@@ -986,23 +924,15 @@ static const struct cfg_key top_keys[] = {
 static int
 p_device(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
-	struct cfg_port *p = obj;
-	char q[CFG_QUOTE_MAX];
 	const char *v = "";
 
-	(void)k;
+	(void)obj;
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
 	if (strlen(v) >= CFG_DEVICE_MAX)
 		return fail(x, s, "device must be at most %u characters, got %zu",
 		            CFG_DEVICE_MAX - 1, strlen(v));
-	if (!device_valid(v))
-		return fail(x, s,
-		            "device must be printable ASCII without spaces, quotes or "
-		            "backslashes, got %s",
-		            quote(q, v));
-	strcpy(p->device, v);
-	return 0;
+	return p_string(x, s, obj, k);
 }
 
 static int
@@ -1034,97 +964,95 @@ p_port_addrs(struct cfg_ctx *x, const config_setting_t *s, void *obj, const stru
 		if (rc < 0)
 			return fail(x, e, "address must be \"address/length\", got %s",
 			            quote(q, v));
-		if (!addr_unicast(&p->addrs[i].addr))
+		if (!cfg_addr_unicast(&p->addrs[i].addr))
 			return fail(x, e, "address must be a unicast address, got %s", quote(q, v));
 		for (int j = 0; j < i; j++)
-			if (addr_equal(&p->addrs[j].addr, &p->addrs[i].addr))
+			if (cfg_addr_equal(&p->addrs[j].addr, &p->addrs[i].addr))
 				return fail(x, e, "address %s is listed twice", quote(q, v));
 	}
 	p->nb_addrs = (unsigned)n;
 	return 0;
 }
 
-static int
-p_exception(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct cfg_port *p = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *v = "";
-
-	(void)k;
-	if (get_str(x, s, NULL, &v) < 0)
-		return -1;
-	if (!ifname_valid(v))
-		return fail(x, s,
-		            "exception must be a kernel interface name of 1..%u characters of "
-		            "A-Z a-z 0-9 . _ -, got %s",
-		            CFG_IFNAME_MAX - 1, quote(q, v));
-	strcpy(p->exception, v);
-	return 0;
-}
-
 static const struct cfg_key port_keys[] = {
-        {"name", p_done, 0, 0, 0},
-        {"device", p_device, 0, 0, 0},
-        {"addresses", p_port_addrs, 0, 0, 0},
-        {"gateway4", p_addr, offsetof(struct cfg_port, gw4), 4, 0},
-        {"gateway6", p_addr, offsetof(struct cfg_port, gw6), 6, 0},
-        {"exception", p_exception, 0, 0, 0},
+        {"name", p_done, offsetof(struct cfg_port, name), 0, CFG_NAME_MAX, 0, "string", NULL,
+         "[name](#names), unique among ports", "how logs and `siphonctl` refer to it", ck_name, 1},
+        {"device", p_device, offsetof(struct cfg_port, device), 0, CFG_DEVICE_MAX, 0, "string",
+         NULL, "1..127 printable ASCII characters, no space, `\"` or `\\`",
+         "the DPDK device: a PCI address (`\"0000:03:00.0\"`) or a vdev name "
+         "(`\"net_af_packet0\"`) as `rte_eth_dev_get_port_by_name()` knows it",
+         ck_device, 1},
+        {"addresses", p_port_addrs, 0, 0, 0, 0, "array of strings", NULL,
+         "1..8 `\"address/length\"`",
+         "the balancer's own addresses on this port, with their on-link prefix", NULL, 1},
+        {"gateway4", p_addr, offsetof(struct cfg_port, gw4), 4, 0, 0, "string", "none",
+         "an IPv4 address within one of the port's IPv4 prefixes",
+         "next hop for off-link IPv4 destinations", NULL, 0},
+        {"gateway6", p_addr, offsetof(struct cfg_port, gw6), 6, 0, 0, "string", "none",
+         "an IPv6 address within one of the port's IPv6 prefixes",
+         "next hop for off-link IPv6 destinations", NULL, 0},
+        {"exception", p_string, offsetof(struct cfg_port, exception), 0, CFG_IFNAME_MAX, 0,
+         "string", "none",
+         "1..15 characters of `A-Z a-z 0-9 . _ -`, not `.` or `..`, unique among ports",
+         "the kernel interface (a TUN device the daemon creates) behind the port's own "
+         "addresses: what the fast path does not handle for them (ICMP, TCP, UDP to a port "
+         "that is no VIP, fragments) goes to the kernel, and what the kernel sends there "
+         "goes out the port ([dataplane.md](dataplane.md#exception-path))",
+         ck_exception, 0},
 };
 
-/* A next hop must be reachable: on-link through one of the port's own prefixes. */
-static int
-check_gateway(struct cfg_ctx *x, const config_setting_t *g, const struct cfg_port *p,
-              const char *key, const struct cfg_addr *gw)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-	char a[CFG_ADDR_STRLEN];
+/* ---- rules across settings: stated once, for files and for edited configurations ---- */
 
-	if (gw->family == 0)
-		return 0;
-	for (unsigned i = 0; i < p->nb_addrs; i++) {
-		if (addr_equal(&p->addrs[i].addr, gw))
-			return fail(x, s, "%s %s is one of the port's own addresses", key,
-			            cfg_addr_format(gw, 0, a, sizeof(a)));
-		if (prefix_contains(&p->addrs[i], gw))
-			return 0;
-	}
-	return fail(x, s, "%s %s is not within any IPv%u prefix of the port's addresses", key,
-	            cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+/* What a rule's message is about: the object kinds, for rule_where(). */
+enum rule_obj {
+	RULE_TOP = 0, /* a top-level key */
+	RULE_PORT,    /* ports[i] */
+	RULE_GROUP,   /* groups[i] */
+	RULE_BACKEND, /* groups[i].backends[j] */
+	RULE_VIP,     /* vips[i], its port j when key is "ports" */
+};
+
+/*
+ * The rules that relate settings to one another (duplicates, gateways within the port's
+ * prefixes, maglev_size against group sizes) read only struct sph_cfg; where a message
+ * points and how it is reported is the caller's: the file reader knows each setting's
+ * file and line, cfg_validate() only each object's line.
+ */
+struct rule_ctx {
+	const struct sph_cfg *cfg;
+	void *arg; /* the caller's context */
+	/* Sets *file and *line for (kind, i, j, key); key NULL: the object itself. */
+	void (*where)(const struct rule_ctx *r, enum rule_obj kind, unsigned i, unsigned j,
+	              const char *key, const char **file, unsigned *line);
+	/* Reports one problem; item NULL for a top-level key. Returns -1. */
+	int (*report)(const struct rule_ctx *r, const char *item, const char *file, unsigned line,
+	              const char *problem);
+	int maglev_default; /* maglev_size was not written: messages say "the default" */
+};
+
+static SPH_COLD __attribute__((format(printf, 7, 8))) int
+rule_fail(const struct rule_ctx *r, const char *item, enum rule_obj kind, unsigned i, unsigned j,
+          const char *key, const char *fmt, ...)
+{
+	const char *file = NULL;
+	char problem[512];
+	unsigned line = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(problem, sizeof(problem), fmt, ap);
+	va_end(ap);
+	r->where(r, kind, i, j, key, &file, &line);
+	return r->report(r, item, file, line, problem);
 }
 
-static int
-read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsigned idx)
-{
-	static const struct cfg_key name_key = {
-	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_port, name)};
-
-	set_item(x, "port %u", idx + 1);
-	if (!config_setting_is_group(g))
-		return fail(x, g, "must be a group { name = ...; ... }, got %s", type_name(g));
-	if (require(x, g, "name") < 0 ||
-	    p_name(x, config_setting_get_member(g, "name"), p, &name_key) < 0)
-		return -1;
-	set_item(x, "port \"%s\"", p->name);
-	p->line = config_setting_source_line(g);
-	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
-	    require(x, g, "device") < 0 || require(x, g, "addresses") < 0)
-		return -1;
-	if (check_gateway(x, g, p, "gateway4", &p->gw4) < 0 ||
-	    check_gateway(x, g, p, "gateway6", &p->gw6) < 0)
-		return -1;
-	return 0;
-}
-
-/* ---- duplicates ---- */
-
-/* One value that must be unique, and where it came from. Keys are zero-padded names or
+/* One value that must be unique, and who holds it. Keys are zero-padded names or
  * packed (family, address, port) triples, so one memcmp compares either. */
 struct dup_ref {
 	uint8_t key[CFG_NAME_MAX];
-	unsigned seq;              /* file order */
-	unsigned owner;            /* index of the object holding it */
-	const config_setting_t *s; /* where a message points */
+	unsigned seq;   /* file order */
+	unsigned owner; /* index of the object holding it */
+	unsigned sub;   /* index within it (a backend of a group, a port of a VIP) */
 };
 
 static int
@@ -1140,7 +1068,7 @@ dup_cmp(const void *pa, const void *pb)
 
 /*
  * Sorts r and finds the repeat that comes first in the file: returns its index and sets
- * *first to the earlier holder of the same value; -1 when all differ. Sorting keeps this
+ * *first to the earliest holder of the same value; -1 when all differ. Sorting keeps this
  * O(n log n): a file may list tens of thousands of backends or VIP ports.
  */
 static long
@@ -1163,20 +1091,364 @@ dup_find(struct dup_ref *r, size_t n, size_t *first)
 }
 
 static void
-dup_name(struct dup_ref *r, const char *name)
+dup_name(struct dup_ref *r, const char *name, unsigned seq, unsigned owner, unsigned sub)
 {
 	memset(r->key, 0, sizeof(r->key));
-	memcpy(r->key, name, strlen(name));
+	memcpy(r->key, name, strnlen(name, sizeof(r->key) - 1));
+	r->seq = seq;
+	r->owner = owner;
+	r->sub = sub;
 }
 
 static void
-dup_addr(struct dup_ref *r, const struct cfg_addr *a, uint16_t port)
+dup_addr(struct dup_ref *r, const struct cfg_addr *a, uint16_t port, unsigned seq, unsigned owner,
+         unsigned sub)
 {
 	memset(r->key, 0, sizeof(r->key));
 	r->key[0] = a->family;
 	memcpy(r->key + 1, a->a, 16);
 	r->key[17] = (uint8_t)(port >> 8);
 	r->key[18] = (uint8_t)port;
+	r->seq = seq;
+	r->owner = owner;
+	r->sub = sub;
+}
+
+static int
+rule_nomem(const struct rule_ctx *r)
+{
+	return r->report(r, NULL, NULL, 0, "out of memory");
+}
+
+/* A port's next hops must be reachable: on-link through one of its own prefixes. */
+static int
+rule_port_gateways(const struct rule_ctx *r, unsigned i)
+{
+	const struct cfg_port *p = &r->cfg->ports[i];
+	char item[CFG_NAME_MAX + 8], a[CFG_ADDR_STRLEN];
+
+	snprintf(item, sizeof(item), "port \"%s\"", p->name);
+	for (unsigned g = 0; g < 2; g++) {
+		const struct cfg_addr *gw = g == 0 ? &p->gw4 : &p->gw6;
+		const char *key = g == 0 ? "gateway4" : "gateway6";
+		unsigned j;
+
+		if (gw->family == 0)
+			continue;
+		for (j = 0; j < p->nb_addrs; j++) {
+			if (cfg_addr_equal(&p->addrs[j].addr, gw))
+				return rule_fail(r, item, RULE_PORT, i, 0, key,
+				                 "%s %s is one of the port's own addresses", key,
+				                 cfg_addr_format(gw, 0, a, sizeof(a)));
+			if (cfg_prefix_contains(&p->addrs[j], gw))
+				break;
+		}
+		if (j == p->nb_addrs)
+			return rule_fail(
+			        r, item, RULE_PORT, i, 0, key,
+			        "%s %s is not within any IPv%u prefix of the port's addresses", key,
+			        cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+	}
+	return 0;
+}
+
+/* Port names, exception interfaces, and addresses across ports are unique. */
+static int
+rule_ports(const struct rule_ctx *r)
+{
+	const struct sph_cfg *cfg = r->cfg;
+	char item[CFG_NAME_MAX + 8], a[CFG_ADDR_STRLEN];
+	unsigned n = cfg->nb_ports, na = 0, ne = 0;
+	struct dup_ref *d;
+	size_t first;
+	long k;
+
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		na += cfg->ports[i].nb_addrs;
+	d = calloc(n > na ? n : na, sizeof(*d));
+	if (d == NULL)
+		return rule_nomem(r);
+	for (unsigned i = 0; i < n; i++)
+		dup_name(&d[i], cfg->ports[i].name, i, i, 0);
+	k = dup_find(d, n, &first);
+	if (k >= 0) {
+		const struct cfg_port *p = &cfg->ports[d[k].owner],
+		                      *o = &cfg->ports[d[first].owner];
+
+		snprintf(item, sizeof(item), "port \"%s\"", p->name);
+		free(d);
+		if (o->line == 0)
+			return rule_fail(r, item, RULE_PORT, (unsigned)(p - cfg->ports), 0, NULL,
+			                 "name is already used by another port");
+		return rule_fail(r, item, RULE_PORT, (unsigned)(p - cfg->ports), 0, NULL,
+		                 "name is already used by the port at line %u", o->line);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (cfg->ports[i].exception[0] != '\0')
+			dup_name(&d[ne++], cfg->ports[i].exception, i, i, 0);
+	k = dup_find(d, ne, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, o = d[first].owner;
+
+		snprintf(item, sizeof(item), "port \"%s\"", cfg->ports[i].name);
+		free(d);
+		return rule_fail(r, item, RULE_PORT, i, 0, "exception",
+		                 "exception interface \"%s\" is already used by port \"%s\"",
+		                 cfg->ports[i].exception, cfg->ports[o].name);
+	}
+	na = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++)
+			dup_addr(&d[na], &cfg->ports[i].addrs[j].addr, 0, na, i, j);
+	k = dup_find(d, na, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, o = d[first].owner;
+		const struct cfg_addr *ad = &cfg->ports[i].addrs[d[k].sub].addr;
+
+		snprintf(item, sizeof(item), "port \"%s\"", cfg->ports[i].name);
+		cfg_addr_format(ad, 0, a, sizeof(a));
+		free(d);
+		return rule_fail(r, item, RULE_PORT, i, 0, "addresses",
+		                 "address %s is already owned by port \"%s\"", a,
+		                 cfg->ports[o].name);
+	}
+	free(d);
+	return 0;
+}
+
+/* Names: groups among groups, backends across the whole file (they are Maglev identities
+ * and what operators address with siphonctl). Endpoints: within a group, two backends
+ * at one address and port are a copy-paste slip (weight expresses a bigger share). Every
+ * backend of a group may be up at once (states change at run time), so maglev_size must
+ * hold them all. */
+static int
+rule_groups(const struct rule_ctx *r)
+{
+	const struct sph_cfg *cfg = r->cfg;
+	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
+	unsigned n = cfg->nb_groups, nb = 0;
+	struct dup_ref *d;
+	size_t first;
+	long k;
+
+	for (unsigned i = 0; i < n; i++)
+		nb += cfg->groups[i].nb_backends;
+	d = calloc(nb > n ? nb : n, sizeof(*d));
+	if (d == NULL)
+		return rule_nomem(r);
+	for (unsigned i = 0; i < n; i++)
+		dup_name(&d[i], cfg->groups[i].name, i, i, 0);
+	k = dup_find(d, n, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, o = d[first].owner;
+
+		snprintf(item, sizeof(item), "group \"%s\"", cfg->groups[i].name);
+		free(d);
+		if (cfg->groups[o].line == 0)
+			return rule_fail(r, item, RULE_GROUP, i, 0, NULL,
+			                 "name is already used by another group");
+		return rule_fail(r, item, RULE_GROUP, i, 0, NULL,
+		                 "name is already used by the group at line %u",
+		                 cfg->groups[o].line);
+	}
+	nb = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++)
+			dup_name(&d[nb], cfg->groups[i].backends[j].name, nb, i, j);
+	k = dup_find(d, nb, &first);
+	if (k >= 0) {
+		unsigned gi = d[k].owner, bj = d[k].sub, go = d[first].owner;
+		const struct cfg_backend *o = &cfg->groups[go].backends[d[first].sub];
+
+		snprintf(item, sizeof(item), "backend \"%s\"", cfg->groups[gi].backends[bj].name);
+		free(d);
+		if (o->line == 0)
+			return rule_fail(
+			        r, item, RULE_BACKEND, gi, bj, NULL,
+			        "name is already used by a backend of group \"%s\" (backend "
+			        "names are unique across groups)",
+			        cfg->groups[go].name);
+		return rule_fail(r, item, RULE_BACKEND, gi, bj, NULL,
+		                 "name is already used by the backend at line %u%s%s%s", o->line,
+		                 go != gi ? " in group \"" : "",
+		                 go != gi ? cfg->groups[go].name : "", go != gi ? "\"" : "");
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+
+		for (unsigned j = 0; j < g->nb_backends; j++)
+			dup_addr(&d[j], &g->backends[j].addr, g->backends[j].port, j, j, 0);
+		k = dup_find(d, g->nb_backends, &first);
+		if (k >= 0) {
+			const struct cfg_backend *b = &g->backends[d[k].owner];
+
+			snprintf(item, sizeof(item), "backend \"%s\"", b->name);
+			cfg_addr_format(&b->addr, b->port, a, sizeof(a));
+			k = d[k].owner;
+			first = d[first].owner;
+			free(d);
+			return rule_fail(
+			        r, item, RULE_BACKEND, i, (unsigned)k, NULL,
+			        "address %s is already used by backend \"%s\" of group \"%s\"", a,
+			        g->backends[first].name, g->name);
+		}
+	}
+	free(d);
+	for (unsigned i = 0; i < n; i++) {
+		const struct cfg_group *g = &cfg->groups[i];
+		const char *file = NULL;
+		unsigned line = 0;
+
+		if (g->nb_backends <= cfg->maglev_size)
+			continue;
+		r->where(r, RULE_TOP, 0, 0, "maglev_size", &file, &line);
+		if (line > 0)
+			return rule_fail(r, NULL, RULE_TOP, 0, 0, "maglev_size",
+			                 "maglev_size must be at least the backend count of every "
+			                 "group, got %u but group \"%s\" has %u",
+			                 cfg->maglev_size, g->name, g->nb_backends);
+		snprintf(item, sizeof(item), "group \"%s\"", g->name);
+		return rule_fail(r, item, RULE_GROUP, i, 0, NULL,
+		                 "%u backends exceed %smaglev_size %u; set a larger prime",
+		                 g->nb_backends, r->maglev_default ? "the default " : "",
+		                 cfg->maglev_size);
+	}
+	return 0;
+}
+
+/* Every (address, port) pair belongs to one VIP, once. */
+static int
+rule_vips(const struct rule_ctx *r)
+{
+	const struct sph_cfg *cfg = r->cfg;
+	char item[CFG_ADDR_STRLEN + 8], a[CFG_ADDR_STRLEN];
+	size_t np = 0, first;
+	struct dup_ref *d;
+	long k;
+
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		np += cfg->vips[i].nb_ports;
+	if (np == 0)
+		return 0;
+	d = calloc(np, sizeof(*d));
+	if (d == NULL)
+		return rule_nomem(r);
+	np = 0;
+	for (unsigned i = 0; i < cfg->nb_vips; i++)
+		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++)
+			dup_addr(&d[np], &cfg->vips[i].addr, cfg->vips[i].ports[j], (unsigned)np, i,
+			         j);
+	k = dup_find(d, np, &first);
+	if (k >= 0) {
+		unsigned i = d[k].owner, j = d[k].sub, o = d[first].owner;
+		const struct cfg_vip *v = &cfg->vips[i];
+		unsigned port = v->ports[j];
+
+		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
+		free(d);
+		if (o == i)
+			return rule_fail(r, item, RULE_VIP, i, j, "ports",
+			                 "port %u is listed twice", port);
+		if (cfg->vips[o].line == 0)
+			return rule_fail(r, item, RULE_VIP, i, j, "ports",
+			                 "port %u is already served by another vip", port);
+		return rule_fail(r, item, RULE_VIP, i, j, "ports",
+		                 "port %u is already served by the vip at line %u", port,
+		                 cfg->vips[o].line);
+	}
+	free(d);
+	return 0;
+}
+
+/* The reader's side of a rule_ctx: the settings' own files and lines. */
+static void
+reader_where(const struct rule_ctx *r, enum rule_obj kind, unsigned i, unsigned j, const char *key,
+             const char **file, unsigned *line)
+{
+	struct cfg_ctx *x = r->arg;
+	const config_setting_t *s = NULL, *m;
+
+	switch (kind) {
+	case RULE_TOP:
+		s = key != NULL && strcmp(key, "maglev_size") == 0 ? x->s_maglev : NULL;
+		break;
+	case RULE_PORT:
+		s = config_setting_get_elem(x->s_ports, i);
+		break;
+	case RULE_GROUP:
+		s = config_setting_get_elem(x->s_groups, i);
+		break;
+	case RULE_BACKEND:
+		s = config_setting_get_member(config_setting_get_elem(x->s_groups, i), "backends");
+		s = config_setting_get_elem(s, j);
+		key = NULL;
+		break;
+	case RULE_VIP:
+		s = config_setting_get_elem(x->s_vips, i);
+		m = key != NULL ? config_setting_get_member(s, "ports") : NULL;
+		if (m != NULL)
+			s = config_setting_get_elem(m, j);
+		key = NULL;
+		break;
+	}
+	if (s != NULL && key != NULL && kind != RULE_TOP &&
+	    (m = config_setting_get_member(s, key)) != NULL)
+		s = m;
+	while (s != NULL && config_setting_source_line(s) == 0)
+		s = config_setting_parent(s);
+	*file = x->path;
+	*line = 0;
+	if (s != NULL) {
+		const char *f;
+
+		cfg_src_where(&x->src, config_setting_source_line(s), &f, line);
+		if (f != NULL)
+			*file = f;
+	}
+}
+
+static int
+reader_report(const struct rule_ctx *r, const char *item, const char *file, unsigned line,
+              const char *problem)
+{
+	struct cfg_ctx *x = r->arg;
+
+	if (file == NULL) /* out of memory */
+		return fail_nomem(x);
+	snprintf(x->item, sizeof(x->item), "%s", item != NULL ? item : "");
+	return fail_at(x, file, line, "%s", problem);
+}
+
+static void
+reader_rules(struct cfg_ctx *x, struct rule_ctx *r)
+{
+	*r = (struct rule_ctx){.cfg = x->cfg,
+	                       .arg = x,
+	                       .where = reader_where,
+	                       .report = reader_report,
+	                       .maglev_default = x->s_maglev == NULL};
+}
+
+static int
+read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsigned idx)
+{
+	struct rule_ctx r;
+
+	set_item(x, "port %u", idx + 1);
+	if (!config_setting_is_group(g))
+		return fail(x, g, "must be a group { name = ...; ... }, got %s", type_name(g));
+	if (require(x, g, "name") < 0 ||
+	    p_string(x, config_setting_get_member(g, "name"), p, &port_keys[0]) < 0)
+		return -1;
+	set_item(x, "port \"%s\"", p->name);
+	p->line = src_line(x, g);
+	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
+	    keys_require(x, g, port_keys, SPH_ARRAY_SIZE(port_keys)) < 0)
+		return -1;
+	reader_rules(x, &r);
+	return rule_port_gateways(&r, idx);
 }
 
 static int
@@ -1184,10 +1456,8 @@ read_ports(struct cfg_ctx *x)
 {
 	struct sph_cfg *cfg = x->cfg;
 	const config_setting_t *l = x->s_ports;
-	unsigned n = l ? (unsigned)config_setting_length(l) : 0, na = 0;
-	struct dup_ref *r;
-	size_t first;
-	long d;
+	unsigned n = l ? (unsigned)config_setting_length(l) : 0;
+	struct rule_ctx r;
 
 	if (n == 0)
 		return 0;
@@ -1195,67 +1465,11 @@ read_ports(struct cfg_ctx *x)
 	if (cfg->ports == NULL)
 		return fail_nomem(x);
 	cfg->nb_ports = n;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		if (read_port(x, config_setting_get_elem(l, i), &cfg->ports[i], i) < 0)
 			return -1;
-		na += cfg->ports[i].nb_addrs;
-	}
-
-	/* Port names, then addresses across ports (each port already checked its own). */
-	r = calloc(n > na ? n : na, sizeof(*r));
-	if (r == NULL)
-		return fail_nomem(x);
-	for (unsigned i = 0; i < n; i++) {
-		dup_name(&r[i], cfg->ports[i].name);
-		r[i].seq = r[i].owner = i;
-		r[i].s = config_setting_get_elem(l, i);
-	}
-	d = dup_find(r, n, &first);
-	if (d >= 0) {
-		set_item(x, "port \"%s\"", cfg->ports[r[d].owner].name);
-		fail(x, r[d].s, "name is already used by the port at line %u",
-		     cfg->ports[r[first].owner].line);
-		free(r);
-		return -1;
-	}
-	/* Exception interfaces: n is small (the dataplane serves a handful of ports). */
-	for (unsigned i = 0; i < n; i++)
-		for (unsigned j = 0; j < i && cfg->ports[i].exception[0] != '\0'; j++)
-			if (strcmp(cfg->ports[i].exception, cfg->ports[j].exception) == 0) {
-				set_item(x, "port \"%s\"", cfg->ports[i].name);
-				fail(x,
-				     config_setting_get_member(config_setting_get_elem(l, i),
-				                               "exception"),
-				     "exception interface \"%s\" is already used by port \"%s\"",
-				     cfg->ports[i].exception, cfg->ports[j].name);
-				free(r);
-				return -1;
-			}
-	na = 0;
-	for (unsigned i = 0; i < n; i++) {
-		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++) {
-			dup_addr(&r[na], &cfg->ports[i].addrs[j].addr, 0);
-			r[na].seq = na;
-			r[na].owner = i;
-			r[na].s = config_setting_get_member(config_setting_get_elem(l, i),
-			                                    "addresses");
-		}
-	}
-	d = dup_find(r, na, &first);
-	if (d >= 0) {
-		char a[CFG_ADDR_STRLEN];
-
-		struct cfg_addr ad = {.family = r[d].key[0]};
-
-		memcpy(ad.a, r[d].key + 1, 16);
-		set_item(x, "port \"%s\"", cfg->ports[r[d].owner].name);
-		fail(x, r[d].s, "address %s is already owned by port \"%s\"",
-		     cfg_addr_format(&ad, 0, a, sizeof(a)), cfg->ports[r[first].owner].name);
-		free(r);
-		return -1;
-	}
-	free(r);
-	return 0;
+	reader_rules(x, &r);
+	return rule_ports(&r);
 }
 
 /* ---- groups and backends ---- */
@@ -1289,20 +1503,23 @@ p_be_port(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct 
 	return 0;
 }
 
+/* A keyword of a small enum (state, mode), stored as its uint8_t at k->off; the row's
+ * check says which values exist. */
 static int
-p_state(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+p_keyword(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
-	char q[CFG_QUOTE_MAX];
+	char q[CFG_QUOTE_MAX], msg[128];
 	const char *v = "";
-	int st;
+	int kw;
+	uint8_t b;
 
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
-	st = cfg_state_parse(v);
-	if (st < 0)
-		return fail(x, s, "state must be \"up\", \"drain\" or \"down\", got %s",
-		            quote(q, v));
-	*((uint8_t *)obj + k->off) = (uint8_t)st;
+	kw = k->check == ck_state ? cfg_state_parse(v) : cfg_mode_parse(v);
+	b = kw < 0 ? UINT8_MAX : (uint8_t)kw;
+	if (k->check(&b, k, msg, sizeof(msg)) < 0)
+		return fail(x, s, "%s, got %s", msg, quote(q, v));
+	*((uint8_t *)obj + k->off) = b;
 	return 0;
 }
 
@@ -1310,10 +1527,9 @@ static int
 p_mac(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
 	struct cfg_backend *b = obj;
-	char q[CFG_QUOTE_MAX];
+	char q[CFG_QUOTE_MAX], msg[128];
 	const char *v = "";
 
-	(void)k;
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
 	if (cfg_mac_parse(v, b->mac) < 0)
@@ -1321,28 +1537,32 @@ p_mac(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_
 		        x, s,
 		        "mac must be six pairs of hex digits like \"02:00:00:00:00:21\", got %s",
 		        quote(q, v));
-	if ((b->mac[0] & 1) ||
-	    (b->mac[0] | b->mac[1] | b->mac[2] | b->mac[3] | b->mac[4] | b->mac[5]) == 0)
-		return fail(x, s, "mac must be a unicast address, got %s", quote(q, v));
 	b->has_mac = 1;
+	if (k->check(b, k, msg, sizeof(msg)) < 0)
+		return fail(x, s, "%s, got %s", msg, quote(q, v));
 	return 0;
 }
 
 static const struct cfg_key backend_keys[] = {
-        {"name", p_done, 0, 0, 0},
-        {"address", p_be_addr, offsetof(struct cfg_backend, addr), 0, 1},
-        {"port", p_be_port, 0, 0, 0},
-        {"weight", p_u32, offsetof(struct cfg_backend, weight), CFG_WEIGHT_MIN, CFG_WEIGHT_MAX},
-        {"state", p_state, offsetof(struct cfg_backend, state), 0, 0},
-        {"mac", p_mac, 0, 0, 0},
+        {"name", p_done, offsetof(struct cfg_backend, name), 0, CFG_NAME_MAX, 0, "string", NULL,
+         "[name](#names), unique in the whole file", "the backend's identity", ck_name, 1},
+        {"address", p_be_addr, offsetof(struct cfg_backend, addr), 0, 1, 0, "string", NULL,
+         "a unicast IPv4 or IPv6 address, optionally with a port", "where it listens", NULL, 1},
+        {"port", p_be_port, 0, 0, 0, 0, "integer", "5060", "1..65535", "its SIP port", NULL, 0},
+        {"weight", p_u32, offsetof(struct cfg_backend, weight), CFG_WEIGHT_MIN, CFG_WEIGHT_MAX, 1,
+         "integer", NULL, NULL, "its share of new calls, relative to the group's other backends",
+         NULL, 0},
+        {"state", p_keyword, offsetof(struct cfg_backend, state), 0, 0, 0, "string", "`\"up\"`",
+         "`\"up\"`, `\"drain\"`, `\"down\"`", "whether it takes new calls", ck_state, 0},
+        {"mac", p_mac, 0, 0, 0, 0, "string", "none",
+         "a unicast Ethernet address, `\"02:00:00:00:00:21\"`",
+         "a static neighbour entry: frames go to this MAC without ARP/ND", ck_mac, 0},
 };
 
 static int
 read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b, unsigned idx,
              const char *group)
 {
-	static const struct cfg_key name_key = {
-	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_backend, name)};
 	char a[CFG_ADDR_STRLEN];
 
 	set_item(x, "backend %u of group \"%s\"", idx + 1, group);
@@ -1350,16 +1570,16 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 		return fail(x, g, "must be a group { name = ...; address = ...; }, got %s",
 		            type_name(g));
 	if (require(x, g, "name") < 0 ||
-	    p_name(x, config_setting_get_member(g, "name"), b, &name_key) < 0)
+	    p_string(x, config_setting_get_member(g, "name"), b, &backend_keys[0]) < 0)
 		return -1;
 	set_item(x, "backend \"%s\"", b->name);
-	b->line = config_setting_source_line(g);
+	b->line = src_line(x, g);
 	b->port = CFG_DEFAULT_PORT;
-	b->weight = 1;
+	keys_default(backend_keys, SPH_ARRAY_SIZE(backend_keys), b);
 	b->state = MAGLEV_UP;
 	x->s_port_key = x->s_addr_port = NULL;
 	if (walk(x, g, backend_keys, SPH_ARRAY_SIZE(backend_keys), b) < 0 ||
-	    require(x, g, "address") < 0)
+	    keys_require(x, g, backend_keys, SPH_ARRAY_SIZE(backend_keys)) < 0)
 		return -1;
 	if (x->s_port_key != NULL && x->s_addr_port != NULL)
 		return fail(x, x->s_port_key,
@@ -1369,15 +1589,15 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 }
 
 static const struct cfg_key group_keys[] = {
-        {"name", p_done, 0, 0, 0},
-        {"backends", p_done, 0, 0, 0}, /* read by read_group(), once the name is known */
+        {"name", p_done, offsetof(struct cfg_group, name), 0, CFG_NAME_MAX, 0, "string", NULL,
+         "[name](#names), unique among groups", "what VIPs refer to", ck_name, 1},
+        {"backends", p_done, 0, 0, 0, 0, "list of [backends](#backends)", NULL, "1..65534 backends",
+         "the group's members, in any order", NULL, 1},
 };
 
 static int
 read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, unsigned idx)
 {
-	static const struct cfg_key name_key = {
-	        .name = "name", .parse = p_name, .off = offsetof(struct cfg_group, name)};
 	const config_setting_t *l;
 	unsigned n;
 
@@ -1386,12 +1606,12 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 		return fail(x, g, "must be a group { name = ...; backends = ( ... ); }, got %s",
 		            type_name(g));
 	if (require(x, g, "name") < 0 ||
-	    p_name(x, config_setting_get_member(g, "name"), grp, &name_key) < 0)
+	    p_string(x, config_setting_get_member(g, "name"), grp, &group_keys[0]) < 0)
 		return -1;
 	set_item(x, "group \"%s\"", grp->name);
-	grp->line = config_setting_source_line(g);
+	grp->line = src_line(x, g);
 	if (walk(x, g, group_keys, SPH_ARRAY_SIZE(group_keys), grp) < 0 ||
-	    require(x, g, "backends") < 0)
+	    keys_require(x, g, group_keys, SPH_ARRAY_SIZE(group_keys)) < 0)
 		return -1;
 	l = config_setting_get_member(g, "backends");
 	if (get_list(x, l) < 0)
@@ -1412,87 +1632,13 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 	return 0;
 }
 
-/* Names: groups among groups, backends across the whole file (they are Maglev identities
- * and what operators address with siphonctl). Endpoints: within a group, two backends
- * at one address and port are a copy-paste slip (weight expresses a bigger share). */
-static int
-check_group_dups(struct cfg_ctx *x, struct dup_ref *r)
-{
-	struct sph_cfg *cfg = x->cfg;
-	const config_setting_t *l = x->s_groups;
-	unsigned nb = 0;
-	size_t first;
-	long d;
-
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		dup_name(&r[i], cfg->groups[i].name);
-		r[i].seq = r[i].owner = i;
-		r[i].s = config_setting_get_elem(l, i);
-	}
-	d = dup_find(r, cfg->nb_groups, &first);
-	if (d >= 0) {
-		set_item(x, "group \"%s\"", cfg->groups[r[d].owner].name);
-		return fail(x, r[d].s, "name is already used by the group at line %u",
-		            cfg->groups[r[first].owner].line);
-	}
-
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		const config_setting_t *bl =
-		        config_setting_get_member(config_setting_get_elem(l, i), "backends");
-
-		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++) {
-			dup_name(&r[nb], cfg->groups[i].backends[j].name);
-			r[nb].seq = nb;
-			r[nb].owner = i;
-			r[nb].s = config_setting_get_elem(bl, j);
-		}
-	}
-	d = dup_find(r, nb, &first);
-	if (d >= 0) {
-		char name[CFG_NAME_MAX];
-
-		memcpy(name, r[d].key, sizeof(name));
-		set_item(x, "backend \"%s\"", name);
-		return fail(x, r[d].s, "name is already used by the backend at line %u%s%s%s",
-		            config_setting_source_line(r[first].s),
-		            r[first].owner != r[d].owner ? " in group \"" : "",
-		            r[first].owner != r[d].owner ? cfg->groups[r[first].owner].name : "",
-		            r[first].owner != r[d].owner ? "\"" : "");
-	}
-
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		const struct cfg_group *grp = &cfg->groups[i];
-		const config_setting_t *bl =
-		        config_setting_get_member(config_setting_get_elem(l, i), "backends");
-		char a[CFG_ADDR_STRLEN];
-
-		for (unsigned j = 0; j < grp->nb_backends; j++) {
-			dup_addr(&r[j], &grp->backends[j].addr, grp->backends[j].port);
-			r[j].seq = r[j].owner = j;
-			r[j].s = config_setting_get_elem(bl, j);
-		}
-		d = dup_find(r, grp->nb_backends, &first);
-		if (d >= 0) {
-			const struct cfg_backend *b = &grp->backends[r[d].owner];
-
-			set_item(x, "backend \"%s\"", b->name);
-			return fail(x, r[d].s,
-			            "address %s is already used by backend \"%s\" of group \"%s\"",
-			            cfg_addr_format(&b->addr, b->port, a, sizeof(a)),
-			            grp->backends[r[first].owner].name, grp->name);
-		}
-	}
-	return 0;
-}
-
 static int
 read_groups(struct cfg_ctx *x)
 {
 	struct sph_cfg *cfg = x->cfg;
 	const config_setting_t *l = x->s_groups;
-	unsigned n = (unsigned)config_setting_length(l), nb = 0;
-	struct dup_ref *r;
-	int rc;
+	unsigned n = (unsigned)config_setting_length(l);
+	struct rule_ctx r;
 
 	if (n == 0)
 		return fail(x, l, "groups must hold at least one group");
@@ -1500,39 +1646,11 @@ read_groups(struct cfg_ctx *x)
 	if (cfg->groups == NULL)
 		return fail_nomem(x);
 	cfg->nb_groups = n;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		if (read_group(x, config_setting_get_elem(l, i), &cfg->groups[i], i) < 0)
 			return -1;
-		nb += cfg->groups[i].nb_backends;
-	}
-
-	r = calloc(nb > n ? nb : n, sizeof(*r));
-	if (r == NULL)
-		return fail_nomem(x);
-	rc = check_group_dups(x, r);
-	free(r);
-	if (rc < 0)
-		return -1;
-
-	/* Every backend of a group may be up at once (states change at run time). */
-	for (unsigned i = 0; i < n; i++) {
-		const struct cfg_group *grp = &cfg->groups[i];
-
-		if (grp->nb_backends <= cfg->maglev_size)
-			continue;
-		if (x->s_maglev != NULL) {
-			x->item[0] = '\0';
-			return fail(x, x->s_maglev,
-			            "maglev_size must be at least the backend count of every "
-			            "group, got %u but group \"%s\" has %u",
-			            cfg->maglev_size, grp->name, grp->nb_backends);
-		}
-		set_item(x, "group \"%s\"", grp->name);
-		return fail(x, config_setting_get_elem(l, i),
-		            "%u backends exceed the default maglev_size %u; set a larger prime",
-		            grp->nb_backends, cfg->maglev_size);
-	}
-	return 0;
+	reader_rules(x, &r);
+	return rule_groups(&r);
 }
 
 /* ---- VIPs ---- */
@@ -1566,6 +1684,29 @@ p_vip_ports(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 }
 
 static int
+group_order_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct cfg_group *const *)a)->name,
+	              (*(const struct cfg_group *const *)b)->name);
+}
+
+/* Names are unique by now, so a binary search finds the one group: a file may have as
+ * many groups as VIPs, and a linear search for each VIP made loading quadratic. */
+static const struct cfg_group *
+group_lookup(struct cfg_ctx *x, const char *name)
+{
+	struct cfg_group key;
+	const struct cfg_group *kp = &key, **hit;
+
+	if (strlen(name) >= sizeof(key.name))
+		return NULL;
+	strcpy(key.name, name);
+	hit = bsearch(&kp, x->group_order, x->cfg->nb_groups, sizeof(*x->group_order),
+	              group_order_cmp);
+	return hit != NULL ? *hit : NULL;
+}
+
+static int
 p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
 	struct cfg_vip *v = obj;
@@ -1576,43 +1717,32 @@ p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 	(void)k;
 	if (get_str(x, s, NULL, &name) < 0)
 		return -1;
-	g = cfg_group_find(x->cfg, name);
+	g = group_lookup(x, name);
 	if (g == NULL)
 		return fail(x, s, "group %s is not defined", quote(q, name));
 	v->group = (unsigned)(g - x->cfg->groups);
 	return 0;
 }
 
-static int
-p_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
-{
-	struct cfg_vip *v = obj;
-	char q[CFG_QUOTE_MAX];
-	const char *name = "";
-	int m;
-
-	(void)k;
-	if (get_str(x, s, NULL, &name) < 0)
-		return -1;
-	m = cfg_mode_parse(name);
-	if (m < 0)
-		return fail(x, s, "mode must be \"l2dsr\" or \"ipip\", got %s", quote(q, name));
-	v->mode = (uint8_t)m;
-	return 0;
-}
-
 static const struct cfg_key vip_keys[] = {
-        {"address", p_done, 0, 0, 0},
-        {"ports", p_vip_ports, 0, 0, 0},
-        {"group", p_vip_group, 0, 0, 0},
-        {"mode", p_mode, 0, 0, 0},
+        {"address", p_done, 0, 0, 0, 0, "string", NULL,
+         "a unicast IPv4 or IPv6 address, optionally with a port", "the address clients send to",
+         NULL, 1},
+        {"ports", p_vip_ports, 0, 0, 0, 0, "array of integers", "`[ 5060 ]`",
+         "1 or more of 1..65535", "the UDP ports served at that address", NULL, 0},
+        {"group", p_vip_group, 0, 0, 0, 0, "string", NULL, "the name of a group in `groups`",
+         "who serves it", NULL, 1},
+        {"mode", p_keyword, offsetof(struct cfg_vip, mode), 0, 0, 0, "string", "`\"l2dsr\"`",
+         "`\"l2dsr\"`, `\"ipip\"`", "how messages reach the backends", ck_mode, 0},
 };
 
 static int
 read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsigned idx)
 {
-	static const struct cfg_key addr_key = {"address", p_done, offsetof(struct cfg_vip, addr),
-	                                        0, 1};
+	static const struct cfg_key addr_key = {.name = "address",
+	                                        .parse = p_done,
+	                                        .off = offsetof(struct cfg_vip, addr),
+	                                        .max = 1};
 	char a[CFG_ADDR_STRLEN];
 	int port;
 
@@ -1626,10 +1756,11 @@ read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsign
 	if (port < 0)
 		return -1;
 	set_item(x, "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
-	v->line = config_setting_source_line(g);
+	v->line = src_line(x, g);
 	v->mode = CFG_VIP_L2DSR;
 	x->s_port_key = NULL;
-	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 || require(x, g, "group") < 0)
+	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 ||
+	    keys_require(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys)) < 0)
 		return -1;
 	if (port > 0 && x->s_port_key != NULL)
 		return fail(x, x->s_port_key,
@@ -1651,12 +1782,16 @@ read_vips(struct cfg_ctx *x)
 	struct sph_cfg *cfg = x->cfg;
 	const config_setting_t *l = x->s_vips;
 	unsigned n = l ? (unsigned)config_setting_length(l) : 0;
-	size_t np = 0, first;
-	struct dup_ref *r;
-	long d;
+	struct rule_ctx r;
 
 	if (n == 0)
 		return 0;
+	x->group_order = malloc(cfg->nb_groups * sizeof(*x->group_order));
+	if (x->group_order == NULL)
+		return fail_nomem(x);
+	for (unsigned i = 0; i < cfg->nb_groups; i++)
+		x->group_order[i] = &cfg->groups[i];
+	qsort(x->group_order, cfg->nb_groups, sizeof(*x->group_order), group_order_cmp);
 	cfg->vips = calloc(n, sizeof(*cfg->vips));
 	if (cfg->vips == NULL)
 		return fail_nomem(x);
@@ -1664,197 +1799,10 @@ read_vips(struct cfg_ctx *x)
 	for (unsigned i = 0; i < n; i++) {
 		if (read_vip(x, config_setting_get_elem(l, i), &cfg->vips[i], i) < 0)
 			return -1;
-		np += cfg->vips[i].nb_ports;
 	}
 
-	r = calloc(np, sizeof(*r));
-	if (r == NULL)
-		return fail_nomem(x);
-	np = 0;
-	for (unsigned i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(l, i);
-		const config_setting_t *ps = config_setting_get_member(g, "ports");
-
-		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++) {
-			dup_addr(&r[np], &cfg->vips[i].addr, cfg->vips[i].ports[j]);
-			r[np].seq = (unsigned)np;
-			r[np].owner = i;
-			r[np].s = ps != NULL ? config_setting_get_elem(ps, j) : g;
-		}
-	}
-	d = dup_find(r, np, &first);
-	if (d >= 0) {
-		const struct cfg_vip *v = &cfg->vips[r[d].owner];
-		unsigned port = (unsigned)r[d].key[17] << 8 | r[d].key[18];
-		char a[CFG_ADDR_STRLEN];
-
-		set_item(x, "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
-		if (r[first].owner == r[d].owner)
-			fail(x, r[d].s, "port %u is listed twice", port);
-		else
-			fail(x, r[d].s, "port %u is already served by the vip at line %u", port,
-			     cfg->vips[r[first].owner].line);
-		free(r);
-		return -1;
-	}
-	free(r);
-	return 0;
-}
-
-/* ---- integer literals libconfig would wrap ---- */
-
-static int intscan_file(struct cfg_ctx *x, const char *rel, int depth);
-
-/*
- * libconfig 1.5 reads an integer literal without an L suffix through atoi()/strtoul()
- * into an int, so 4294967297 arrives as 1 and would pass any range check. Every key
- * siphon knows fits in 31 bits, so once the parse succeeded the files are read again
- * with libconfig's own token rules and any literal that does not fit is refused.
- */
-static int
-intscan_text(struct cfg_ctx *x, const char *t, size_t n, const char *shown, int depth)
-{
-	unsigned line = 1;
-	size_t i = 0;
-
-#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
-#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
-	while (i < n) {
-		char c = t[i];
-
-		if (c == '\n') {
-			line++;
-			i++;
-		} else if (c == '"') {
-			for (i++; i < n && t[i] != '"'; i++) {
-				if (t[i] == '\\' && i + 1 < n)
-					i++;
-				line += t[i] == '\n';
-			}
-			i++;
-		} else if (c == '#' || (c == '/' && i + 1 < n && t[i + 1] == '/')) {
-			while (i < n && t[i] != '\n')
-				i++;
-		} else if (c == '/' && i + 1 < n && t[i + 1] == '*') {
-			for (i += 2; i < n && !(t[i] == '*' && i + 1 < n && t[i + 1] == '/'); i++)
-				line += t[i] == '\n';
-			i += 2;
-		} else if (c == '@' && n - i > 8 && memcmp(t + i, "@include", 8) == 0) {
-			size_t s, e;
-
-			for (i += 8; i < n && (t[i] == ' ' || t[i] == '\t'); i++)
-				;
-			if (i >= n || t[i] != '"')
-				continue;
-			s = ++i;
-			for (e = s; e < n && t[e] != '"' && t[e] != '\\' && t[e] != '\n'; e++)
-				;
-			if (e < n && t[e] == '"' && e > s && depth < CFG_INCLUDE_DEPTH) {
-				char *rel = strndup(t + s, e - s);
-				int rc;
-
-				if (rel == NULL)
-					return fail_nomem(x);
-				rc = intscan_file(x, rel, depth + 1);
-				free(rel);
-				if (rc < 0)
-					return -1;
-			}
-			i = e;
-		} else if (IS_ALPHA(c) || c == '*') {
-			while (i < n && (IS_ALPHA(t[i]) || IS_DIGIT(t[i]) || t[i] == '-' ||
-			                 t[i] == '_' || t[i] == '*'))
-				i++;
-		} else if (c == '.' || IS_DIGIT(c)) {
-			size_t s = i;
-			int neg = i > 0 && t[i - 1] == '-', hex = 0, flt = c == '.';
-			unsigned long long v = 0;
-			unsigned digits = 0; /* significant ones; v is exact up to 12 */
-
-			if (c == '0' && i + 1 < n && (t[i + 1] == 'x' || t[i + 1] == 'X')) {
-				hex = 1;
-				i += 2;
-			}
-			for (; i < n && (hex ? hex_digit(t[i]) >= 0 : IS_DIGIT(t[i])); i++) {
-				if (digits == 0 && t[i] == '0')
-					continue;
-				if (++digits <= 12)
-					v = v * (hex ? 16u : 10u) + (unsigned)hex_digit(t[i]);
-			}
-			if (digits > 12)
-				v = ~0ull;
-			if (!hex && i < n && (t[i] == '.' || t[i] == 'e' || t[i] == 'E'))
-				flt = 1;
-			if (flt) {
-				while (i < n && (IS_DIGIT(t[i]) || t[i] == '.' || t[i] == 'e' ||
-				                 t[i] == 'E' ||
-				                 ((t[i] == '-' || t[i] == '+') &&
-				                  (t[i - 1] == 'e' || t[i - 1] == 'E'))))
-					i++;
-				continue;
-			}
-			if (i < n && t[i] == 'L')
-				continue; /* 64-bit literal: libconfig reads it whole */
-			if (hex ? v > 0xffffffffull : v > 2147483647ull + (unsigned)neg) {
-				x->item[0] = '\0';
-				return fail_at(x, shown, line,
-				               "integer %s%.*s does not fit in 32 bits (at most "
-				               "2147483647)",
-				               neg ? "-" : "", (int)(i - s < 40 ? i - s : 40),
-				               t + s);
-			}
-		} else {
-			i++;
-		}
-	}
-#undef IS_DIGIT
-#undef IS_ALPHA
-	return 0;
-}
-
-/* rel: NULL for the main file, else an @include path relative to the main file's folder. */
-static int
-intscan_file(struct cfg_ctx *x, const char *rel, int depth)
-{
-	char path[4096], shown[4096];
-	size_t n = 0, cap = 0;
-	char *t = NULL;
-	FILE *f;
-	int rc;
-
-	if (rel == NULL) {
-		snprintf(path, sizeof(path), "%s", x->path);
-		snprintf(shown, sizeof(shown), "%s", x->path);
-	} else {
-		/* As libconfig 1.5 does: the include folder, then the path without its '/'. */
-		snprintf(path, sizeof(path), "%s/%s", x->dir, rel + (rel[0] == '/'));
-		src_name(x, rel, shown, sizeof(shown));
-	}
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0; /* libconfig read it a moment ago; nothing to add if it is gone */
-	for (;;) {
-		if (n == cap) {
-			char *g = cap < SIZE_MAX / 2 ? realloc(t, cap ? cap * 2 : 8192) : NULL;
-
-			if (g == NULL) {
-				free(t);
-				fclose(f);
-				return fail_nomem(x);
-			}
-			t = g;
-			cap = cap ? cap * 2 : 8192;
-		}
-		size_t got = fread(t + n, 1, cap - n, f);
-
-		if (got == 0)
-			break;
-		n += got;
-	}
-	fclose(f);
-	rc = intscan_text(x, t, n, shown, depth);
-	free(t);
-	return rc;
+	reader_rules(x, &r);
+	return rule_vips(&r);
 }
 
 /* ---- cfg_load ---- */
@@ -1863,31 +1811,20 @@ static int
 load(struct cfg_ctx *x, config_t *c)
 {
 	const config_setting_t *root;
-	struct stat st;
-	FILE *f;
 
-	f = fopen(x->path, "r");
-	if (f == NULL)
-		return fail(x, NULL, "cannot open: %s", strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		return fail(x, NULL, "is a directory, not a configuration file");
-	}
-	fclose(f);
+	if (cfg_src_read(&x->src, x->path, x->dir, x->err, x->errlen) < 0)
+		return -1;
+	/* The text holds no @include any more; should libconfig ever find one, it opens
+	 * "/dev/null/..." and fails with an error rather than reading anything. */
+	config_set_include_dir(c, "/dev/null");
+	if (!config_read_string(c, x->src.text)) {
+		const char *file;
+		unsigned line;
 
-	config_set_include_dir(c, x->dir);
-	if (!config_read_file(c, x->path)) {
-		char file[4096];
-
-		if (config_error_type(c) == CONFIG_ERR_FILE_IO)
-			return fail(x, NULL, "cannot read: %s",
-			            config_error_text(c) ? config_error_text(c) : "I/O error");
-		src_name(x, config_error_file(c), file, sizeof(file));
-		return fail_at(x, file, (unsigned)config_error_line(c), "%s",
+		cfg_src_where(&x->src, (unsigned)config_error_line(c), &file, &line);
+		return fail_at(x, file != NULL ? file : x->path, line, "%s",
 		               config_error_text(c) ? config_error_text(c) : "syntax error");
 	}
-	if (intscan_file(x, NULL, 0) < 0)
-		return -1;
 
 	root = config_root_setting(c);
 	if (walk(x, root, top_keys, SPH_ARRAY_SIZE(top_keys), x->cfg) < 0)
@@ -1929,8 +1866,7 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 		return fail_nomem(&x);
 	}
 	x.dir = dir;
-	x.cfg->maglev_size = MAGLEV_DEFAULT_SIZE;
-	x.cfg->dialog_window = CFG_DIALOG_WINDOW;
+	keys_default(top_keys, SPH_ARRAY_SIZE(top_keys), x.cfg);
 	snprintf(x.cfg->ctl_socket, sizeof(x.cfg->ctl_socket), "%s", CFG_CONTROL_SOCKET);
 	x.cfg->ctl_mode = CFG_CONTROL_MODE;
 	snprintf(x.cfg->ctl_group, sizeof(x.cfg->ctl_group), "%s", CFG_CONTROL_GROUP);
@@ -1939,6 +1875,8 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	config_init(&c);
 	rc = load(&x, &c);
 	config_destroy(&c);
+	cfg_src_free(&x.src);
+	free(x.group_order);
 	free(dir);
 	/* The parse checked everything with the setting's own line; the shared rule set
 	 * runs too, so a rule added only there still holds for files. */
@@ -1954,6 +1892,29 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 
 /* ---- cfg_write ---- */
 
+/* The integer rows of a table, in table order, as "key = value;" lines. */
+static void
+keys_write(FILE *f, const char *indent, const struct cfg_key *keys, size_t n, const void *obj)
+{
+	for (size_t i = 0; i < n; i++)
+		if (key_is_u32(&keys[i]))
+			fprintf(f, "%s%s = %u;\n", indent, keys[i].name,
+			        *(const uint32_t *)((const char *)obj + keys[i].off));
+}
+
+/* Whether every row's check holds on obj's stored fields (cfg_write() needs no message). */
+static int
+keys_ok(const struct cfg_key *keys, size_t n, const void *obj)
+{
+	char msg[256];
+
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].check != NULL &&
+		    keys[i].check((const char *)obj + keys[i].off, &keys[i], msg, sizeof(msg)) < 0)
+			return 0;
+	return 1;
+}
+
 /* What cfg_load() would refuse before even comparing values: checked up front so a
  * failed write leaves nothing behind. */
 static int
@@ -1963,9 +1924,7 @@ writable(const struct sph_cfg *cfg)
 	    cfg->hash_key_len > CFG_KEY_MAX || cfg->nb_groups == 0 || cfg->groups == NULL)
 		return 0;
 	if (cfg->ctl_socket[0] != '\0' &&
-	    (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
-	     !socket_path_valid(cfg->ctl_socket) || cfg->ctl_mode > 0777 ||
-	     !cfg_name_valid(cfg->ctl_group)))
+	    (!keys_ok(control_keys, SPH_ARRAY_SIZE(control_keys), cfg) || cfg->ctl_mode > 0777))
 		return 0;
 	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
 	    cfg->metrics_addr.family != 6)
@@ -1973,13 +1932,10 @@ writable(const struct sph_cfg *cfg)
 	for (unsigned i = 0; i < cfg->nb_ports; i++) {
 		const struct cfg_port *p = &cfg->ports[i];
 
-		if (!cfg_name_valid(p->name) || memchr(p->device, 0, sizeof(p->device)) == NULL ||
-		    !device_valid(p->device) || p->nb_addrs == 0 ||
+		if (!keys_ok(port_keys, SPH_ARRAY_SIZE(port_keys), p) || p->nb_addrs == 0 ||
 		    p->nb_addrs > CFG_PORT_ADDRS_MAX ||
 		    (p->gw4.family != 0 && p->gw4.family != 4) ||
-		    (p->gw6.family != 0 && p->gw6.family != 6) ||
-		    memchr(p->exception, 0, sizeof(p->exception)) == NULL ||
-		    (p->exception[0] != '\0' && !ifname_valid(p->exception)))
+		    (p->gw6.family != 0 && p->gw6.family != 6))
 			return 0;
 		for (unsigned j = 0; j < p->nb_addrs; j++)
 			if (p->addrs[j].addr.family != 4 && p->addrs[j].addr.family != 6)
@@ -1988,23 +1944,23 @@ writable(const struct sph_cfg *cfg)
 	for (unsigned i = 0; i < cfg->nb_groups; i++) {
 		const struct cfg_group *g = &cfg->groups[i];
 
-		if (!cfg_name_valid(g->name) || g->nb_backends == 0 || g->backends == NULL)
+		if (!keys_ok(group_keys, SPH_ARRAY_SIZE(group_keys), g) || g->nb_backends == 0 ||
+		    g->backends == NULL)
 			return 0;
 		for (unsigned j = 0; j < g->nb_backends; j++) {
 			const struct cfg_backend *b = &g->backends[j];
 
-			if (!cfg_name_valid(b->name) ||
-			    (b->addr.family != 4 && b->addr.family != 6) || b->port == 0 ||
-			    b->state >= SPH_ARRAY_SIZE(state_names))
+			if (!keys_ok(backend_keys, SPH_ARRAY_SIZE(backend_keys), b) ||
+			    (b->addr.family != 4 && b->addr.family != 6) || b->port == 0)
 				return 0;
 		}
 	}
 	for (unsigned i = 0; i < cfg->nb_vips; i++) {
 		const struct cfg_vip *v = &cfg->vips[i];
 
-		if ((v->addr.family != 4 && v->addr.family != 6) || v->nb_ports == 0 ||
-		    v->ports == NULL || v->group >= cfg->nb_groups ||
-		    v->mode >= SPH_ARRAY_SIZE(mode_names))
+		if (!keys_ok(vip_keys, SPH_ARRAY_SIZE(vip_keys), v) ||
+		    (v->addr.family != 4 && v->addr.family != 6) || v->nb_ports == 0 ||
+		    v->ports == NULL || v->group >= cfg->nb_groups)
 			return 0;
 	}
 	return 1;
@@ -2024,8 +1980,8 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 	fprintf(f, "hash_key_hex =");
 	for (size_t i = 0; i < cfg->hash_key_len; i++)
 		fprintf(f, "%s%02x", i % 32 == 0 ? (i ? "\"\n\t\"" : " \"") : "", cfg->hash_key[i]);
-	fprintf(f, "\";\nmaglev_size = %u;\nstats_interval = %u;\ndialog_window = %u;\n",
-	        cfg->maglev_size, cfg->stats_interval, cfg->dialog_window);
+	fprintf(f, "\";\n");
+	keys_write(f, "", top_keys, SPH_ARRAY_SIZE(top_keys), cfg);
 	if (cfg->ctl_socket[0] != '\0')
 		fprintf(f,
 		        "\ncontrol = {\n\tsocket = \"%s\";\n\tmode = \"%04o\";\n\tgroup = "
@@ -2040,11 +1996,9 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		const struct cfg_health *h = &cfg->health;
 		unsigned c = 200, ranges = 0;
 
-		fprintf(f,
-		        "\nhealth = {\n\tenabled = %s;\n\tinterval_ms = %u;\n\ttimeout_ms = "
-		        "%u;\n\tfall = %u;\n\trise = %u;\n\taccept = [",
-		        h->enabled ? "true" : "false", h->interval_ms, h->timeout_ms, h->fall,
-		        h->rise);
+		fprintf(f, "\nhealth = {\n\tenabled = %s;\n", h->enabled ? "true" : "false");
+		keys_write(f, "\t", health_keys, SPH_ARRAY_SIZE(health_keys), cfg);
+		fprintf(f, "\taccept = [");
 		/* The bitmap as ranges of consecutive codes: [ "200-699" ] by default. */
 		while (c <= 699) {
 			unsigned lo;
@@ -2150,7 +2104,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		return 0;
 	if (strcmp(a->ctl_socket, b->ctl_socket) != 0 || a->ctl_mode != b->ctl_mode ||
 	    strcmp(a->ctl_group, b->ctl_group) != 0 || a->metrics_port != b->metrics_port ||
-	    (a->metrics_port != 0 && !addr_equal(&a->metrics_addr, &b->metrics_addr)))
+	    (a->metrics_port != 0 && !cfg_addr_equal(&a->metrics_addr, &b->metrics_addr)))
 		return 0;
 	if (a->health.enabled != b->health.enabled ||
 	    a->health.interval_ms != b->health.interval_ms ||
@@ -2167,7 +2121,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		for (unsigned j = 0; j < ga->nb_backends; j++) {
 			const struct cfg_backend *x = &ga->backends[j], *y = &gb->backends[j];
 
-			if (strcmp(x->name, y->name) != 0 || !addr_equal(&x->addr, &y->addr) ||
+			if (strcmp(x->name, y->name) != 0 || !cfg_addr_equal(&x->addr, &y->addr) ||
 			    x->port != y->port || x->weight != y->weight || x->state != y->state ||
 			    x->has_mac != y->has_mac ||
 			    (x->has_mac && memcmp(x->mac, y->mac, 6) != 0))
@@ -2177,7 +2131,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 	for (unsigned i = 0; i < a->nb_vips; i++) {
 		const struct cfg_vip *x = &a->vips[i], *y = &b->vips[i];
 
-		if (!addr_equal(&x->addr, &y->addr) || x->nb_ports != y->nb_ports ||
+		if (!cfg_addr_equal(&x->addr, &y->addr) || x->nb_ports != y->nb_ports ||
 		    x->group != y->group || x->mode != y->mode ||
 		    (x->nb_ports > 0 &&
 		     memcmp(x->ports, y->ports, x->nb_ports * sizeof(*x->ports)) != 0))
@@ -2192,7 +2146,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		    strncmp(x->exception, y->exception, sizeof(x->exception)) != 0)
 			return 0;
 		for (unsigned j = 0; j < x->nb_addrs && j < CFG_PORT_ADDRS_MAX; j++)
-			if (!addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||
+			if (!cfg_addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||
 			    x->addrs[j].len != y->addrs[j].len)
 				return 0;
 	}
@@ -2307,60 +2261,59 @@ vfail(struct val_ctx *v, const char *item, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
-/* Sort helpers: indices compared by name, or by (family, address, port). */
-struct val_key {
-	const char *name;
-	struct cfg_addr addr;
-	uint16_t port;
-	unsigned seq, owner;
-};
-
+/* The file reader's rules, applied to the fields of an edited object with the reader's
+ * message: each row's check, and the bounds of its integer fields. maglev_size has its
+ * own check (it must be prime as well). */
 static int
-val_name_cmp(const void *pa, const void *pb)
+keys_check(struct val_ctx *v, const struct cfg_key *keys, size_t n, const void *obj,
+           const char *item, unsigned line)
 {
-	const struct val_key *a = pa, *b = pb;
-	int c = strcmp(a->name, b->name);
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_key *k = &keys[i];
+		char msg[256];
+		uint32_t val;
 
-	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
-}
-
-static int
-val_addr_cmp(const void *pa, const void *pb)
-{
-	const struct val_key *a = pa, *b = pb;
-	int c = (int)a->addr.family - (int)b->addr.family;
-
-	if (c == 0)
-		c = memcmp(a->addr.a, b->addr.a, 16);
-	if (c == 0)
-		c = (int)a->port - (int)b->port;
-	return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
-}
-
-/* Sorts k and returns the index of a repeated value (the second holder of the first
- * repeated value in sort order), with *first set to its first holder; -1 when all differ.
- * Sorting keeps this O(n log n) for the largest files. */
-static long
-val_dup(struct val_key *k, size_t n, int (*cmp)(const void *, const void *), size_t *first)
-{
-	qsort(k, n, sizeof(*k), cmp);
-	for (size_t i = 1; i < n; i++) {
-		struct val_key a = k[i - 1], b = k[i];
-
-		a.seq = b.seq = 0;
-		if (cmp(&a, &b) == 0) {
-			*first = i - 1;
-			while (*first > 0) {
-				a = k[*first - 1];
-				a.seq = 0;
-				if (cmp(&a, &b) != 0)
-					break;
-				(*first)--;
-			}
-			return (long)i;
-		}
+		if (k->check != NULL &&
+		    k->check((const char *)obj + k->off, k, msg, sizeof(msg)) < 0)
+			return vfail(v, item, line, "%s", msg);
+		if (k->parse != p_u32)
+			continue;
+		val = *(const uint32_t *)((const char *)obj + k->off);
+		if (val < k->min || val > k->max)
+			return vfail(v, item, line, "%s must be %lld..%lld, got %u", k->name,
+			             k->min, k->max, val);
 	}
-	return -1;
+	return 0;
+}
+
+/* cfg_validate()'s side of a rule_ctx: only each object's line is known. */
+static void
+val_where(const struct rule_ctx *r, enum rule_obj kind, unsigned i, unsigned j, const char *key,
+          const char **file, unsigned *line)
+{
+	const struct sph_cfg *cfg = r->cfg;
+
+	(void)key;
+	*file = cfg->path != NULL ? cfg->path : "configuration";
+	*line = kind == RULE_PORT      ? cfg->ports[i].line
+	        : kind == RULE_GROUP   ? cfg->groups[i].line
+	        : kind == RULE_BACKEND ? cfg->groups[i].backends[j].line
+	        : kind == RULE_VIP     ? cfg->vips[i].line
+	                               : 0;
+}
+
+static int
+val_report(const struct rule_ctx *r, const char *item, const char *file, unsigned line,
+           const char *problem)
+{
+	(void)file;
+	return vfail(r->arg, item, line, "%s", problem);
+}
+
+static void
+val_rules(struct val_ctx *v, struct rule_ctx *r)
+{
+	*r = (struct rule_ctx){.cfg = v->cfg, .arg = v, .where = val_where, .report = val_report};
 }
 
 static int
@@ -2368,22 +2321,16 @@ validate_ports(struct val_ctx *v)
 {
 	const struct sph_cfg *cfg = v->cfg;
 	char item[CFG_NAME_MAX + 16], a[CFG_PREFIX_STRLEN];
-	struct val_key *k;
-	size_t na = 0, first;
-	long d;
+	struct rule_ctx r;
+
+	val_rules(v, &r);
 
 	for (unsigned i = 0; i < cfg->nb_ports; i++) {
 		const struct cfg_port *p = &cfg->ports[i];
 
 		snprintf(item, sizeof(item), "port \"%.63s\"", p->name);
-		if (!cfg_name_valid(p->name))
-			return vfail(v, item, p->line,
-			             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
-		if (memchr(p->device, 0, sizeof(p->device)) == NULL || !device_valid(p->device))
-			return vfail(v, item, p->line,
-			             "device must be 1..%u printable characters without spaces, "
-			             "quotes or backslashes",
-			             CFG_DEVICE_MAX - 1);
+		if (keys_check(v, port_keys, SPH_ARRAY_SIZE(port_keys), p, item, p->line) < 0)
+			return -1;
 		if (p->nb_addrs == 0 || p->nb_addrs > CFG_PORT_ADDRS_MAX)
 			return vfail(v, item, p->line, "addresses must hold 1..%u addresses",
 			             CFG_PORT_ADDRS_MAX);
@@ -2394,84 +2341,23 @@ validate_ports(struct val_ctx *v)
 			    px->len > (px->addr.family == 4 ? 32 : 128))
 				return vfail(v, item, p->line, "address %u is no valid prefix",
 				             j + 1);
-			if (!addr_unicast(&px->addr))
+			if (!cfg_addr_unicast(&px->addr))
 				return vfail(v, item, p->line,
 				             "address must be a unicast address, got %s",
 				             cfg_prefix_format(px, a, sizeof(a)));
 		}
 		for (unsigned g = 0; g < 2; g++) {
 			const struct cfg_addr *gw = g == 0 ? &p->gw4 : &p->gw6;
-			const char *key = g == 0 ? "gateway4" : "gateway6";
-			unsigned j;
 
-			if (gw->family == 0)
-				continue;
-			if (gw->family != (g == 0 ? 4 : 6) || !addr_unicast(gw))
+			if (gw->family != 0 &&
+			    (gw->family != (g == 0 ? 4 : 6) || !cfg_addr_unicast(gw)))
 				return vfail(v, item, p->line, "%s must be a unicast IPv%u address",
-				             key, g == 0 ? 4u : 6u);
-			for (j = 0; j < p->nb_addrs; j++) {
-				if (addr_equal(&p->addrs[j].addr, gw))
-					return vfail(v, item, p->line,
-					             "%s %s is one of the port's own addresses",
-					             key, cfg_addr_format(gw, 0, a, sizeof(a)));
-				if (prefix_contains(&p->addrs[j], gw))
-					break;
-			}
-			if (j == p->nb_addrs)
-				return vfail(v, item, p->line,
-				             "%s %s is not within any IPv%u prefix of the port's "
-				             "addresses",
-				             key, cfg_addr_format(gw, 0, a, sizeof(a)), gw->family);
+				             g == 0 ? "gateway4" : "gateway6", g == 0 ? 4u : 6u);
 		}
-		if (memchr(p->exception, 0, sizeof(p->exception)) == NULL ||
-		    (p->exception[0] != '\0' && !ifname_valid(p->exception)))
-			return vfail(
-			        v, item, p->line,
-			        "exception must be a kernel interface name of 1..%u characters "
-			        "of A-Z a-z 0-9 . _ -",
-			        CFG_IFNAME_MAX - 1);
-		for (unsigned j = 0; j < i && p->exception[0] != '\0'; j++)
-			if (strcmp(p->exception, cfg->ports[j].exception) == 0)
-				return vfail(v, item, p->line,
-				             "exception interface \"%s\" is already used by port "
-				             "\"%s\"",
-				             p->exception, cfg->ports[j].name);
-		na += p->nb_addrs;
+		if (rule_port_gateways(&r, i) < 0)
+			return -1;
 	}
-	if (cfg->nb_ports == 0)
-		return 0;
-	k = calloc(na > cfg->nb_ports ? na : cfg->nb_ports, sizeof(*k));
-	if (k == NULL)
-		return vfail(v, NULL, 0, "out of memory");
-	for (unsigned i = 0; i < cfg->nb_ports; i++)
-		k[i] = (struct val_key){.name = cfg->ports[i].name, .seq = i, .owner = i};
-	d = val_dup(k, cfg->nb_ports, val_name_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_port *p = &cfg->ports[k[d].owner];
-
-		snprintf(item, sizeof(item), "port \"%s\"", p->name);
-		free(k);
-		return vfail(v, item, p->line, "name is already used by another port");
-	}
-	na = 0;
-	for (unsigned i = 0; i < cfg->nb_ports; i++)
-		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++, na++)
-			k[na] = (struct val_key){.addr = cfg->ports[i].addrs[j].addr,
-			                         .seq = (unsigned)na,
-			                         .owner = i};
-	d = val_dup(k, na, val_addr_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_port *p = &cfg->ports[k[d].owner];
-		unsigned o = k[first].owner;
-
-		snprintf(item, sizeof(item), "port \"%s\"", p->name);
-		cfg_addr_format(&k[d].addr, 0, a, sizeof(a));
-		free(k);
-		return vfail(v, item, p->line, "address %s is already owned by port \"%s\"", a,
-		             cfg->ports[o].name);
-	}
-	free(k);
-	return 0;
+	return rule_ports(&r);
 }
 
 static int
@@ -2480,25 +2366,15 @@ validate_backend(struct val_ctx *v, const struct cfg_backend *b)
 	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
 
 	snprintf(item, sizeof(item), "backend \"%.63s\"", b->name);
-	if (!cfg_name_valid(b->name))
-		return vfail(v, item, b->line,
-		             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+	if (keys_check(v, backend_keys, SPH_ARRAY_SIZE(backend_keys), b, item, b->line) < 0)
+		return -1;
 	if (b->addr.family != 4 && b->addr.family != 6)
 		return vfail(v, item, b->line, "address must be an IPv4 or IPv6 address");
-	if (!addr_unicast(&b->addr))
+	if (!cfg_addr_unicast(&b->addr))
 		return vfail(v, item, b->line, "address must be a unicast address, got %s",
 		             cfg_addr_format(&b->addr, 0, a, sizeof(a)));
 	if (b->port == 0)
 		return vfail(v, item, b->line, "port must be 1..65535, got 0");
-	if (b->weight < CFG_WEIGHT_MIN || b->weight > CFG_WEIGHT_MAX)
-		return vfail(v, item, b->line, "weight must be %u..%u, got %u", CFG_WEIGHT_MIN,
-		             CFG_WEIGHT_MAX, b->weight);
-	if (b->state >= SPH_ARRAY_SIZE(state_names))
-		return vfail(v, item, b->line, "state must be \"up\", \"drain\" or \"down\"");
-	if (b->has_mac && ((b->mac[0] & 1) || (b->mac[0] | b->mac[1] | b->mac[2] | b->mac[3] |
-	                                       b->mac[4] | b->mac[5]) == 0))
-		return vfail(v, item, b->line, "mac must be a unicast address, got %s",
-		             cfg_mac_format(b->mac, a, sizeof(a)));
 	return 0;
 }
 
@@ -2506,10 +2382,8 @@ static int
 validate_groups(struct val_ctx *v)
 {
 	const struct sph_cfg *cfg = v->cfg;
-	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
-	size_t nb = 0, first;
-	struct val_key *k;
-	long d;
+	char item[CFG_NAME_MAX + 16];
+	struct rule_ctx r;
 
 	if (cfg->nb_groups == 0 || cfg->groups == NULL)
 		return vfail(v, NULL, 0, "groups is required: at least one group of backends");
@@ -2517,77 +2391,19 @@ validate_groups(struct val_ctx *v)
 		const struct cfg_group *g = &cfg->groups[i];
 
 		snprintf(item, sizeof(item), "group \"%.63s\"", g->name);
-		if (!cfg_name_valid(g->name))
-			return vfail(v, item, g->line,
-			             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+		if (keys_check(v, group_keys, SPH_ARRAY_SIZE(group_keys), g, item, g->line) < 0)
+			return -1;
 		if (g->nb_backends == 0 || g->backends == NULL)
 			return vfail(v, item, g->line, "backends must hold at least one backend");
 		if (g->nb_backends > MAGLEV_MAX_BACKENDS)
 			return vfail(v, item, g->line, "too many backends: %u, at most %u",
 			             g->nb_backends, MAGLEV_MAX_BACKENDS);
-		if (g->nb_backends > cfg->maglev_size)
-			return vfail(v, item, g->line,
-			             "%u backends exceed maglev_size %u; set a larger prime",
-			             g->nb_backends, cfg->maglev_size);
 		for (unsigned j = 0; j < g->nb_backends; j++)
 			if (validate_backend(v, &g->backends[j]) < 0)
 				return -1;
-		nb += g->nb_backends;
 	}
-	k = calloc(nb > cfg->nb_groups ? nb : cfg->nb_groups, sizeof(*k));
-	if (k == NULL)
-		return vfail(v, NULL, 0, "out of memory");
-	for (unsigned i = 0; i < cfg->nb_groups; i++)
-		k[i] = (struct val_key){.name = cfg->groups[i].name, .seq = i, .owner = i};
-	d = val_dup(k, cfg->nb_groups, val_name_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_group *g = &cfg->groups[k[d].owner];
-
-		snprintf(item, sizeof(item), "group \"%s\"", g->name);
-		free(k);
-		return vfail(v, item, g->line, "name is already used by another group");
-	}
-	nb = 0;
-	for (unsigned i = 0; i < cfg->nb_groups; i++)
-		for (unsigned j = 0; j < cfg->groups[i].nb_backends; j++, nb++)
-			k[nb] = (struct val_key){.name = cfg->groups[i].backends[j].name,
-			                         .seq = (unsigned)nb,
-			                         .owner = i << 16 | j};
-	d = val_dup(k, nb, val_name_cmp, &first);
-	if (d >= 0) {
-		unsigned gd = k[d].owner >> 16, gf = k[first].owner >> 16;
-		const struct cfg_backend *b = &cfg->groups[gd].backends[k[d].owner & 0xffff];
-
-		snprintf(item, sizeof(item), "backend \"%s\"", b->name);
-		free(k);
-		return vfail(v, item, b->line,
-		             "name is already used by a backend of group \"%s\" (backend names "
-		             "are unique across groups)",
-		             cfg->groups[gf].name);
-	}
-	for (unsigned i = 0; i < cfg->nb_groups; i++) {
-		const struct cfg_group *g = &cfg->groups[i];
-
-		for (unsigned j = 0; j < g->nb_backends; j++)
-			k[j] = (struct val_key){.addr = g->backends[j].addr,
-			                        .port = g->backends[j].port,
-			                        .seq = j,
-			                        .owner = j};
-		d = val_dup(k, g->nb_backends, val_addr_cmp, &first);
-		if (d >= 0) {
-			const struct cfg_backend *b = &g->backends[k[d].owner];
-
-			snprintf(item, sizeof(item), "backend \"%s\"", b->name);
-			cfg_addr_format(&b->addr, b->port, a, sizeof(a));
-			vfail(v, item, b->line,
-			      "address %s is already used by backend \"%s\" of group \"%s\"", a,
-			      g->backends[k[first].owner].name, g->name);
-			free(k);
-			return -1;
-		}
-	}
-	free(k);
-	return 0;
+	val_rules(v, &r);
+	return rule_groups(&r);
 }
 
 static int
@@ -2595,15 +2411,13 @@ validate_vips(struct val_ctx *v)
 {
 	const struct sph_cfg *cfg = v->cfg;
 	char item[CFG_ADDR_STRLEN + 8], a[CFG_ADDR_STRLEN];
-	struct val_key *k;
-	size_t np = 0, first;
-	long d;
+	struct rule_ctx r;
 
 	for (unsigned i = 0; i < cfg->nb_vips; i++) {
 		const struct cfg_vip *vp = &cfg->vips[i];
 
 		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&vp->addr, 0, a, sizeof(a)));
-		if ((vp->addr.family != 4 && vp->addr.family != 6) || !addr_unicast(&vp->addr))
+		if ((vp->addr.family != 4 && vp->addr.family != 6) || !cfg_addr_unicast(&vp->addr))
 			return vfail(v, item, vp->line, "address must be a unicast address");
 		if (vp->nb_ports == 0 || vp->ports == NULL)
 			return vfail(v, item, vp->line, "ports must hold at least one port");
@@ -2612,35 +2426,11 @@ validate_vips(struct val_ctx *v)
 				return vfail(v, item, vp->line, "ports must be 1..65535, got 0");
 		if (vp->group >= cfg->nb_groups)
 			return vfail(v, item, vp->line, "group %u is not defined", vp->group + 1);
-		if (vp->mode >= SPH_ARRAY_SIZE(mode_names))
-			return vfail(v, item, vp->line, "mode must be \"l2dsr\" or \"ipip\"");
-		np += vp->nb_ports;
+		if (keys_check(v, vip_keys, SPH_ARRAY_SIZE(vip_keys), vp, item, vp->line) < 0)
+			return -1;
 	}
-	if (np == 0)
-		return 0;
-	k = calloc(np, sizeof(*k));
-	if (k == NULL)
-		return vfail(v, NULL, 0, "out of memory");
-	np = 0;
-	for (unsigned i = 0; i < cfg->nb_vips; i++)
-		for (unsigned j = 0; j < cfg->vips[i].nb_ports; j++, np++)
-			k[np] = (struct val_key){.addr = cfg->vips[i].addr,
-			                         .port = cfg->vips[i].ports[j],
-			                         .seq = (unsigned)np,
-			                         .owner = i};
-	d = val_dup(k, np, val_addr_cmp, &first);
-	if (d >= 0) {
-		const struct cfg_vip *vp = &cfg->vips[k[d].owner];
-		unsigned port = k[d].port, same = k[first].owner == k[d].owner;
-
-		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&vp->addr, 0, a, sizeof(a)));
-		free(k);
-		if (same)
-			return vfail(v, item, vp->line, "port %u is listed twice", port);
-		return vfail(v, item, vp->line, "port %u is already served by another vip", port);
-	}
-	free(k);
-	return 0;
+	val_rules(v, &r);
+	return rule_vips(&r);
 }
 
 int
@@ -2663,25 +2453,15 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	    !maglev_is_prime(cfg->maglev_size))
 		return vfail(&v, NULL, 0, "maglev_size must be a prime number 2..%u, got %u",
 		             MAGLEV_MAX_SIZE, cfg->maglev_size);
-	if (cfg->stats_interval > CFG_STATS_INTERVAL_MAX)
-		return vfail(&v, NULL, 0, "stats_interval must be 0..%u, got %u",
-		             CFG_STATS_INTERVAL_MAX, cfg->stats_interval);
-	if (cfg->dialog_window < 1 || cfg->dialog_window > CFG_DIALOG_WINDOW_MAX)
-		return vfail(&v, NULL, 0, "dialog_window must be 1..%u, got %u",
-		             CFG_DIALOG_WINDOW_MAX, cfg->dialog_window);
+	if (keys_check(&v, top_keys, SPH_ARRAY_SIZE(top_keys), cfg, NULL, 0) < 0)
+		return -1;
 	if (cfg->ctl_socket[0] != '\0') {
-		if (memchr(cfg->ctl_socket, 0, sizeof(cfg->ctl_socket)) == NULL ||
-		    !socket_path_valid(cfg->ctl_socket))
-			return vfail(&v, "control", 0,
-			             "socket must be a path of 1..%u printable characters without "
-			             "spaces, quotes or backslashes",
-			             CFG_SOCKET_MAX - 1);
+		if (keys_check(&v, control_keys, SPH_ARRAY_SIZE(control_keys), cfg, "control", 0) <
+		    0)
+			return -1;
 		if (cfg->ctl_mode > 0777)
 			return vfail(&v, "control", 0, "mode must be at most 0777, got %04o",
 			             (unsigned)cfg->ctl_mode);
-		if (!cfg_name_valid(cfg->ctl_group))
-			return vfail(&v, "control", 0,
-			             "group must be 1..63 characters of A-Z a-z 0-9 . _ -");
 	}
 	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
 	    cfg->metrics_addr.family != 6)
@@ -2699,4 +2479,54 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- the key reference of docs/config.md ---- */
+
+static const struct {
+	const char *name;
+	const struct cfg_key *keys;
+	size_t n;
+} doc_sections[] = {
+        {"top", top_keys, SPH_ARRAY_SIZE(top_keys)},
+        {"control", control_keys, SPH_ARRAY_SIZE(control_keys)},
+        {"metrics", metrics_keys, SPH_ARRAY_SIZE(metrics_keys)},
+        {"health", health_keys, SPH_ARRAY_SIZE(health_keys)},
+        {"ports", port_keys, SPH_ARRAY_SIZE(port_keys)},
+        {"groups", group_keys, SPH_ARRAY_SIZE(group_keys)},
+        {"backends", backend_keys, SPH_ARRAY_SIZE(backend_keys)},
+        {"vips", vip_keys, SPH_ARRAY_SIZE(vip_keys)},
+};
+
+/* One cell of a Markdown table row; an empty cell stays "| |". */
+static void
+doc_cell(FILE *f, const char *text)
+{
+	fprintf(f, text[0] != '\0' ? " %s |" : " |", text);
+}
+
+int
+cfg_doc_write(FILE *f, const char *section)
+{
+	for (size_t i = 0; section != NULL && i < SPH_ARRAY_SIZE(doc_sections); i++) {
+		if (strcmp(doc_sections[i].name, section) != 0)
+			continue;
+		fprintf(f, "| key | type | default | range | meaning |\n|---|---|---|---|---|\n");
+		for (size_t j = 0; j < doc_sections[i].n; j++) {
+			const struct cfg_key *k = &doc_sections[i].keys[j];
+
+			char num[48];
+
+			fprintf(f, "| `%s` |", k->name);
+			doc_cell(f, k->type);
+			snprintf(num, sizeof(num), "%lld", k->dflt);
+			doc_cell(f, k->required ? "required" : k->def != NULL ? k->def : num);
+			snprintf(num, sizeof(num), "%lld..%lld", k->min, k->max);
+			doc_cell(f, k->range != NULL ? k->range : num);
+			doc_cell(f, k->doc);
+			fputc('\n', f);
+		}
+		return ferror(f) ? -1 : 0;
+	}
+	return -1;
 }

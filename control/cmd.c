@@ -354,9 +354,11 @@ cmd_show_stats(struct cmd_req *r)
 	const struct snap *s = dp_snap(dp);
 	struct stats_counters t;
 	json_t *c = json_object(), *pkt = json_object(), *sip = json_object(), *rx = json_array();
+	json_t *anom = json_object();
 
 	if (req_keys(r, keys) != 0) {
-		json_decref(c), json_decref(pkt), json_decref(sip), json_decref(rx);
+		json_decref(c), json_decref(pkt), json_decref(sip), json_decref(rx),
+		        json_decref(anom);
 		return -1;
 	}
 	/* One consistent copy per worker (stats.h), and the totals are the sum of those
@@ -379,11 +381,16 @@ cmd_show_stats(struct cmd_req *r)
 		json_object_set_new(pkt, pkt_verdict_name(v),
 		                    json_integer((json_int_t)t.pkt_drop[v]));
 	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
-		json_object_set_new(sip, sip_verdict_name(v),
-		                    json_integer((json_int_t)t.sip_drop[v]));
+		if (sip_verdict_policy(v) == SIP_POLICY_ANOMALY)
+			json_object_set_new(anom, sip_verdict_name(v),
+			                    json_integer((json_int_t)t.sip_anomaly[v]));
+		else
+			json_object_set_new(sip, sip_verdict_name(v),
+			                    json_integer((json_int_t)t.sip_drop[v]));
 	json_object_set_new(r->reply, "counters", c);
 	json_object_set_new(r->reply, "pkt_drops", pkt);
 	json_object_set_new(r->reply, "sip_drops", sip);
+	json_object_set_new(r->reply, "sip_anomalies", anom);
 	json_object_set_new(r->reply, "rx_by_worker", rx);
 	json_object_set_new(r->reply, "workers", json_integer(dp_nb_workers(dp)));
 	json_object_set_new(r->reply, "backends", json_integer(s->nb_backends));

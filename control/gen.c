@@ -25,6 +25,7 @@
 #include "siphon/dp.h"
 #include "siphon/maglev.h"
 #include "siphon/snap.h"
+#include "siphon/sph.h"
 #include "siphon/stats.h"
 #include "gen.h"
 #include "health.h"
@@ -59,15 +60,6 @@ struct gen {
 	uint64_t rotate_ns;      /* next affinity bank rotation while one is open */
 };
 
-static uint64_t
-gen_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 struct gen *
 gen_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval)
 {
@@ -79,7 +71,7 @@ gen_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval)
 	gen->dp = dp;
 	gen->cfg = cfg;
 	gen->generation = 1;
-	gen->started_ns = gen->changed_ns = gen_now_ns();
+	gen->started_ns = gen->changed_ns = sph_now_ns();
 	gen->stats_fixed = stats_interval >= 0;
 	gen->stats_interval = stats_interval >= 0 ? (unsigned)stats_interval : cfg->stats_interval;
 	gen->window_ns = (uint64_t)cfg->dialog_window * 1000000000u;
@@ -254,7 +246,7 @@ static void gen_health_targets(struct gen *gen);
 static void
 gen_trans_published(struct gen *gen, const struct snap *s)
 {
-	uint64_t now = gen_now_ns();
+	uint64_t now = sph_now_ns();
 
 	if (s->has_prev) {
 		if (gen->trans_until_ns == 0) {
@@ -294,7 +286,7 @@ gen_trans_close(struct gen *gen)
 	if (s == NULL) {
 		fprintf(stderr, "siphon: transition window: cannot close it: %s; retrying\n",
 		        copy == NULL || slots == NULL ? "out of memory" : err);
-		gen->trans_until_ns = gen_now_ns() + 1000000000u;
+		gen->trans_until_ns = sph_now_ns() + 1000000000u;
 	} else {
 		snap_publish(gen->dp, s);
 		gen_trans_published(gen, s);
@@ -311,7 +303,7 @@ gen_trans_tick(struct gen *gen)
 
 	if (gen->trans_until_ns == 0)
 		return;
-	now = gen_now_ns();
+	now = sph_now_ns();
 	if (now >= gen->trans_until_ns) {
 		gen_trans_close(gen);
 	} else if (now >= gen->rotate_ns) {
@@ -431,7 +423,7 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 	cfg_free(gen->cfg);
 	gen->cfg = next;
 	gen->generation++;
-	gen->changed_ns = gen_now_ns();
+	gen->changed_ns = sph_now_ns();
 	if (!gen->stats_fixed)
 		gen->stats_interval = next->stats_interval;
 	gen_health_targets(gen); /* unchanged backends keep their health */
@@ -626,7 +618,7 @@ gen_health_apply(struct gen *gen)
 	gen->eff = eff;
 	gen->nb_eff = n;
 	gen->generation++;
-	gen->changed_ns = gen_now_ns();
+	gen->changed_ns = sph_now_ns();
 	free(slots);
 	cfg_free(overlay);
 	return 0;
@@ -671,11 +663,11 @@ gen_dispatch_state(const struct gen *gen, unsigned bi, uint8_t configured)
 uint64_t
 gen_uptime_s(const struct gen *gen)
 {
-	return (gen_now_ns() - gen->started_ns) / 1000000000u;
+	return (sph_now_ns() - gen->started_ns) / 1000000000u;
 }
 
 uint64_t
 gen_since_change_s(const struct gen *gen)
 {
-	return (gen_now_ns() - gen->changed_ns) / 1000000000u;
+	return (sph_now_ns() - gen->changed_ns) / 1000000000u;
 }

@@ -36,6 +36,7 @@
 
 #include "siphon/maglev.h"
 #include "siphon/sip.h"
+#include "siphon/sph.h"
 
 #include "health.h"
 
@@ -122,11 +123,8 @@ herr(char *err, size_t errlen, const char *fmt, ...)
 static uint64_t
 clock_default(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return sph_now_ns() / 1000u;
 }
 
 static uint64_t
@@ -802,7 +800,9 @@ reply_handle(struct health *h, const uint8_t *buf, size_t len, const struct cfg_
 	struct sip_msg m;
 	struct htarget *t = NULL;
 
-	if (len > SIP_MAX_MSG || sip_parse(buf, len, &m) != SIP_OK) {
+	/* A balancer forwards what has anomalies (sip.h); the checker reads Via and CSeq
+	 * itself, so a reply with any anomaly is malformed here. */
+	if (len > SIP_MAX_MSG || sip_parse(buf, len, &m) != SIP_OK || m.anomalies != 0) {
 		h->stats.malformed++;
 		return;
 	}

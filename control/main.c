@@ -24,6 +24,7 @@
 #include "siphon/dp.h"
 #include "siphon/sip.h"
 #include "siphon/snap.h"
+#include "siphon/sph.h"
 #include "siphon/stats.h"
 #include "metrics.h"
 #include "cmd.h"
@@ -151,22 +152,13 @@ main_check(const char *path)
 	return rc;
 }
 
-static uint64_t
-main_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The main lcore's duties, one tick at a time. The control socket is polled with the
  * tick as timeout, so a request is answered within a tick and a change (snapshot
  * build, RCU publish) runs here, between neighbour rounds, never on a worker. */
 static void
 main_loop(struct dp *dp, struct gen *ops, struct ctl_sock *sock)
 {
-	uint64_t now = main_now_ns();
+	uint64_t now = sph_now_ns();
 	unsigned stats_interval = gen_stats_interval(ops);
 	uint64_t next_nd = now, next_stats = now + stats_interval * 1000000000ull;
 
@@ -191,7 +183,7 @@ main_loop(struct dp *dp, struct gen *ops, struct ctl_sock *sock)
 			ctl_sock_poll(sock, MAIN_TICK_US / 1000, cmd_handle, ops);
 		else
 			rte_delay_us_sleep(MAIN_TICK_US);
-		now = main_now_ns();
+		now = sph_now_ns();
 	}
 }
 

@@ -17,6 +17,10 @@
  *    be missing from the catalog: it is left out of that one scrape rather than shown
  *    with a wrong group.
  * All formatting happens after both locks are released, into a memory stream.
+ *
+ * The HTTP side (the end of the file) keeps bad clients from starving scrapers: limits
+ * and deadlines as metrics.h states them, a watchdog thread that cuts connections past
+ * their deadline, libmicrohttpd's log rate-limited, every refusal and cut counted.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,6 +32,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -48,7 +54,8 @@
 
 #define METRICS_PATH         "/metrics"
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define METRICS_MEMORY_LIMIT (64u * 1024u) /* per connection: request headers only */
+#define METRICS_MEMORY_LIMIT (32u * 1024u) /* per connection: request headers only */
+#define METRICS_WATCH_MS     100u          /* watchdog period: how late a deadline may be */
 
 /* A backend as the configuration describes it (what the snapshot does not hold). */
 struct metrics_backend {
@@ -88,6 +95,18 @@ static size_t metrics_log_errlen;
 
 static const char *const metrics_classes[STATS_RESP_CLASSES] = {"1xx", "2xx", "3xx",
                                                                 "4xx", "5xx", "6xx"};
+
+/* Why the endpoint refused or cut a client: siphon_metrics_http_errors_total{reason}. */
+enum metrics_http_err {
+	METRICS_ERR_BAD_REQUEST = 0, /* malformed or oversized: libmicrohttpd answered 4xx */
+	METRICS_ERR_LIMIT,           /* over the per-address (or total) connection limit */
+	METRICS_ERR_TIMEOUT,         /* request or reply not done by its deadline */
+	METRICS_ERR_OTHER,           /* any other failure libmicrohttpd reported */
+	METRICS_ERR_COUNT,
+};
+static const char *const metrics_err_names[METRICS_ERR_COUNT] = {"bad_request", "limit", "timeout",
+                                                                 "other"};
+static uint64_t metrics_http_errors[METRICS_ERR_COUNT]; /* __atomic, any thread */
 
 /* ---- catalog ---- */
 
@@ -342,13 +361,24 @@ metrics_render_workers(FILE *out, struct dp *dp)
 		for (unsigned v = 1; v < PKT_VERDICT_COUNT; v++)
 			metrics_drop(out, w, "pkt", pkt_verdict_name(v), c[w].pkt_drop[v]);
 		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
-			metrics_drop(out, w, "sip", sip_verdict_name(v), c[w].sip_drop[v]);
+			if (sip_verdict_policy(v) == SIP_POLICY_DROP)
+				metrics_drop(out, w, "sip", sip_verdict_name(v), c[w].sip_drop[v]);
 		for (unsigned i = 0; i < stats_nb_descs; i++)
 			if (metrics_is_drop(stats_descs[i].doc))
 				metrics_drop(out, w, "dp", stats_descs[i].name,
 				             *(const uint64_t *)((const char *)&c[w] +
 				                                 stats_descs[i].off));
 	}
+	metrics_family(out, "siphon_sip_anomalies_total", "counter",
+	               "Defects of messages forwarded all the same, in fields no dispatch "
+	               "decision reads (the backend judges them), by worker and reason.");
+	for (unsigned w = 0; w < nw; w++)
+		for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
+			if (sip_verdict_policy(v) == SIP_POLICY_ANOMALY) {
+				fprintf(out, "siphon_sip_anomalies_total{worker=\"%u\",", w);
+				metrics_label(out, "reason", sip_verdict_name(v));
+				fprintf(out, "} %" PRIu64 "\n", c[w].sip_anomaly[v]);
+			}
 	free(c);
 }
 
@@ -478,6 +508,20 @@ metrics_render_health(FILE *out, const struct metrics_row *r, unsigned n,
 	fprintf(out, "siphon_health_state_changes_total %" PRIu64 "\n", st->changes);
 }
 
+/* The endpoint's own counters: every reason, zeros included. */
+static void
+metrics_render_http(FILE *out)
+{
+	metrics_family(out, "siphon_metrics_http_errors_total", "counter",
+	               "Clients the metrics endpoint refused or cut, by reason (bad_request: "
+	               "malformed or oversized request, limit: over a connection limit, timeout: "
+	               "request or reply not done in time, other: any other failure).");
+	for (unsigned r = 0; r < METRICS_ERR_COUNT; r++)
+		fprintf(out, "siphon_metrics_http_errors_total{reason=\"%s\"} %" PRIu64 "\n",
+		        metrics_err_names[r],
+		        __atomic_load_n(&metrics_http_errors[r], __ATOMIC_RELAXED));
+}
+
 int
 metrics_render(struct dp *dp, FILE *out)
 {
@@ -500,10 +544,161 @@ metrics_render(struct dp *dp, FILE *out)
 	fprintf(out, "siphon_workers %u\n", dp_nb_workers(dp));
 	metrics_family(out, "siphon_build_info", "gauge", "Always 1; the version is a label.");
 	fprintf(out, "siphon_build_info{version=\"%s\"} 1\n", SIPHON_VERSION);
+	metrics_render_http(out);
 	return ferror(out) ? -1 : 0;
 }
 
-/* ---- HTTP ---- */
+/* ---- HTTP: connections and their deadlines ---- */
+
+/*
+ * One live connection, as the watchdog sees it. The slot is taken when libmicrohttpd
+ * reports the connection started and freed when it reports it closed, both under
+ * metrics_conn_lock; libmicrohttpd reports the close before it closes the socket, so
+ * while a slot holds an fd that fd is the connection's and shutdown() on it is safe.
+ * The watchdog shuts a late connection down rather than closing it: libmicrohttpd sees
+ * the end of the stream and cleans up as for any client that left.
+ */
+struct metrics_conn {
+	int fd;            /* -1: free */
+	uint64_t deadline; /* monotonic ms */
+	bool served;       /* a request was answered on it: a later silence is keep-alive */
+	bool replying;     /* headers in, reply not yet sent */
+	bool cut;          /* shut down by the watchdog, waiting for libmicrohttpd */
+};
+
+static pthread_mutex_t metrics_conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct metrics_conn metrics_conns[METRICS_CONN_LIMIT]; /* under metrics_conn_lock */
+static pthread_cond_t metrics_watch_cv;                       /* CLOCK_MONOTONIC */
+static bool metrics_watch_stop;                               /* under metrics_conn_lock */
+static pthread_t metrics_watch_thread;
+static bool metrics_watch_running; /* main lcore only */
+
+static uint64_t
+metrics_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+metrics_count(enum metrics_http_err why)
+{
+	__atomic_fetch_add(&metrics_http_errors[why], 1, __ATOMIC_RELAXED);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection starts (its request deadline runs) or
+ * ends. HTTP thread. */
+static void
+metrics_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                    enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics_conn *mc = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	(void)cls;
+	pthread_mutex_lock(&metrics_conn_lock);
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (mc != NULL)
+			mc->fd = -1;
+		*socket_context = NULL;
+	} else if ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL) {
+		/* libmicrohttpd admits no more than METRICS_CONN_LIMIT, so a slot is free;
+		 * were none, the connection would only lack the deadlines. */
+		for (unsigned i = 0; i < METRICS_CONN_LIMIT && *socket_context == NULL; i++)
+			if (metrics_conns[i].fd < 0) {
+				metrics_conns[i] = (struct metrics_conn){
+				        .fd = ci->connect_fd,
+				        .deadline = metrics_now_ms() + METRICS_REQUEST_TIMEOUT_MS};
+				*socket_context = &metrics_conns[i];
+			}
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+}
+
+/* The connection's slot; NULL if it has none. */
+static struct metrics_conn *
+metrics_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A request's headers are in: its reply has METRICS_REPLY_TIMEOUT_MS. HTTP thread. */
+static void
+metrics_conn_replying(struct MHD_Connection *c)
+{
+	struct metrics_conn *mc = metrics_conn_of(c);
+
+	pthread_mutex_lock(&metrics_conn_lock);
+	if (mc != NULL) {
+		mc->replying = true;
+		mc->deadline = metrics_now_ms() + METRICS_REPLY_TIMEOUT_MS;
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: a request is over; the next one on the connection has
+ * METRICS_REQUEST_TIMEOUT_MS for its headers. HTTP thread. */
+static void
+metrics_conn_completed(void *cls, struct MHD_Connection *c, void **state,
+                       enum MHD_RequestTerminationCode toe)
+{
+	struct metrics_conn *mc = metrics_conn_of(c);
+
+	(void)cls;
+	(void)state;
+	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) /* the backstop fired first */
+		metrics_count(METRICS_ERR_TIMEOUT);
+	pthread_mutex_lock(&metrics_conn_lock);
+	if (mc != NULL) {
+		mc->served |= toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+		mc->replying = false;
+		mc->deadline = metrics_now_ms() + METRICS_REQUEST_TIMEOUT_MS;
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+}
+
+static void metrics_log_flush(uint64_t now);
+
+/* The watchdog: every METRICS_WATCH_MS, cut the connections past their deadline.
+ * A cut counts as a timeout unless it only ends the keep-alive of a connection that
+ * was served and is waiting, silent, for a next request: that is no error. */
+static void *
+metrics_watch(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&metrics_conn_lock);
+	while (!metrics_watch_stop) {
+		uint64_t now = metrics_now_ms(), wake = now + METRICS_WATCH_MS;
+		struct timespec ts = {.tv_sec = (time_t)(wake / 1000u),
+		                      .tv_nsec = (long)(wake % 1000u) * 1000000L};
+
+		for (unsigned i = 0; i < METRICS_CONN_LIMIT; i++) {
+			struct metrics_conn *mc = &metrics_conns[i];
+
+			if (mc->fd < 0 || mc->cut || now < mc->deadline)
+				continue;
+			shutdown(mc->fd, SHUT_RDWR);
+			mc->cut = true;
+			if (!mc->served || mc->replying)
+				metrics_count(METRICS_ERR_TIMEOUT);
+		}
+		/* stderr may block (a full pipe): not while libmicrohttpd waits for the lock. */
+		pthread_mutex_unlock(&metrics_conn_lock);
+		metrics_log_flush(now);
+		pthread_mutex_lock(&metrics_conn_lock);
+		if (!metrics_watch_stop)
+			pthread_cond_timedwait(&metrics_watch_cv, &metrics_conn_lock, &ts);
+	}
+	pthread_mutex_unlock(&metrics_conn_lock);
+	return NULL;
+}
+
+/* ---- HTTP: requests ---- */
 
 static enum MHD_Result
 metrics_reply(struct MHD_Connection *c, unsigned status, const char *text, const char *allow)
@@ -539,6 +734,7 @@ metrics_handler(void *cls, struct MHD_Connection *c, const char *url, const char
 	(void)upload;
 	if (*state == NULL) {
 		*state = &seen;
+		metrics_conn_replying(c);
 		return MHD_YES;
 	}
 	if (*upload_len != 0) { /* a body nobody asked for: skip it, answer at the end */
@@ -571,10 +767,61 @@ metrics_handler(void *cls, struct MHD_Connection *c, const char *url, const char
 	return rc;
 }
 
+/* ---- HTTP: libmicrohttpd's log ---- */
+
+/* Under metrics_log_lock: when the last line went out (0: never), how many messages
+ * were held back since. */
+static pthread_mutex_t metrics_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t metrics_log_last;
+static uint64_t metrics_log_held;
+
+/* What a libmicrohttpd message reports: an enum metrics_http_err, or -1 for a message
+ * to print but not count. libmicrohttpd has no other channel for these events, so its
+ * wording decides; one it does not word as below counts as "other". */
+static int
+metrics_classify(const char *fmt)
+{
+	/* A connection that ended inside a request: either the watchdog cut it (counted
+	 * there as a timeout) or the client gave up, which is no failure of ours. */
+	if (strstr(fmt, "closed when reading request") != NULL)
+		return -1;
+	if (strstr(fmt, "connection limit") != NULL)
+		return METRICS_ERR_LIMIT;
+	if (strstr(fmt, "Error processing request") != NULL ||
+	    strstr(fmt, "Content-Length") != NULL)
+		return METRICS_ERR_BAD_REQUEST;
+	return METRICS_ERR_OTHER;
+}
+
+/* Print the count of held-back messages once their interval is over (watchdog). */
+static void
+metrics_log_flush(uint64_t now)
+{
+	pthread_mutex_lock(&metrics_log_lock);
+	if (metrics_log_held > 0 && now - metrics_log_last >= METRICS_LOG_INTERVAL_MS) {
+		fprintf(stderr,
+		        "siphon: metrics: %" PRIu64 " more messages suppressed (at most one line "
+		        "per %u ms; siphon_metrics_http_errors_total counts them all)\n",
+		        metrics_log_held, METRICS_LOG_INTERVAL_MS);
+		metrics_log_held = 0;
+		metrics_log_last = now;
+	}
+	pthread_mutex_unlock(&metrics_log_lock);
+}
+
+/*
+ * MHD's messages: into the start-up error while starting; afterwards each is counted
+ * and at most one line per METRICS_LOG_INTERVAL_MS reaches stderr (any client can make
+ * libmicrohttpd complain, and a log must not be a client's to fill).
+ */
 static void
 metrics_logger(void *cls, const char *fmt, va_list ap)
 {
 	char *err = __atomic_load_n(&metrics_log_err, __ATOMIC_ACQUIRE);
+	char line[320];
+	uint64_t now;
+	size_t l;
+	int why;
 
 	(void)cls;
 	if (err != NULL) { /* starting: the first message is the reason */
@@ -582,8 +829,67 @@ metrics_logger(void *cls, const char *fmt, va_list ap)
 			vsnprintf(err, metrics_log_errlen, fmt, ap);
 		return;
 	}
-	fputs("siphon: metrics: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	why = metrics_classify(fmt);
+	if (why >= 0)
+		metrics_count((enum metrics_http_err)why);
+	now = metrics_now_ms();
+	pthread_mutex_lock(&metrics_log_lock);
+	if (metrics_log_last != 0 && now - metrics_log_last < METRICS_LOG_INTERVAL_MS) {
+		metrics_log_held++;
+		pthread_mutex_unlock(&metrics_log_lock);
+		return;
+	}
+	vsnprintf(line, sizeof(line), fmt, ap);
+	l = strlen(line);
+	while (l > 0 && line[l - 1] == '\n')
+		line[--l] = '\0';
+	if (metrics_log_held > 0)
+		fprintf(stderr, "siphon: metrics: %s (%" PRIu64 " more suppressed before this)\n",
+		        line, metrics_log_held);
+	else
+		fprintf(stderr, "siphon: metrics: %s\n", line);
+	metrics_log_held = 0;
+	metrics_log_last = now;
+	pthread_mutex_unlock(&metrics_log_lock);
+}
+
+/* Start the watchdog with every slot free. Main lcore. @return 0 or an errno. */
+static int
+metrics_watch_start(void)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	for (unsigned i = 0; i < METRICS_CONN_LIMIT; i++)
+		metrics_conns[i] = (struct metrics_conn){.fd = -1};
+	metrics_watch_stop = false;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&metrics_watch_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return rc;
+	rc = pthread_create(&metrics_watch_thread, NULL, metrics_watch, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&metrics_watch_cv);
+		return rc;
+	}
+	metrics_watch_running = true;
+	return 0;
+}
+
+static void
+metrics_watch_end(void)
+{
+	if (!metrics_watch_running)
+		return;
+	pthread_mutex_lock(&metrics_conn_lock);
+	metrics_watch_stop = true;
+	pthread_cond_signal(&metrics_watch_cv);
+	pthread_mutex_unlock(&metrics_conn_lock);
+	pthread_join(metrics_watch_thread, NULL);
+	pthread_cond_destroy(&metrics_watch_cv);
+	metrics_watch_running = false;
 }
 
 int
@@ -620,6 +926,12 @@ metrics_start(struct dp *dp, const char *listen, char *err, size_t errlen)
 	}
 
 	metrics_dp = dp;
+	errno = metrics_watch_start();
+	if (errno != 0) {
+		snprintf(err, errlen, "metrics: cannot start the connection watchdog: %s",
+		         strerror(errno));
+		return -1;
+	}
 	why[0] = '\0';
 	metrics_log_errlen = sizeof(why);
 	__atomic_store_n(&metrics_log_err, why, __ATOMIC_RELEASE);
@@ -631,10 +943,14 @@ metrics_start(struct dp *dp, const char *listen, char *err, size_t errlen)
 	        flags, port, NULL, NULL, metrics_handler, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 	        metrics_logger, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONN_LIMIT,
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_CONN_PER_IP,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONN_TIMEOUT,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT, MHD_OPTION_END);
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT,
+	        MHD_OPTION_NOTIFY_CONNECTION, metrics_conn_notify, NULL,
+	        MHD_OPTION_NOTIFY_COMPLETED, metrics_conn_completed, NULL, MHD_OPTION_END);
 	__atomic_store_n(&metrics_log_err, NULL, __ATOMIC_RELEASE);
 	if (metrics_mhd == NULL) {
+		metrics_watch_end();
 		l = strlen(why);
 		while (l > 0 && (why[l - 1] == '\n' || why[l - 1] == '.'))
 			why[--l] = '\0';
@@ -654,4 +970,5 @@ metrics_stop(void)
 		return;
 	MHD_stop_daemon(metrics_mhd); /* joins the HTTP thread: no scrape runs after this */
 	metrics_mhd = NULL;
+	metrics_watch_end(); /* after: every connection is closed, no slot holds an fd */
 }

@@ -4,9 +4,10 @@
  * The daemon's counters (include/siphon/stats.h, one block per worker) and its backends
  * (the published snapshot, plus names, groups, weights and states copied from the
  * running configuration) rendered as Prometheus families, served by libmicrohttpd on
- * a thread of its own. That thread inherits the main lcore's CPU affinity and never
- * runs on a worker core; it never writes dataplane state, and it takes dp->ctl_lock
- * only for as long as it takes to sum the counters of the backends of the snapshot.
+ * a thread of its own, with a second one that enforces the deadlines below. Both
+ * inherit the main lcore's CPU affinity and never run on a worker core. Neither writes
+ * dataplane state; the HTTP one takes dp->ctl_lock only for as long as it takes to sum
+ * the counters of the backends of the snapshot.
  * docs/metrics.md lists every family and how to query it.
  *
  * Life cycle, all calls on the main lcore but metrics_render():
@@ -27,10 +28,35 @@
 struct dp;
 struct health;
 
-/** Most connections served at once: a scraper or two, and an operator's curl. */
-#define METRICS_CONN_LIMIT   16u
-/** Seconds an idle or slow connection is kept before it is closed. */
-#define METRICS_CONN_TIMEOUT 10u
+/*
+ * Bad clients. A scrape is one short request on a connection that is kept alive for
+ * the next one; a client that holds a connection without completing a request in
+ * time loses it, so idle and slowloris clients cannot starve the scrapers:
+ *  - at most METRICS_CONN_LIMIT connections, METRICS_CONN_PER_IP from one address
+ *    (more from one address: accepted and closed at once; more in all: they wait in
+ *    the listen backlog until a slot frees, which the deadlines below make quick);
+ *  - a request's headers must be complete METRICS_REQUEST_TIMEOUT_MS after the
+ *    connection opened or the previous reply ended, whatever it trickles meanwhile;
+ *  - its reply must be handed to the kernel METRICS_REPLY_TIMEOUT_MS after that;
+ *  - libmicrohttpd's own idle timeout, METRICS_CONN_TIMEOUT s, is the backstop.
+ * Every refusal and cut is counted (siphon_metrics_http_errors_total{reason}), and
+ * libmicrohttpd's complaints reach stderr at most once per METRICS_LOG_INTERVAL_MS,
+ * the next line saying how many were suppressed. docs/metrics.md has the rules.
+ */
+/** Most connections served at once: 8 busy sources, each at its own limit, and more. */
+#define METRICS_CONN_LIMIT         128u
+/** Most connections from one source address: a Prometheus (or proxy) and a curl. */
+#define METRICS_CONN_PER_IP        8u
+/** Time for a request's headers (ms): a scraper sends them at once; 3 s leave room
+ *  for a lost segment's retransmissions. */
+#define METRICS_REQUEST_TIMEOUT_MS 3000u
+/** Time for the reply, headers received to last byte sent (ms): Prometheus's default
+ *  scrape_timeout, after which the scraper has given up anyway. */
+#define METRICS_REPLY_TIMEOUT_MS   10000u
+/** Seconds without a byte either way after which libmicrohttpd closes (backstop). */
+#define METRICS_CONN_TIMEOUT       10u
+/** At most one stderr line per this many milliseconds. */
+#define METRICS_LOG_INTERVAL_MS    1000u
 
 /**
  * Listen on listen ("127.0.0.1:9100", "[::1]:9100", "0.0.0.0:9100"; the port is

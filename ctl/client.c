@@ -397,6 +397,16 @@ print_stats(const json_t *r)
 			}
 		}
 	printf("%s\n", any ? "" : " none");
+	any = false;
+	printf("  forwarded with anomalies:");
+	json_object_foreach(json_object_get(r, "sip_anomalies"), k, v)
+	{
+		if (json_integer_value(v) != 0) {
+			printf(" sip.%s %lld", k, json_integer_value(v));
+			any = true;
+		}
+	}
+	printf("%s\n", any ? "" : " none");
 }
 
 static void

@@ -4,7 +4,9 @@
  * Each frame of a pcap/pcapng file (or one raw SIP message) goes through the dataplane's
  * own code: pkt_decode() for L2-L4, a documented rule that picks the SIP datagrams, then
  * sip_parse(), then, with --config or --backends, the keyed Call-ID hash and the weighted
- * Maglev table of the group serving the packet. Output is one JSON object per packet, or
+ * Maglev table of the group serving the packet. A routable message with anomalies (defects in
+ * fields dispatch does not read, sip.h) lists them and is dispatched as the daemon forwards
+ * it. Output is one JSON object per packet, or
  * with --summary the counts per verdict and per backend plus the check that every Call-ID
  * went to exactly one backend. Nothing here is a second implementation of a dataplane
  * decision: the tool only wires the core modules together and prints what they say.
@@ -21,6 +23,10 @@
  * other UDP frame over Ethernet (L2 DSR) to the backend whose static MAC is the Ethernet
  * destination. The recomputed choice stays in "backend", "agree" compares the two, and the
  * summary counts by sent_to.
+ *
+ * IPv4 header checksums are not verified unless --verify-checksums says so (as tshark does):
+ * captures taken on the sending host hold whatever checksum offload left there, often
+ * 0x0000. The daemon always verifies; the option shows what it would drop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -72,10 +78,11 @@ struct scan_group {
 };
 
 struct scan {
-	bool summary;    /* --summary: counts instead of packets */
-	bool json;       /* --json: JSON summary (packets are always JSON) */
-	bool multi_file; /* several inputs: each packet says which file it came from */
-	bool received;   /* --received: the capture is what siphon sent */
+	bool summary;       /* --summary: counts instead of packets */
+	bool json;          /* --json: JSON summary (packets are always JSON) */
+	bool multi_file;    /* several inputs: each packet says which file it came from */
+	bool received;      /* --received: the capture is what siphon sent */
+	unsigned pkt_flags; /* pkt_decode_flags(): PKT_F_NO_CSUM unless --verify-checksums */
 
 	/* Dispatch. cfg is NULL when neither --config nor --backends was given. */
 	struct sph_cfg *cfg;
@@ -96,8 +103,10 @@ struct scan {
 
 	/* Counters. */
 	uint64_t packets, sip_ok, sip_rejected, non_sip, not_sip;
-	uint64_t rejected[SIP_VERDICT_COUNT]; /* by sip_parse() verdict */
-	uint64_t pkt_bad[PKT_VERDICT_COUNT];  /* by pkt_decode() verdict */
+	uint64_t rejected[SIP_VERDICT_COUNT];  /* by sip_parse() verdict */
+	uint64_t sip_anomalous;                /* routable, with anomalies */
+	uint64_t anomalies[SIP_VERDICT_COUNT]; /* routable messages by anomaly */
+	uint64_t pkt_bad[PKT_VERDICT_COUNT];   /* by pkt_decode() verdict */
 
 	const char *file; /* input being read */
 	bool oom;
@@ -429,7 +438,10 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 	uint32_t idx = 0;
 	int rc;
 
-	verdict_set(o, sip_verdict_name(v), "sip", sip_verdict_str(v));
+	verdict_set(o, sip_verdict_name(v), "sip",
+	            v == SIP_OK && m.anomalies != 0
+	                    ? "routable; anomalies in fields dispatch does not read"
+	                    : sip_verdict_str(v));
 	addrs_set(o, pi, vip, vip_port);
 	if (v != SIP_OK) {
 		s->sip_rejected++;
@@ -440,6 +452,19 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 		return;
 	}
 	s->sip_ok++;
+	if (m.anomalies != 0) {
+		/* Counted as the dataplane counts them, one per anomaly of the message. */
+		json_t *a = json_array();
+
+		s->sip_anomalous++;
+		for (uint32_t bits = m.anomalies; bits != 0; bits &= bits - 1) {
+			unsigned b = (unsigned)__builtin_ctz(bits);
+
+			s->anomalies[b]++;
+			json_array_append_new(a, json_string(sip_verdict_name(b)));
+		}
+		json_object_set_new(o, "anomalies", a);
+	}
 	if (m.kind == SIP_REQUEST) {
 		json_object_set_new(o, "kind", json_string("request"));
 		json_object_set_new(o, "method", jspan(p, m.method_name));
@@ -448,7 +473,9 @@ scan_sip(struct scan *s, json_t *o, const uint8_t *p, size_t len, unsigned group
 		json_object_set_new(o, "status", json_integer(m.status));
 	}
 	json_object_set_new(o, "call_id", jspan(p, m.call_id));
-	if (o != NULL) {
+	if (o != NULL && m.cseq_num.len == 0) {
+		json_object_set_new(o, "cseq", json_null()); /* no_cseq or bad_cseq */
+	} else if (o != NULL) {
 		/* "<num> <method>" as written, joined by one space however the sender spaced them.
 		 */
 		char *cseq = malloc((size_t)m.cseq_num.len + m.cseq_name.len + 2);
@@ -562,7 +589,7 @@ sent_decode(struct scan *s, enum pkt_verdict v, long l2, const uint8_t **data, s
 	s->sent.outer = *pi;
 	*data += start;
 	*len = end - start;
-	return pkt_decode_ip(*data, *len, pi);
+	return pkt_decode_ip_flags(*data, *len, s->pkt_flags, pi);
 }
 
 static void
@@ -577,14 +604,14 @@ scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, si
 
 	s->packets++;
 	if (l2 == SCAN_LINK_ETHERNET) {
-		v = pkt_decode(data, caplen, &pi);
+		v = pkt_decode_flags(data, caplen, s->pkt_flags, &pi);
 	} else if ((size_t)l2 > caplen) {
 		memset(&pi, 0, sizeof(pi));
 		v = PKT_TRUNCATED;
 	} else {
 		data += l2;
 		caplen -= (size_t)l2;
-		v = pkt_decode_ip(data, caplen, &pi);
+		v = pkt_decode_ip_flags(data, caplen, s->pkt_flags, &pi);
 	}
 	if (s->received)
 		v = sent_decode(s, v, l2, &data, &caplen, &pi);
@@ -621,18 +648,25 @@ scan_frame(struct scan *s, unsigned long frame, long l2, const uint8_t *data, si
 /* ------------------------------------------------------------------------ */
 /* Inputs */
 
-/* Could this be a hand-written or saved SIP message rather than a broken capture? */
+/*
+ * Does p start like a capture file: a pcap file header (microsecond or nanosecond
+ * timestamps, modified pcap; either byte order) or a pcapng Section Header Block? Such an
+ * input that libpcap refused is a broken capture, never a SIP message.
+ */
 static bool
-looks_like_text(const uint8_t *p, size_t len)
+has_capture_magic(const uint8_t *p, size_t len)
 {
-	size_t n = len < 1024 ? len : 1024;
+	static const uint32_t magics[] = {0xa1b2c3d4u, 0xa1b23c4du, 0xa1b2cd34u, 0x0a0d0d0au};
+	uint32_t be, le;
 
-	if (len == 0)
+	if (len < 4)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
-			return false;
-	return true;
+	be = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	le = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (be == magics[i] || le == magics[i])
+			return true;
+	return false;
 }
 
 /* All of f, for stdin (which cannot be rewound after libpcap tried it). */
@@ -693,20 +727,35 @@ scan_pcap(struct scan *s, pcap_t *pc)
 	return 0;
 }
 
-/* Not a capture: one SIP message, the whole input, frame 1, on the first group. */
+/*
+ * Not a capture: one SIP message, the whole input, frame 1, on the first group. Whether
+ * it is a SIP message is what the scanner says, not a guess from its octets (valid
+ * messages may hold NUL, control octets and binary bodies): any verdict but a start line
+ * the scanner cannot read, or a length no datagram has, makes it one, reported with that
+ * verdict as the dataplane would count it.
+ */
 static int
 scan_raw(struct scan *s, const char *pcap_err, const uint8_t *p, size_t len)
 {
+	struct sip_msg m;
+	enum sip_verdict v;
 	json_t *o;
 
 	if (len == 0) {
 		fprintf(stderr, SCAN_ERR "%s: empty input\n", s->file);
 		return -1;
 	}
-	if (!looks_like_text(p, len)) {
+	if (has_capture_magic(p, len)) {
+		fprintf(stderr, SCAN_ERR "%s: a capture libpcap cannot read: %s\n", s->file,
+		        pcap_err);
+		return -1;
+	}
+	v = sip_parse(p, len, &m);
+	if (v == SIP_BAD_START_LINE || v == SIP_OVERSIZE) {
 		fprintf(stderr,
-		        SCAN_ERR "%s: neither a pcap/pcapng capture (%s) nor a SIP message\n",
-		        s->file, pcap_err);
+		        SCAN_ERR "%s: neither a pcap/pcapng capture (%s) nor a SIP message the "
+		                 "scanner can read (%s: %s)\n",
+		        s->file, pcap_err, sip_verdict_name(v), sip_verdict_str(v));
 		return -1;
 	}
 	if (s->received) {
@@ -853,6 +902,12 @@ summary_text(const struct scan *s)
 
 	printf("packets                 %10" PRIu64 "\n", s->packets);
 	printf("  SIP, routable         %10" PRIu64 "\n", s->sip_ok);
+	if (s->sip_anomalous > 0) /* like the reasons below, only when there are some */
+		printf("    with anomalies      %10" PRIu64 "\n", s->sip_anomalous);
+	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
+		if (s->anomalies[v] > 0)
+			printf("    %-22s%8" PRIu64 "  %s (anomaly)\n", sip_verdict_name(v),
+			       s->anomalies[v], sip_verdict_str(v));
 	printf("  SIP, rejected         %10" PRIu64 "\n", s->sip_rejected);
 	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
 		if (s->rejected[v] > 0)
@@ -904,10 +959,16 @@ summary_text(const struct scan *s)
 static void
 summary_json(const struct scan *s)
 {
-	json_t *o = json_object(), *rej = json_object(), *non = json_object();
+	json_t *o = json_object(), *rej = json_object(), *non = json_object(), *an = json_object();
 
 	json_object_set_new(o, "packets", json_integer((json_int_t)s->packets));
 	json_object_set_new(o, "sip_ok", json_integer((json_int_t)s->sip_ok));
+	json_object_set_new(o, "sip_anomalous", json_integer((json_int_t)s->sip_anomalous));
+	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
+		if (s->anomalies[v] > 0)
+			json_object_set_new(an, sip_verdict_name(v),
+			                    json_integer((json_int_t)s->anomalies[v]));
+	json_object_set_new(o, "anomalies", an);
 	json_object_set_new(o, "sip_rejected", json_integer((json_int_t)s->sip_rejected));
 	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
 		if (s->rejected[v] > 0)
@@ -981,14 +1042,16 @@ scan_usage(FILE *out)
 	fprintf(out,
 	        "usage: " CTL_PROG
 	        " scan [--config FILE | --backends LIST (--key KEY | --key-hex HEX)]\n"
-	        "                      [--received] [--summary] [--json] INPUT...\n"
+	        "                      [--received] [--verify-checksums] [--summary] [--json]\n"
+	        "                      INPUT...\n"
 	        "\n"
 	        "Explain, packet by packet, what siphon's decoder and SIP scanner make of INPUT\n"
 	        "and which backend each SIP message would be dispatched to.\n"
 	        "\n"
 	        "INPUT is a pcap or pcapng capture (Ethernet with at most one VLAN tag, raw IP,\n"
-	        "Linux cooked, BSD loopback), or a text file holding one SIP message (the whole\n"
-	        "file is one datagram); '-' reads either from standard input.\n"
+	        "Linux cooked, BSD loopback), or a file holding one SIP message (the whole\n"
+	        "file is one datagram, any octets; refused when the scanner reads no start\n"
+	        "line in it); '-' reads either from standard input.\n"
 	        "\n"
 	        "  -c, --config FILE    dispatch as the configuration FILE says (groups, VIPs,\n"
 	        "                       hash_key, maglev_size)\n"
@@ -1002,6 +1065,10 @@ scan_usage(FILE *out)
 	        "                       destination MAC, for backends with a static mac) and\n"
 	        "                       whether it is the computed one (\"agree\"); the summary\n"
 	        "                       counts by sent_to. Needs --config or --backends\n"
+	        "  -V, --verify-checksums  report frames whose IPv4 header checksum does not\n"
+	        "                       verify (bad_ipv4_checksum), as the daemon drops them;\n"
+	        "                       off by default: captures taken on the sending host hold\n"
+	        "                       what checksum offload left there (often 0)\n"
 	        "  -s, --summary        print counts per verdict and per backend instead of "
 	        "packets\n"
 	        "  -j, --json           JSON output (packets are always one JSON object per line;\n"
@@ -1062,6 +1129,7 @@ scan_run(int argc, char **argv)
 	        {"key", required_argument, NULL, 'k'},
 	        {"key-hex", required_argument, NULL, 'x'},
 	        {"received", no_argument, NULL, 'r'},
+	        {"verify-checksums", no_argument, NULL, 'V'},
 	        {"summary", no_argument, NULL, 's'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
@@ -1073,10 +1141,11 @@ scan_run(int argc, char **argv)
 	struct scan s = {0};
 	char err[512];
 	int c, rc = CTL_EXIT_OK;
+	bool verify_csum = false;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:b:k:x:rsjh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:b:k:x:rVsjh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -1093,6 +1162,9 @@ scan_run(int argc, char **argv)
 		case 'r':
 			s.received = true;
 			break;
+		case 'V':
+			verify_csum = true;
+			break;
 		case 's':
 			s.summary = true;
 			break;
@@ -1108,6 +1180,7 @@ scan_run(int argc, char **argv)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	s.pkt_flags = verify_csum ? 0 : PKT_F_NO_CSUM;
 	if (config != NULL && backends != NULL)
 		return usage_error("--config and --backends exclude each other");
 	if (key != NULL && key_hex != NULL)

@@ -15,6 +15,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "siphon/snap.h"
+#include "siphon/sph.h"
 #include "worker.h"
 
 static void __attribute__((format(printf, 3, 4)))
@@ -132,15 +133,6 @@ snap_group_modes(const struct sph_cfg *cfg, unsigned g)
 	return modes;
 }
 
-static uint64_t
-snap_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Where backend b goes out and which neighbour to resolve for it. A backend with a
  * static MAC, or within a port's prefix, is its own next hop (out of that port, or of
@@ -221,7 +213,7 @@ snap_build_backend(struct snap *s, struct dp *dp, const struct sph_cfg *cfg,
 	if (b->addr.family == 4 ? sp->has4 : sp->has6)
 		memcpy(sb->outer_src, b->addr.family == 4 ? sp->addr4 : sp->addr6, 16);
 	nd = nd_table_add(dp->nd, hop->family, hop->a,
-	                  hop == &b->addr && b->has_mac ? b->mac : NULL, snap_now_ns());
+	                  hop == &b->addr && b->has_mac ? b->mac : NULL, sph_now_ns());
 	if (nd < 0) {
 		snap_err(err, errlen, "%s:%u: backend \"%s\": neighbour table full (%u entries)",
 		         cfg->path, b->line, b->name, ND_TABLE_MAX);

@@ -150,6 +150,10 @@ stats_print(struct dp *dp, FILE *out)
 	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
 		if (t->sip_drop[v] != 0)
 			fprintf(out, " sip.%s %lu", sip_verdict_name(v), t->sip_drop[v]);
+	fprintf(out, "\n  forwarded with anomalies:");
+	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++)
+		if (t->sip_anomaly[v] != 0)
+			fprintf(out, " sip.%s %lu", sip_verdict_name(v), t->sip_anomaly[v]);
 	fprintf(out, "\n  %-16s %-24s %10s %12s %9s %7s %7s %7s %7s %7s %7s\n", "backend",
 	        "address", "packets", "bytes", "requests", "1xx", "2xx", "3xx", "4xx", "5xx",
 	        "6xx");
@@ -188,8 +192,11 @@ stats_tel_totals(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_u64(d, key, t->pkt_drop[v]);
 	}
 	for (unsigned v = 1; v < SIP_VERDICT_COUNT; v++) {
-		snprintf(key, sizeof(key), "sip_%s", sip_verdict_name(v));
-		rte_tel_data_add_dict_u64(d, key, t->sip_drop[v]);
+		bool anomaly = sip_verdict_policy(v) == SIP_POLICY_ANOMALY;
+
+		snprintf(key, sizeof(key), "sip_%s%s", anomaly ? "anomaly_" : "",
+		         sip_verdict_name(v));
+		rte_tel_data_add_dict_u64(d, key, anomaly ? t->sip_anomaly[v] : t->sip_drop[v]);
 	}
 	pthread_mutex_unlock(&stats_dp->ctl_lock);
 	return 0;

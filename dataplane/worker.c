@@ -268,6 +268,11 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		st->sip_drop[sv]++;
 		goto drop;
 	}
+	/* Defects in fields no dispatch decision reads: counted, and the message goes on
+	 * to the backend, which reads them (include/siphon/sip.h, SIP_VERDICTS). */
+	if (SPH_UNLIKELY(msg.anomalies != 0))
+		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
+			st->sip_anomaly[__builtin_ctz(a)]++;
 
 	const struct snap_vip *v = &s->vips[vip];
 	const struct snap_group *g = &s->groups[v->group];

@@ -559,10 +559,15 @@ counter_name(size_t off, char *buf, size_t len)
 		         pkt_verdict_name((enum pkt_verdict)(
 		                 (off - offsetof(struct stats_worker, pkt_drop)) / 8)));
 	else if (off >= offsetof(struct stats_worker, sip_drop) &&
-	         off < offsetof(struct stats_worker, backend))
+	         off < offsetof(struct stats_worker, sip_anomaly))
 		snprintf(buf, len, "sip.%s",
 		         sip_verdict_name((enum sip_verdict)(
 		                 (off - offsetof(struct stats_worker, sip_drop)) / 8)));
+	else if (off >= offsetof(struct stats_worker, sip_anomaly) &&
+	         off < offsetof(struct stats_worker, sip_anomaly) + SIP_VERDICT_COUNT * 8)
+		snprintf(buf, len, "sip_anomaly.%s",
+		         sip_verdict_name((enum sip_verdict)(
+		                 (off - offsetof(struct stats_worker, sip_anomaly)) / 8)));
 	else
 		snprintf(buf, len, "backend[%zu] word %zu",
 		         (off - offsetof(struct stats_worker, backend)) /
@@ -642,6 +647,44 @@ one_l2dsr(const struct fspec *s)
 	want->rx_bytes = want->tx_bytes = f.len;
 	count_fwd(want, &d, s->payload ? s->payload : INVITE("call-1"), f.len);
 	assert_stats("l2dsr", want);
+	free_all(out, n);
+	free(want);
+	assert_pool_full();
+}
+
+/* A defect in a field no dispatch decision reads (include/siphon/sip.h, SIP_VERDICTS) is
+ * counted as an anomaly and the message forwarded, bytes untouched: the backend judges
+ * it. Here an SBC's To tag ending in a control octet and an unbracketed IPv6 sent-by. */
+Test(dp, anomalies_counted_and_forwarded)
+{
+	static const char payload[] = "BYE sip:bob@example.com SIP/2.0\r\n"
+	                              "Via: SIP/2.0/UDP 2001:db8::7;branch=z9hG4bK-1\r\n"
+	                              "From: <sip:alice@example.com>;tag=a1\r\n"
+	                              "To: <sip:bob@example.com>;tag=b2\x01\r\n"
+	                              "Call-ID: anomalous-1\r\n"
+	                              "CSeq: 2 BYE\r\n"
+	                              "Content-Length: 0\r\n\r\n";
+	struct fspec s = {.ipv = 4, .payload = payload};
+	struct stats_worker *want = stats_new();
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	struct dest d;
+	unsigned n;
+
+	memset(E.w->st, 0, sizeof(*E.w->st));
+	build(&s, &f);
+	d = dest_of(&s);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	cr_assert_eq(n, 1, "%u frames sent, want 1: an anomaly must not drop", n);
+	check_l2dsr("anomalies", &f, out[0], &d);
+	want->rx_packets = want->tx_packets = 1;
+	want->rx_bytes = want->tx_bytes = f.len;
+	want->sip_anomaly[SIP_BAD_VIA] = 1;
+	want->sip_anomaly[SIP_BAD_TO] = 1;
+	count_fwd(want, &d, payload, f.len);
+	assert_stats("anomalies", want);
 	free_all(out, n);
 	free(want);
 	assert_pool_full();
@@ -1839,6 +1882,26 @@ Test(dp, reversal_keeps_window_and_rotation_expires)
 	cr_assert_eq(dp_aff_find(E.dp.aff, h), 0, "kept past the second rotation");
 	transition_end();
 	assert_pool_full();
+}
+
+/* Forgetting a removed backend's slot (dp_aff_forget): its records stop matching, and
+ * a record probed past one of them is still found (a tombstone, not an empty word). */
+Test(dp, affinity_forget_keeps_probe_chain)
+{
+	uint64_t h1 = 0x1111000000000040ull, h2 = 0x2222000000000040ull; /* one bucket */
+
+	if (E.dp.aff == NULL)
+		cr_assert_eq(dp_aff_create(&E.dp), 0);
+	cr_assert_eq(dp_aff_add(E.dp.aff, h1, 7), DP_AFF_ADDED);
+	cr_assert_eq(dp_aff_add(E.dp.aff, h2, 9), DP_AFF_ADDED);
+	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 10u);
+	dp_aff_forget(&E.dp, 7);
+	cr_assert_eq(dp_aff_find(E.dp.aff, h1), 0u, "a forgotten slot still found");
+	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 10u, "a record behind a forgotten one lost");
+	dp_aff_forget(&E.dp, 9);
+	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 0u);
+	cr_assert_eq(dp_aff_add(E.dp.aff, h2, 9), DP_AFF_ADDED, "no room after forgetting");
+	dp_aff_clear(&E.dp);
 }
 
 /* A change that moves no key (a down backend added) opens no window. */

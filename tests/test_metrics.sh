@@ -13,10 +13,15 @@
 # per backend, what `siphonctl scan --config --summary` says it must get; requests +
 # responses = packets; forwarded = the frames; no drops; one worker; generation 1),
 # that every non-drop counter of include/siphon/stats.h's STATS_COUNTERS is a family of its
-# own with its meaning as HELP, then the HTTP side (404, 405, HEAD), then changes over
-# the control socket (state, weight, add, remove) and that the gauges and the
-# generation follow, and forwarded does not go down when a backend that had frames
-# leaves. The daemon is killed at exit whatever happens.
+# own with its meaning as HELP, then the HTTP side (404, 405, HEAD), then bad clients
+# (more idle connections than the old limit of 16, from several source addresses, and
+# some over the per-address limit: a scrape still succeeds, the idle ones and a
+# slowloris are cut by the request deadline; garbage requests: each counted, stderr
+# rate-limited), then changes over the control socket (state, weight, add, remove)
+# and that the gauges and the generation follow, and forwarded does not go down when a
+# backend that had frames leaves. The daemon is killed at exit whatever happens. EAL's
+# --file-prefix, the socket and the port are this run's own (PID and mktemp name; the
+# port is retried when another process took it first).
 set -u
 
 SIPHON=${1:?usage: test_metrics.sh SIPHON SIPHONCTL [SOURCE_ROOT]}
@@ -25,6 +30,7 @@ ROOT=${3:-$(cd "$(dirname "$0")/.." && pwd)}
 PCAP=$ROOT/bench/pcaps/mixed-calls.pcap
 TMP=$(mktemp -d /tmp/test_metrics.XXXXXX)
 CONF=$TMP/siphon.conf
+PREFIX="m$$_${TMP##*.}" # EAL --file-prefix: unique per run, even across PID namespaces
 PID=
 
 cleanup() {
@@ -35,7 +41,7 @@ cleanup() {
 	fi
 	rm -rf "$TMP"
 	# EAL's runtime folder for our --file-prefix (root: /var/run/dpdk, else XDG).
-	rm -rf "/var/run/dpdk/m$$" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/m$$" 2>/dev/null
+	rm -rf "/var/run/dpdk/$PREFIX" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$PREFIX" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -46,30 +52,47 @@ die() {
 	exit 1
 }
 
-# A free port: the kernel picks one, we release it and hand it to siphon (a tiny race
-# with other processes, acceptable for a test).
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cp "$ROOT/examples/demo.conf" "$CONF"
-cat >>"$CONF" <<EOF
+# A free port: the kernel picks one, we release it and hand it to siphon. Another
+# process may take it in between: siphon then says it cannot listen, and we start it
+# again on a new port (three tries).
+for try in 1 2 3; do
+	PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cp "$ROOT/examples/demo.conf" "$CONF"
+	cat >>"$CONF" <<EOF
 
 control = { socket = "$TMP/ctl.sock"; };
 metrics = { listen = "127.0.0.1:$PORT"; };
 EOF
+	if [ "$try" = 1 ]; then
+		"$CTL" scan --config "$CONF" --summary --json "$PCAP" >"$TMP/expect.json" ||
+			die "siphonctl scan failed"
+	fi
 
-"$CTL" scan --config "$CONF" --summary --json "$PCAP" >"$TMP/expect.json" ||
-	die "siphonctl scan failed"
-
-"$SIPHON" --no-huge -m 512 --no-pci --file-prefix "m$$" -l 0,1 --log-level 'lib.*:warning' \
-	--vdev "net_pcap0,rx_pcap=$PCAP,tx_pcap=$TMP/out.pcap" \
-	-- --config "$CONF" --promisc >"$TMP/siphon.log" 2>&1 &
-PID=$!
+	"$SIPHON" --no-huge -m 512 --no-pci --file-prefix "$PREFIX" -l 0,1 \
+		--log-level 'lib.*:warning' \
+		--vdev "net_pcap0,rx_pcap=$PCAP,tx_pcap=$TMP/out.pcap" \
+		-- --config "$CONF" --promisc >"$TMP/siphon.log" 2>&1 &
+	PID=$!
+	for _ in $(seq 600); do # 60 s at most
+		grep -q -e 'metrics on http' -e 'metrics: cannot listen' "$TMP/siphon.log" && break
+		kill -0 "$PID" 2>/dev/null || die "siphon exited early"
+		sleep 0.1
+	done
+	grep -q 'metrics on http' "$TMP/siphon.log" && break
+	grep -q 'metrics: cannot listen' "$TMP/siphon.log" || die "siphon did not start its metrics"
+	kill -TERM "$PID"
+	wait "$PID"
+	PID=
+	[ "$try" = 3 ] && die "no free port in three tries"
+done
 
 # Everything else is python3: scraping, parsing, checking, driving the socket.
-python3 - "$PORT" "$TMP/expect.json" "$TMP/ctl.sock" "$PID" "$ROOT/include/siphon/stats.h" <<'PY' || die "see above"
-import json, os, re, socket, sys, time, urllib.error, urllib.request
+python3 - "$PORT" "$TMP/expect.json" "$TMP/ctl.sock" "$PID" "$ROOT/include/siphon/stats.h" \
+	"$TMP/siphon.log" "$ROOT/control/metrics.h" <<'PY' || die "see above"
+import json, os, re, select, socket, sys, threading, time, urllib.error, urllib.request
 
 port, expect_path, sock_path, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-stats_h = sys.argv[5]
+stats_h, log_path, metrics_h = sys.argv[5], sys.argv[6], sys.argv[7]
 base = "http://127.0.0.1:%s" % port
 expect = json.load(open(expect_path))
 FRAMES = expect["packets"]
@@ -248,7 +271,15 @@ for l, _ in series(fams, "siphon_drops_total"):
     layers.setdefault(l["layer"], set()).add(l["reason"])
 check(set(layers) == {"pkt", "sip", "dp"}, "drop layers pkt, sip, dp: %s" % sorted(layers))
 check({"not_vip", "no_backend", "no_neighbor"} <= layers["dp"], "dp drop reasons present")
-check(len(layers["pkt"]) >= 10 and len(layers["sip"]) >= 20, "every verdict is a series")
+anomalies = {l["reason"] for l, _ in series(fams, "siphon_sip_anomalies_total")}
+check(len(layers["pkt"]) >= 10 and len(layers["sip"] | anomalies) >= 29,
+      "every verdict is a series: %d sip drops, %d anomalies" % (len(layers["sip"]), len(anomalies)))
+check(not (layers["sip"] & anomalies), "a verdict is a drop or an anomaly, not both")
+check({"bad_start_line", "no_call_id", "dup_to", "truncated"} <= layers["sip"] and
+      {"bad_via", "bad_to", "bad_cseq", "no_from", "bad_route"} <= anomalies,
+      "drops and anomalies as sip.h's SIP_VERDICTS says")
+check(fams.get("siphon_sip_anomalies_total", {}).get("type") == "counter",
+      "siphon_sip_anomalies_total is a counter")
 want = {b["name"]: b for b in expect["backends"]}
 for b in want.values():
     ident = {"group": b["group"], "backend": b["name"]}
@@ -279,6 +310,118 @@ check(st == 405 and "GET" in {k.lower(): v for k, v in hdr.items()}.get("allow",
 check(get("/metrics", "DELETE")[0] == 405, "405 on DELETE")
 st, _, b = get("/metrics", "HEAD")
 check(st == 200 and b == "", "HEAD /metrics: 200, no body")
+
+# ---- bad clients (control/metrics.h's limits and deadlines) ----
+def define(name):
+    return int(re.search(r"#define %s\s+(\d+)u" % name, open(metrics_h).read()).group(1))
+PER_IP, LIMIT = define("METRICS_CONN_PER_IP"), define("METRICS_CONN_LIMIT")
+OLD_LIMIT, SOURCES = 16, 3  # 16 idle clients used to block every scrape
+check(SOURCES * PER_IP > OLD_LIMIT and SOURCES * PER_IP + 2 <= LIMIT,
+      "idle clients: %d > %d, within %d" % (SOURCES * PER_IP, OLD_LIMIT, LIMIT))
+
+def errors():
+    return {l["reason"]: v for l, v in series(scrape()[1], "siphon_metrics_http_errors_total")}
+
+def opened(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.settimeout(30)  # any wait on it: a guard against a hang
+    s.connect(("127.0.0.1", int(port)))
+    return s
+
+def closed_by_server(s):
+    """Wait (bounded by the socket's timeout) for the server to end the connection."""
+    try:
+        while s.recv(4096):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+e0 = errors()
+check(sorted(e0) == ["bad_request", "limit", "other", "timeout"] and not any(e0.values()),
+      "every error reason is a series, all 0: %s" % e0)
+
+# A slowloris: headers that never end, one byte per 0.2 s. An idle timeout alone never
+# cuts it (it is never idle for long); the request deadline does. 150 bytes (30 s) is a
+# guard against a hang, far beyond the deadline: no timing is asserted.
+slow = opened("127.0.0.%d" % (2 + SOURCES))
+slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: siphon\r\nX-Slow: ")
+trickled = {"sent": 0, "cut": False}
+def trickle():
+    for _ in range(150):
+        if select.select([slow], [], [], 0.2)[0]:
+            try:
+                if slow.recv(4096):
+                    continue  # an answer, not the end: keep going
+            except OSError:
+                pass
+            trickled["cut"] = True
+            return
+        try:
+            slow.send(b"a")
+        except OSError:
+            trickled["cut"] = True
+            return
+        trickled["sent"] += 1
+slow_thread = threading.Thread(target=trickle)
+slow_thread.start()
+
+# More idle clients than the old limit, PER_IP from each of SOURCES addresses, then 4
+# more from the last one: those are over its limit, closed at once.
+idle = [opened("127.0.0.%d" % (2 + i // PER_IP)) for i in range(SOURCES * PER_IP)]
+over = [opened("127.0.0.%d" % (1 + SOURCES)) for _ in range(4)]
+for s in over:
+    check(closed_by_server(s), "a connection over the per-address limit is closed")
+    s.close()
+for s in idle:
+    s.setblocking(False)
+    try:
+        s.recv(1)
+        check(False, "an idle client is still connected when the scrape starts")
+    except BlockingIOError:
+        pass
+    s.settimeout(30)
+try:
+    st = get("/metrics")[0]
+except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
+    st = str(e)
+check(st == 200, "a scrape with %d idle clients open succeeds, got %s" % (len(idle), st))
+for s in idle:
+    check(closed_by_server(s), "an idle client is cut by the request deadline")
+    s.close()
+slow_thread.join()
+slow.close()
+check(trickled["cut"], "the slowloris is cut, after %d bytes" % trickled["sent"])
+e1 = errors()
+check(e1["timeout"] == len(idle) + 1 and e1["limit"] == len(over),
+      "timeouts = %d idle + 1 slow, limit = %d: %s" % (len(idle), len(over), e1))
+
+# Garbage: each one answered 400 and counted; stderr gets at most one line a second,
+# a later one saying how many were held back.
+def log_lines():
+    return [l for l in open(log_path, errors="replace").read().split("\n")
+            if l.startswith("siphon: metrics: ")]
+N, before, t0 = 300, len(log_lines()), time.time()
+for i in range(N):
+    g = socket.create_connection(("127.0.0.1", int(port)), timeout=30)
+    g.sendall(b"GARBAGE \x01\x02 not http\r\n\r\n")
+    answer = g.recv(64)
+    g.close()
+    check(answer.startswith(b"HTTP/1.1 400"), "garbage %d answered 400: %r" % (i, answer))
+for _ in range(100):  # the count of the held-back lines comes within a second or so
+    if any("suppressed" in l for l in log_lines()[before:]):
+        break
+    time.sleep(0.1)
+lines, elapsed = log_lines()[before:], time.time() - t0
+check(any("suppressed" in l for l in lines), "the log says how many lines it held back")
+check(len(lines) <= elapsed + 2 and len(lines) < N // 10,
+      "%d garbage requests in %.1f s: %d stderr lines" % (N, elapsed, len(lines)))
+e2 = errors()
+check(e2["bad_request"] - e1["bad_request"] == N and e2["other"] == 0,
+      "bad_request counts %d garbage requests: %s" % (N, e2))
 
 # ---- changes over the control socket: gauges and generation follow ----
 def ctl(req):

@@ -604,3 +604,82 @@ Test(pkt, literal_frame)
 	cr_assert(memcmp(frame + pi.payload_off, "OPTIONS ", 8) == 0);
 	cr_assert_eq(pi.dst[15], 10);
 }
+
+/* ---- pkt_decode_flags(): the same decoder, checksum verification optional ---- */
+
+/* Where build() put the IP header of a row's frame. */
+static size_t
+ip_offset(const struct spec *s)
+{
+	if (s->raw_ip)
+		return 0;
+	return 14u + (s->tag1 ? 4u : 0u) + (s->tag2 ? 4u : 0u);
+}
+
+static enum pkt_verdict
+decode_flags(const struct spec *s, const uint8_t *b, size_t len, unsigned flags,
+             struct pkt_info *pi)
+{
+	return s->raw_ip ? pkt_decode_ip_flags(b, len, flags, pi)
+	                 : pkt_decode_flags(b, len, flags, pi);
+}
+
+/*
+ * Every row: flags 0 is exactly pkt_decode() (verdict and every field); PKT_F_NO_CSUM is
+ * exactly pkt_decode() of the same frame with a correct IPv4 header checksum, so skipping the
+ * check changes nothing else.
+ */
+Test(pkt, flags_variants_match_pkt_decode)
+{
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(rows); i++) {
+		const struct row *r = &rows[i];
+		struct frame f, fixed;
+		struct pkt_info a, b;
+		enum pkt_verdict va, vb;
+		size_t ip = ip_offset(&r->s);
+
+		build(&r->s, &f);
+		memset(&a, 0x5a, sizeof(a));
+		memset(&b, 0xa5, sizeof(b));
+		va = decode(r, &f, f.len, &a);
+		vb = decode_flags(&r->s, f.b, f.len, 0, &b);
+		cr_assert_eq(vb, va, "%s: flags 0 says %s, pkt_decode %s", r->name,
+		             pkt_verdict_name(vb), pkt_verdict_name(va));
+		cr_assert(memcmp(&a, &b, sizeof(a)) == 0, "%s: flags 0 fills another pkt_info",
+		          r->name);
+
+		fixed = f;
+		if (r->s.ipv == 4 && f.len >= ip + 20 && (fixed.b[ip] >> 4) == 4 &&
+		    (size_t)(fixed.b[ip] & 0x0f) * 4 >= 20 &&
+		    f.len >= ip + (size_t)(fixed.b[ip] & 0x0f) * 4)
+			ipv4_fix_csum(fixed.b + ip);
+		va = decode(r, &fixed, fixed.len, &a);
+		vb = decode_flags(&r->s, f.b, f.len, PKT_F_NO_CSUM, &b);
+		cr_assert_neq(vb, PKT_BAD_IPV4_CHECKSUM, "%s: checked despite PKT_F_NO_CSUM",
+		              r->name);
+		cr_assert_eq(vb, va, "%s: PKT_F_NO_CSUM says %s, the fixed frame %s", r->name,
+		             pkt_verdict_name(vb), pkt_verdict_name(va));
+		cr_assert(memcmp(&a, &b, sizeof(a)) == 0,
+		          "%s: PKT_F_NO_CSUM fills another pkt_info than the fixed frame", r->name);
+	}
+}
+
+/* A frame captured on its sender before checksum offload: the IPv4 header checksum is 0. */
+Test(pkt, offloaded_checksum_zero)
+{
+	struct spec s = {.ipv = 4};
+	struct frame f;
+	struct pkt_info pi;
+
+	build(&s, &f);
+	put16(f.b + 14 + 10, 0);
+	cr_assert_eq(pkt_decode(f.b, f.len, &pi), PKT_BAD_IPV4_CHECKSUM, "the daemon verifies");
+	cr_assert_eq(pkt_decode_flags(f.b, f.len, 0, &pi), PKT_BAD_IPV4_CHECKSUM);
+	cr_assert_eq(pkt_decode_flags(f.b, f.len, PKT_F_NO_CSUM, &pi), PKT_OK);
+	cr_assert_eq(pi.payload_off, 42);
+	cr_assert_eq(pi.payload_len, 5);
+	cr_assert_eq(pkt_decode_ip_flags(f.b + 14, f.len - 14, PKT_F_NO_CSUM, &pi), PKT_OK);
+	cr_assert_eq(pkt_decode_ip(f.b + 14, f.len - 14, &pi), PKT_BAD_IPV4_CHECKSUM);
+	cr_assert_eq(pkt_decode_flags(NULL, 0, PKT_F_NO_CSUM, &pi), PKT_TRUNCATED);
+	cr_assert_eq(pkt_decode_ip_flags(NULL, 0, PKT_F_NO_CSUM, &pi), PKT_TRUNCATED);
+}

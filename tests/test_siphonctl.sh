@@ -752,5 +752,200 @@ expect_rc "--help exits 0" 0 --help
 check "--help lists scan" grep -q "scan" "$T/out"
 expect_rc "--version exits 0" 0 --version
 
+# ---------------------------------------------------------------------------
+# IPv4 header checksums: not verified by default (captures taken on the sending host hold
+# what checksum offload left there, often 0x0000), verified with --verify-checksums.
+python3 - "$T" <<'EOF' || fail "cannot generate the checksum captures"
+import struct, sys
+out = sys.argv[1]
+sys.path.insert(0, out)
+from pktlib import *
+C, V = "198.51.100.7", "203.0.113.10"
+def with_csum(ip, c):
+    return ip[:10] + struct.pack("!H", c) + ip[12:]
+m = lambda cid: msg("INVITE sip:bob@example.com SIP/2.0", cid, "1 INVITE", "z9hG4bKc")
+good = sip_udp(4, C, V, 5062, 5060, m("csum-good@example.com"))
+zero = with_csum(sip_udp(4, C, V, 5062, 5060, m("csum-zero@example.com")), 0)
+wrong = sip_udp(4, C, V, 5062, 5060, m("csum-wrong@example.com"))
+wrong = with_csum(wrong, struct.unpack("!H", wrong[10:12])[0] ^ 0x0101)
+pcap(out + "/csum.pcap", 1, [eth(good), eth(zero), eth(wrong)])
+pcap(out + "/csum-raw.pcap", 101, [good, zero, wrong])
+EOF
+for f in csum.pcap csum-raw.pcap; do
+	expect_rc "scan $f (checksums not verified) exits 0" 0 scan "$T/$f"
+	pycheck "$f: offloaded and wrong IPv4 checksums are not rejected by default" "$T/out" '
+assert [p["verdict"] for p in pk] == ["ok", "ok", "ok"], pk
+assert [p["call_id"] for p in pk] == ["csum-good@example.com", "csum-zero@example.com",
+                                      "csum-wrong@example.com"], pk
+'
+	expect_rc "scan --verify-checksums $f exits 0" 0 scan --verify-checksums "$T/$f"
+	pycheck "$f --verify-checksums: both reported as the daemon drops them" "$T/out" '
+assert [p["verdict"] for p in pk] == ["ok", "bad_ipv4_checksum", "bad_ipv4_checksum"], pk
+assert all(p["layer"] == "pkt" for p in pk[1:]), pk
+'
+done
+expect_rc "scan -V --summary --json csum.pcap exits 0" 0 scan -V --summary --json "$T/csum.pcap"
+pycheck "-V summary counts bad_ipv4_checksum" "$T/out" '
+assert j["sip_ok"] == 1 and j["non_sip_by_reason"] == {"bad_ipv4_checksum": 2}, j
+'
+expect_rc "scan --verify-checksums calls.pcap exits 0" 0 scan --verify-checksums "$T/calls.pcap"
+check "valid checksums: --verify-checksums changes nothing" cmp -s "$T/out" "$T/plain.json"
+
+# ---------------------------------------------------------------------------
+# Every RFC 4475 torture message as a raw message file. Whether a file that is not a
+# capture is a SIP message is what the scanner says: each file gets its verdict, as in
+# tests/test_sip.c's corpus table, except those whose start line the scanner cannot read,
+# which are refused (exit 1) with the scanner's reason. Routed ones must show MANIFEST.tsv's
+# Call-ID, method or status and CSeq number (unless the CSeq is malformed). The third
+# column lists the anomalies a routed message is forwarded with.
+RFC=$ROOT/tests/data/rfc4475
+cat >"$T/rfc4475-expect.tsv" <<'EOF'
+wsinv.dat	ok
+intmeth.dat	ok
+esc01.dat	ok
+escnull.dat	ok
+esc02.dat	ok
+lwsdisp.dat	ok
+longreq.dat	ok
+dblreq.dat	ok
+semiuri.dat	ok
+transports.dat	ok
+mpart01.dat	ok
+unreason.dat	ok
+noreason.dat	ok
+badinv01.dat	ok	bad_via
+clerr.dat	truncated
+ncl.dat	bad_content_length
+scalar02.dat	ok	bad_cseq,bad_max_forwards
+scalarlg.dat	ok	bad_cseq
+quotbal.dat	ok	bad_to
+ltgtruri.dat	bad_request_uri
+lwsruri.dat	refused
+lwsstart.dat	refused
+trws.dat	refused
+escruri.dat	ok
+baddate.dat	ok
+regbadct.dat	ok
+badaspec.dat	ok
+baddn.dat	unterminated
+badvers.dat	bad_version
+mismatch01.dat	ok	cseq_mismatch
+mismatch02.dat	ok	cseq_mismatch
+bigcode.dat	bad_status
+badbranch.dat	ok
+insuf.dat	no_call_id
+unkscm.dat	ok
+novelsc.dat	ok
+unksm2.dat	ok
+bext01.dat	ok
+invut.dat	ok
+regaut01.dat	ok
+multi01.dat	dup_call_id
+mcl01.dat	dup_content_length
+bcast.dat	ok
+zeromf.dat	ok
+cparam01.dat	ok
+cparam02.dat	ok
+regescrt.dat	ok
+sdp01.dat	ok
+inv2543.dat	ok
+EOF
+pycheck "RFC 4475: every file, the expectation table and MANIFEST.tsv agree" "$T/rfc4475-expect.tsv" "
+import os
+want = [l.split('\t')[0] for l in text.splitlines()]
+man = [l.split('\t')[0] for l in open('$RFC/MANIFEST.tsv').read().splitlines()[1:] if l]
+files = sorted(f for f in os.listdir('$RFC') if f.endswith('.dat'))
+assert len(set(want)) == len(want), 'a file twice in the table'
+assert sorted(want) == files, set(want) ^ set(files)
+assert sorted(man) == files, set(man) ^ set(files)
+"
+while IFS=$'\t' read -r f want anom; do
+	if [ "$want" = refused ]; then
+		expect_rc "rfc4475 $f: refused, exit 1" 1 scan "$RFC/$f"
+		check "rfc4475 $f: the scanner's reason on stderr" grep -q "nor a SIP message.*bad_start_line" "$T/err"
+		continue
+	fi
+	expect_rc "rfc4475 $f: scanned as one message" 0 scan "$RFC/$f"
+	pycheck "rfc4475 $f: verdict $want" "$T/out" "
+p, = pk
+assert p['frame'] == 1 and p['layer'] == 'sip' and p['verdict'] == '$want', p
+row = {l.split('\t')[0]: l.split('\t') for l in open('$RFC/MANIFEST.tsv').read().splitlines()}['$f']
+want_anom = [a for a in '$anom'.split(',') if a]
+assert p.get('anomalies', []) == want_anom, (p, want_anom)
+assert 'anomalies' not in p or p['anomalies'], p
+if p['verdict'] == 'ok':
+    assert p['call_id'] == row[5], (p, row[5])
+    if 'bad_cseq' in want_anom:
+        assert p['cseq'] is None, p
+    else:
+        assert p['cseq'].split(' ')[0] == row[7], (p, row[7])
+    if p['kind'] == 'response':
+        assert str(p['status']) == row[6], (p, row[6])
+    else:
+        assert p['method'] == row[6], (p, row[6])
+"
+done <"$T/rfc4475-expect.tsv"
+# Given on standard input, the binary ones are messages too.
+for f in intmeth.dat mpart01.dat; do
+	expect_rc "rfc4475 $f from stdin: scanned" 0 scan - <"$RFC/$f"
+	pycheck "rfc4475 $f from stdin: ok" "$T/out" '
+assert pk[0]["verdict"] == "ok" and pk[0]["frame"] == 1, pk
+'
+done
+# A file that starts like a capture but that libpcap refuses is a broken capture.
+printf '\xd4\xc3\xb2\xa1\x02\x00' >"$T/short.pcap"
+expect_rc "capture magic, bad header exits 1" 1 scan "$T/short.pcap"
+check "  ...and says it is a capture libpcap cannot read" grep -q "a capture libpcap cannot read" "$T/err"
+
+# ---------------------------------------------------------------------------
+# Anomalies: defects in fields dispatch does not read are reported and the message is still
+# dispatched, as the daemon forwards it; the summary counts them.
+python3 - "$T" <<'EOF' || fail "cannot generate the anomaly capture"
+import sys
+out = sys.argv[1]
+sys.path.insert(0, out)
+from pktlib import *
+C, V = "198.51.100.7", "203.0.113.10"
+# An SBC's in-dialog BYE whose To tag ends in control octets, and an INVITE whose top Via
+# has an unbracketed IPv6 sent-by; then a clean ACK and a message without Call-ID.
+bye = msg("BYE sip:bob@example.com SIP/2.0", "anom-1@example.com", "2 BYE", "z9hG4bKn1")
+bye = bye.replace(b"To: Bob <sip:bob@example.com>;tag=b2", b"To: Bob <sip:bob@example.com>;tag=b2\x01\x02")
+inv = msg("INVITE sip:bob@example.com SIP/2.0", "anom-2@example.com", "1 INVITE", "z9hG4bKn2")
+inv = inv.replace(b"Via: SIP/2.0/UDP client.example.com:5062;", b"Via: SIP/2.0/UDP 2001:db8::7;")
+ack = msg("ACK sip:bob@example.com SIP/2.0", "anom-2@example.com", "1 ACK", "z9hG4bKn3")
+nocid = msg("OPTIONS sip:bob@example.com SIP/2.0", "x", "1 OPTIONS", "z9hG4bKn4")
+nocid = nocid.replace(b"Call-ID: x\r\n", b"")
+pkts = [sip_udp(4, C, V, 5062, 5060, m) for m in (bye, inv, ack, nocid)]
+pcap(out + "/anom.pcap", 1, [eth(p) for p in pkts])
+EOF
+expect_rc "scan anomalies exits 0" 0 scan --backends "$BE" --key "$KEY" "$T/anom.pcap"
+pycheck "anomalies: reported, still dispatched" "$T/out" '
+bye, inv, ack, nocid = pk
+assert bye["verdict"] == "ok" and bye["anomalies"] == ["bad_to"], bye
+assert bye["reason"] != "well-formed" and bye["backend"] in ("b1", "b2", "b3"), bye
+assert bye["method"] == "BYE" and bye["cseq"] == "2 BYE", bye
+assert inv["verdict"] == "ok" and inv["anomalies"] == ["bad_via"], inv
+assert inv["branch"] is None and inv["backend"] in ("b1", "b2", "b3"), inv
+assert ack["verdict"] == "ok" and "anomalies" not in ack and ack["reason"] == "well-formed", ack
+assert ack["backend"] == inv["backend"], (ack, inv)
+assert nocid["verdict"] == "no_call_id" and "backend" not in nocid, nocid
+'
+expect_rc "scan anomalies --summary --json exits 0" 0 scan --backends "$BE" --key "$KEY" --summary --json "$T/anom.pcap"
+pycheck "anomalies: summary counts them among the routable" "$T/out" '
+assert j["sip_ok"] == 3 and j["sip_anomalous"] == 2, j
+assert j["anomalies"] == {"bad_to": 1, "bad_via": 1}, j
+assert j["rejected"] == {"no_call_id": 1}, j
+assert sum(b["messages"] for b in j["backends"]) == 3, j
+'
+expect_rc "scan anomalies --summary exits 0" 0 scan --summary "$T/anom.pcap"
+check "text summary lists the anomalies" grep -q "bad_via .* (anomaly)" "$T/out"
+check "text summary counts messages with anomalies" grep -Eq "with anomalies +2" "$T/out"
+expect_rc "scan clean calls --summary --json" 0 scan --summary --json "$T/calls.pcap"
+pycheck "clean capture: no anomalies" "$T/out" '
+assert j["sip_anomalous"] == 0 and j["anomalies"] == {}, j
+'
+expect_rc "scan clean calls --summary" 0 scan --summary "$T/calls.pcap"
+check "clean capture: no anomaly line in the text summary" sh -c '! grep -q "anomal" "$1"' sh "$T/out"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -94,7 +94,7 @@ decode_udp(const uint8_t *b, size_t l4, size_t ip_end, struct pkt_info *pi)
 }
 
 static enum pkt_verdict
-decode_ipv4(const uint8_t *b, size_t len, size_t off, struct pkt_info *pi)
+decode_ipv4(const uint8_t *b, size_t len, size_t off, unsigned flags, struct pkt_info *pi)
 {
 	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
 	const uint8_t *ip = b + off;
@@ -111,7 +111,7 @@ decode_ipv4(const uint8_t *b, size_t len, size_t off, struct pkt_info *pi)
 		return PKT_BAD_IPV4_HEADER;
 	if (avail < hlen)
 		return PKT_TRUNCATED;
-	if (ipv4_csum(ip, hlen) != 0xffffu)
+	if (!(flags & PKT_F_NO_CSUM) && ipv4_csum(ip, hlen) != 0xffffu)
 		return PKT_BAD_IPV4_CHECKSUM;
 	tot = rd16(ip + 2);
 	if (tot < hlen)
@@ -187,7 +187,7 @@ decode_ipv6(const uint8_t *b, size_t len, size_t off, struct pkt_info *pi)
 }
 
 enum pkt_verdict
-pkt_decode(const uint8_t *frame, size_t len, struct pkt_info *pi)
+pkt_decode_flags(const uint8_t *frame, size_t len, unsigned flags, struct pkt_info *pi)
 {
 	size_t off = ETH_HLEN;
 	uint16_t type;
@@ -207,7 +207,7 @@ pkt_decode(const uint8_t *frame, size_t len, struct pkt_info *pi)
 	}
 	switch (type) {
 	case ETHERTYPE_IPV4:
-		return decode_ipv4(frame, len, off, pi);
+		return decode_ipv4(frame, len, off, flags, pi);
 	case ETHERTYPE_IPV6:
 		return decode_ipv6(frame, len, off, pi);
 	default:
@@ -216,19 +216,31 @@ pkt_decode(const uint8_t *frame, size_t len, struct pkt_info *pi)
 }
 
 enum pkt_verdict
-pkt_decode_ip(const uint8_t *ip, size_t len, struct pkt_info *pi)
+pkt_decode(const uint8_t *frame, size_t len, struct pkt_info *pi)
+{
+	return pkt_decode_flags(frame, len, 0, pi);
+}
+
+enum pkt_verdict
+pkt_decode_ip_flags(const uint8_t *ip, size_t len, unsigned flags, struct pkt_info *pi)
 {
 	info_init(pi);
 	if (len < 1)
 		return PKT_TRUNCATED;
 	switch (ip[0] >> 4) {
 	case 4:
-		return decode_ipv4(ip, len, 0, pi);
+		return decode_ipv4(ip, len, 0, flags, pi);
 	case 6:
 		return decode_ipv6(ip, len, 0, pi);
 	default:
 		return PKT_NOT_IP;
 	}
+}
+
+enum pkt_verdict
+pkt_decode_ip(const uint8_t *ip, size_t len, struct pkt_info *pi)
+{
+	return pkt_decode_ip_flags(ip, len, 0, pi);
 }
 
 static const struct {

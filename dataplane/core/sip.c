@@ -1,7 +1,7 @@
 /*
- * sip.c - the scanner's public face: verdict and method names, and the choice
- * of the grammar build (scalar, SSE2, AVX2) that sip_parse() runs.
- * Pure C. The choice is made once at start-up from what the CPU offers;
+ * sip.c - the scanner's public face: verdict names and policies (from the table in
+ * sip.h), method names, and the choice of the grammar build (scalar, SSE2, AVX2) that
+ * sip_parse() runs. Pure C. The choice is made once at start-up from what the CPU offers;
  * sip_scan_select() may override it before workers run.
  */
 #include <string.h>
@@ -10,82 +10,36 @@
 
 #include "sip_parse_impl.h"
 
-static const char *const verdict_names[SIP_VERDICT_COUNT] = {
-        [SIP_OK] = "ok",
-        [SIP_KEEPALIVE] = "keepalive",
-        [SIP_OVERSIZE] = "oversize",
-        [SIP_BAD_START_LINE] = "bad_start_line",
-        [SIP_BAD_REQUEST_URI] = "bad_request_uri",
-        [SIP_BAD_VERSION] = "bad_version",
-        [SIP_BAD_STATUS] = "bad_status",
-        [SIP_BAD_HEADER] = "bad_header",
-        [SIP_UNTERMINATED] = "unterminated",
-        [SIP_NO_CALL_ID] = "no_call_id",
-        [SIP_BAD_CALL_ID] = "bad_call_id",
-        [SIP_DUP_CALL_ID] = "dup_call_id",
-        [SIP_NO_CSEQ] = "no_cseq",
-        [SIP_BAD_CSEQ] = "bad_cseq",
-        [SIP_DUP_CSEQ] = "dup_cseq",
-        [SIP_CSEQ_MISMATCH] = "cseq_mismatch",
-        [SIP_NO_VIA] = "no_via",
-        [SIP_BAD_VIA] = "bad_via",
-        [SIP_NO_FROM] = "no_from",
-        [SIP_BAD_FROM] = "bad_from",
-        [SIP_DUP_FROM] = "dup_from",
-        [SIP_NO_TO] = "no_to",
-        [SIP_BAD_TO] = "bad_to",
-        [SIP_DUP_TO] = "dup_to",
-        [SIP_BAD_MAX_FORWARDS] = "bad_max_forwards",
-        [SIP_DUP_MAX_FORWARDS] = "dup_max_forwards",
-        [SIP_BAD_ROUTE] = "bad_route",
-        [SIP_BAD_CONTENT_LENGTH] = "bad_content_length",
-        [SIP_DUP_CONTENT_LENGTH] = "dup_content_length",
-        [SIP_TRUNCATED] = "truncated",
+/* The columns of SIP_VERDICTS (sip.h), indexed by verdict. */
+static const struct {
+	const char *name;
+	const char *str;
+	enum sip_policy policy;
+} verdicts[SIP_VERDICT_COUNT] = {
+#define X(id, name, policy, text) [id] = {name, text, policy},
+        SIP_VERDICTS(X)
+#undef X
 };
 
-static const char *const verdict_strs[SIP_VERDICT_COUNT] = {
-        [SIP_OK] = "well-formed",
-        [SIP_KEEPALIVE] = "CRLF keep-alive, not a message",
-        [SIP_OVERSIZE] = "message longer than 65535 octets",
-        [SIP_BAD_START_LINE] = "malformed request line or status line",
-        [SIP_BAD_REQUEST_URI] = "Request-URI without scheme or with control octets",
-        [SIP_BAD_VERSION] = "SIP version other than SIP/2.0",
-        [SIP_BAD_STATUS] = "status code not three digits in 100..699",
-        [SIP_BAD_HEADER] = "header line without a name and a colon",
-        [SIP_UNTERMINATED] = "header section not terminated by an empty line",
-        [SIP_NO_CALL_ID] = "Call-ID missing",
-        [SIP_BAD_CALL_ID] = "Call-ID malformed",
-        [SIP_DUP_CALL_ID] = "more than one Call-ID",
-        [SIP_NO_CSEQ] = "CSeq missing",
-        [SIP_BAD_CSEQ] = "CSeq malformed or number above 2^32-1",
-        [SIP_DUP_CSEQ] = "more than one CSeq",
-        [SIP_CSEQ_MISMATCH] = "request method differs from CSeq method",
-        [SIP_NO_VIA] = "Via missing",
-        [SIP_BAD_VIA] = "Via malformed",
-        [SIP_NO_FROM] = "From missing",
-        [SIP_BAD_FROM] = "From malformed",
-        [SIP_DUP_FROM] = "more than one From",
-        [SIP_NO_TO] = "To missing",
-        [SIP_BAD_TO] = "To malformed",
-        [SIP_DUP_TO] = "more than one To",
-        [SIP_BAD_MAX_FORWARDS] = "Max-Forwards not a number in 0..255",
-        [SIP_DUP_MAX_FORWARDS] = "more than one Max-Forwards",
-        [SIP_BAD_ROUTE] = "Route malformed",
-        [SIP_BAD_CONTENT_LENGTH] = "Content-Length malformed",
-        [SIP_DUP_CONTENT_LENGTH] = "more than one Content-Length",
-        [SIP_TRUNCATED] = "Content-Length beyond the end of the datagram",
-};
+_Static_assert(SIP_VERDICT_COUNT <= 32, "sip_msg.anomalies holds one bit per verdict");
+_Static_assert((SIP_ANOMALY_MASK & SIP_ANOMALY_BIT(SIP_OK)) == 0, "SIP_OK is no anomaly");
 
 const char *
 sip_verdict_name(enum sip_verdict v)
 {
-	return (unsigned)v < SIP_VERDICT_COUNT ? verdict_names[v] : "unknown";
+	return (unsigned)v < SIP_VERDICT_COUNT ? verdicts[v].name : "unknown";
 }
 
 const char *
 sip_verdict_str(enum sip_verdict v)
 {
-	return (unsigned)v < SIP_VERDICT_COUNT ? verdict_strs[v] : "unknown verdict";
+	return (unsigned)v < SIP_VERDICT_COUNT ? verdicts[v].str : "unknown verdict";
+}
+
+enum sip_policy
+sip_verdict_policy(enum sip_verdict v)
+{
+	return (unsigned)v < SIP_VERDICT_COUNT ? verdicts[v].policy : SIP_POLICY_DROP;
 }
 
 static const char *const method_names[SIP_METHOD_COUNT] = {

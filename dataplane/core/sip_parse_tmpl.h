@@ -7,6 +7,12 @@
  * octets 16 at a time; the grammar reads the start line, each header's name
  * and the values of the headers it extracts, and never the body.
  * Invariant: every read is at an offset below the datagram's length n.
+ * Defects follow the policy of SIP_VERDICTS (sip.h): a header parser returns
+ * its verdict either way, and the line walker returns the drops and records the
+ * anomalies (header_anomaly()), so the per-header fast paths are the same for
+ * both. A header seen is told by its value span's offset, never 0 for a
+ * header (the start line comes first), so a malformed one still makes a second
+ * one a duplicate.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -328,7 +334,7 @@ parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_ms
 	uint64_t num;
 	bool ok;
 
-	if (m->cseq_num.len != 0)
+	if (m->cseq_num.off != 0)
 		return SIP_DUP_CSEQ;
 	i = skip_lws(p, i, end);
 	uint32_t s = i;
@@ -375,7 +381,7 @@ parse_max_forwards(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struc
 	bool ok;
 
 	(void)n; /* every header parser has the hdr_fn signature */
-	if (m->flags & SIP_F_MAX_FORWARDS)
+	if (m->flags & (SIP_F_MAX_FORWARDS | SIP_F_MAX_FORWARDS_BAD))
 		return SIP_DUP_MAX_FORWARDS;
 	i = skip_lws(p, i, end);
 	i = parse_uint(p, i, end, 255, &num, &ok);
@@ -689,7 +695,7 @@ parse_from_to(bool to, const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, s
 	struct sip_span *val = to ? &m->to : &m->from;
 	struct sip_span *tag = to ? &m->to_tag : &m->from_tag;
 
-	if (val->len != 0)
+	if (val->off != 0)
 		return to ? SIP_DUP_TO : SIP_DUP_FROM;
 	if (parse_addr(p, n, i, end, val, tag))
 		return SIP_OK;
@@ -700,7 +706,7 @@ parse_from_to(bool to, const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, s
 static SIP_TARGET enum sip_verdict
 parse_route(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
 {
-	if (m->route.len != 0)
+	if (m->route.off != 0)
 		return SIP_OK;
 	i = skip_lws(p, i, end);
 	uint32_t s = i;
@@ -810,6 +816,62 @@ parse_header(enum hdr_id h, const uint8_t *p, uint32_t n, uint32_t i, uint32_t e
 	return SIP_OK;
 }
 
+/* The value region [i, end) without its leading and trailing white space. */
+static SIP_TARGET struct sip_span
+trimmed(const uint8_t *p, uint32_t i, uint32_t end)
+{
+	i = skip_lws(p, i, end);
+	while (end > i && (p[end - 1] == ' ' || p[end - 1] == '\t' || p[end - 1] == '\r' ||
+	                   p[end - 1] == '\n'))
+		end--;
+	return span(i, end);
+}
+
+/*
+ * A header parser returned anomaly v for the value region [i, end): record it, and leave
+ * the header's fields as sip.h says (its parts absent, the header marked as seen so that
+ * another one is a duplicate). Out of line: clean messages never come here.
+ */
+static __attribute__((noinline, cold)) SIP_TARGET void
+header_anomaly(enum hdr_id h, enum sip_verdict v, const uint8_t *p, uint32_t i, uint32_t end,
+               struct sip_msg *m)
+{
+	m->anomalies |= SIP_ANOMALY_BIT(v);
+	switch (v) {
+	case SIP_BAD_CSEQ: /* parse_cseq() wrote nothing */
+		m->cseq_num = span(i, i);
+		break;
+	case SIP_BAD_VIA:
+		/* A later value or header: the top one stays as parsed, the count as far as
+		 * it got. The top value itself: none of its parts can be trusted. */
+		if (m->via_count != 0)
+			break;
+		m->via = trimmed(p, i, end);
+		m->via_proto = m->via_host = m->via_branch = m->via_received = m->via_rport =
+		        (struct sip_span){0, 0};
+		m->via_port = 0;
+		m->via_transport = SIP_TRANSPORT_OTHER;
+		m->flags &= (uint8_t) ~(SIP_F_VIA_RPORT | SIP_F_VIA_IPV6);
+		m->via_count = 1;
+		break;
+	case SIP_BAD_FROM:
+	case SIP_BAD_TO: /* the value as written; the tag as read before the defect */
+		if (h == HDR_TO)
+			m->to = trimmed(p, i, end);
+		else
+			m->from = trimmed(p, i, end);
+		break;
+	case SIP_BAD_MAX_FORWARDS:
+		m->flags |= SIP_F_MAX_FORWARDS_BAD; /* seen, for the duplicate check */
+		break;
+	case SIP_BAD_ROUTE:
+		m->route = span(i, i);
+		break;
+	default: /* duplicates keep the first header; a mismatch is found at the end */
+		break;
+	}
+}
+
 /* ------------------------------------------------------------------------ */
 
 SIP_TARGET enum sip_verdict
@@ -878,26 +940,34 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 			e = p[lf - 1] == '\r' ? lf - 1 : lf;
 		}
 		enum hdr_id h = header_of(p + ls, ne - ls);
-		if (h != HDR_OTHER && (v = parse_header(h, p, n, i + 1, e, m)) != SIP_OK)
-			return v;
+		if (h != HDR_OTHER &&
+		    SPH_UNLIKELY((v = parse_header(h, p, n, i + 1, e, m)) != SIP_OK)) {
+			if (!(SIP_ANOMALY_MASK & SIP_ANOMALY_BIT(v)))
+				return v;
+			header_anomaly(h, v, p, i + 1, e, m);
+		}
 		ls = lf + 1;
 	}
 	uint32_t body = lf + 1;
 
 	if (m->call_id.len == 0)
 		return SIP_NO_CALL_ID;
-	if (m->cseq_num.len == 0)
-		return SIP_NO_CSEQ;
-	if (m->via_count == 0)
-		return SIP_NO_VIA;
-	if (m->from.len == 0)
-		return SIP_NO_FROM;
-	if (m->to.len == 0)
-		return SIP_NO_TO;
+	/* Missing headers are anomalies; a header seen has a value span at off > 0. */
+	if (SPH_UNLIKELY(m->cseq_num.off == 0))
+		m->anomalies |= SIP_ANOMALY_BIT(SIP_NO_CSEQ);
+	if (SPH_UNLIKELY(m->via_count == 0))
+		m->anomalies |= SIP_ANOMALY_BIT(SIP_NO_VIA);
+	if (SPH_UNLIKELY(m->from.off == 0))
+		m->anomalies |= SIP_ANOMALY_BIT(SIP_NO_FROM);
+	if (SPH_UNLIKELY(m->to.off == 0))
+		m->anomalies |= SIP_ANOMALY_BIT(SIP_NO_TO);
 	if (m->kind == SIP_REQUEST) {
-		if (m->method_name.len != m->cseq_name.len ||
-		    memcmp(p + m->method_name.off, p + m->cseq_name.off, m->cseq_name.len) != 0)
-			return SIP_CSEQ_MISMATCH;
+		/* Only a well-formed CSeq can disagree; the request line's method stands. */
+		if (SPH_UNLIKELY(m->method_name.len != m->cseq_name.len ||
+		                 memcmp(p + m->method_name.off, p + m->cseq_name.off,
+		                        m->cseq_name.len) != 0) &&
+		    m->cseq_name.len != 0)
+			m->anomalies |= SIP_ANOMALY_BIT(SIP_CSEQ_MISMATCH);
 	} else {
 		m->method = m->cseq_method;
 		m->method_name = m->cseq_name;

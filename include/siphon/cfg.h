@@ -44,6 +44,10 @@
 #define CFG_CONTROL_SOCKET     "/run/siphon/siphon.sock" /**< default control.socket */
 #define CFG_CONTROL_MODE       0660u                     /**< default control.mode */
 #define CFG_CONTROL_GROUP      "root"                    /**< default control.group */
+#define CFG_FILE_MAX           (16u << 20) /**< bytes of a file and its @include files, in all */
+#define CFG_INCLUDE_DEPTH      10u         /**< @include files nested in one another, at most */
+#define CFG_INCLUDES_MAX       1024u       /**< @include directives followed in one load, at most */
+#define CFG_GROUP_KEYS_MAX     64u         /**< settings in one group { ... }, at most */
 
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
@@ -85,7 +89,7 @@ struct cfg_prefix {
 struct cfg_port {
 	char name[CFG_NAME_MAX];                     /**< unique among ports */
 	char device[CFG_DEVICE_MAX];                 /**< DPDK device name, 1..127 characters */
-	struct cfg_prefix addrs[CFG_PORT_ADDRS_MAX]; /**< nb_addrs >= 1, e.g. "192.0.2.2/24" */
+	struct cfg_prefix addrs[CFG_PORT_ADDRS_MAX]; /**< nb_addrs >= 1, e.g. "203.0.113.2/24" */
 	unsigned nb_addrs;
 	struct cfg_addr gw4, gw6; /**< next hops; family 0 when not configured */
 	/** Kernel interface of the port's exception path (docs/dataplane.md), 1..15 of
@@ -198,9 +202,9 @@ struct sph_cfg *cfg_dup(const struct sph_cfg *cfg);
 int cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen);
 
 /**
- * Parse an address literal with an optional port: "192.0.2.1", "192.0.2.1:5060",
+ * Parse an address literal with an optional port: "203.0.113.1", "203.0.113.1:5060",
  * "2001:db8::1", "[2001:db8::1]" or "[2001:db8::1]:5060". No host names, no
- * zone IDs, no white space, no IPv4-mapped IPv6 (::ffff:192.0.2.1: write IPv4 as
+ * zone IDs, no white space, no IPv4-mapped IPv6 (::ffff:203.0.113.1: write IPv4 as
  * IPv4, so one address has one spelling). Without brackets, an address with two
  * or more colons is IPv6 and has no port.
  *
@@ -212,14 +216,14 @@ int cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen);
 int cfg_addr_parse(const char *s, struct cfg_addr *a, uint16_t *port);
 
 /**
- * Write a as text, with the port when port != 0: "192.0.2.1:5060", "[2001:db8::1]:5060".
+ * Write a as text, with the port when port != 0: "203.0.113.1:5060", "[2001:db8::1]:5060".
  *
  * @return buf (always NUL-terminated when len > 0).
  */
 char *cfg_addr_format(const struct cfg_addr *a, uint16_t port, char *buf, size_t len);
 
 /**
- * Parse an address with its prefix length: "192.0.2.2/24", "2001:db8::2/64".
+ * Parse an address with its prefix length: "203.0.113.2/24", "2001:db8::2/64".
  * The length is required; the address is kept as written (host bits too).
  *
  * @return 0; -1 when s is no "address/length" literal; -2 when the length is
@@ -283,5 +287,16 @@ int cfg_write(const struct sph_cfg *cfg, FILE *f);
  * "nothing changed" and the tests use to check cfg_write().
  */
 int cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b);
+
+/**
+ * Write the key reference of one section of the file as the Markdown table
+ * docs/config.md holds, generated from the same key table the reader, cfg_validate()
+ * and cfg_write() walk (tests/cfg_doc.c keeps the document in step).
+ *
+ * @param section  "top", "control", "metrics", "health", "ports", "groups",
+ *                 "backends" or "vips".
+ * @return 0, or -1 for an unknown section or a failed write.
+ */
+int cfg_doc_write(FILE *f, const char *section);
 
 #endif /* SIPHON_CFG_H */

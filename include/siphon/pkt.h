@@ -10,7 +10,9 @@
  * enum pkt_verdict, one per defect, each with a counter name. It does no IP
  * reassembly (fragments get PKT_FRAGMENT) and no UDP checksum verification
  * (NIC offloads do that). Pure C, no DPDK: the dataplane runs it on mbuf
- * data, siphonctl on pcap records.
+ * data, siphonctl on pcap records (through the _flags variants, which can
+ * leave the IPv4 header checksum unverified, as offline tools must for
+ * captures taken on a sending host whose NIC fills it in).
  */
 #ifndef SIPHON_PKT_H
 #define SIPHON_PKT_H
@@ -102,6 +104,27 @@ enum pkt_verdict pkt_decode(const uint8_t *frame, size_t len, struct pkt_info *p
  * @return PKT_OK, or the first defect found.
  */
 enum pkt_verdict pkt_decode_ip(const uint8_t *ip, size_t len, struct pkt_info *pi);
+
+/**
+ * Flag of pkt_decode_flags() and pkt_decode_ip_flags(): do not verify the IPv4
+ * header checksum, so PKT_BAD_IPV4_CHECKSUM is never returned. For captures
+ * taken on the sending host, where checksum offload leaves the field to the
+ * NIC (often 0x0000). The UDP-over-IPv6 zero checksum is still refused: it is
+ * a protocol rule (RFC 8200 §8.1), not a verification, and offload never
+ * leaves the field zero.
+ */
+#define PKT_F_NO_CSUM 0x1u
+
+/**
+ * pkt_decode() with options: flags is 0 (then exactly pkt_decode()) or
+ * PKT_F_NO_CSUM. Every other check and result is pkt_decode()'s.
+ */
+enum pkt_verdict pkt_decode_flags(const uint8_t *frame, size_t len, unsigned flags,
+                                  struct pkt_info *pi);
+
+/** pkt_decode_ip() with the options of pkt_decode_flags(). */
+enum pkt_verdict pkt_decode_ip_flags(const uint8_t *ip, size_t len, unsigned flags,
+                                     struct pkt_info *pi);
 
 /** Snake-case counter name of a verdict ("bad_ipv4_checksum"); "unknown" outside the enum. */
 const char *pkt_verdict_name(enum pkt_verdict v);

@@ -37,7 +37,9 @@ struct dp;
 
 /**
  * Scalar counters of a worker: X(name, meaning). Drops by decoder and scanner
- * verdict are the arrays pkt_drop[] and sip_drop[] beside them.
+ * verdict are the arrays pkt_drop[] and sip_drop[] beside them, and sip_anomaly[]
+ * counts the defects of messages forwarded all the same, by verdict (a message with
+ * several counts once under each).
  */
 #define STATS_COUNTERS(X)                                                                          \
 	X(rx_packets, "frames received")                                                           \
@@ -86,8 +88,9 @@ struct stats_backend {
 /* The counters of struct stats_counters, spelled once for its two uses below. */
 #define STATS_SCALARS                                                                              \
 	STATS_COUNTERS(STATS_FIELD_)                                                               \
-	uint64_t pkt_drop[PKT_VERDICT_COUNT]; /**< by enum pkt_verdict (PKT_OK unused) */          \
-	uint64_t sip_drop[SIP_VERDICT_COUNT]; /**< by enum sip_verdict (SIP_OK unused) */
+	uint64_t pkt_drop[PKT_VERDICT_COUNT];    /**< by enum pkt_verdict (PKT_OK unused) */       \
+	uint64_t sip_drop[SIP_VERDICT_COUNT];    /**< by enum sip_verdict (SIP_POLICY_DROP) */     \
+	uint64_t sip_anomaly[SIP_VERDICT_COUNT]; /**< forwarded with it (SIP_POLICY_ANOMALY) */
 
 /** A worker's scalar counters and drops by verdict: what stats_read() copies. */
 struct stats_counters {

@@ -1,7 +1,8 @@
 /*
  * fuzz_sip.c - libFuzzer driver for sip_parse(): runs every scanner this CPU and build offer
- * (sip_scan_select) on each input and aborts unless they agree byte for byte on the verdict and
- * the whole struct sip_msg, and unless a SIP_OK view stays inside the input with
+ * (sip_scan_select) on each input and aborts unless they agree byte for byte on the verdict, the
+ * anomaly mask and the whole struct sip_msg, unless the verdict is never an anomaly and the mask
+ * holds only anomalies, and unless a SIP_OK view stays inside the input with
  * msg_len + trailing == size. ASan/UBSan catch the rest; see README.md (crashes -> test rows).
  */
 #include <stdint.h>
@@ -81,6 +82,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		v = sip_parse(data, size, &m);
 		if ((unsigned)v >= SIP_VERDICT_COUNT)
 			fail("verdict outside enum sip_verdict", impl_names[i], v);
+		if (sip_verdict_policy(v) == SIP_POLICY_ANOMALY)
+			fail("an anomaly returned as the verdict", impl_names[i], v);
+		if (v == SIP_OK && (m.anomalies & ~(uint32_t)SIP_ANOMALY_MASK) != 0)
+			fail("a drop verdict in the anomaly mask", impl_names[i], v);
 		if (v == SIP_OK)
 			check_ok(&m, size, impl_names[i]);
 		if (ref_name == NULL) {
@@ -93,6 +98,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "fuzz_sip: %s says %s, %s says %s\n", ref_name,
 			        sip_verdict_name(vref), impl_names[i], sip_verdict_name(v));
 			fail("scanners disagree on the verdict", impl_names[i], v);
+		}
+		if (m.anomalies != ref.anomalies) {
+			fprintf(stderr, "fuzz_sip: %s records anomalies %#x, %s %#x\n", ref_name,
+			        ref.anomalies, impl_names[i], m.anomalies);
+			fail("scanners disagree on the anomalies", impl_names[i], v);
 		}
 		if (memcmp(&ref, &m, sizeof(m)) != 0) {
 			const uint8_t *a = (const uint8_t *)&ref, *b = (const uint8_t *)&m;
