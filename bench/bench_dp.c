@@ -2,9 +2,12 @@
  * bench_dp.c - the dataplane's forwarding rate: a pcap loaded into mbufs once, replayed in a
  * loop through the daemon's own worker code (dp_worker_burst() and dp_worker_flush() of
  * sph_dp, set up by the same snap_build() and port_init()) into net_null, a sink whose TX
- * frees what it is given. Beside it, in the same run, the I/O floor: the same replay loop
- * handing each burst straight to rte_eth_tx_burst() with no processing (testpmd's io
- * forwarding), so the ratio says how much of the machine's packet I/O rate siphon keeps.
+ * frees what it is given. Beside it, in the same run, two floors: the I/O floor, the same
+ * replay loop handing each burst straight to rte_eth_tx_burst() with no processing (testpmd's
+ * io forwarding), so the ratio says how much of the machine's packet I/O rate siphon keeps;
+ * and the read floor, that loop plus one pass over each frame's SIP header section (the
+ * bytes any SIP-aware balancer must read, floor.h), so read_ratio says how far siphon is
+ * from the least a balancer that looks at SIP can do.
  *
  *   bench_dp [EAL options] -- [--pcap FILE]... [--seconds S [--rounds R] | --passes N]
  *            [--json FILE] [--mode l2dsr|ipip] [--config FILE] [--promisc]
@@ -32,13 +35,16 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "siphon/cfg.h"
+#include "siphon/pkt.h"
 #include "siphon/sip.h"
 #include "siphon/snap.h"
 #include "siphon/stats.h"
+#include "floor.h"
 #include "port.h"
 #include "worker.h"
 
@@ -65,6 +71,10 @@ struct trace {
 	size_t *off;              /* frame i is data[off[i], off[i] + len[i]) */
 	uint16_t *len;            /* frame lengths */
 	uint8_t (*hdr)[HDR_SAVE]; /* first HDR_SAVE bytes of each frame, for the restore */
+	uint16_t *rd_off;         /* read floor: frame i's UDP payload starts at rd_off[i] */
+	uint16_t *rd_len;         /* and its header section, blank line included, is rd_len[i] */
+	uint64_t rd_bytes;        /* sum of rd_len: what one read-floor pass reads */
+	uint64_t rd_lf;           /* line feeds in those bytes: what one pass must count */
 };
 
 static void *
@@ -77,6 +87,41 @@ xrealloc(void *p, size_t size)
 		exit(1);
 	}
 	return q;
+}
+
+/*
+ * What the read floor reads of a frame: from its UDP payload to the end of the blank line
+ * that ends the SIP header section (the whole payload without one; nothing when the frame
+ * is not UDP). Found here, once, by the decoder and a plain search: the floor's timed pass
+ * only reads, so that everything it costs beyond the I/O floor is the reading itself.
+ */
+static void
+read_region(const uint8_t *frame, uint16_t len, uint16_t *off, uint16_t *rlen)
+{
+	struct pkt_info pi;
+	const uint8_t *p, *end;
+
+	*off = 0;
+	*rlen = 0;
+	if (pkt_decode(frame, len, &pi) != PKT_OK)
+		return;
+	p = frame + pi.payload_off;
+	end = p + pi.payload_len;
+	*off = (uint16_t)pi.payload_off;
+	*rlen = pi.payload_len;
+	for (const uint8_t *q = p; q < end; q++) {
+		/* LF, then LF or CR LF: the empty line (RFC 3261 §7 allows bare LF lines too). */
+		if (*q != '\n')
+			continue;
+		if (q + 1 < end && q[1] == '\n') {
+			*rlen = (uint16_t)(q + 2 - p);
+			return;
+		}
+		if (q + 2 < end && q[1] == '\r' && q[2] == '\n') {
+			*rlen = (uint16_t)(q + 3 - p);
+			return;
+		}
+	}
 }
 
 /* Read every frame of an Ethernet capture. @return 0, or -1 (message printed). */
@@ -116,6 +161,8 @@ trace_load(struct trace *t, const char *path, uint16_t max_len)
 			t->off = xrealloc(t->off, ncap * sizeof(*t->off));
 			t->len = xrealloc(t->len, ncap * sizeof(*t->len));
 			t->hdr = xrealloc(t->hdr, ncap * sizeof(*t->hdr));
+			t->rd_off = xrealloc(t->rd_off, ncap * sizeof(*t->rd_off));
+			t->rd_len = xrealloc(t->rd_len, ncap * sizeof(*t->rd_len));
 		}
 		while (used + h->caplen > cap) {
 			cap = cap ? 2 * cap : (1u << 20);
@@ -125,6 +172,9 @@ trace_load(struct trace *t, const char *path, uint16_t max_len)
 		memcpy(t->hdr[t->n], d, HDR_SAVE);
 		t->off[t->n] = used;
 		t->len[t->n] = (uint16_t)h->caplen;
+		read_region(d, (uint16_t)h->caplen, &t->rd_off[t->n], &t->rd_len[t->n]);
+		t->rd_bytes += t->rd_len[t->n];
+		t->rd_lf += floor_lf_scalar(d + t->rd_off[t->n], t->rd_len[t->n]);
 		used += h->caplen;
 		t->bytes += h->caplen;
 		t->n++;
@@ -146,6 +196,8 @@ trace_free(struct trace *t)
 	free(t->off);
 	free(t->len);
 	free(t->hdr);
+	free(t->rd_off);
+	free(t->rd_len);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -153,6 +205,7 @@ trace_free(struct trace *t)
 
 enum kind {
 	K_FLOOR = 0, /* restore + rte_eth_tx_burst(): the I/O floor */
+	K_READ,      /* restore + one pass over each header section + TX: the read floor */
 	K_SIPHON,    /* restore + dp_worker_burst() (+ RCU quiescence, flush): the daemon */
 	K_COUNT
 };
@@ -162,7 +215,9 @@ struct bench_worker {
 	struct dp_worker *w;
 	struct rte_mbuf **m; /* trace->n mbufs, each holding one frame */
 	uint64_t t0, t1;     /* TSC at the start and end of the last round */
-	uint64_t unsent;     /* floor: frames the sink refused (must stay 0) */
+	uint64_t unsent;     /* floors: frames the sink refused (must stay 0) */
+	uint64_t lf;         /* read floor: line feeds counted, over all its passes */
+	uint64_t rd_passes;  /* read floor: passes run */
 } __rte_cache_aligned;
 
 /* What every worker runs next; written by the main lcore between rounds. */
@@ -170,6 +225,7 @@ static struct {
 	const struct trace *t;
 	struct dp *dp;
 	enum kind kind;
+	bool avx2;        /* the read floor's AVX2 build runs */
 	unsigned passes;  /* per round */
 	unsigned arrived; /* workers at the start line */
 	unsigned go;      /* set once all have arrived */
@@ -199,21 +255,96 @@ replay_prep(struct rte_mbuf **m, const struct trace *t, uint32_t i, uint16_t k)
 	}
 }
 
+/* The floors' TX: straight to the sink, counting (and freeing) what it refuses. */
+static inline void
+floor_tx(struct bench_worker *bw, uint32_t i, uint16_t k, uint16_t port, uint16_t queue)
+{
+	uint16_t sent = rte_eth_tx_burst(port, queue, &bw->m[i], k);
+
+	if (unlikely(sent < k)) {
+		bw->unsent += k - sent;
+		for (uint16_t j = sent; j < k; j++)
+			rte_pktmbuf_free(bw->m[i + j]); /* the extra reference */
+	}
+}
+
 static void
 pass_floor(struct bench_worker *bw, const struct trace *t, uint16_t port, uint16_t queue)
 {
 	for (uint32_t i = 0; i < t->n; i += DP_BURST) {
 		uint16_t k = (uint16_t)RTE_MIN(DP_BURST, t->n - i);
-		uint16_t sent;
 
 		replay_prep(bw->m, t, i, k);
-		sent = rte_eth_tx_burst(port, queue, &bw->m[i], k);
-		if (unlikely(sent < k)) {
-			bw->unsent += k - sent;
-			for (uint16_t j = sent; j < k; j++)
-				rte_pktmbuf_free(bw->m[i + j]); /* the extra reference */
-		}
+		floor_tx(bw, i, k, port, queue);
 	}
+}
+
+/* The header section of frame i of the pass; its payload sits after 42 or more header
+ * bytes, so the FLOOR_BACK bytes before its end are the frame's (floor.h). */
+static inline const uint8_t *
+read_ptr(const struct bench_worker *bw, const struct trace *t, uint32_t i)
+{
+	return rte_pktmbuf_mtod(bw->m[i], const uint8_t *) + t->rd_off[i];
+}
+
+/* Frame i's header section on its way to L1, as dp_worker_burst() asks for its frames. */
+static inline void
+read_prefetch(const struct bench_worker *bw, const struct trace *t, uint32_t i)
+{
+	const uint8_t *p = read_ptr(bw, t, i);
+	uint32_t len = RTE_MIN((uint32_t)t->rd_len[i], DP_PREFETCH_BYTES);
+
+	for (uint32_t off = 0; off < len; off += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p + off);
+}
+
+/*
+ * The read floor: pass_floor() plus floor.h's pass over each frame's header section, with
+ * the worker's prefetch pipeline (DP_PREFETCH frames ahead), so siphon gets no trick the
+ * floor lacks. An AVX2 build and a scalar one (floor_lf_scalar) for other CPUs.
+ */
+#ifdef FLOOR_HAVE_AVX2
+__attribute__((target("avx2"))) static void
+pass_read_avx2(struct bench_worker *bw, const struct trace *t, uint16_t port, uint16_t queue)
+{
+	__m256i acc = _mm256_setzero_si256();
+
+	for (uint32_t i = 0; i < t->n; i += DP_BURST) {
+		uint16_t k = (uint16_t)RTE_MIN(DP_BURST, t->n - i);
+
+		replay_prep(bw->m, t, i, k);
+		for (uint16_t j = 0; j < k && j < DP_PREFETCH; j++)
+			read_prefetch(bw, t, i + j);
+		for (uint16_t j = 0; j < k; j++) {
+			if (j + DP_PREFETCH < k)
+				read_prefetch(bw, t, i + j + DP_PREFETCH);
+			acc = floor_lf_avx2(acc, read_ptr(bw, t, i + j), t->rd_len[i + j]);
+		}
+		floor_tx(bw, i, k, port, queue);
+	}
+	bw->lf += floor_sum_avx2(acc);
+}
+#endif
+
+static void
+pass_read_scalar(struct bench_worker *bw, const struct trace *t, uint16_t port, uint16_t queue)
+{
+	uint64_t lf = 0;
+
+	for (uint32_t i = 0; i < t->n; i += DP_BURST) {
+		uint16_t k = (uint16_t)RTE_MIN(DP_BURST, t->n - i);
+
+		replay_prep(bw->m, t, i, k);
+		for (uint16_t j = 0; j < k && j < DP_PREFETCH; j++)
+			read_prefetch(bw, t, i + j);
+		for (uint16_t j = 0; j < k; j++) {
+			if (j + DP_PREFETCH < k)
+				read_prefetch(bw, t, i + j + DP_PREFETCH);
+			lf += floor_lf_scalar(read_ptr(bw, t, i + j), t->rd_len[i + j]);
+		}
+		floor_tx(bw, i, k, port, queue);
+	}
+	bw->lf += lf;
 }
 
 /* dp_worker_main()'s loop body, with the RX burst replaced by the loaded frames. */
@@ -258,12 +389,27 @@ bench_lcore(void *arg)
 	while (!__atomic_load_n(&run.go, __ATOMIC_ACQUIRE))
 		bench_wait();
 	bw->t0 = rte_rdtsc_precise();
-	if (kind == K_SIPHON)
-		for (unsigned p = 0; p < passes; p++)
+	for (unsigned p = 0; p < passes; p++) {
+		switch (kind) {
+		case K_SIPHON:
 			pass_siphon(bw, t, qsbr);
-	else
-		for (unsigned p = 0; p < passes; p++)
+			break;
+		case K_READ:
+#ifdef FLOOR_HAVE_AVX2
+			if (run.avx2) {
+				pass_read_avx2(bw, t, run.port_id, (uint16_t)w->id);
+				break;
+			}
+#endif
+			pass_read_scalar(bw, t, run.port_id, (uint16_t)w->id);
+			break;
+		default:
 			pass_floor(bw, t, run.port_id, (uint16_t)w->id);
+			break;
+		}
+	}
+	if (kind == K_READ)
+		bw->rd_passes += passes;
 	bw->t1 = rte_rdtsc_precise();
 	if (kind == K_SIPHON) {
 		rte_rcu_qsbr_thread_offline(qsbr, w->id);
@@ -381,7 +527,8 @@ struct result {
 	const struct trace *t;
 	unsigned rounds, passes; /* passes per worker per round */
 	struct figures f[K_COUNT];
-	double ratio; /* siphon Mpps / floor Mpps */
+	double ratio;      /* siphon Mpps / floor Mpps */
+	double read_ratio; /* siphon Mpps / read floor Mpps */
 };
 
 static int
@@ -436,11 +583,14 @@ bench_trace(struct dp *dp, struct bench_worker *bw, struct rte_mempool *mp, cons
 		}
 		memset(dp->workers[i]->st, 0, sizeof(*dp->workers[i]->st));
 		bw[i].unsent = 0;
+		bw[i].lf = 0;
+		bw[i].rd_passes = 0;
 	}
 	run.t = t;
 
 	/* Warm-up: caches, branch predictors, the sink; one siphon pass also sizes rounds. */
 	bench_round(dp, bw, K_FLOOR, 1);
+	bench_round(dp, bw, K_READ, 1);
 	uint64_t one = bench_round(dp, bw, K_SIPHON, 1);
 
 	total += 1;
@@ -457,6 +607,7 @@ bench_trace(struct dp *dp, struct bench_worker *bw, struct rte_mempool *mp, cons
 	}
 	for (unsigned k = 0; k < rounds; k++) {
 		tsc[K_FLOOR][k] = bench_round(dp, bw, K_FLOOR, passes);
+		tsc[K_READ][k] = bench_round(dp, bw, K_READ, passes);
 		tsc[K_SIPHON][k] = bench_round(dp, bw, K_SIPHON, passes);
 	}
 	total += (uint64_t)rounds * passes;
@@ -477,6 +628,7 @@ bench_trace(struct dp *dp, struct bench_worker *bw, struct rte_mempool *mp, cons
 		r->f[k].best_mpps = pkts * (double)hz / (double)best / 1e6;
 	}
 	r->ratio = r->f[K_SIPHON].mpps / r->f[K_FLOOR].mpps;
+	r->read_ratio = r->f[K_SIPHON].mpps / r->f[K_READ].mpps;
 
 	if (!check_counters(dp, t, total))
 		rc = -1;
@@ -484,6 +636,13 @@ bench_trace(struct dp *dp, struct bench_worker *bw, struct rte_mempool *mp, cons
 		if (bw[i].unsent != 0) {
 			printf("FAIL %s, worker %u: the sink refused %" PRIu64 " floor frames\n",
 			       t->name, i, bw[i].unsent);
+			rc = -1;
+		}
+		/* The read floor did read: every pass counted every line feed it had to. */
+		if (bw[i].lf != bw[i].rd_passes * t->rd_lf) {
+			printf("FAIL %s, worker %u: the read floor counted %" PRIu64
+			       " line feeds in %" PRIu64 " passes of %" PRIu64 "\n",
+			       t->name, i, bw[i].lf, bw[i].rd_passes, t->rd_lf);
 			rc = -1;
 		}
 		rte_pktmbuf_free_bulk(bw[i].m, t->n);
@@ -639,10 +798,10 @@ write_json(const char *path, const struct dp *dp, const char *mode, unsigned ncp
 	fprintf(f,
 	        "{\n  \"bench\": \"bench_dp\",\n  \"mode\": \"%s\",\n  \"workers\": %u,\n  "
 	        "\"cpus\": %u,\n  \"worker_cpus\": \"%s\",\n  \"scanner\": \"%s\",\n  "
-	        "\"tsc_hz\": %" PRIu64 ",\n  \"burst\": %u,\n  \"counters_ok\": %s,\n  "
-	        "\"results\": [\n",
+	        "\"tsc_hz\": %" PRIu64 ",\n  \"burst\": %u,\n  \"read_floor\": \"%s\",\n  "
+	        "\"counters_ok\": %s,\n  \"results\": [\n",
 	        mode, dp->nb_workers, ncpus, cpus, sip_scan_name(), rte_get_tsc_hz(), DP_BURST,
-	        ok ? "true" : "false");
+	        run.avx2 ? "avx2" : "scalar", ok ? "true" : "false");
 	for (unsigned i = 0; i < nr; i++) {
 		fprintf(f, "    {\"pcap\": ");
 		json_str(f, r[i].t->name);
@@ -654,7 +813,13 @@ write_json(const char *path, const struct dp *dp, const char *mode, unsigned ncp
 		json_figures(f, "siphon", &r[i].f[K_SIPHON]);
 		fprintf(f, ",\n     ");
 		json_figures(f, "floor", &r[i].f[K_FLOOR]);
-		fprintf(f, ",\n     \"ratio\": %.4f}%s\n", r[i].ratio, i + 1 < nr ? "," : "");
+		fprintf(f, ",\n     ");
+		json_figures(f, "read_floor", &r[i].f[K_READ]);
+		fprintf(f,
+		        ",\n     \"read_bytes_per_pkt\": %.1f, \"ratio\": %.4f, \"read_ratio\": "
+		        "%.4f}%s\n",
+		        (double)r[i].t->rd_bytes / r[i].t->n, r[i].ratio, r[i].read_ratio,
+		        i + 1 < nr ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 	if (fclose(f) != 0) {
@@ -749,6 +914,10 @@ main(int argc, char **argv)
 	}
 	run.dp = &dp;
 	run.port_id = dp.ports[0].port_id;
+#ifdef FLOOR_HAVE_AVX2
+	__builtin_cpu_init();
+	run.avx2 = __builtin_cpu_supports("avx2");
+#endif
 	CPU_ZERO(&set);
 	for (unsigned i = 0; i < dp.nb_workers; i++) {
 		rte_cpuset_t c = rte_lcore_cpuset(dp.workers[i]->lcore);
@@ -764,10 +933,10 @@ main(int argc, char **argv)
 	ncpus = (unsigned)CPU_COUNT(&set);
 
 	printf("bench_dp: mode %s, %u worker%s (lcore@cpu %s) on %u CPU%s, scanner %s, "
-	       "TSC %.3f GHz, burst %u, port MAC %s\n",
+	       "read floor %s, TSC %.3f GHz, burst %u, port MAC %s\n",
 	       mode, dp.nb_workers, dp.nb_workers > 1 ? "s" : "", cpus, ncpus, ncpus > 1 ? "s" : "",
-	       sip_scan_name(), (double)rte_get_tsc_hz() / 1e9, DP_BURST,
-	       o.promisc ? "any (--promisc)" : "= the captures' destination");
+	       sip_scan_name(), run.avx2 ? "avx2" : "scalar", (double)rte_get_tsc_hz() / 1e9,
+	       DP_BURST, o.promisc ? "any (--promisc)" : "= the captures' destination");
 	if (ncpus < dp.nb_workers)
 		printf("bench_dp: note: %u workers share %u CPU%s: the figures are their sum, "
 		       "time-sliced\n",
@@ -781,29 +950,32 @@ main(int argc, char **argv)
 	printf("figures: medians over R rounds, all workers together; a round = every worker "
 	       "replays its copy of the capture N times at once; cycles = TSC cycles x CPUs "
 	       "used, per frame\n");
-	printf("%-24s %6s %6s %8s | %8s %7s %7s %7s | %8s %7s %7s %7s | %6s\n", "pcap", "frames",
-	       "avg B", "RxN", "Mpps", "Gbps", "ns/pkt", "cyc/pkt", "floor", "Gbps", "ns/pkt",
-	       "cyc/pkt", "ratio");
+	printf("%-24s %6s %6s %8s | %8s %7s %7s %7s | %8s %7s %7s | %6s %8s %7s %7s | %6s "
+	       "%6s\n",
+	       "pcap", "frames", "avg B", "RxN", "Mpps", "Gbps", "ns/pkt", "cyc/pkt", "floor",
+	       "ns/pkt", "cyc/pkt", "read B", "read fl", "ns/pkt", "cyc/pkt", "ratio", "read");
 	for (unsigned i = 0; i < o.npcaps; i++) {
 		const struct result *r = &res[i];
-		const struct figures *s = &r->f[K_SIPHON], *f = &r->f[K_FLOOR];
-
+		const struct figures *s = &r->f[K_SIPHON], *f = &r->f[K_FLOOR], *rd = &r->f[K_READ];
 		char rn[24];
 
 		snprintf(rn, sizeof(rn), "%ux%u", r->rounds, r->passes);
-		printf("%-24s %6u %6.1f %8s | %8.3f %7.2f %7.1f %7.1f | %8.3f %7.2f %7.1f %7.1f | "
-		       "%5.1f%%\n",
+		printf("%-24s %6u %6.1f %8s | %8.3f %7.2f %7.1f %7.1f | %8.3f %7.1f %7.1f | %6.1f "
+		       "%8.3f %7.1f %7.1f | %5.1f%% %5.1f%%\n",
 		       r->t->name, r->t->n, (double)r->t->bytes / r->t->n, rn, s->mpps, s->gbps,
-		       s->ns_pkt, s->cyc_pkt, f->mpps, f->gbps, f->ns_pkt, f->cyc_pkt,
-		       100 * r->ratio);
+		       s->ns_pkt, s->cyc_pkt, f->mpps, f->ns_pkt, f->cyc_pkt,
+		       (double)r->t->rd_bytes / r->t->n, rd->mpps, rd->ns_pkt, rd->cyc_pkt,
+		       100 * r->ratio, 100 * r->read_ratio);
 	}
 	for (unsigned i = 0; i < o.npcaps; i++)
 		printf("bench_dp: pcap=%s workers=%u mode=%s mpps=%.3f floor_mpps=%.3f "
-		       "ratio=%.3f\n",
+		       "ratio=%.3f read_floor_mpps=%.3f read_ratio=%.3f\n",
 		       res[i].t->name, dp.nb_workers, mode, res[i].f[K_SIPHON].mpps,
-		       res[i].f[K_FLOOR].mpps, res[i].ratio);
+		       res[i].f[K_FLOOR].mpps, res[i].ratio, res[i].f[K_READ].mpps,
+		       res[i].read_ratio);
 	if (!ok)
-		printf("bench_dp: FAIL: counters show frames not forwarded (above)\n");
+		printf("bench_dp: FAIL: counters show frames not forwarded, or a floor failed "
+		       "(above)\n");
 	if (o.json != NULL && write_json(o.json, &dp, mode, ncpus, cpus, res, o.npcaps, ok) != 0)
 		ok = false;
 out:
