@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /** Most addresses one port answers for (its own + every VIP). */
 #define ND_SELF_MAX 64u
@@ -221,8 +222,15 @@ nd_table_mac(const struct nd_table *tb, unsigned idx, uint8_t mac[6])
 
 	if (w == 0)
 		return false;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* mac[0] is the word's top byte after the shift: one bswap and a 6-byte copy, where
+	 * the byte loop cost 22 instructions per packet (docs/bench.md, worker stages). */
+	w = __builtin_bswap64(w << 16);
+	memcpy(mac, &w, 6);
+#else
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)(w >> (40 - 8 * i));
+#endif
 	return true;
 }
 
