@@ -169,6 +169,7 @@ cmd_show_groups(struct cmd_req *r)
 {
 	static const char *const keys[] = {NULL};
 	const struct sph_cfg *cfg = gen_cfg(r->gen);
+	const struct snap *s = dp_snap(gen_dp(r->gen));
 	json_t *a;
 
 	if (req_keys(r, keys) != 0)
@@ -176,8 +177,10 @@ cmd_show_groups(struct cmd_req *r)
 	a = json_array();
 	for (unsigned g = 0; g < cfg->nb_groups; g++) {
 		const struct cfg_group *grp = &cfg->groups[g];
+		const struct snap_group *sg = &s->groups[g];
 		unsigned st[3] = {0, 0, 0}, weight = 0;
-		json_t *vips = json_array(), *names = json_array();
+		json_t *vips = json_array(), *names = json_array(), *o;
+		char fp[17];
 
 		for (unsigned i = 0; i < grp->nb_backends; i++) {
 			const struct cfg_backend *b = &grp->backends[i];
@@ -199,14 +202,19 @@ cmd_show_groups(struct cmd_req *r)
 				                                          cfg->vips[v].ports[p],
 				                                          buf, sizeof(buf))));
 		}
-		json_array_append_new(
-		        a,
-		        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "name", grp->name,
-		                  "backends", (json_int_t)grp->nb_backends, "up",
-		                  (json_int_t)st[MAGLEV_UP], "drain", (json_int_t)st[MAGLEV_DRAIN],
-		                  "down", (json_int_t)st[MAGLEV_DOWN], "weight_up",
-		                  (json_int_t)weight, "maglev_size", (json_int_t)cfg->maglev_size,
-		                  "members", names, "vips", vips));
+		o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "name", grp->name,
+		              "backends", (json_int_t)grp->nb_backends, "up",
+		              (json_int_t)st[MAGLEV_UP], "drain", (json_int_t)st[MAGLEV_DRAIN],
+		              "down", (json_int_t)st[MAGLEV_DOWN], "weight_up", (json_int_t)weight,
+		              "maglev_size", (json_int_t)cfg->maglev_size, "members", names, "vips",
+		              vips);
+		/* Strings of 16 hex digits: a JSON number loses the low bits past 2^53. */
+		snprintf(fp, sizeof(fp), "%016" PRIx64, sg->fingerprint);
+		json_object_set_new(o, "fingerprint", json_string(fp));
+		snprintf(fp, sizeof(fp), "%016" PRIx64, sg->prev_fingerprint);
+		json_object_set_new(o, "prev_fingerprint",
+		                    sg->prev != NULL ? json_string(fp) : json_null());
+		json_array_append_new(a, o);
 	}
 	json_object_set_new(r->reply, "groups", a);
 	return 0;
@@ -766,7 +774,8 @@ static int cmd_help(struct cmd_req *r);
 
 static const struct cmd_cmd cmd_cmds[] = {
         {"show-vips", cmd_show_vips, "VIPs: address, ports, group, mode"},
-        {"show-groups", cmd_show_groups, "groups: backends by state, weight up, VIPs"},
+        {"show-groups", cmd_show_groups,
+         "groups: backends by state, weight up, VIPs, table fingerprints"},
         {"show-backends", cmd_show_backends,
          "backends [group, name]: state, weight, health, neighbour, counters"},
         {"show-stats", cmd_show_stats, "dataplane counters and drops"},

@@ -16,6 +16,7 @@
  *    In the instant between a publish and the matching sync a renamed/new backend may
  *    be missing from the catalog: it is left out of that one scrape rather than shown
  *    with a wrong group.
+ *  - table fingerprints: the snapshot's groups, copied under dp_lock() with the rows.
  * All formatting happens after both locks are released, into a memory stream.
  *
  * The HTTP side (the end of the file) keeps bad clients from starving scrapers: limits
@@ -71,6 +72,14 @@ struct metrics_row {
 	struct stats_backend st; /* summed over workers */
 	bool has_health;         /* hs is valid: health checks run and probe it */
 	struct health_status hs;
+};
+
+/* What a scrape copied of one snapshot group: its tables' fingerprints. */
+struct metrics_group {
+	char name[CFG_NAME_MAX];
+	uint64_t fingerprint;
+	uint64_t prev_fingerprint;
+	bool has_prev; /* a transition window is open: prev_fingerprint is valid */
 };
 
 /* What a scrape copied of the health checker. */
@@ -178,22 +187,37 @@ metrics_cat_find(const char *name, uint32_t hint)
 
 /*
  * Copy every snapshot backend known to the catalog, with its counters summed over the
- * workers. Lock order: ctl_lock, then metrics_lock (metrics_sync() takes only the
+ * workers, and every group's fingerprints (*groups, *nb_groups of them; malloc'd) from the
+ * same snapshot. Lock order: ctl_lock, then metrics_lock (metrics_sync() takes only the
  * latter). @return the rows (*nb of them; malloc'd, may be empty), or NULL.
  */
 static struct metrics_row *
-metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metrics_health *mh)
+metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metrics_health *mh,
+                struct metrics_group **groups, unsigned *nb_groups)
 {
 	struct metrics_row *rows;
+	struct metrics_group *grp;
 	const struct snap *s;
-	unsigned n = 0;
+	unsigned n = 0, ng;
 
 	dp_lock(dp);
 	s = dp_snap(dp);
+	ng = s != NULL ? s->nb_groups : 0;
 	rows = calloc((s != NULL ? s->nb_backends : 0) + 1, sizeof(*rows));
-	if (rows == NULL) {
+	grp = calloc(ng + 1, sizeof(*grp));
+	if (rows == NULL || grp == NULL) {
 		dp_unlock(dp);
+		free(rows);
+		free(grp);
 		return NULL;
+	}
+	for (unsigned g = 0; g < ng; g++) {
+		const struct snap_group *sg = &s->groups[g];
+
+		snprintf(grp[g].name, sizeof(grp[g].name), "%s", sg->name);
+		grp[g].fingerprint = sg->fingerprint;
+		grp[g].prev_fingerprint = sg->prev_fingerprint;
+		grp[g].has_prev = sg->prev != NULL;
 	}
 	pthread_mutex_lock(&metrics_lock);
 	*generation = metrics_generation;
@@ -216,6 +240,8 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metric
 	pthread_mutex_unlock(&metrics_lock);
 	dp_unlock(dp);
 	*nb = n;
+	*groups = grp;
+	*nb_groups = ng;
 	return rows;
 }
 
@@ -435,6 +461,32 @@ metrics_render_backends(FILE *out, const struct metrics_row *r, unsigned n)
 	}
 }
 
+/*
+ * One info series per table in force: the fingerprint is a label, not the value, because a
+ * sample is a float64 and would keep only 53 of its 64 bits; as a label it is exact, the
+ * same 16 hex digits `siphonctl show groups` prints, and alerts compare instances with
+ * count by (group) (count by (group, fingerprint) (...)) > 1 (docs/metrics.md).
+ */
+static void
+metrics_render_groups(FILE *out, const struct metrics_group *g, unsigned n)
+{
+	char fp[17];
+
+	metrics_family(out, "siphon_group_table_info", "gauge",
+	               "Always 1; the group's Maglev table fingerprint is a label (table current, "
+	               "and previous while a transition window is open).");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned prev = 0; prev <= g[i].has_prev; prev++) {
+			fputs("siphon_group_table_info{", out);
+			metrics_label(out, "group", g[i].name);
+			fprintf(out, ",table=\"%s\",", prev ? "previous" : "current");
+			snprintf(fp, sizeof(fp), "%016" PRIx64,
+			         prev ? g[i].prev_fingerprint : g[i].fingerprint);
+			metrics_label(out, "fingerprint", fp);
+			fputs("} 1\n", out);
+		}
+}
+
 /* Health checks: per backend state, round trips and probe counts, and the checker's
  * counters. Nothing when health checks are off; no latency sample for a backend that
  * never answered (a missing sample is not a 0 s round trip). */
@@ -526,15 +578,18 @@ int
 metrics_render(struct dp *dp, FILE *out)
 {
 	struct metrics_health mh = {0};
+	struct metrics_group *groups = NULL;
 	struct metrics_row *rows;
 	uint64_t generation = 0;
-	unsigned n = 0;
+	unsigned n = 0, ng = 0;
 
-	rows = metrics_collect(dp, &n, &generation, &mh);
+	rows = metrics_collect(dp, &n, &generation, &mh, &groups, &ng);
 	if (rows == NULL)
 		return -1;
 	metrics_render_workers(out, dp);
 	metrics_render_backends(out, rows, n);
+	metrics_render_groups(out, groups, ng);
+	free(groups);
 	metrics_render_health(out, rows, n, &mh);
 	free(rows);
 	metrics_family(out, "siphon_snapshot_generation", "gauge",

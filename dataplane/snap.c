@@ -264,6 +264,9 @@ snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, cons
 			s->backends[bi].slot = (uint16_t)(slots != NULL ? slots[bi] : bi);
 		}
 		rc = maglev_build(s->groups[g].table, cfg->maglev_size, mb, grp->nb_backends);
+		if (rc == 0)
+			rc = maglev_fingerprint(s->groups[g].table, mb, grp->nb_backends,
+			                        &s->groups[g].fingerprint);
 		free(mb);
 		if (rc != 0) {
 			snap_err(err, errlen,
@@ -309,6 +312,22 @@ snap_build_vips(struct snap *s, const struct sph_cfg *cfg, char *err, size_t err
 		}
 	}
 	return 0;
+}
+
+/* The fingerprint of g's previous table t, whose slots index s's backends of g. */
+static int
+snap_fingerprint_prev(const struct snap *s, struct snap_group *g, const struct maglev_table *t)
+{
+	struct maglev_backend *mb = calloc(g->nb + 1, sizeof(*mb));
+	int rc;
+
+	if (mb == NULL)
+		return -1;
+	for (uint32_t i = 0; i < g->nb; i++)
+		mb[i] = (struct maglev_backend){.id = s->info[g->base + i].name};
+	rc = maglev_fingerprint(t, mb, g->nb, &g->prev_fingerprint);
+	free(mb);
+	return rc;
 }
 
 /*
@@ -361,6 +380,10 @@ snap_build_prev(struct snap *s, unsigned g, const struct snap *old)
 	if (same && og->prev == NULL) {
 		rte_free(t);
 		return 0;
+	}
+	if (snap_fingerprint_prev(s, ng, t) != 0) {
+		rte_free(t);
+		return -1;
 	}
 	ng->prev = t;
 	s->has_prev = true;

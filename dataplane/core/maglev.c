@@ -1,5 +1,5 @@
 /*
- * maglev.c - weighted Maglev table builder (see include/siphon/maglev.h).
+ * maglev.c - weighted Maglev table builder and table fingerprint (include/siphon/maglev.h).
  * Control plane and tools: maglev_build() allocates scratch and may take milliseconds;
  * the dataplane only reads the finished table through the inline maglev_lookup().
  * Invariant: the table depends only on the set of (id, weight, state) and the size, never
@@ -234,5 +234,86 @@ fail:
 	free(cls);
 	free(perm);
 	free(ref);
+	return rc;
+}
+
+/* ---- fingerprint ---- */
+
+#define MAGLEV_SEED_FINGERPRINT UINT64_C(0x5349504d41474631) /* "SIPMAGF1" */
+#define MAGLEV_FP_CHUNK         512u                         /* slots encoded per update */
+
+static void
+maglev_fp_u32(XXH3_state_t *st, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+
+	XXH3_64bits_update(st, b, sizeof(b));
+}
+
+int
+maglev_fingerprint(const struct maglev_table *t, const struct maglev_backend *be, unsigned n,
+                   uint64_t *fp)
+{
+	struct maglev_ref *ref = NULL;
+	uint16_t *rank = NULL;
+	uint32_t m = 0;
+	XXH3_state_t st;
+	int rc;
+
+	if (t == NULL || fp == NULL || (be == NULL && n > 0) || n > MAGLEV_MAX_BACKENDS)
+		return -EINVAL;
+	rc = -ENOMEM;
+	/* rank[i]: 1 once backend i is seen in a slot, then its rank among those seen. */
+	rank = calloc(n > 0 ? n : 1, sizeof(*rank));
+	ref = malloc((n > 0 ? n : 1) * sizeof(*ref));
+	if (rank == NULL || ref == NULL)
+		goto fail;
+	rc = -EINVAL;
+	for (uint32_t k = 0; k < t->size; k++) {
+		uint16_t v = t->slot[k];
+
+		if (v == MAGLEV_NONE)
+			continue;
+		if (v >= n)
+			goto fail;
+		if (rank[v] == 0) {
+			if (be[v].id == NULL || be[v].id[0] == '\0')
+				goto fail;
+			rank[v] = 1;
+			ref[m++] = (struct maglev_ref){.id = be[v].id, .index = v};
+		}
+	}
+	qsort(ref, m, sizeof(*ref), maglev_ref_cmp);
+	for (uint32_t i = 0; i < m; i++) {
+		if (i > 0 && strcmp(ref[i - 1].id, ref[i].id) == 0)
+			goto fail;
+		rank[ref[i].index] = (uint16_t)i;
+	}
+
+	/* A state on the stack must be initialised, or reset may reuse a stale secret. */
+	XXH3_INITSTATE(&st);
+	XXH3_64bits_reset_withSeed(&st, MAGLEV_SEED_FINGERPRINT);
+	maglev_fp_u32(&st, t->size);
+	maglev_fp_u32(&st, m);
+	/* The NUL ends each id, so no two id lists encode alike. */
+	for (uint32_t i = 0; i < m; i++)
+		XXH3_64bits_update(&st, ref[i].id, strlen(ref[i].id) + 1);
+	for (uint32_t k = 0; k < t->size;) {
+		uint8_t buf[2 * MAGLEV_FP_CHUNK];
+		uint32_t len = 0;
+
+		for (; k < t->size && len < sizeof(buf); k++, len += 2) {
+			uint16_t r = t->slot[k] == MAGLEV_NONE ? MAGLEV_NONE : rank[t->slot[k]];
+
+			buf[len] = (uint8_t)r;
+			buf[len + 1] = (uint8_t)(r >> 8);
+		}
+		XXH3_64bits_update(&st, buf, len);
+	}
+	*fp = XXH3_64bits_digest(&st);
+	rc = 0;
+fail:
+	free(ref);
+	free(rank);
 	return rc;
 }

@@ -76,6 +76,36 @@ int maglev_build(struct maglev_table *t, uint32_t size, const struct maglev_back
                  unsigned n);
 
 /**
+ * Fingerprint of what a built table decides, for comparing instances: equal
+ * fingerprints mean every key hash goes to the same backend id on both.
+ *
+ * XXH3-64 (seed "SIPMAGF1") over a canonical encoding that depends only on the
+ * size and on which id each slot holds, never on the order of be: the size
+ * (u32), the number m of backends holding a slot (u32), their ids in strcmp
+ * order each ended by a NUL, then every slot as the u16 rank of its id in that
+ * order (0xffff for MAGLEV_NONE); integers little-endian. Backends holding no
+ * slot (down, drained, weight 0) are not part of it: they decide nothing. The
+ * encoding, the seed and xxHash's frozen XXH3 output make the value the same
+ * on every instance, build and architecture of the same table contract
+ * (tests/test_maglev.c pins a golden value); it changes only when the tables
+ * do. It covers the table, not the hash key: two instances with different keys
+ * agree on the fingerprint yet route differently (the key is secret; a hash of
+ * it would be an offline oracle for guessing it).
+ *
+ * @param t   A table whose slots index be or hold MAGLEV_NONE (maglev_build()'s).
+ * @param be  Backends the slots index; only their ids are read.
+ * @param n   Length of be.
+ * @param fp  Filled in on success.
+ * @return 0; -EINVAL on a NULL t or fp, be NULL with n > 0, n > MAGLEV_MAX_BACKENDS,
+ *         a slot >= n that is not MAGLEV_NONE, or a NULL, empty or duplicate id among the backends
+ *         holding a slot; -ENOMEM when scratch memory cannot be had.
+ *
+ * Control plane or tools: allocates scratch; O(size + m log m) time.
+ */
+int maglev_fingerprint(const struct maglev_table *t, const struct maglev_backend *be, unsigned n,
+                       uint64_t *fp);
+
+/**
  * Backend index for a 64-bit key hash: slot[hash * size >> 64], which spreads
  * a uniform hash evenly without a division. Any lcore.
  */

@@ -55,7 +55,10 @@ struct snap_group {
 	struct maglev_table *prev;
 	uint32_t base;
 	uint32_t nb;
-	char name[CFG_NAME_MAX]; /**< cold: to find the group again in the next generation */
+	char name[CFG_NAME_MAX];   /**< cold: to find the group again in the next generation */
+	uint64_t fingerprint;      /**< cold: maglev_fingerprint() of table, for show groups
+	                              and metrics to compare instances by */
+	uint64_t prev_fingerprint; /**< cold: of prev; 0 when prev is NULL */
 };
 
 /** A VIP: how it forwards and to which group. */
