@@ -196,7 +196,9 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 		const __m256i lo2 = _mm256_broadcastsi128_si256(lo);
 		const __m256i hi2 = _mm256_broadcastsi128_si256(hi);
 		const __m256i nib2 = _mm256_set1_epi8(0x0f);
-		while (i < end && i + 32 <= n) {
+		/* No i < end test before a step: the answer is clamped to end
+		 * either way, and most runs end within the first step. */
+		while (i + 32 <= n) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
 			__m256i l = _mm256_shuffle_epi8(lo2, v);
 			__m256i h = _mm256_shuffle_epi8(
@@ -209,6 +211,8 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 				return i < end ? i : end;
 			}
 			i += 32;
+			if (i >= end)
+				return end;
 		}
 		while (i < end && i + 16 <= n) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
