@@ -6,7 +6,10 @@
  * find every line feed of the header section 64 octets at a time and classify
  * octets 16 at a time; the grammar reads the start line, each header's name
  * and the values of the headers it extracts, and never the body.
- * Invariant: every read is at an offset below the datagram's length n.
+ * Invariant: every read is at an offset below the datagram's length n. A
+ * region [i, end) a lexer or header parser gets ends at its line's CR or LF,
+ * and i <= end, so p[end] may be read, is <= SP and is in no octet class; the
+ * fast paths use that.
  * Defects follow the policy of SIP_VERDICTS (sip.h): a header parser returns
  * its verdict either way, and the line walker returns the drops and records the
  * anomalies (header_anomaly()), so the per-header fast paths are the same for
@@ -74,10 +77,11 @@ ieq(const uint8_t *p, const char *lit, uint32_t n)
 SIP_INLINE uint32_t
 skip_lws(const uint8_t *p, uint32_t i, uint32_t end)
 {
-	/* The common cases: no white space at all, or one SP. */
-	if (i < end && p[i] > ' ')
+	/* The common cases: no white space at all, or one SP. p[end] is a CR
+	 * or LF (see the file comment), so neither needs a bounds test. */
+	if (p[i] > ' ')
 		return i;
-	if (i + 1 < end && p[i] == ' ' && p[i + 1] > ' ')
+	if (p[i] == ' ' && p[i + 1] > ' ')
 		return i + 1;
 	while (i < end) {
 		uint8_t c = p[i];
@@ -252,6 +256,13 @@ lf_refill(struct lf_iter *it)
 {
 	while (it->mask == 0) {
 		it->base += 64;
+#if SIP_ISA >= SIP_ISA_SSE2
+		/* A whole block, the common case, without the length arithmetic. */
+		if (SPH_LIKELY(it->base + 64 <= it->len)) {
+			it->mask = lf_mask64(it->p + it->base);
+			continue;
+		}
+#endif
 		if (it->base >= it->len)
 			return false;
 		uint32_t n = it->len - it->base < 64 ? it->len - it->base : 64;
