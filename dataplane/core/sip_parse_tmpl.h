@@ -494,10 +494,10 @@ parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct para
 		uint32_t vs = i, ve = i;
 		bool has_val = false;
 		i = skip_lws(p, i, end);
-		if (i < end && p[i] == '=') {
+		if (p[i] == '=') {
 			i = skip_lws(p, i + 1, end);
 			vs = i;
-			if (i < end && p[i] == '"')
+			if (p[i] == '"')
 				i = skip_quoted(p, n, i, end);
 			else
 				i = class_end(p, n, i, end, CC_PVAL);
@@ -570,7 +570,7 @@ SIP_INLINE uint32_t
 skip_slash(const uint8_t *p, uint32_t i, uint32_t end)
 {
 	i = skip_lws(p, i, end);
-	if (i >= end || p[i] != '/')
+	if (p[i] != '/')
 		return NONE;
 	return skip_lws(p, i + 1, end);
 }
@@ -652,7 +652,7 @@ parse_top_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 		m->via_host = span(s, i);
 	}
 	uint32_t j = skip_lws(p, i, end);
-	if (j < end && p[j] == ':') {
+	if (p[j] == ':') {
 		uint64_t port;
 		bool ok;
 		i = parse_uint(p, n, skip_lws(p, j + 1, end), end, 65535, &port, &ok);
@@ -703,16 +703,16 @@ parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_sp
 		if (i == NONE)
 			return false;
 		i = skip_lws(p, i, end);
-		if (i >= end || p[i] != '<')
+		if (p[i] != '<')
 			return false;
 	} else if (p[i] != '<') { /* a bare '<' is the common case */
 		/* token display name before '<', or an addr-spec whose parameters
 		 * start at the first ';' (§20.10: then they are header params). */
 		i = find_any3(p, n, i, end, '<', ';', '"');
-		if (i < end && p[i] == '"')
+		if (p[i] == '"')
 			return false;
 	}
-	if (i < end && p[i] == '<') {
+	if (p[i] == '<') {
 		i = find_byte(p, n, i, end, '>');
 		if (i == NONE)
 			return false;
