@@ -315,7 +315,26 @@ parse_status_line(const uint8_t *p, uint32_t n, uint32_t i, uint32_t e, struct s
 	/* The SP before an empty reason is required, but its absence is harmless
 	 * to a forwarder, so "SIP/2.0 100" CRLF passes as an empty reason. */
 	uint32_t r = d < e ? d + 1 : e;
-	for (uint32_t k = r; k < e; k++)
+	uint32_t k = r;
+#if SIP_ISA >= SIP_ISA_SSE2
+	/* The first control octet other than HT, 16 octets a step: the line's
+	 * CR or LF at e is one, so the reason is clean when that is at e. */
+	const __m128i c1f = _mm_set1_epi8(0x1f), ht = _mm_set1_epi8('\t');
+	while (k + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+		__m128i ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, ht),
+		                               _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
+		uint32_t c = (uint32_t)_mm_movemask_epi8(ctl);
+		if (c != 0) {
+			if (k + (uint32_t)__builtin_ctz(c) < e)
+				return SIP_BAD_START_LINE;
+			k = e;
+			break;
+		}
+		k += 16;
+	}
+#endif
+	for (; k < e; k++)
 		if (p[k] < 0x20 && p[k] != '\t')
 			return SIP_BAD_START_LINE;
 	m->kind = SIP_RESPONSE;
