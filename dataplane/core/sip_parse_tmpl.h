@@ -1055,10 +1055,15 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 	if (SPH_UNLIKELY(m->to.off == 0))
 		m->anomalies |= SIP_ANOMALY_BIT(SIP_NO_TO);
 	if (m->kind == SIP_REQUEST) {
-		/* Only a well-formed CSeq can disagree; the request line's method stands. */
-		if (SPH_UNLIKELY(m->method_name.len != m->cseq_name.len ||
-		                 memcmp(p + m->method_name.off, p + m->cseq_name.off,
-		                        m->cseq_name.len) != 0) &&
+		/* Only a well-formed CSeq can disagree; the request line's method stands.
+		 * Names of the same length compare by their methods when either is a
+		 * known one (a known method is exactly one spelling), else by octets. */
+		if (SPH_UNLIKELY(
+		            m->method_name.len != m->cseq_name.len ||
+		            (m->method != SIP_METHOD_OTHER || m->cseq_method != SIP_METHOD_OTHER
+		                     ? m->method != m->cseq_method
+		                     : memcmp(p + m->method_name.off, p + m->cseq_name.off,
+		                              m->cseq_name.len) != 0)) &&
 		    m->cseq_name.len != 0)
 			m->anomalies |= SIP_ANOMALY_BIT(SIP_CSEQ_MISMATCH);
 	} else {
