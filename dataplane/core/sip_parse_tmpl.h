@@ -6,7 +6,10 @@
  * find every line feed of the header section 64 octets at a time and classify
  * octets 16 at a time; the grammar reads the start line, each header's name
  * and the values of the headers it extracts, and never the body.
- * Invariant: every read is at an offset below the datagram's length n.
+ * Invariant: every read is at an offset below the datagram's length n. A
+ * region [i, end) a lexer or header parser gets ends at its line's CR or LF,
+ * and i <= end, so p[end] may be read, is <= SP and is in no octet class; the
+ * fast paths use that.
  * Defects follow the policy of SIP_VERDICTS (sip.h): a header parser returns
  * its verdict either way, and the line walker returns the drops and records the
  * anomalies (header_anomaly()), so the per-header fast paths are the same for
@@ -74,10 +77,11 @@ ieq(const uint8_t *p, const char *lit, uint32_t n)
 SIP_INLINE uint32_t
 skip_lws(const uint8_t *p, uint32_t i, uint32_t end)
 {
-	/* The common cases: no white space at all, or one SP. */
-	if (i < end && p[i] > ' ')
+	/* The common cases: no white space at all, or one SP. p[end] is a CR
+	 * or LF (see the file comment), so neither needs a bounds test. */
+	if (p[i] > ' ')
 		return i;
-	if (i + 1 < end && p[i] == ' ' && p[i + 1] > ' ')
+	if (p[i] == ' ' && p[i + 1] > ' ')
 		return i + 1;
 	while (i < end) {
 		uint8_t c = p[i];
@@ -114,12 +118,51 @@ skip_quoted(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end)
 	}
 }
 
-/* Decimal number, leading zeros allowed; *ok false on no digit or above max. */
+/* Decimal number, leading zeros allowed; *ok false on no digit or above max
+ * (the returned index is then of no use, and no caller uses it). */
 SIP_INLINE uint32_t
-parse_uint(const uint8_t *p, uint32_t i, uint32_t end, uint64_t max, uint64_t *val, bool *ok)
+parse_uint(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint64_t max, uint64_t *val,
+           bool *ok)
 {
 	uint32_t s = i;
 	uint64_t v = 0;
+
+#if SIP_ISA != SIP_ISA_SCALAR
+	/* 1 to 7 digits, which is nearly every number here, in one 8-octet word
+	 * rather than a multiply and a test per digit; the scalar build keeps the
+	 * loop below as the reference. d holds each octet minus '0': a digit
+	 * borrows nothing, so up to the first non-digit every octet of d is
+	 * exact, and that octet is the first >= 10 (bit 7 of d + 0x76, or of d
+	 * itself from 0x80 up). The value only grows with each digit, so "above
+	 * max" at the end is "above max" at some digit. */
+	if (i + 8 <= n) {
+		const uint64_t ones = 0x0101010101010101u;
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		uint64_t d = w - ones * '0';
+		uint64_t stop = ((d + ones * 0x76) | d) & ones * 0x80;
+		if (stop != 0) {
+			uint32_t k = (uint32_t)__builtin_ctzll(stop) >> 3;
+			if (k == 0) {
+				*ok = false;
+				return i;
+			}
+			if (i + k <= end) {
+				/* Digits to the top octets, zeros (leading zeros) below;
+				 * then pairs, quads and octets of digits combined. */
+				uint64_t x = d << (8 * (8 - k));
+				x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffu;
+				x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffu;
+				x = (x * 10000 + (x >> 32)) & 0xffffffffu;
+				*ok = x <= max;
+				*val = x;
+				return i + k;
+			}
+		}
+	}
+#else
+	(void)n;
+#endif
 
 	while (i < end && (uint8_t)(p[i] - '0') < 10) { /* CC_DIGIT is exactly 0-9 */
 		v = v * 10 + (p[i] - '0');
@@ -213,6 +256,13 @@ lf_refill(struct lf_iter *it)
 {
 	while (it->mask == 0) {
 		it->base += 64;
+#if SIP_ISA >= SIP_ISA_SSE2
+		/* A whole block, the common case, without the length arithmetic. */
+		if (SPH_LIKELY(it->base + 64 <= it->len)) {
+			it->mask = lf_mask64(it->p + it->base);
+			continue;
+		}
+#endif
 		if (it->base >= it->len)
 			return false;
 		uint32_t n = it->len - it->base < 64 ? it->len - it->base : 64;
@@ -265,7 +315,26 @@ parse_status_line(const uint8_t *p, uint32_t n, uint32_t i, uint32_t e, struct s
 	/* The SP before an empty reason is required, but its absence is harmless
 	 * to a forwarder, so "SIP/2.0 100" CRLF passes as an empty reason. */
 	uint32_t r = d < e ? d + 1 : e;
-	for (uint32_t k = r; k < e; k++)
+	uint32_t k = r;
+#if SIP_ISA >= SIP_ISA_SSE2
+	/* The first control octet other than HT, 16 octets a step: the line's
+	 * CR or LF at e is one, so the reason is clean when that is at e. */
+	const __m128i c1f = _mm_set1_epi8(0x1f), ht = _mm_set1_epi8('\t');
+	while (k + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+		__m128i ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, ht),
+		                               _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
+		uint32_t c = (uint32_t)_mm_movemask_epi8(ctl);
+		if (c != 0) {
+			if (k + (uint32_t)__builtin_ctz(c) < e)
+				return SIP_BAD_START_LINE;
+			k = e;
+			break;
+		}
+		k += 16;
+	}
+#endif
+	for (; k < e; k++)
 		if (p[k] < 0x20 && p[k] != '\t')
 			return SIP_BAD_START_LINE;
 	m->kind = SIP_RESPONSE;
@@ -338,7 +407,7 @@ parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_ms
 		return SIP_DUP_CSEQ;
 	i = skip_lws(p, i, end);
 	uint32_t s = i;
-	i = parse_uint(p, i, end, UINT32_MAX, &num, &ok);
+	i = parse_uint(p, n, i, end, UINT32_MAX, &num, &ok);
 	if (!ok)
 		return SIP_BAD_CSEQ;
 	uint32_t ns = i;
@@ -362,11 +431,10 @@ parse_content_length(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, str
 	uint64_t num;
 	bool ok;
 
-	(void)n; /* every header parser has the hdr_fn signature */
 	if (m->flags & SIP_F_CONTENT_LENGTH)
 		return SIP_DUP_CONTENT_LENGTH;
 	i = skip_lws(p, i, end);
-	i = parse_uint(p, i, end, UINT32_MAX, &num, &ok);
+	i = parse_uint(p, n, i, end, UINT32_MAX, &num, &ok);
 	if (!ok || skip_lws(p, i, end) != end)
 		return SIP_BAD_CONTENT_LENGTH;
 	m->content_length = (uint32_t)num;
@@ -380,11 +448,10 @@ parse_max_forwards(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struc
 	uint64_t num;
 	bool ok;
 
-	(void)n; /* every header parser has the hdr_fn signature */
 	if (m->flags & (SIP_F_MAX_FORWARDS | SIP_F_MAX_FORWARDS_BAD))
 		return SIP_DUP_MAX_FORWARDS;
 	i = skip_lws(p, i, end);
-	i = parse_uint(p, i, end, 255, &num, &ok);
+	i = parse_uint(p, n, i, end, 255, &num, &ok);
 	if (!ok || skip_lws(p, i, end) != end)
 		return SIP_BAD_MAX_FORWARDS;
 	m->max_forwards = (uint8_t)num;
@@ -446,10 +513,10 @@ parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct para
 		uint32_t vs = i, ve = i;
 		bool has_val = false;
 		i = skip_lws(p, i, end);
-		if (i < end && p[i] == '=') {
+		if (p[i] == '=') {
 			i = skip_lws(p, i + 1, end);
 			vs = i;
-			if (i < end && p[i] == '"')
+			if (p[i] == '"')
 				i = skip_quoted(p, n, i, end);
 			else
 				i = class_end(p, n, i, end, CC_PVAL);
@@ -522,7 +589,7 @@ SIP_INLINE uint32_t
 skip_slash(const uint8_t *p, uint32_t i, uint32_t end)
 {
 	i = skip_lws(p, i, end);
-	if (i >= end || p[i] != '/')
+	if (p[i] != '/')
 		return NONE;
 	return skip_lws(p, i + 1, end);
 }
@@ -604,10 +671,10 @@ parse_top_via(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 		m->via_host = span(s, i);
 	}
 	uint32_t j = skip_lws(p, i, end);
-	if (j < end && p[j] == ':') {
+	if (p[j] == ':') {
 		uint64_t port;
 		bool ok;
-		i = parse_uint(p, skip_lws(p, j + 1, end), end, 65535, &port, &ok);
+		i = parse_uint(p, n, skip_lws(p, j + 1, end), end, 65535, &port, &ok);
 		if (!ok || port == 0)
 			return SIP_BAD_VIA;
 		m->via_port = (uint16_t)port;
@@ -655,16 +722,16 @@ parse_addr(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_sp
 		if (i == NONE)
 			return false;
 		i = skip_lws(p, i, end);
-		if (i >= end || p[i] != '<')
+		if (p[i] != '<')
 			return false;
 	} else if (p[i] != '<') { /* a bare '<' is the common case */
 		/* token display name before '<', or an addr-spec whose parameters
 		 * start at the first ';' (§20.10: then they are header params). */
 		i = find_any3(p, n, i, end, '<', ';', '"');
-		if (i < end && p[i] == '"')
+		if (p[i] == '"')
 			return false;
 	}
-	if (i < end && p[i] == '<') {
+	if (p[i] == '<') {
 		i = find_byte(p, n, i, end, '>');
 		if (i == NONE)
 			return false;
@@ -877,7 +944,22 @@ header_anomaly(enum hdr_id h, enum sip_verdict v, const uint8_t *p, uint32_t i, 
 SIP_TARGET enum sip_verdict
 SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 {
+#if SIP_ISA == SIP_ISA_AVX2
+	/* Four 32-octet stores (the last overlapping the third) rather than
+	 * the rep stos the compiler picks for this memset(), whose start-up
+	 * costs more than the stores do. */
+	{
+		_Static_assert(sizeof(*m) > 96 && sizeof(*m) <= 128, "four 32-octet stores");
+		uint8_t *d = (uint8_t *)m;
+		const __m256i z = _mm256_setzero_si256();
+		_mm256_storeu_si256((__m256i *)(void *)d, z);
+		_mm256_storeu_si256((__m256i *)(void *)(d + 32), z);
+		_mm256_storeu_si256((__m256i *)(void *)(d + 64), z);
+		_mm256_storeu_si256((__m256i *)(void *)(d + sizeof(*m) - 32), z);
+	}
+#else
 	memset(m, 0, sizeof(*m));
+#endif
 	if (len > SIP_MAX_MSG)
 		return SIP_OVERSIZE;
 	const uint8_t *p = buf;
@@ -917,16 +999,27 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 		e = p[lf - 1] == '\r' ? lf - 1 : lf;
 		if (e == ls)
 			break;
-		uint32_t i = class_end(p, n, ls, e, CC_TOKEN);
+		uint32_t i;
+#if SIP_ISA == SIP_ISA_AVX2
+		/* A name nearly always ends within 32 octets, and always by the
+		 * line's CR or LF (in no class), so one step finds its end with
+		 * neither a loop nor a clamp to e. */
+		uint32_t miss;
+		if (SPH_LIKELY(ls + 32 <= n) && (miss = class_miss32(p + ls, CC_TOKEN)) != 0)
+			i = ls + (uint32_t)__builtin_ctz(miss);
+		else
+#endif
+			i = class_end(p, n, ls, e, CC_TOKEN);
 		uint32_t ne = i;
 		if (i == ls)
 			return SIP_BAD_HEADER;
 		/* Usually the colon follows the name. At i == e, p[i] is the CR or
 		 * LF ending the line, so p[i] != ':' covers that case too. */
 		if (SPH_UNLIKELY(p[i] != ':')) {
-			while (i < e && (p[i] == ' ' || p[i] == '\t'))
+			/* p[e] (CR or LF) stops the walk: no i < e test. */
+			while (p[i] == ' ' || p[i] == '\t')
 				i++;
-			if (i == e || p[i] != ':')
+			if (p[i] != ':')
 				return SIP_BAD_HEADER;
 		}
 		/* Folded continuation lines are rare; e (lf > ls here) stays as
@@ -962,10 +1055,15 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 	if (SPH_UNLIKELY(m->to.off == 0))
 		m->anomalies |= SIP_ANOMALY_BIT(SIP_NO_TO);
 	if (m->kind == SIP_REQUEST) {
-		/* Only a well-formed CSeq can disagree; the request line's method stands. */
-		if (SPH_UNLIKELY(m->method_name.len != m->cseq_name.len ||
-		                 memcmp(p + m->method_name.off, p + m->cseq_name.off,
-		                        m->cseq_name.len) != 0) &&
+		/* Only a well-formed CSeq can disagree; the request line's method stands.
+		 * Names of the same length compare by their methods when either is a
+		 * known one (a known method is exactly one spelling), else by octets. */
+		if (SPH_UNLIKELY(
+		            m->method_name.len != m->cseq_name.len ||
+		            (m->method != SIP_METHOD_OTHER || m->cseq_method != SIP_METHOD_OTHER
+		                     ? m->method != m->cseq_method
+		                     : memcmp(p + m->method_name.off, p + m->cseq_name.off,
+		                              m->cseq_name.len) != 0)) &&
 		    m->cseq_name.len != 0)
 			m->anomalies |= SIP_ANOMALY_BIT(SIP_CSEQ_MISMATCH);
 	} else {

@@ -152,26 +152,62 @@ lf_mask_back(const uint8_t *p, uint32_t len, uint32_t back)
 /* --- classes ------------------------------------------------------------- */
 
 #if SIP_ISA == SIP_ISA_AVX2
-/* pshufb membership: bit h of lo[l] says octet 0xhl is in the class (h < 8);
- * hi[h] = 1 << h, and 0 for octets >= 0x80. Generated with cc[] above. */
-static const uint8_t cc_lo[8][16] __attribute__((aligned(16))) = {
-        [CC_TOKEN] = {0xe8, 0xfc, 0xf8, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xf8, 0xf8, 0xf4, 0x54, 0x50,
-                      0x54, 0xd4, 0x70},
-        [CC_WORD] = {0xf8, 0xfc, 0xfc, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xf4, 0x78,
-                     0xf4, 0xdc, 0x7c},
-        [CC_DIGIT] = {0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x00, 0x00, 0x00,
-                      0x00, 0x00, 0x00},
-        [CC_SCHEME] = {0xa8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf0, 0x54, 0x50,
-                       0x54, 0x54, 0x50},
-        [CC_PVAL] = {0xe8, 0xfc, 0xf8, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xf8, 0xf8, 0xfc, 0x74, 0x50,
-                     0x74, 0xd4, 0x70},
-        [CC_HOST] = {0xa8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf0, 0x50, 0x50,
-                     0x54, 0x54, 0x50},
-        [CC_HOST6] = {0x08, 0x58, 0x58, 0x58, 0x58, 0x58, 0x58, 0x08, 0x08, 0x08, 0x08, 0x00, 0x00,
-                      0x00, 0x04, 0x00},
+/* pshufb membership: bit h of row k's low-nibble half says octet 0xhl is in
+ * class k (h < 8); row CC_ROW_HI holds 1 << h for the high nibble h, and 0
+ * for octets >= 0x80; row CC_ROW_NIB the nibble mask. Generated with cc[]
+ * above. Each row is stored twice, once per 128-bit lane of vpshufb, and all
+ * in one array, so class_end() loads them from one base pointer. */
+#define CC_ROW_HI  8
+#define CC_ROW_NIB 9
+#define CC_ROW(...)                                                                                \
+	{                                                                                          \
+		__VA_ARGS__, __VA_ARGS__                                                           \
+	}
+static const uint8_t cc_vec[10][32] __attribute__((aligned(32))) = {
+        [CC_TOKEN] = CC_ROW(0xe8, 0xfc, 0xf8, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xf8, 0xf8, 0xf4, 0x54,
+                            0x50, 0x54, 0xd4, 0x70),
+        [CC_WORD] = CC_ROW(0xf8, 0xfc, 0xfc, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xf4,
+                           0x78, 0xf4, 0xdc, 0x7c),
+        [CC_DIGIT] = CC_ROW(0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x00, 0x00,
+                            0x00, 0x00, 0x00, 0x00),
+        [CC_SCHEME] = CC_ROW(0xa8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf0, 0x54,
+                             0x50, 0x54, 0x54, 0x50),
+        [CC_PVAL] = CC_ROW(0xe8, 0xfc, 0xf8, 0xf8, 0xf8, 0xfc, 0xf8, 0xfc, 0xf8, 0xf8, 0xfc, 0x74,
+                           0x50, 0x74, 0xd4, 0x70),
+        [CC_HOST] = CC_ROW(0xa8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf8, 0xf0, 0x50,
+                           0x50, 0x54, 0x54, 0x50),
+        [CC_HOST6] = CC_ROW(0x08, 0x58, 0x58, 0x58, 0x58, 0x58, 0x58, 0x08, 0x08, 0x08, 0x08, 0x00,
+                            0x00, 0x00, 0x04, 0x00),
+        [CC_ROW_HI] = CC_ROW(1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0),
+        [CC_ROW_NIB] = CC_ROW(0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f,
+                              0x0f, 0x0f, 0x0f, 0x0f, 0x0f),
 };
-static const uint8_t cc_hi[16] __attribute__((aligned(16))) = {1, 2, 4, 8, 16, 32, 64, 128};
+#undef CC_ROW
 
+#endif
+
+#if SIP_ISA == SIP_ISA_AVX2
+/* Bit j set iff q[j] is not in class k (k != CC_URI), for the 32 octets at q.
+ * The low-nibble lookup needs no mask: vpshufb yields 0 (not in the class)
+ * for an octet with its top bit set, and no class here holds such octets. */
+SIP_INLINE uint32_t
+class_miss32(const uint8_t *q, unsigned k)
+{
+	/* The tables through a pointer the compiler cannot see into: it would
+	 * otherwise fold them into constants and, as the calls in the grammar
+	 * clobber every vector register, rebuild each one (moves, broadcasts)
+	 * at every use instead of loading it. */
+	const uint8_t(*t)[32] = cc_vec;
+	__asm__("" : "+r"(t));
+	const __m256i lo = _mm256_load_si256((const __m256i *)(const void *)t[k]);
+	const __m256i hi = _mm256_load_si256((const __m256i *)(const void *)t[CC_ROW_HI]);
+	const __m256i nib = _mm256_load_si256((const __m256i *)(const void *)t[CC_ROW_NIB]);
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)q);
+	__m256i l = _mm256_shuffle_epi8(lo, v);
+	__m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+	__m256i out = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
+	return (uint32_t)_mm256_movemask_epi8(out);
+}
 #endif
 
 /*
@@ -186,30 +222,23 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 	if (k != CC_URI) {
 		/* 32 octets a step (vpshufb looks up within each 128-bit lane, so
 		 * the tables are repeated in both), then 16, then octet by octet
-		 * within 16 of n. Most tokens end within the first step. The
-		 * low-nibble lookup needs no mask: vpshufb yields 0 (not in the
-		 * class) for an octet with its top bit set, and no class here
-		 * holds such octets. */
-		const __m128i lo = _mm_load_si128((const __m128i *)(const void *)cc_lo[k]);
-		const __m128i hi = _mm_load_si128((const __m128i *)(const void *)cc_hi);
-		const __m128i nib = _mm_set1_epi8(0x0f);
-		const __m256i lo2 = _mm256_broadcastsi128_si256(lo);
-		const __m256i hi2 = _mm256_broadcastsi128_si256(hi);
-		const __m256i nib2 = _mm256_set1_epi8(0x0f);
-		while (i < end && i + 32 <= n) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-			__m256i l = _mm256_shuffle_epi8(lo2, v);
-			__m256i h = _mm256_shuffle_epi8(
-			        hi2, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib2));
-			__m256i out =
-			        _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
-			uint32_t m = (uint32_t)_mm256_movemask_epi8(out);
+		 * within 16 of n. Most tokens end within the first step, so it
+		 * is not preceded by an i < end test: the answer is clamped to
+		 * end either way. */
+		while (i + 32 <= n) {
+			uint32_t m = class_miss32(p + i, k);
 			if (m != 0) {
 				i += (uint32_t)__builtin_ctz(m);
 				return i < end ? i : end;
 			}
 			i += 32;
+			if (i >= end)
+				return end;
 		}
+		const uint8_t(*t)[32] = cc_vec;
+		const __m128i lo = _mm_load_si128((const __m128i *)(const void *)t[k]);
+		const __m128i hi = _mm_load_si128((const __m128i *)(const void *)t[CC_ROW_HI]);
+		const __m128i nib = _mm_load_si128((const __m128i *)(const void *)t[CC_ROW_NIB]);
 		while (i < end && i + 16 <= n) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			__m128i l = _mm_shuffle_epi8(lo, v);
