@@ -1423,6 +1423,7 @@ read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsi
 		return -1;
 	set_item(x, "port \"%s\"", p->name);
 	p->line = src_line(x, g);
+	p->file = cfg_src_file(&x->src, config_setting_source_line(g));
 	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
 	    keys_require(x, g, port_keys, SPH_ARRAY_SIZE(port_keys)) < 0)
 		return -1;
@@ -1553,6 +1554,7 @@ read_backend(struct cfg_ctx *x, const config_setting_t *g, struct cfg_backend *b
 		return -1;
 	set_item(x, "backend \"%s\"", b->name);
 	b->line = src_line(x, g);
+	b->file = cfg_src_file(&x->src, config_setting_source_line(g));
 	b->port = CFG_DEFAULT_PORT;
 	keys_default(backend_keys, SPH_ARRAY_SIZE(backend_keys), b);
 	b->state = MAGLEV_UP;
@@ -1589,6 +1591,7 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 		return -1;
 	set_item(x, "group \"%s\"", grp->name);
 	grp->line = src_line(x, g);
+	grp->file = cfg_src_file(&x->src, config_setting_source_line(g));
 	if (walk(x, g, group_keys, SPH_ARRAY_SIZE(group_keys), grp) < 0 ||
 	    keys_require(x, g, group_keys, SPH_ARRAY_SIZE(group_keys)) < 0)
 		return -1;
@@ -1736,6 +1739,7 @@ read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsign
 		return -1;
 	set_item(x, "vip %s", cfg_addr_format(&v->addr, 0, a, sizeof(a)));
 	v->line = src_line(x, g);
+	v->file = cfg_src_file(&x->src, config_setting_source_line(g));
 	v->mode = CFG_VIP_L2DSR;
 	x->s_port_key = NULL;
 	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 ||
@@ -1819,6 +1823,25 @@ load(struct cfg_ctx *x, config_t *c)
 	return 0;
 }
 
+/* Keep the names of the files read, so that messages about an object long after the
+ * load (cfg_validate() on an edited copy, the dataplane's checks) name its own file. */
+static int
+cfg_files_take(struct sph_cfg *cfg, const struct cfg_src *src)
+{
+	if (src->nb_files == 0)
+		return 0;
+	cfg->files = calloc(src->nb_files, sizeof(*cfg->files));
+	if (cfg->files == NULL)
+		return -1;
+	for (size_t i = 0; i < src->nb_files; i++) {
+		cfg->files[i] = strdup(src->files[i]);
+		if (cfg->files[i] == NULL)
+			return -1; /* cfg_free() releases the ones made */
+		cfg->nb_files = (unsigned)i + 1;
+	}
+	return 0;
+}
+
 int
 cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 {
@@ -1854,6 +1877,8 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	config_init(&c);
 	rc = load(&x, &c);
 	config_destroy(&c);
+	if (rc == 0 && cfg_files_take(x.cfg, &x.src) != 0)
+		rc = fail_nomem(&x);
 	cfg_src_free(&x.src);
 	free(x.group_order);
 	free(dir);
@@ -2066,6 +2091,7 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 
 struct val_ctx {
 	const struct sph_cfg *cfg;
+	unsigned file; /* of the object being checked (cfg_where()) */
 	char *err;
 	size_t errlen;
 };
@@ -2075,7 +2101,9 @@ struct val_ctx {
 static SPH_COLD __attribute__((format(printf, 4, 5))) int
 vfail(struct val_ctx *v, const char *item, unsigned line, const char *fmt, ...)
 {
-	const char *path = v->cfg->path != NULL ? v->cfg->path : "configuration";
+	const char *path = line != 0              ? cfg_where(v->cfg, v->file)
+	                   : v->cfg->path != NULL ? v->cfg->path
+	                                          : "configuration";
 	char problem[512];
 	va_list ap;
 
@@ -2126,7 +2154,11 @@ val_where(const struct rule_ctx *r, enum rule_obj kind, unsigned i, unsigned j, 
 	const struct sph_cfg *cfg = r->cfg;
 
 	(void)key;
-	*file = cfg->path != NULL ? cfg->path : "configuration";
+	*file = cfg_where(cfg, kind == RULE_PORT      ? cfg->ports[i].file
+	                       : kind == RULE_GROUP   ? cfg->groups[i].file
+	                       : kind == RULE_BACKEND ? cfg->groups[i].backends[j].file
+	                       : kind == RULE_VIP     ? cfg->vips[i].file
+	                                              : 0);
 	*line = kind == RULE_PORT      ? cfg->ports[i].line
 	        : kind == RULE_GROUP   ? cfg->groups[i].line
 	        : kind == RULE_BACKEND ? cfg->groups[i].backends[j].line
@@ -2161,6 +2193,7 @@ validate_ports(struct val_ctx *v)
 		const struct cfg_port *p = &cfg->ports[i];
 
 		snprintf(item, sizeof(item), "port \"%.63s\"", p->name);
+		v->file = p->file;
 		if (keys_check(v, port_keys, SPH_ARRAY_SIZE(port_keys), p, item, p->line) < 0)
 			return -1;
 		if (p->nb_addrs == 0 || p->nb_addrs > CFG_PORT_ADDRS_MAX)
@@ -2198,6 +2231,7 @@ validate_backend(struct val_ctx *v, const struct cfg_backend *b)
 	char item[CFG_NAME_MAX + 16], a[CFG_ADDR_STRLEN];
 
 	snprintf(item, sizeof(item), "backend \"%.63s\"", b->name);
+	v->file = b->file;
 	if (keys_check(v, backend_keys, SPH_ARRAY_SIZE(backend_keys), b, item, b->line) < 0)
 		return -1;
 	if (b->addr.family != 4 && b->addr.family != 6)
@@ -2223,6 +2257,7 @@ validate_groups(struct val_ctx *v)
 		const struct cfg_group *g = &cfg->groups[i];
 
 		snprintf(item, sizeof(item), "group \"%.63s\"", g->name);
+		v->file = g->file;
 		if (keys_check(v, group_keys, SPH_ARRAY_SIZE(group_keys), g, item, g->line) < 0)
 			return -1;
 		if (g->nb_backends == 0 || g->backends == NULL)
@@ -2249,6 +2284,7 @@ validate_vips(struct val_ctx *v)
 		const struct cfg_vip *vp = &cfg->vips[i];
 
 		snprintf(item, sizeof(item), "vip %s", cfg_addr_format(&vp->addr, 0, a, sizeof(a)));
+		v->file = vp->file;
 		if ((vp->addr.family != 4 && vp->addr.family != 6) || !cfg_addr_unicast(&vp->addr))
 			return vfail(v, item, vp->line, "address must be a unicast address");
 		if (vp->nb_ports == 0 || vp->ports == NULL)

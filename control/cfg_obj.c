@@ -27,6 +27,9 @@ cfg_free(struct sph_cfg *cfg)
 		memset(cfg->hash_key, 0, cfg->hash_key_len);
 		free(cfg->hash_key);
 	}
+	for (unsigned i = 0; i < cfg->nb_files; i++)
+		free(cfg->files[i]);
+	free(cfg->files);
 	free(cfg->path);
 	free(cfg);
 }
@@ -115,9 +118,19 @@ cfg_dup(const struct sph_cfg *cfg)
 	d->groups = NULL;
 	d->vips = NULL;
 	d->ports = NULL;
+	d->files = NULL;
+	d->nb_files = 0;
 	d->nb_groups = d->nb_vips = d->nb_ports = 0; /* cfg_free() of a half copy is safe */
 	if (cfg->path != NULL && (d->path = strdup(cfg->path)) == NULL)
 		goto fail;
+	if (cfg->nb_files > 0) {
+		d->files = calloc(cfg->nb_files, sizeof(*d->files));
+		if (d->files == NULL)
+			goto fail;
+		for (; d->nb_files < cfg->nb_files; d->nb_files++)
+			if ((d->files[d->nb_files] = strdup(cfg->files[d->nb_files])) == NULL)
+				goto fail;
+	}
 	if (cfg->hash_key_len > 0) {
 		d->hash_key = malloc(cfg->hash_key_len);
 		if (d->hash_key == NULL)

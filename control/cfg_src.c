@@ -102,6 +102,24 @@ cfg_src_where(const struct cfg_src *s, unsigned line, const char **file, unsigne
 	*out = s->segs[lo].line + (line - s->segs[lo].first);
 }
 
+unsigned
+cfg_src_file(const struct cfg_src *s, unsigned line)
+{
+	size_t lo = 0, hi = s->nb_segs;
+
+	if (line == 0 || s->nb_segs == 0)
+		return 0;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->segs[mid].first <= line)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return s->segs[lo].file;
+}
+
 /*
  * Opens path without blocking (a FIFO or a device cannot stall the reload), refuses all
  * but regular files, and reads it whole within what is left of CFG_FILE_MAX. What names

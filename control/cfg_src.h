@@ -48,6 +48,10 @@ int cfg_src_read(struct cfg_src *s, const char *path, const char *dir, char *err
 /* The file and line of line `line` of the spliced text; *file is NULL for line 0. */
 void cfg_src_where(const struct cfg_src *s, unsigned line, const char **file, unsigned *out);
 
+/* The index in s->files of the file line `line` of the spliced text comes from (0 for
+ * line 0: the main file). */
+unsigned cfg_src_file(const struct cfg_src *s, unsigned line);
+
 void cfg_src_free(struct cfg_src *s);
 
 #endif /* SIPHON_CFG_SRC_H */

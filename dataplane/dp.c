@@ -52,12 +52,14 @@ dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size
 			        err, errlen,
 			        "%s:%u: port \"%s\": no DPDK device \"%s\" (give it to EAL: -a PCI "
 			        "or --vdev)",
-			        cfg->path, cfg->ports[p].line, dpp->name, cfg->ports[p].device);
+			        cfg_where(cfg, cfg->ports[p].file), cfg->ports[p].line, dpp->name,
+			        cfg->ports[p].device);
 			return -1;
 		}
 		if (dp->port_index[dpp->port_id] != DP_PORT_NONE) {
 			snprintf(err, errlen, "%s:%u: port \"%s\": device \"%s\" already used",
-			         cfg->path, cfg->ports[p].line, dpp->name, cfg->ports[p].device);
+			         cfg_where(cfg, cfg->ports[p].file), cfg->ports[p].line, dpp->name,
+			         cfg->ports[p].device);
 			return -1;
 		}
 		dp->port_index[dpp->port_id] = (uint8_t)p;

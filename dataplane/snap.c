@@ -115,7 +115,7 @@ snap_build_ports(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char 
 	full:
 		snap_err(err, errlen,
 		         "%s:%u: port \"%s\": more than %u addresses and VIPs to answer for",
-		         cfg->path, cp->line, cp->name, ND_SELF_MAX);
+		         cfg_where(cfg, cp->file), cp->line, cp->name, ND_SELF_MAX);
 		return -1;
 	}
 	return 0;
@@ -157,7 +157,7 @@ snap_route(const struct sph_cfg *cfg, const struct cfg_group *grp, const struct 
 			         "%s:%u: backend \"%s\" (group \"%s\", l2dsr): not within any "
 			         "port's "
 			         "prefix and no mac: L2 DSR needs it on the segment",
-			         cfg->path, b->line, b->name, grp->name);
+			         cfg_where(cfg, b->file), b->line, b->name, grp->name);
 			return -1;
 		}
 		for (unsigned p = 0; p < cfg->nb_ports && port < 0; p++) {
@@ -173,7 +173,8 @@ snap_route(const struct sph_cfg *cfg, const struct cfg_group *grp, const struct 
 			         "%s:%u: backend \"%s\": not within any port's prefix and no port "
 			         "has "
 			         "a gateway%c",
-			         cfg->path, b->line, b->name, b->addr.family == 4 ? '4' : '6');
+			         cfg_where(cfg, b->file), b->line, b->name,
+			         b->addr.family == 4 ? '4' : '6');
 			return -1;
 		}
 	}
@@ -183,8 +184,9 @@ snap_route(const struct sph_cfg *cfg, const struct cfg_group *grp, const struct 
 		has_src |= cfg->ports[port].addrs[i].addr.family == b->addr.family;
 	if (!has_src && ((modes & 1u << CFG_VIP_IPIP) || !b->has_mac)) {
 		snap_err(err, errlen,
-		         "%s:%u: backend \"%s\": port \"%s\" has no IPv%u address to %s", cfg->path,
-		         b->line, b->name, cfg->ports[port].name, b->addr.family,
+		         "%s:%u: backend \"%s\": port \"%s\" has no IPv%u address to %s",
+		         cfg_where(cfg, b->file), b->line, b->name, cfg->ports[port].name,
+		         b->addr.family,
 		         (modes & 1u << CFG_VIP_IPIP) ? "tunnel from" : "resolve its MAC from");
 		return -1;
 	}
@@ -216,7 +218,7 @@ snap_build_backend(struct snap *s, struct dp *dp, const struct sph_cfg *cfg,
 	                  hop == &b->addr && b->has_mac ? b->mac : NULL, sph_now_ns());
 	if (nd < 0) {
 		snap_err(err, errlen, "%s:%u: backend \"%s\": neighbour table full (%u entries)",
-		         cfg->path, b->line, b->name, ND_TABLE_MAX);
+		         cfg_where(cfg, b->file), b->line, b->name, ND_TABLE_MAX);
 		return -1;
 	}
 	sb->nd_idx = (uint16_t)nd;
@@ -271,7 +273,7 @@ snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, cons
 		if (rc != 0) {
 			snap_err(err, errlen,
 			         "%s:%u: group \"%s\": cannot build its Maglev table: %s",
-			         cfg->path, grp->line, grp->name, strerror(-rc));
+			         cfg_where(cfg, grp->file), grp->line, grp->name, strerror(-rc));
 			return -1;
 		}
 	}
@@ -441,7 +443,7 @@ snap_check(const struct sph_cfg *cfg, char *err, size_t errlen)
 			snap_err(
 			        err, errlen,
 			        "%s:%u: port \"%s\": more than %u addresses and VIPs to answer for",
-			        cfg->path, cp->line, cp->name, ND_SELF_MAX);
+			        cfg_where(cfg, cp->file), cp->line, cp->name, ND_SELF_MAX);
 			return -1;
 		}
 	}

@@ -1065,6 +1065,21 @@ Test(cfg, include)
 	cr_assert_eq(chdir("/"), 0);
 	cr_assert_eq(cfg_load(main, &cfg, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cfg->groups[0].nb_backends, 2);
+	/* Long after the load (an edited copy checked by cfg_validate()), an object read
+	 * from the included file is still reported at its own file and line. */
+	{
+		struct sph_cfg *d = cfg_dup(cfg);
+
+		cr_assert_not_null(d);
+		cr_assert_str_eq(cfg_where(d, d->groups[0].backends[1].file), cfg_where(cfg, 1));
+		d->groups[0].backends[1].weight = 0;
+		cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want),
+		         "%s/backends.inc:2: backend \"b2\": weight must be 1..100, got 0", tmpdir);
+		cr_assert_str_eq(err, want);
+		cr_assert_eq(d->groups[0].file, 0u, "the group is in the main file");
+		cfg_free(d);
+	}
 	cfg_free(cfg);
 
 	/* A problem inside the included file names that file and its line. */

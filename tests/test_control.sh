@@ -103,6 +103,23 @@ sed 's/{ name = "b3"; address = "203.0.113.23"; }/{ name = "b3"; address = "198.
 check "--check-config runs the dataplane's checks too (rc $rc: $(cat "$TMP/check.err"))" \
 	test "$rc" = 1 -a -n "$(grep -F 'offlink.conf:7: backend "b3"' "$TMP/check.err" | grep -F 'L2 DSR needs it on the segment')"
 
+# An object from an @include'd file is named at its own file and line by the dataplane's
+# checks too, long after the load.
+cat >"$TMP/inc-main.conf" <<EOF
+hash_key_hex = "5369706830e2bc94c1d0a7c3f3b1e0d8a6e9f4c2b7d1a3e5f7091b2d3c4e5f60";
+ports = ( { name = "net0"; device = "net_null0"; addresses = [ "203.0.113.2/24" ]; } );
+groups = ( { name = "core"; backends = (
+@include "inc-backends.conf"
+); } );
+vips = ( { address = "203.0.113.10"; group = "core"; } );
+health = { enabled = false; };
+EOF
+printf '{ name = "b1"; address = "203.0.113.21"; },\n{ name = "b2"; address = "198.51.100.22"; }\n' \
+	>"$TMP/inc-backends.conf"
+"$SIPHON" --check-config "$TMP/inc-main.conf" >/dev/null 2>"$TMP/check.err"; rc=$?
+check "--check-config names the included file of an off-segment backend (rc $rc: $(cat "$TMP/check.err"))" \
+	test "$rc" = 1 -a -n "$(grep -F 'inc-backends.conf:2: backend "b2"' "$TMP/check.err")"
+
 # ---- start ----
 start_daemon() { # start_daemon VDEV [OPTIONS...]: siphon with $CONF, waits for $SOCK
 	local vdev=$1; shift

@@ -71,6 +71,7 @@ struct cfg_backend {
 	uint8_t has_mac;         /**< 1 when mac is configured (static neighbour, no ARP/ND) */
 	uint8_t mac[6];          /**< its Ethernet address when has_mac */
 	unsigned line;           /**< where it is defined, for later messages */
+	unsigned file;           /**< in sph_cfg.files[file] (cfg_where()); 0: the main file */
 };
 
 /** An address a dataplane port owns, with its on-link prefix. */
@@ -96,6 +97,7 @@ struct cfg_port {
 	 *  A-Z a-z 0-9 . _ - (not "." or ".."), unique among ports; "" = none (default). */
 	char exception[CFG_IFNAME_MAX];
 	unsigned line;
+	unsigned file; /**< as cfg_backend.file */
 };
 
 /** A set of backends sharing one Maglev table. */
@@ -104,6 +106,7 @@ struct cfg_group {
 	struct cfg_backend *backends; /**< nb_backends >= 1 entries, in file order */
 	unsigned nb_backends;
 	unsigned line;
+	unsigned file; /**< as cfg_backend.file */
 };
 
 /** A virtual service: address and ports clients send to, served by one group. */
@@ -114,6 +117,7 @@ struct cfg_vip {
 	unsigned group; /**< index into sph_cfg.groups */
 	uint8_t mode;   /**< enum cfg_vip_mode (default CFG_VIP_L2DSR) */
 	unsigned line;
+	unsigned file; /**< as cfg_backend.file */
 };
 
 /**
@@ -136,7 +140,10 @@ struct cfg_health {
 
 /** A whole configuration. Every (address, port) pair belongs to at most one VIP. */
 struct sph_cfg {
-	char *path;              /**< the file it was read from */
+	char *path;   /**< the file it was read from */
+	char **files; /**< every file read, as messages name them: [0] the main
+	                   file, then each @include; NULL when built in memory */
+	unsigned nb_files;
 	uint32_t stats_interval; /**< seconds between stats prints; 0 = never (default 0) */
 	uint32_t dialog_window;  /**< transition window, 1..CFG_DIALOG_WINDOW_MAX seconds */
 	uint8_t *hash_key;       /**< keyhash_init() input, CFG_KEY_MIN..CFG_KEY_MAX bytes */
@@ -159,6 +166,19 @@ struct sph_cfg {
 	uint16_t metrics_port;        /**< 0 when listen is absent or "" */
 	struct cfg_health health;     /**< health = { ... } */
 };
+
+/**
+ * The file that defines an object read from one (its .file), as messages name it: one of
+ * cfg->files, else the main path, else "configuration" (a configuration built in memory).
+ * Messages about an object say "cfg_where(cfg, o->file):o->line: ...".
+ */
+static inline const char *
+cfg_where(const struct sph_cfg *cfg, unsigned file)
+{
+	if (cfg->files != NULL && file < cfg->nb_files)
+		return cfg->files[file];
+	return cfg->path != NULL ? cfg->path : "configuration";
+}
 
 /**
  * Read and validate a configuration file.
