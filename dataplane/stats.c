@@ -3,22 +3,21 @@
  * them over telemetry. Control side: the main lcore prints, DPDK's telemetry thread
  * answers "/siphon/stats" and "/siphon/backends". Both hold dp->ctl_lock while they sum
  * and read backend names, so snap_publish() cannot free the snapshot under them.
- * Workers never wait: a reader retries a copy that overlapped one of their iterations.
+ * Workers never wait: a reader asks a worker for a copy of its counters, which the
+ * worker writes between two poll-loop iterations (stats.h).
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
+#include <rte_launch.h>
 #include <rte_pause.h>
 #include <rte_telemetry.h>
 
 #include "siphon/stats.h"
 #include "worker.h"
-
-/* Attempts at a copy between two iterations of a worker before taking it as it is: a
- * running worker is between iterations most of the time, a stopped one always. */
-#define STATS_READ_TRIES 4096u
 
 static struct dp *stats_dp; /* telemetry callbacks take no context */
 
@@ -34,33 +33,56 @@ _Static_assert(sizeof(struct stats_counters) % sizeof(uint64_t) == 0,
 _Static_assert(sizeof(struct stats_backend) % sizeof(uint64_t) == 0,
                "struct stats_backend is summed as an array of uint64_t");
 
-/* Copy n words from src while the worker owning seq is between two iterations. */
+/* n words from src, each read whole (another lcore may be writing them). */
 static void
-stats_copy(const uint64_t *seq, const uint64_t *src, uint64_t *dst, size_t n)
+stats_copy(const uint64_t *src, uint64_t *dst, size_t n)
 {
-	for (unsigned t = 0;; t++) {
-		uint64_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE), s2;
+	for (size_t k = 0; k < n; k++)
+		dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+}
 
-		if ((s1 & 1) != 0 && t < STATS_READ_TRIES) {
-			rte_pause();
-			continue;
-		}
-		for (size_t k = 0; k < n; k++)
-			dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
-		if ((s1 == s2 && (s1 & 1) == 0) || t >= STATS_READ_TRIES)
-			return;
-	}
+void
+stats_publish_slow(struct stats_worker *st, uint64_t r)
+{
+	__atomic_store_n(&st->seq, st->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE); /* odd before any store to pub */
+	memcpy(&st->pub, &st->c, sizeof(st->pub));
+	__atomic_store_n(&st->seq, st->seq + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->ack, r, __ATOMIC_RELEASE);
 }
 
 void
 stats_read(const struct dp *dp, unsigned w, struct stats_counters *out)
 {
-	const struct stats_worker *st = dp->workers[w]->st;
+	struct stats_worker *st = dp->workers[w]->st;
+	uint64_t r, deadline;
 
-	stats_copy(&st->seq, (const uint64_t *)&st->c, (uint64_t *)out,
-	           sizeof(*out) / sizeof(uint64_t));
+	if (__atomic_load_n(&dp->quit, __ATOMIC_ACQUIRE) != 0 ||
+	    rte_eal_get_lcore_state(dp->workers[w]->lcore) != RUNNING)
+		goto live;
+	r = __atomic_add_fetch(&st->req, 1, __ATOMIC_ACQ_REL);
+	deadline = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * STATS_WAIT_MS;
+	while (__atomic_load_n(&st->ack, __ATOMIC_ACQUIRE) < r) {
+		if (rte_get_tsc_cycles() > deadline)
+			goto live;
+		rte_pause();
+	}
+	/* pub answers r or a later request; a later one may be being written now. */
+	for (;;) {
+		uint64_t s1 = __atomic_load_n(&st->seq, __ATOMIC_ACQUIRE), s2;
+
+		if ((s1 & 1) != 0) {
+			rte_pause();
+			continue; /* the worker writes pub in a few dozen ns */
+		}
+		stats_copy((const uint64_t *)&st->pub, (uint64_t *)out, sizeof(*out) / 8);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&st->seq, __ATOMIC_RELAXED);
+		if (s1 == s2)
+			return;
+	}
+live:
+	stats_copy((const uint64_t *)&st->c, (uint64_t *)out, sizeof(*out) / 8);
 }
 
 void
@@ -86,11 +108,10 @@ stats_read_backend(const struct dp *dp, unsigned slot, struct stats_backend *out
 
 	memset(out, 0, sizeof(*out));
 	for (unsigned w = 0; w < dp->nb_workers; w++) {
-		const struct stats_worker *st = dp->workers[w]->st;
 		struct stats_backend b;
 		const uint64_t *src = (const uint64_t *)&b;
 
-		stats_copy(&st->seq, (const uint64_t *)&st->backend[slot], (uint64_t *)&b,
+		stats_copy((const uint64_t *)&dp->workers[w]->st->backend[slot], (uint64_t *)&b,
 		           sizeof(b) / sizeof(uint64_t));
 		for (size_t k = 0; k < sizeof(b) / sizeof(uint64_t); k++)
 			dst[k] += src[k];

@@ -382,10 +382,6 @@ dp_worker_main(void *arg)
 	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
 		uint64_t now = rte_rdtsc();
 
-		/* Readers copy the counters between iterations only (stats.h): forwarded never
-		 * exceeds rx_packets in what they see, and tx_* never counts a frame that its
-		 * flush is about to refuse. Two stores per iteration, no fence on x86. */
-		stats_seq_begin(w->st);
 		if (now - last_drain > dp->drain_tsc) {
 			if (w->id == 0)
 				dp_worker_ctl(w);
@@ -404,14 +400,14 @@ dp_worker_main(void *arg)
 		 * being done with it, so a removal has taken effect on the wire when the
 		 * control command returns. Flushing an empty buffer costs a compare. */
 		dp_worker_flush(w);
-		stats_seq_end(w->st);
+		/* Between iterations no packet is half counted and no frame in a TX buffer
+		 * may still be refused: a reader that asked gets its copy here (stats.h). */
+		stats_publish(w->st);
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 	}
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
-	stats_seq_begin(w->st);
 	dp_worker_flush(w);
-	stats_seq_end(w->st);
 	return 0;
 }
 

@@ -2,12 +2,16 @@
  * @file stats.h
  * The dataplane's counters: one block per worker lcore, and how control reads them.
  *
- * Workers bump their own block with plain increments (no atomics, no sharing) and mark
- * each poll-loop iteration with a sequence number (odd while it runs): stats_read()
- * copies a block between two iterations, so a worker's counters are read as one
- * consistent set (forwarded <= rx_packets always holds), and sums over workers are sums
- * of consistent sets. Per-backend counters are read the same way. The main lcore and
- * the metrics and telemetry threads read; nothing a reader does delays a worker.
+ * Workers bump their own block with plain increments (no atomics, no sharing). A reader
+ * that wants a worker's scalar counters as one consistent set asks for a copy
+ * (stats_read()): the worker answers between two poll-loop iterations, when no packet
+ * is half counted, so forwarded <= rx_packets always holds in what is read, and sums
+ * over workers are sums of consistent sets. A busy worker is inside an iteration almost
+ * all the time, so a copy taken "between iterations" by the reader alone would almost
+ * never be; the worker's side costs one load per iteration when nobody asks.
+ * Per-backend counters are read as they are, without a barrier (they lag a burst at
+ * most). The main lcore and the metrics and telemetry threads read; a reader never
+ * makes a worker wait, and waits for one at most STATS_WAIT_MS.
  * Every counter has a one-line meaning below (STATS_COUNTERS).
  *
  * The exception path's kernel-side counters (exception_kernel_drop, exception_tx and
@@ -25,6 +29,7 @@
 #include <stdio.h>
 
 #include "siphon/pkt.h"
+#include "siphon/sph.h"
 #include "siphon/sip.h"
 
 struct dp;
@@ -97,16 +102,24 @@ struct stats_counters {
 	STATS_SCALARS
 };
 
+/** Longest a reader waits for a worker to answer before it copies the live counters. */
+#define STATS_WAIT_MS 20u
+
 /** One worker's counters; written only by that worker (and see above for worker 0). */
 struct stats_worker {
-	/** Even between poll-loop iterations, odd during one (stats_seq_begin/end). */
+	/** Raised by readers that want a copy (stats_read()); its own line, the only one
+	 *  readers write. */
+	_Alignas(64) uint64_t req;
+	/** Odd while the worker writes pub (stats_publish()), even otherwise. */
 	_Alignas(64) uint64_t seq;
+	uint64_t ack; /**< the req value pub answers */
 	union {
-		struct stats_counters c; /**< the block stats_read() copies */
+		struct stats_counters c; /**< the live counters */
 		struct {
 			STATS_SCALARS
 		}; /**< the same fields, named directly: st->rx_packets */
 	};
+	struct stats_counters pub; /**< c as it stood between two iterations, on request */
 	_Alignas(64) struct stats_backend backend[STATS_MAX_BACKENDS]; /**< by counter slot */
 };
 
@@ -121,34 +134,35 @@ struct stats_desc {
 extern const struct stats_desc stats_descs[];
 extern const unsigned stats_nb_descs;
 
-/** A worker starts a poll-loop iteration: its counters may change until stats_seq_end(). */
-static inline void
-stats_seq_begin(struct stats_worker *st)
-{
-	__atomic_store_n(&st->seq, st->seq + 1, __ATOMIC_RELAXED);
-	/* The odd value is visible before any counter store of the iteration. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-}
+/** stats_publish()'s out-of-line half: copy c to pub under seq, then acknowledge r. */
+void stats_publish_slow(struct stats_worker *st, uint64_t r);
 
-/** The iteration is over: every counter store of it is visible before the even value. */
+/**
+ * Between two poll-loop iterations (no packet half counted): answer a reader's request
+ * for a copy. One load when nobody asks. The worker's lcore only.
+ */
 static inline void
-stats_seq_end(struct stats_worker *st)
+stats_publish(struct stats_worker *st)
 {
-	__atomic_store_n(&st->seq, st->seq + 1, __ATOMIC_RELEASE);
+	uint64_t r = __atomic_load_n(&st->req, __ATOMIC_ACQUIRE);
+
+	if (SPH_UNLIKELY(r != st->ack))
+		stats_publish_slow(st, r);
 }
 
 /**
- * Copy worker w's scalar counters as they stood between two of its iterations. Any
- * thread; never blocks a worker. If the worker stays inside iterations for a long time
- * (it never does while it runs; a stopped worker is between iterations) the copy is
- * taken after a bounded number of attempts as it is, so a reader never hangs.
+ * Copy worker w's scalar counters as they stood between two of its iterations: ask the
+ * worker (stats_publish()) and wait for its answer, at most STATS_WAIT_MS. A worker that
+ * does not run (stopped, or not launched) counts nothing, so its live counters are
+ * copied as they are; so are a running one's if it does not answer in time (it was
+ * descheduled), and the reader never hangs. Any thread but the worker's.
  */
 void stats_read(const struct dp *dp, unsigned w, struct stats_counters *out);
 
 /** stats_read() of every worker, added up. */
 void stats_read_total(const struct dp *dp, struct stats_counters *out);
 
-/** Counter slot slot's per-backend counters, each worker's read consistently, added up. */
+/** Counter slot slot's per-backend counters of every worker, added up (read as they are). */
 void stats_read_backend(const struct dp *dp, unsigned slot, struct stats_backend *out);
 
 /**
