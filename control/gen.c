@@ -168,16 +168,20 @@ gen_check_ports(const struct sph_cfg *cur, const struct sph_cfg *next, char *err
 	return 0;
 }
 
-/* Free a removed backend's slot. Only once no published snapshot holds it (after the
- * grace period), so no worker counts on it or records a dialog for it meanwhile: then
- * forget the dialogs recorded for it (else a new owner would inherit the removed
- * backend's calls), zero its counters, and it is free for the next backend at once. */
+/* Free the slots of removed backends (gone[s] != 0). Only once no published snapshot
+ * holds them (after the grace period), so no worker counts on them or records a dialog
+ * for them meanwhile: then forget the dialogs recorded for them (else a new owner would
+ * inherit a removed backend's calls), zero their counters, and they are free for the
+ * next backends at once. */
 static void
-gen_slot_reset(struct gen *gen, unsigned slot)
+gen_slots_free(struct gen *gen, const uint8_t *gone)
 {
-	dp_aff_forget(gen->dp, slot);
-	stats_zero_backend(gen->dp, slot);
-	gen->slot_name[slot][0] = '\0';
+	dp_aff_forget(gen->dp, gone);
+	for (unsigned sl = 0; sl < STATS_MAX_BACKENDS; sl++)
+		if (gone[sl]) {
+			stats_zero_backend(gen->dp, sl);
+			gen->slot_name[sl][0] = '\0';
+		}
 }
 
 /* ---- health overlay ---- */
@@ -406,9 +410,17 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 	gen->eff = eff;
 	gen->nb_eff = nb_eff;
 
-	for (unsigned sl = 0; sl < STATS_MAX_BACKENDS; sl++)
-		if (!used[sl] && gen->slot_name[sl][0] != '\0')
-			gen_slot_reset(gen, sl);
+	{
+		uint8_t gone[STATS_MAX_BACKENDS]; /* owned before, not by this generation */
+		bool any = false;
+
+		for (unsigned sl = 0; sl < STATS_MAX_BACKENDS; sl++) {
+			gone[sl] = !used[sl] && gen->slot_name[sl][0] != '\0';
+			any |= gone[sl];
+		}
+		if (any)
+			gen_slots_free(gen, gone);
+	}
 	bi = 0;
 	for (unsigned g = 0; g < next->nb_groups; g++)
 		for (unsigned i = 0; i < next->groups[g].nb_backends; i++, bi++)

@@ -79,7 +79,7 @@ dp_aff_clear(struct dp *dp)
 }
 
 void
-dp_aff_forget(struct dp *dp, unsigned slot)
+dp_aff_forget(struct dp *dp, const uint8_t *gone)
 {
 	struct dp_affinity *a = dp->aff;
 
@@ -90,8 +90,9 @@ dp_aff_forget(struct dp *dp, unsigned slot)
 	for (unsigned b = 0; b < 2; b++)
 		for (uint32_t i = 0; i <= a->mask; i++) {
 			uint64_t e = __atomic_load_n(&a->bank[b][i], __ATOMIC_RELAXED);
+			unsigned slot1 = (unsigned)(e & 0xffff); /* slot + 1; 0: empty or dead */
 
-			if (e != 0 && (e & 0xffff) == slot + 1u)
+			if (slot1 != 0 && slot1 <= STATS_MAX_BACKENDS && gone[slot1 - 1])
 				__atomic_compare_exchange_n(&a->bank[b][i], &e, DP_AFF_DEAD, false,
 				                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		}

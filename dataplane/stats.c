@@ -73,7 +73,7 @@ stats_read(const struct dp *dp, unsigned w, struct stats_counters *out)
 
 		if ((s1 & 1) != 0) {
 			rte_pause();
-			continue; /* the worker writes pub in a few dozen ns */
+			continue; /* the worker is copying c to pub: one memcpy */
 		}
 		stats_copy((const uint64_t *)&st->pub, (uint64_t *)out, sizeof(*out) / 8);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);

@@ -1889,16 +1889,20 @@ Test(dp, reversal_keeps_window_and_rotation_expires)
 Test(dp, affinity_forget_keeps_probe_chain)
 {
 	uint64_t h1 = 0x1111000000000040ull, h2 = 0x2222000000000040ull; /* one bucket */
+	uint8_t gone[STATS_MAX_BACKENDS] = {0};
 
 	if (E.dp.aff == NULL)
 		cr_assert_eq(dp_aff_create(&E.dp), 0);
 	cr_assert_eq(dp_aff_add(E.dp.aff, h1, 7), DP_AFF_ADDED);
 	cr_assert_eq(dp_aff_add(E.dp.aff, h2, 9), DP_AFF_ADDED);
 	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 10u);
-	dp_aff_forget(&E.dp, 7);
+	gone[7] = 1;
+	dp_aff_forget(&E.dp, gone);
 	cr_assert_eq(dp_aff_find(E.dp.aff, h1), 0u, "a forgotten slot still found");
 	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 10u, "a record behind a forgotten one lost");
-	dp_aff_forget(&E.dp, 9);
+	gone[7] = 0;
+	gone[9] = 1;
+	dp_aff_forget(&E.dp, gone);
 	cr_assert_eq(dp_aff_find(E.dp.aff, h2), 0u);
 	cr_assert_eq(dp_aff_add(E.dp.aff, h2, 9), DP_AFF_ADDED, "no room after forgetting");
 	dp_aff_clear(&E.dp);

@@ -89,11 +89,12 @@ void dp_aff_rotate(struct dp *dp);
 void dp_aff_clear(struct dp *dp);
 
 /**
- * Remove every dialog-affinity record naming counter slot slot. Only once no published
- * snapshot holds a backend with that slot (after snap_publish() returned), so no worker
- * can record it again: then the slot names nobody's dialogs and may go to a new
- * backend at once. Scans both banks (2 x 2^18 words by default: about a millisecond).
+ * Remove every dialog-affinity record naming a counter slot s with gone[s] != 0 (gone has
+ * STATS_MAX_BACKENDS entries). Only once no published snapshot holds a backend with those
+ * slots (after snap_publish() returned), so no worker can record them again: then they
+ * name nobody's dialogs and may go to new backends at once. One pass over both banks
+ * (2 x 2^18 words by default) however many slots a change frees.
  */
-void dp_aff_forget(struct dp *dp, unsigned slot);
+void dp_aff_forget(struct dp *dp, const uint8_t *gone);
 
 #endif /* SIPHON_DP_H */
