@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -1817,6 +1818,83 @@ Test(sip, end_at_guard_every_alignment)
 
 /* ---- differential: every scanner against the scalar reference ---- */
 
+/* The name of a header the _rf scanners keep, ending right before p[colon]: the octets
+ * before the colon, white space skipped back, are one of names, preceded by a line feed. */
+static bool
+rf_named(const uint8_t *p, uint32_t colon, const char *const *names)
+{
+	uint32_t e = colon;
+
+	while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+		e--;
+	for (; *names != NULL; names++) {
+		uint32_t n = (uint32_t)strlen(*names);
+
+		if (e > n && p[e - n - 1] == '\n' &&
+		    strncasecmp((const char *)p + e - n, *names, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A kept value region: empty, or right after "name:" within the header section. */
+static void
+rf_check_span(const char *what, const uint8_t *p, const struct sip_msg *m, struct sip_span sp,
+              const char *const *names, const char *field)
+{
+	if (sp.off == 0) {
+		cr_assert_eq(sp.len, 0, "%s: %s empty but of length %u", what, field, sp.len);
+		return;
+	}
+	cr_assert(sp.off + sp.len <= m->body.off, "%s: %s [%u, +%u) past the header section", what,
+	          field, sp.off, sp.len);
+	cr_assert(p[sp.off - 1] == ':' && rf_named(p, sp.off - 1, names),
+	          "%s: %s at %u is not a %s header's value", what, field, sp.off, names[0]);
+}
+
+/*
+ * sip_parse_rf() on the input differential() just scanned (g, verdict vref, scalar view
+ * ref): with every scanner, the same verdict, the same view but for user_agent, contact
+ * and SIP_F_UA_SERVER, and the same of those across scanners; each kept value region is
+ * right after its header's name.
+ */
+static void
+differential_rf(const char *what, const uint8_t *g, size_t len, enum sip_verdict vref,
+                const struct sip_msg *ref)
+{
+	static const char *const ua[] = {"user-agent", "server", NULL};
+	static const char *const contact[] = {"contact", "m", NULL};
+	enum sip_scan_impl impls[SPH_ARRAY_SIZE(all_impls)];
+	size_t ni = impls_available(impls);
+	struct sip_msg rf0, m, plain;
+
+	for (size_t k = 0; k < ni; k++) {
+		cr_assert_eq(sip_scan_select(impls[k]), 0);
+		memset(&m, POISON, sizeof(m));
+		enum sip_verdict v = sip_parse_rf(g, len, &m);
+
+		cr_assert_eq(v, vref, "%s: %s's sip_parse_rf() says %s, sip_parse() %s", what,
+		             impl_names[impls[k]], sip_verdict_name(v), sip_verdict_name(vref));
+		if (v != SIP_OK)
+			continue;
+		plain = m;
+		plain.user_agent = plain.contact = (struct sip_span){0, 0};
+		plain.flags &= (uint8_t)~SIP_F_UA_SERVER;
+		cr_assert(memcmp(&plain, ref, sizeof(plain)) == 0,
+		          "%s: %s's sip_parse_rf() view differs beyond the rule fields", what,
+		          impl_names[impls[k]]);
+		rf_check_span(what, g, &m, m.user_agent, ua, "user_agent");
+		rf_check_span(what, g, &m, m.contact, contact, "contact");
+		if (k == 0)
+			rf0 = m;
+		else
+			cr_assert(memcmp(&rf0, &m, sizeof(m)) == 0,
+			          "%s: %s's sip_parse_rf() view differs from scalar's", what,
+			          impl_names[impls[k]]);
+	}
+	sip_scan_select(SIP_SCAN_AUTO);
+}
+
 /*
  * Parse buf[0, len) from a guard buffer with every scanner; verdict and the whole poisoned
  * struct sip_msg must equal the scalar one's, and a SIP_OK view be valid. Returns the verdict.
@@ -1870,6 +1948,7 @@ differential(const char *what, const uint8_t *buf, size_t len, uint32_t *anomali
 			        esc(buf, len, in, sizeof(in)));
 		}
 	}
+	differential_rf(what, g, len, vref, &ref);
 	guard_free(g, len);
 	*anomalies = ref.anomalies;
 	return vref;

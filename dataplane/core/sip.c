@@ -139,13 +139,29 @@ impl_get(enum sip_scan_impl impl)
 	return NULL;
 }
 
+/* The same grammar with the rule fields (sip_parse_rf()). */
+static sip_parse_fn
+impl_rf(sip_parse_fn fn)
+{
+#ifdef SIP_SCAN_SIMD
+	if (fn == sip_parse_avx2)
+		return sip_parse_avx2_rf;
+	if (fn == sip_parse_sse2)
+		return sip_parse_sse2_rf;
+#endif
+	(void)fn;
+	return sip_parse_scalar_rf;
+}
+
 /* The reference until the constructor below upgrades it. */
 static sip_parse_fn parse_impl = sip_parse_scalar;
+static sip_parse_fn parse_impl_rf = sip_parse_scalar_rf;
 
 __attribute__((constructor)) static void
 sip_scan_init(void)
 {
 	parse_impl = impl_get(SIP_SCAN_AUTO);
+	parse_impl_rf = impl_rf(parse_impl);
 }
 
 int
@@ -156,6 +172,7 @@ sip_scan_select(enum sip_scan_impl impl)
 	if (fn == NULL)
 		return -1;
 	parse_impl = fn;
+	parse_impl_rf = impl_rf(fn);
 	return 0;
 }
 
@@ -175,4 +192,10 @@ enum sip_verdict
 sip_parse(const uint8_t *buf, size_t len, struct sip_msg *msg)
 {
 	return parse_impl(buf, len, msg);
+}
+
+enum sip_verdict
+sip_parse_rf(const uint8_t *buf, size_t len, struct sip_msg *msg)
+{
+	return parse_impl_rf(buf, len, msg);
 }

@@ -13,10 +13,14 @@
 
 typedef enum sip_verdict (*sip_parse_fn)(const uint8_t *buf, size_t len, struct sip_msg *m);
 
+/* Each also built with SIP_RULE_FIELDS as *_rf (sip_parse_rf()). */
 enum sip_verdict sip_parse_scalar(const uint8_t *buf, size_t len, struct sip_msg *m);
+enum sip_verdict sip_parse_scalar_rf(const uint8_t *buf, size_t len, struct sip_msg *m);
 #ifdef SIP_SCAN_SIMD
 enum sip_verdict sip_parse_sse2(const uint8_t *buf, size_t len, struct sip_msg *m);
+enum sip_verdict sip_parse_sse2_rf(const uint8_t *buf, size_t len, struct sip_msg *m);
 enum sip_verdict sip_parse_avx2(const uint8_t *buf, size_t len, struct sip_msg *m);
+enum sip_verdict sip_parse_avx2_rf(const uint8_t *buf, size_t len, struct sip_msg *m);
 #endif
 
 #endif /* SIPHON_SIP_PARSE_IMPL_H */

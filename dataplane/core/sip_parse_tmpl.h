@@ -397,7 +397,13 @@ parse_call_id(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 	return SIP_OK;
 }
 
+/* The _rf build's larger walker would otherwise leave it out of line (+15 instructions
+ * a message); the plain build inlines it by itself and is best left to do so. */
+#ifdef SIP_RULE_FIELDS
+SIP_INLINE enum sip_verdict
+#else
 static SIP_TARGET enum sip_verdict
+#endif
 parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
 {
 	uint64_t num;
@@ -812,10 +818,15 @@ enum hdr_id {
 	HDR_ROUTE,
 	HDR_MAX_FORWARDS,
 	HDR_CONTENT_LENGTH,
+	HDR_USER_AGENT, /* SIP_RULE_FIELDS only: the value region is kept, not parsed */
+	HDR_SERVER,
+	HDR_CONTACT,
 };
 
 /* The header a name stands for, HDR_OTHER for one siphon does not read.
- * Names compare case-insensitively (§7.3.1); compact forms per §7.3.3. */
+ * Names compare case-insensitively (§7.3.1); compact forms per §7.3.3. Built with
+ * SIP_RULE_FIELDS (the _rf scanners: sip_parse_rf()) it also knows the headers only
+ * rules read; without, it costs nothing for them. */
 SIP_INLINE enum hdr_id
 header_of(const uint8_t *p, uint32_t n)
 {
@@ -834,6 +845,10 @@ header_of(const uint8_t *p, uint32_t n)
 			return HDR_TO;
 		case 'l':
 			return HDR_CONTENT_LENGTH;
+#ifdef SIP_RULE_FIELDS
+		case 'm':
+			return HDR_CONTACT;
+#endif
 		}
 		return HDR_OTHER;
 	case 2:
@@ -846,8 +861,19 @@ header_of(const uint8_t *p, uint32_t n)
 		return ieq(p, "from", 4) ? HDR_FROM : HDR_OTHER;
 	case 5:
 		return ieq(p, "route", 5) ? HDR_ROUTE : HDR_OTHER;
+#ifdef SIP_RULE_FIELDS
+	case 6:
+		return ieq(p, "server", 6) ? HDR_SERVER : HDR_OTHER;
+	case 10:
+		return ieq(p, "user-agent", 10) ? HDR_USER_AGENT : HDR_OTHER;
+	case 7:
+		if ((p[1] | 0x20) == 'o')
+			return ieq(p, "contact", 7) ? HDR_CONTACT : HDR_OTHER;
+		return ieq(p, "call-id", 7) ? HDR_CALL_ID : HDR_OTHER;
+#else
 	case 7:
 		return ieq(p, "call-id", 7) ? HDR_CALL_ID : HDR_OTHER;
+#endif
 	case 12:
 		return ieq(p, "max-forwards", 12) ? HDR_MAX_FORWARDS : HDR_OTHER;
 	case 14:
@@ -877,6 +903,28 @@ parse_header(enum hdr_id h, const uint8_t *p, uint32_t n, uint32_t i, uint32_t e
 		return parse_max_forwards(p, n, i, end, m);
 	case HDR_CONTENT_LENGTH:
 		return parse_content_length(p, n, i, end, m);
+#ifdef SIP_RULE_FIELDS
+	case HDR_USER_AGENT: /* a User-Agent wins over a Server, the first over later ones */
+		if (m->user_agent.off == 0 || (m->flags & SIP_F_UA_SERVER)) {
+			m->user_agent = span(i, end);
+			m->flags &= (uint8_t)~SIP_F_UA_SERVER;
+		}
+		break;
+	case HDR_SERVER:
+		if (m->user_agent.off == 0) {
+			m->user_agent = span(i, end);
+			m->flags |= SIP_F_UA_SERVER;
+		}
+		break;
+	case HDR_CONTACT:
+		if (m->contact.off == 0)
+			m->contact = span(i, end);
+		break;
+#else
+	case HDR_USER_AGENT:
+	case HDR_SERVER:
+	case HDR_CONTACT:
+#endif
 	case HDR_OTHER:
 		break;
 	}

@@ -197,6 +197,7 @@ struct sip_span {
 /** Max-Forwards present but malformed (SIP_BAD_MAX_FORWARDS); max_forwards holds nothing.
  * Redundant with that anomaly bit, but it lets the duplicate check test one byte. */
 #define SIP_F_MAX_FORWARDS_BAD 0x10u
+#define SIP_F_UA_SERVER        0x20u /**< user_agent is a Server header's (no User-Agent) */
 
 /**
  * The view sip_parse() fills. Only meaningful when it returned SIP_OK.
@@ -252,9 +253,14 @@ struct sip_msg {
 	struct sip_span to;           /**< To value */
 	struct sip_span to_tag;       /**< To tag parameter value */
 	struct sip_span route;        /**< first value of the first Route header */
-	struct sip_span body;         /**< message body, framed by Content-Length */
-	uint16_t msg_len;  /**< octets of the message proper: start line to end of body */
-	uint16_t trailing; /**< octets after msg_len that §18.3 says to ignore */
+	/** sip_parse_rf() only (sip_parse() leaves them empty): User-Agent's value region
+	 *  (Server's when there is no User-Agent), as written: leading and trailing white
+	 *  space included, for rules (rules.h) to trim. */
+	struct sip_span user_agent;
+	struct sip_span contact; /**< first Contact header's value region, as user_agent */
+	struct sip_span body;    /**< message body, framed by Content-Length */
+	uint16_t msg_len;        /**< octets of the message proper: start line to end of body */
+	uint16_t trailing;       /**< octets after msg_len that §18.3 says to ignore */
 	/**
 	 * SIP_ANOMALY_BIT() of every anomaly met; 0 for a clean message. Counting
 	 * them, as the dataplane does next to its drop counters:
@@ -276,6 +282,14 @@ struct sip_msg {
  * Calling context: any thread, any lcore; no allocation, no locks, no syscalls.
  */
 enum sip_verdict sip_parse(const uint8_t *buf, size_t len, struct sip_msg *msg);
+
+/**
+ * sip_parse() that also fills user_agent and contact, which only rules (rules.h) read:
+ * the same verdicts and every other field the same. Its own build of the grammar, so
+ * that sip_parse() pays nothing for them (bench/bench_rules.c measures what they cost).
+ * Same calling context as sip_parse().
+ */
+enum sip_verdict sip_parse_rf(const uint8_t *buf, size_t len, struct sip_msg *msg);
 
 /** Snake-case counter name of a verdict ("bad_cseq"); "unknown" outside the enum. */
 const char *sip_verdict_name(enum sip_verdict v);
