@@ -102,7 +102,7 @@ check "DESTDIR holds files meson does not list: $(comm -13 "$TMP/listed" "$TMP/f
 # What a server needs, where the options say.
 EXAMPLES="l2dsr.conf ipip.conf siphon.conf demo.conf"
 want="$SBINDIR/siphon $BINDIR/siphonctl $SYSCONFDIR/default/siphon
-	$MANDIR/man8/siphon.8 $MANDIR/man8/siphonctl.8 $DOCDIR/dataplane.md
+	$MANDIR/man8/siphon.8 $MANDIR/man8/siphonctl.8 $DOCDIR/deploy.md $DOCDIR/dataplane.md
 	$DOCDIR/config.md $DOCDIR/control.md"
 for e in $EXAMPLES; do want="$want $DOCDIR/examples/$e"; done
 [ "$UNITDIR" = no ] || want="$want $UNITDIR/siphon.service"
