@@ -149,6 +149,7 @@ for page in siphon siphonctl; do
 	groff -ww -z -man "$src" 2>"$TMP/err"
 	check "groff -ww -z -man $page.8 warned: $(cat "$TMP/err")" test ! -s "$TMP/err"
 	check "$page.8 renders without a NAME section" grep -q '^NAME' "$TMP/$page.txt"
+	check "$page.8's title line is not of siphon $VERSION" grep -q "^\.TH .* \"siphon $VERSION\"" "$src"
 done
 # Each --option of siphon's usage has its own entry in siphon(8) (a line of its own,
 # as .TP renders it); each command and option of siphonctl's usages is described in
