@@ -13,8 +13,9 @@
 # the binaries' own --help; the unit's commands, EnvironmentFile and documentation point
 # at installed files; the defaults file sets what ExecStart uses; and, when it exists,
 # systemd-analyze verify finds nothing to say about the unit (with its paths moved into
-# DESTDIR); the installed daemon's --pdump refuses --no-huge clearly and, where
-# hugepages are free, serves dpdk-dumpcap. Nothing outside the temporary folder is
+# DESTDIR); the installed daemon takes the unit's ExecReload (and refuses a broken file
+# through it); its --pdump refuses --no-huge clearly and, where hugepages are free,
+# serves dpdk-dumpcap. Nothing outside the temporary folder is
 # touched but the daemon's own DPDK runtime folder and hugepage files, removed at exit.
 set -u
 
@@ -249,10 +250,10 @@ else
 	check_unit
 fi
 
-# The installed daemon's --pdump (docs/deploy.md, packet capture). It replays a bundled
-# capture endlessly on net_pcap (no NIC, nothing on the wire) with a private
-# --file-prefix. Without hugepages no secondary process can attach: the daemon must say
-# so and forward all the same. With root, a hugetlbfs mount of 256 MiB free and
+# The installed daemon: the unit's reload, and --pdump (docs/deploy.md, packet
+# capture). It replays a bundled capture endlessly on net_pcap (no NIC, nothing on the
+# wire) with a private --file-prefix. Without hugepages no secondary process can
+# attach: the daemon must say so and forward all the same. With root, a hugetlbfs mount of 256 MiB free and
 # dpdk-dumpcap, dpdk-dumpcap must attach and capture both directions: the frames
 # received (to the VIP) and those sent (each to its backend's MAC, as siphonctl scan
 # --received computes it).
@@ -283,6 +284,24 @@ EOF
 if daemon_start --no-huge -m 256; then
 	check "--pdump --no-huge: no 'no hugepages' refusal: $(cat "$TMP/daemon.log")" \
 		grep -q 'pdump: no hugepages (--no-huge)' "$TMP/daemon.log"
+	# systemctl reload as the unit runs it (its ExecReload line, the installed siphonctl,
+	# SIPHON_SOCKET as the defaults file may set it): the file unchanged is applied,
+	# a broken one refused with the daemon still running.
+	if [ "$UNITDIR" != no ]; then
+		reload=$(sed -n 's/^ExecReload=//p' "$UNIT")
+		reload=${reload//"$BINDIR/siphonctl"/"$DEST$BINDIR/siphonctl"}
+		SIPHON_SOCKET=$TMP/ctl.sock $reload >"$TMP/reload" 2>&1
+		rc=$?
+		check "ExecReload of an unchanged file exited $rc: $(cat "$TMP/reload")" test "$rc" -eq 0
+		cp "$TMP/pdump.conf" "$TMP/pdump.good"
+		sed -i 's/mac = "02:00:00:00:00:22"; }/mac = "02:00:00:00:00:22"; weight = 0; }/' "$TMP/pdump.conf"
+		SIPHON_SOCKET=$TMP/ctl.sock $reload >"$TMP/reload" 2>&1
+		rc=$?
+		check "ExecReload of a broken file exited $rc, want 1: $(cat "$TMP/reload")" test "$rc" -eq 1
+		check "ExecReload's refusal does not say why: $(cat "$TMP/reload")" \
+			grep -q 'weight must be 1..100' "$TMP/reload"
+		cp "$TMP/pdump.good" "$TMP/pdump.conf"
+	fi
 	sleep 0.5
 	check "--pdump --no-huge: the daemon did not go on forwarding" kill -0 "$PID"
 	daemon_stop
