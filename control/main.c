@@ -19,6 +19,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_pdump.h>
 
 #include "siphon/cfg.h"
 #include "siphon/dp.h"
@@ -39,6 +40,7 @@ struct main_opts {
 	bool check;          /* --check-config: validate, print, exit */
 	long stats_interval; /* -1: the configuration's */
 	bool promisc;
+	bool pdump; /* --pdump: serve dpdk-dumpcap (docs/deploy.md) */
 };
 
 static volatile sig_atomic_t main_stop;
@@ -55,6 +57,7 @@ main_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: siphon [EAL options] -- --config FILE [--stats-interval SEC] [--promisc]\n"
+	        "                                 [--pdump]\n"
 	        "       siphon --check-config FILE\n"
 	        "  --config FILE         configuration (docs/config.md)\n"
 	        "  --check-config FILE   check FILE as a start or reload would (everything but\n"
@@ -65,6 +68,7 @@ main_usage(FILE *out)
 	        "                        overrides the configuration's stats_interval\n"
 	        "  --promisc             promiscuous mode, and forward unicast frames whatever\n"
 	        "                        their destination MAC (pcap replay, tests)\n"
+	        "  --pdump               let dpdk-dumpcap capture the ports (needs hugepages)\n"
 	        "Every lcore but the main one is a worker; see docs/dataplane.md.\n");
 }
 
@@ -77,6 +81,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
 	        {"check-config", required_argument, NULL, 'k'},
 	        {"stats-interval", required_argument, NULL, 's'},
 	        {"promisc", no_argument, NULL, 'p'},
+	        {"pdump", no_argument, NULL, 'd'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -106,6 +111,9 @@ main_parse(int argc, char **argv, struct main_opts *o)
 			break;
 		case 'p':
 			o->promisc = true;
+			break;
+		case 'd':
+			o->pdump = true;
 			break;
 		case 'h':
 			main_usage(stdout);
@@ -150,6 +158,49 @@ main_check(const char *path)
 		fprintf(stderr, "siphon: %s: cannot write the configuration\n", path);
 	cfg_free(cfg);
 	return rc;
+}
+
+/*
+ * --pdump: DPDK's pdump server, so that dpdk-dumpcap, a secondary process, can have the
+ * ports' frames copied to it. rte_pdump_init() succeeds even where no secondary can
+ * attach, so those cases are found here and said, not left to dumpcap's "is primary
+ * process running?": without hugepages the memory is anonymous and cannot be mapped by
+ * another process; with --in-memory or --no-shconf there is no multi-process channel
+ * (found with a probe action of our own).
+ */
+static int
+main_pdump_probe(const struct rte_mp_msg *msg, const void *peer)
+{
+	(void)msg;
+	(void)peer;
+	return 0;
+}
+
+static int
+main_pdump_init(void)
+{
+	if (!rte_eal_has_hugepages()) {
+		fprintf(stderr, "siphon: pdump: no hugepages (--no-huge): no secondary process can "
+		                "attach; running without packet capture\n");
+		return -1;
+	}
+	if (rte_pdump_init() != 0) {
+		fprintf(stderr, "siphon: pdump: %s; running without packet capture\n",
+		        rte_strerror(rte_errno));
+		return -1;
+	}
+	if (rte_mp_action_register("sph_pdump_probe", main_pdump_probe) != 0) {
+		fprintf(stderr,
+		        "siphon: pdump: %s: no secondary process can attach; running without "
+		        "packet capture\n",
+		        rte_errno == ENOTSUP ? "no shared configuration (--in-memory, --no-shconf)"
+		                             : rte_strerror(rte_errno));
+		rte_pdump_uninit();
+		return -1;
+	}
+	rte_mp_action_unregister("sph_pdump_probe");
+	printf("siphon: pdump on: dpdk-dumpcap may attach\n");
+	return 0;
 }
 
 /* The main lcore's duties, one tick at a time. The control socket is polled with the
@@ -236,6 +287,8 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, main_signal);
 	signal(SIGTERM, main_signal);
+	if (o.pdump && main_pdump_init() != 0)
+		o.pdump = false;
 	dp = dp_open(cfg, o.promisc, err, sizeof(err));
 	if (dp == NULL) {
 		fprintf(stderr, "siphon: %s\n", err);
@@ -297,6 +350,8 @@ main(int argc, char **argv)
 out:
 	metrics_stop(); /* before the snapshot and the workers' counters go */
 	metrics_free();
+	if (o.pdump)
+		rte_pdump_uninit(); /* no capture request is served past here */
 	dp_close(dp);
 	rte_eal_cleanup();
 	ctl_sock_close(sock);
