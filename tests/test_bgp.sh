@@ -133,7 +133,7 @@ for i in lb1 lb2; do
 	siphon_start "$i" "$i.log"
 	siphon_up "$i" || { e2e_fail "siphon $i did not come up"; exit 1; }
 done
-ok "both instances forward; their include files: $(grep -c route "$logs/lb1/vips.conf") route(s) (BIRD not yet there)"
+ok "both instances forward (their BIRD not started yet)"
 
 # ---- BIRD: one beside each instance, the router ----
 for i in lb1 lb2; do
@@ -346,7 +346,40 @@ max_fail=$(((${kill_withdraw/never/0} + 1000) * rate / 1000))
 kill_why=none
 [ "$kill_failed" = 0 ] || kill_why=$(why kill)
 
-for i in lb1 lb2; do ctl "$i" show stats >/dev/null 2>&1 || true; done
+# ---- lb2 alone: no backend up, and a BIRD that refuses ----
+# announce_field INSTANCE FIELD: a number from show announce (failures.X, reconfigures).
+announce_field() {
+	ctl "$1" --json show announce | python3 -c 'import json, sys
+a = json.load(sys.stdin)["announce"]
+for k in sys.argv[1].split("."):
+    a = a[k]
+print(int(a))' "$2"
+}
+[ "$(announce_field lb2 failures.connect)" -ge 1 ] &&
+	ok "lb2 started before its BIRD: $(announce_field lb2 failures.connect) connect failure(s) counted, then announced" ||
+	e2e_fail "lb2 counted no connect failure although its BIRD started after it"
+# BIRD's configuration broken: the withdrawal is refused, counted, and the route stays.
+cp "$logs/lb2/bird.conf" "$logs/lb2/bird.conf.good"
+echo "this is not bird syntax;" >>"$logs/lb2/bird.conf"
+rejected=$(announce_field lb2 failures.rejected)
+for b in b1 b2 b3; do ctl lb2 backend state "$b" down >/dev/null; done
+for _ in $(seq 50); do
+	[ "$(announce_field lb2 failures.rejected)" -gt "$rejected" ] && break
+	sleep 0.1
+done
+if [ "$(announce_field lb2 failures.rejected)" -gt "$rejected" ] && [ "$(nexthops)" -eq 1 ]; then
+	ok "no backend up, BIRD's configuration broken: configure refused and counted, the route stays (BIRD keeps its last good configuration)"
+else
+	e2e_fail "a refused configure: rejected $(announce_field lb2 failures.rejected) (was $rejected), next hops $(nexthops)"
+fi
+# Repaired: the next retry (every second) goes through and the VIP is withdrawn.
+cp "$logs/lb2/bird.conf.good" "$logs/lb2/bird.conf"
+wait_nexthops 0 10 && ok "BIRD repaired: retried, withdrawn (no backend up)" ||
+	e2e_fail "no backend up on lb2, BIRD repaired, but the router has $(nexthops) next hops"
+ctl lb2 backend state b2 up >/dev/null
+wait_nexthops 1 10 && ok "one backend up again: announced again" ||
+	e2e_fail "b2 up on lb2, but the router has $(nexthops) next hops"
+
 echo "test_bgp: summary: graceful (SIGTERM): withdrawn in ${grace_withdraw} ms, stopped after ${grace_stop} ms, ${grace_ok}/${calls} calls ok, ${grace_failed} failed;" \
 	"kill (SIGKILL): instance's BIRD dropped the route in ${local_drop} ms, router withdrew in ${kill_withdraw} ms (hold time 3 s)," \
 	"$(fig after "$kill_fig") messages blackholed meanwhile, ${kill_ok}/${calls} calls ok, $(fig crossed "$kill_fig") crossed instances mid-call and all kept their backend ($(fig split "$kill_fig") split)," \
