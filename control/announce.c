@@ -380,8 +380,8 @@ ann_read(struct ann *a, uint64_t now)
 			size_t l = (size_t)(nl - a->reply) + 1;
 
 			*nl = '\0';
-			/* A line shorter than "NNNN " is malformed unless a continuation. */
-			if (l < 6 && a->reply[0] != ' ') {
+			/* A line shorter than "NNNN" is malformed unless a continuation. */
+			if (l < 5 && a->reply[0] != ' ') {
 				ann_failed(a, ANN_FAIL_IO, now, "BIRD at %s: malformed reply",
 				           a->sock_path);
 				return;

@@ -379,6 +379,17 @@ wait_nexthops 0 10 && ok "BIRD repaired: retried, withdrawn (no backend up)" ||
 ctl lb2 backend state b2 up >/dev/null
 wait_nexthops 1 10 && ok "one backend up again: announced again" ||
 	e2e_fail "b2 up on lb2, but the router has $(nexthops) next hops"
+# siphonctl shutdown: as SIGTERM.
+out=$(ctl lb2 shutdown) || e2e_fail "siphonctl shutdown: $out"
+t_term=$(now_ms)
+rc=0
+wait_nexthops 0 10 || e2e_fail "siphonctl shutdown: the router kept lb2's next hop"
+e2e_wait "${spid[lb2]}" 20 || rc=$?
+if [ "$rc" -eq 0 ] && grep -q "withdrawal confirmed by BIRD" "$logs/lb2.log"; then
+	ok "siphonctl shutdown ($out): withdrawn, lb2 exited 0 after $(($(now_ms) - t_term)) ms"
+else
+	e2e_fail "siphonctl shutdown: lb2 exited with $rc ($(grep shutdown "$logs/lb2.log" | tr '\n' '|'))"
+fi
 
 echo "test_bgp: summary: graceful (SIGTERM): withdrawn in ${grace_withdraw} ms, stopped after ${grace_stop} ms, ${grace_ok}/${calls} calls ok, ${grace_failed} failed;" \
 	"kill (SIGKILL): instance's BIRD dropped the route in ${local_drop} ms, router withdrew in ${kill_withdraw} ms (hold time 3 s)," \
