@@ -13,7 +13,7 @@
 #     that next hop, siphon forwards the stragglers for the drain time, stops; 0 calls
 #     may fail;
 #   kill: instance 1 restarted and announced again, then SIGKILL mid-run: its BIRD
-#     drops the route with sph0 at once, the router when BFD (1 s) says so; traffic
+#     drops the route with sph0 at once, the router after the hold time; traffic
 #     converges onto instance 2; calls whose messages crossed instances must still have
 #     reached one backend each; failed calls are counted and explained.
 # Ends with one line "test_bgp: summary: ..." (the figures) and the verdict. Needs root,
@@ -36,6 +36,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 examples=$here/../examples/bird
 
 e2e_prefix="bgp-$$" # namespaces bgp-<pid>-NODE, apart from the other e2e tests
+# A run killed by SIGKILL could not clean up: remove its namespaces (bgp-<pid>-* whose
+# <pid> is gone) and what still runs in them, so its BIRDs and daemons do not linger.
+for ns in $(ip netns list | awk '{print $1}' | grep -E '^bgp-[0-9]+-' || true); do
+	pid=${ns#bgp-}
+	pid=${pid%%-*}
+	kill -0 "$pid" 2>/dev/null && continue
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+	ip netns del "$ns" 2>/dev/null && echo "test_bgp: removed $ns, left by a run that was killed"
+done
 e2e_init test_bgp "${BGP_DEADLINE:-170}"
 logs=$e2e_logs
 # Each instance has its own DPDK prefix; remove their runtime folders on every way out.
@@ -245,18 +254,27 @@ EOF
 }
 # fig NAME FIGURES: the value of NAME in analyse's output.
 fig() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" <<<"$2"; }
-# why TAG: sipp's reasons for the calls it aborted, counted ("none" without any). Its
-# error file runs the events together: split them at their timestamps.
+# why TAG: the reasons sipp gave for the calls it aborted (the UAC) or for messages of
+# TAG's calls it could not place (the UAS of each backend, e.g. a BYE for a call it had
+# given up), counted; "none" without any. sipp's error files run the events together:
+# split them at their timestamps.
 why() {
-	python3 - "$logs/$1.uac.err" <<'EOF'
+	python3 - "$1" "$logs" <<'EOF'
 import collections, os, re, sys
-path = sys.argv[1]
-text = open(path, errors="replace").read() if os.path.exists(path) else ""
-why = collections.Counter()
-for ev in re.split(r"\d{4}-\d\d-\d\d\t[\d:.]+\t[\d.]+: ", text)[1:]:
-    m = re.match(r"Call-Id: [^,]*, (.*?)(?: without label.*)?(?:: aborting call)?$", ev.strip())
-    why[m.group(1) if m else ev.strip()[:80]] += 1
-print("; ".join("%d x %s" % (n, w) for w, n in why.most_common(3)) or "none")
+tag, logs = sys.argv[1:3]
+out = []
+for who, name in (("UAC", tag + ".uac.err"), ("b1", "b1.err"), ("b2", "b2.err"), ("b3", "b3.err")):
+    path = os.path.join(logs, name)
+    text = open(path, errors="replace").read() if os.path.exists(path) else ""
+    why = collections.Counter()
+    for ev in re.split(r"\d{4}-\d\d-\d\d\t[\d:.]+\t[\d.]+: ", text)[1:]:
+        if who != "UAC" and tag + "-" not in ev:
+            continue
+        m = re.match(r"Call-Id: [^,]*, (.*?)(?: without label.*)?(?:: aborting call)?$",
+                     ev.strip().split("\n")[0])
+        why[m.group(1) if m else ev.strip().split("\n")[0][:70]] += 1
+    out += ["%s: %d x %s" % (who, n, w) for w, n in why.most_common(2)]
+print("; ".join(out) or "none")
 EOF
 }
 
@@ -318,7 +336,7 @@ sleep 4
 lb1_ns=$(e2e_ns lb1)
 t_kill=$(now_ms)
 kill -KILL "$(siphon_pid lb1)" # bash then reports its wrapper "Killed": expected
-# lb1's own BIRD drops the route as soon as sph0 is gone; the router when BFD says so.
+# lb1's own BIRD drops the route as soon as sph0 is gone; the router after the hold time.
 local_drop=never
 for _ in $(seq 200); do
 	if ! ip netns exec "$lb1_ns" birdc -s "$logs/lb1/bird.ctl" show route protocol siphon_vips4 2>/dev/null |
@@ -341,8 +359,8 @@ else
 fi
 run_end kill
 kill_ok=$ok_calls kill_failed=$failed_calls
-# A loaded machine can starve BIRD past BFD's 1 s: then lb2's session flaps too, and the
-# VIP has no route for a while. Say so, as it explains failed calls.
+# Should lb2's session go down meanwhile (a machine so loaded that BIRD misses the hold
+# time), the VIP has no route for a while: say so, as it explains failed calls.
 flap=
 if [ "$(session siphon2)" != "$lb2_session" ]; then
 	flap="; lb2's session went down and up meanwhile (was '$lb2_session', now '$(session siphon2)')"
@@ -406,7 +424,7 @@ else
 fi
 
 echo "test_bgp: summary: graceful (SIGTERM): withdrawn in ${grace_withdraw} ms, stopped after ${grace_stop} ms, ${grace_ok}/${calls} calls ok, ${grace_failed} failed;" \
-	"kill (SIGKILL): instance's BIRD dropped the route in ${local_drop} ms, router withdrew in ${kill_withdraw} ms (BFD 5 x 200 ms)," \
+	"kill (SIGKILL): instance's BIRD dropped the route in ${local_drop} ms, router withdrew in ${kill_withdraw} ms (hold time 3 s)," \
 	"$(fig after "$kill_fig") messages blackholed meanwhile, ${kill_ok}/${calls} calls ok, $(fig crossed "$kill_fig") crossed instances mid-call and all kept their backend ($(fig split "$kill_fig") split)," \
 	"${kill_failed} failed (${kill_why}${flap})"
 e2e_finish "graceful ${grace_failed} failed, kill ${kill_failed} failed"
