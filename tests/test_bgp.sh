@@ -145,10 +145,12 @@ done
 ok "both instances forward (their BIRD not started yet)"
 
 # ---- BIRD: one beside each instance, the router ----
+declare -A bpid=() # the timeout wrapper of each instance's BIRD
 for i in lb1 lb2; do
 	sed -e "s|10\.97\.0\.2\b|${ip[$i]}|g" -e "s|/run/siphon/vips.conf|$logs/$i/vips.conf|" \
 		"$examples/siphon-host.conf" >"$logs/$i/bird.conf"
 	e2e_spawn "$i" "$logs/bird-$i.log" TERM bird -f -c "$logs/$i/bird.conf" -s "$logs/$i/bird.ctl"
+	bpid[$i]=$e2e_pid
 done
 mkdir -p "$logs/rtr"
 e2e_spawn rtr "$logs/bird-rtr.log" TERM bird -f -c "$examples/router.conf" -s "$logs/rtr/bird.ctl"
@@ -411,6 +413,35 @@ wait_nexthops 0 10 && ok "BIRD repaired: retried, withdrawn (no backend up)" ||
 ctl lb2 backend state b2 up >/dev/null
 wait_nexthops 1 10 && ok "one backend up again: announced again" ||
 	e2e_fail "b2 up on lb2, but the router has $(nexthops) next hops"
+# A BIRD that hangs (SIGSTOP: its socket still accepts, nothing answers): the
+# conversation times out, is counted, and the daemon goes on answering meanwhile.
+bird_lb2=$(pgrep -P "${bpid[lb2]}" -x bird)
+timeouts=$(announce_field lb2 failures.timeout)
+kill -STOP "$bird_lb2"
+ctl lb2 backend state b2 down >/dev/null
+for _ in $(seq 50); do
+	[ "$(announce_field lb2 failures.timeout)" -gt "$timeouts" ] && break
+	sleep 0.1
+done
+if [ "$(announce_field lb2 failures.timeout)" -gt "$timeouts" ] && ctl lb2 show vips >/dev/null; then
+	ok "BIRD stopped: configure timed out, counted, siphonctl still answered"
+else
+	e2e_fail "BIRD stopped: timeouts $(announce_field lb2 failures.timeout) (was $timeouts)"
+fi
+kill -CONT "$bird_lb2"
+pending=1
+for _ in $(seq 50); do
+	ctl lb2 --json show announce | grep -q '"pending": false' && { pending=0; break; }
+	sleep 0.1
+done
+if [ "$pending" -eq 0 ] && ! ip netns exec "$(e2e_ns lb2)" birdc -s "$logs/lb2/bird.ctl" \
+	show route protocol siphon_vips4 | grep -q "$vip"; then
+	ok "BIRD resumed: the retry went through, the VIP withdrawn from it"
+else
+	e2e_fail "BIRD resumed: pending $pending, or its table still has $vip"
+fi
+ctl lb2 backend state b2 up >/dev/null
+wait_nexthops 1 20 || e2e_fail "b2 up after BIRD resumed, but the router has $(nexthops) next hops"
 # siphonctl shutdown: as SIGTERM.
 out=$(ctl lb2 shutdown) || e2e_fail "siphonctl shutdown: $out"
 t_term=$(now_ms)
