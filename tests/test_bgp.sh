@@ -16,6 +16,8 @@
 #     drops the route with sph0 at once, the router after the hold time; traffic
 #     converges onto instance 2; calls whose messages crossed instances must still have
 #     reached one backend each; failed calls are counted and explained.
+# Then instance 2 alone, without backends up, faces a BIRD whose configuration does not
+# parse, then a BIRD that hangs (SIGSTOP), and is stopped with `siphonctl shutdown`.
 # Ends with one line "test_bgp: summary: ..." (the figures) and the verdict. Needs root,
 # bird, sipp, tshark; exits 77 (skipped) without them. Bounded: a watchdog ends the run
 # after BGP_DEADLINE (170) s; tests/e2e/lib.sh kills every process and deletes every
