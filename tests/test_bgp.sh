@@ -58,6 +58,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---- the plan ----
 vip=10.96.0.100 # routed to the instances, never on their segment
+vip6=fd96::100
 declare -A ip=([rtr]=10.97.0.1 [lb1]=10.97.0.2 [lb2]=10.97.0.3
 	[b1]=10.97.0.11 [b2]=10.97.0.12 [b3]=10.97.0.13)
 declare -A mac=([lb1]=02:97:00:00:00:02 [lb2]=02:97:00:00:00:03
@@ -105,8 +106,12 @@ conf() { # conf INSTANCE
 		echo "    $sep{ name = \"$b\"; address = \"${ip[$b]}\"; mac = \"${mac[$b]}\"; }"
 		sep=,
 	done
-	echo '); } );'
-	echo "vips = ( { address = \"$vip\"; ports = [ 5060 ]; group = \"g\"; mode = \"l2dsr\"; } );"
+	echo '); },'
+	# An IPv6 VIP too, never routed here: its route must land in siphon_vips6, and
+	# BIRD must take it.
+	echo '{ name = "g6"; backends = ( { name = "c1"; address = "fd97::11"; mac = "02:97:00:00:00:21"; } ); } );'
+	echo "vips = ( { address = \"$vip\"; ports = [ 5060 ]; group = \"g\"; mode = \"l2dsr\"; },"
+	echo "         { address = \"$vip6\"; ports = [ 5060 ]; group = \"g6\"; } );"
 	echo "control = { socket = \"$logs/$i.sock\"; };"
 	echo 'metrics = { listen = "127.0.0.1:9100"; };'
 	echo 'health = { enabled = false; };' # the UAS answers on the VIP only
@@ -184,10 +189,16 @@ grep -Eq "^$vip +yes +yes" "$logs/announce-lb1.txt" &&
 	e2e_fail "show announce on lb1: $(tr '\n' '|' <"$logs/announce-lb1.txt")"
 metric=$(ip netns exec "$(e2e_ns lb1)" python3 -c 'import urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=5).read().decode())' |
-	grep "^siphon_vip_announced{" || true)
+	grep "^siphon_vip_announced{vip=\"$vip\"}" || true)
 [ "$metric" = "siphon_vip_announced{vip=\"$vip\"} 1" ] && ok "metric: $metric" ||
 	e2e_fail "metric siphon_vip_announced on lb1: '$metric'"
 grep -q "route $vip/32 via \"sph0\";" "$logs/lb1/vips.conf" || e2e_fail "lb1's include file: $(cat "$logs/lb1/vips.conf")"
+if grep -Eq "^$vip6 +yes +yes" "$logs/announce-lb1.txt" &&
+	sed -n '/siphon_vips6/,/}/p' "$logs/lb1/vips.conf" | grep -q "route $vip6/128 via \"sph0\";"; then
+	ok "IPv6: $vip6 in siphon_vips6, announced (BIRD took it)"
+else
+	e2e_fail "IPv6 VIP: $(tr '\n' '|' <"$logs/lb1/vips.conf")"
+fi
 
 # ---- a run of calls: the UAC, a capture at the router of what goes to each instance ----
 # run_start TAG: sipp UAC (one socket per call: -t un), calls Call-IDs TAG-<n>@siphon.
