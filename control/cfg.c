@@ -869,6 +869,90 @@ p_health(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct c
 	return 0;
 }
 
+/* ---- announce ---- */
+
+/* announce.file: an absolute path siphon can write back between quotes (BIRD's include). */
+static int
+ck_ann_file(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len,
+	         "file must be an absolute path of 2..%u printable characters without spaces, "
+	         "quotes or backslashes",
+	         CFG_ANN_FILE_MAX - 1);
+	return strnlen(v, CFG_ANN_FILE_MAX) < CFG_ANN_FILE_MAX && *(const char *)v == '/' &&
+	                       ((const char *)v)[1] != '\0' &&
+	                       cfg_quotable_valid(v, CFG_ANN_FILE_MAX)
+	               ? 0
+	               : -1;
+}
+
+/* announce.bird_socket: a path short enough for sun_path. */
+static int
+ck_ann_socket(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len,
+	         "bird_socket must be a path of 1..%u printable characters without spaces, "
+	         "quotes or backslashes",
+	         CFG_SOCKET_MAX - 1);
+	return strnlen(v, CFG_SOCKET_MAX) < CFG_SOCKET_MAX && cfg_quotable_valid(v, CFG_SOCKET_MAX)
+	               ? 0
+	               : -1;
+}
+
+/* announce.interface: a kernel interface name; "" is none (blackhole routes). */
+static int
+ck_ann_interface(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len,
+	         "interface must be a kernel interface name of 1..%u characters of A-Z a-z 0-9 . "
+	         "_ -",
+	         CFG_IFNAME_MAX - 1);
+	if (strnlen(v, CFG_IFNAME_MAX) >= CFG_IFNAME_MAX)
+		return -1;
+	return *(const char *)v == '\0' || cfg_ifname_valid(v) ? 0 : -1;
+}
+
+static const struct cfg_key announce_keys[] = {
+        {"file", p_string, offsetof(struct sph_cfg, ann_file), 0, CFG_ANN_FILE_MAX, 0, "string",
+         NULL, "an absolute path, no space, `\"` or `\\`",
+         "the BIRD include file siphon rewrites (two `protocol static`, `siphon_vips4` and "
+         "`siphon_vips6`, one route per VIP it can serve); its folder is created (0755) when "
+         "missing",
+         ck_ann_file, 1},
+        {"bird_socket", p_string, offsetof(struct sph_cfg, ann_bird_socket), 0, CFG_SOCKET_MAX, 0,
+         "string", "`\"" CFG_ANN_BIRD_SOCKET "\"`", "1..107 printable characters",
+         "BIRD's control socket, where siphon sends `configure` after each change", ck_ann_socket,
+         0},
+        {"interface", p_string, offsetof(struct sph_cfg, ann_interface), 0, CFG_IFNAME_MAX, 0,
+         "string", "`\"\"` (blackhole routes)", "a kernel interface name",
+         "routes point `via` this interface: a port's `exception` interface, which exists "
+         "only while siphon runs, so BIRD withdraws the VIPs at once if siphon dies "
+         "([bgp.md](bgp.md#when-siphon-dies))",
+         ck_ann_interface, 0},
+        {"shutdown_drain_ms", p_u32, offsetof(struct sph_cfg, ann_drain_ms), 0, CFG_ANN_DRAIN_MAX,
+         CFG_ANN_DRAIN_MS, "integer", "`5000`", NULL,
+         "at SIGTERM or `siphonctl shutdown`: how long siphon keeps forwarding after "
+         "withdrawing the VIPs, while routers move the traffic away",
+         NULL, 0},
+};
+
+static int
+p_announce(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	int rc;
+
+	(void)obj, (void)k;
+	if (read_section(x, s, "announce", announce_keys, SPH_ARRAY_SIZE(announce_keys)) < 0)
+		return -1;
+	set_item(x, "announce");
+	rc = keys_require(x, s, announce_keys, SPH_ARRAY_SIZE(announce_keys));
+	x->item[0] = '\0';
+	return rc;
+}
+
 static const struct cfg_key top_keys[] = {
         {"hash_key", p_hash_key, 0, 0, 0, 0, "string", "—", "16..1024 bytes",
          "the same key, as text", NULL, 0},
@@ -896,6 +980,8 @@ static const struct cfg_key top_keys[] = {
          "where the metrics endpoint listens", NULL, 0},
         {"health", p_health, 0, 0, 0, 0, "group, see [health](#health)", "enabled, defaults below",
          "", "SIP OPTIONS health checks of every backend", NULL, 0},
+        {"announce", p_announce, 0, 0, 0, 0, "group, see [announce](#announce)", "off", "",
+         "VIP routes kept for BIRD, and the graceful shutdown", NULL, 0},
 };
 
 /* ---- ports ---- */
@@ -1873,6 +1959,8 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	x.cfg->ctl_mode = CFG_CONTROL_MODE;
 	snprintf(x.cfg->ctl_group, sizeof(x.cfg->ctl_group), "%s", CFG_CONTROL_GROUP);
 	cfg_health_default(&x.cfg->health);
+	keys_default(announce_keys, SPH_ARRAY_SIZE(announce_keys), x.cfg);
+	snprintf(x.cfg->ann_bird_socket, sizeof(x.cfg->ann_bird_socket), "%s", CFG_ANN_BIRD_SOCKET);
 
 	config_init(&c);
 	rc = load(&x, &c);
@@ -1929,6 +2017,8 @@ writable(const struct sph_cfg *cfg)
 		return 0;
 	if (cfg->ctl_socket[0] != '\0' &&
 	    (!keys_ok(control_keys, SPH_ARRAY_SIZE(control_keys), cfg) || cfg->ctl_mode > 0777))
+		return 0;
+	if (cfg->ann_file[0] != '\0' && !keys_ok(announce_keys, SPH_ARRAY_SIZE(announce_keys), cfg))
 		return 0;
 	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
 	    cfg->metrics_addr.family != 6)
@@ -2022,6 +2112,14 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		}
 		fprintf(f, " ];\n\toverload_code = %u;\n};\n", (unsigned)h->overload_code);
 	}
+
+	if (cfg->ann_file[0] != '\0')
+		fprintf(f,
+		        "\nannounce = {\n\tfile = \"%s\";\n\tbird_socket = \"%s\";\n%s%s%s"
+		        "\tshutdown_drain_ms = %u;\n};\n",
+		        cfg->ann_file, cfg->ann_bird_socket,
+		        cfg->ann_interface[0] != '\0' ? "\tinterface = \"" : "", cfg->ann_interface,
+		        cfg->ann_interface[0] != '\0' ? "\";\n" : "", (unsigned)cfg->ann_drain_ms);
 
 	if (cfg->nb_ports > 0) {
 		fprintf(f, "\nports = (\n");
@@ -2344,6 +2442,9 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 		if (health_params_check(&p, msg, sizeof(msg)) != 0)
 			return vfail(&v, NULL, 0, "%s", msg);
 	}
+	if (cfg->ann_file[0] != '\0' &&
+	    keys_check(&v, announce_keys, SPH_ARRAY_SIZE(announce_keys), cfg, "announce", 0) < 0)
+		return -1;
 	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
 		return -1;
 	return 0;
@@ -2360,6 +2461,7 @@ static const struct {
         {"control", control_keys, SPH_ARRAY_SIZE(control_keys)},
         {"metrics", metrics_keys, SPH_ARRAY_SIZE(metrics_keys)},
         {"health", health_keys, SPH_ARRAY_SIZE(health_keys)},
+        {"announce", announce_keys, SPH_ARRAY_SIZE(announce_keys)},
         {"ports", port_keys, SPH_ARRAY_SIZE(port_keys)},
         {"groups", group_keys, SPH_ARRAY_SIZE(group_keys)},
         {"backends", backend_keys, SPH_ARRAY_SIZE(backend_keys)},

@@ -1,6 +1,6 @@
 /*
  * cmd.c - the control socket's commands (cmd.h): show, backend add/remove/weight/state,
- * reload, log-level, dispatch. Each request is one line of JSON and gets one line back.
+ * reload, log-level, dispatch, shutdown. Each request is one line of JSON and gets one line back.
  * A command reads the running generation and, to change anything, builds the next
  * configuration and hands it to gen_apply(), which owns every rule of a change. Main
  * lcore; docs/control.md documents every command.
@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "siphon/neigh.h"
 #include "siphon/snap.h"
 #include "siphon/stats.h"
+#include "announce.h"
 #include "cmd.h"
 #include "gen.h"
 #include "health.h"
@@ -762,6 +764,56 @@ cmd_dispatch(struct cmd_req *r)
 	return 0;
 }
 
+/* ---- announcement and shutdown (docs/bgp.md) ---- */
+
+static struct ann *cmd_ann;             /* NULL: not announcing */
+static volatile sig_atomic_t *cmd_term; /* main.c's count of shutdown requests */
+
+void
+cmd_bind(struct ann *ann, volatile sig_atomic_t *term)
+{
+	cmd_ann = ann;
+	cmd_term = term;
+}
+
+static int
+cmd_show_announce(struct cmd_req *r)
+{
+	static const char *const keys[] = {NULL};
+	json_t *o;
+
+	if (req_keys(r, keys) != 0)
+		return -1;
+	if (cmd_ann == NULL) {
+		json_object_set_new(r->reply, "announce", json_null());
+		return 0;
+	}
+	o = ann_json(cmd_ann);
+	if (o == NULL)
+		return req_fail(r, "out of memory");
+	json_object_set_new(r->reply, "announce", o);
+	return 0;
+}
+
+/* As a SIGTERM: the first withdraws and drains, a second stops at once. */
+static int
+cmd_shutdown(struct cmd_req *r)
+{
+	static const char *const keys[] = {NULL};
+	const struct sph_cfg *cfg = gen_cfg(r->gen);
+
+	if (req_keys(r, keys) != 0)
+		return -1;
+	if (cmd_term == NULL)
+		return req_fail(r, "shutdown is not available in this process");
+	*cmd_term = *cmd_term < 2 ? *cmd_term + 1 : 2;
+	json_object_set_new(r->reply, "stopping",
+	                    json_string(*cmd_term > 1 || cmd_ann == NULL ? "now" : "drain"));
+	json_object_set_new(r->reply, "drain_ms",
+	                    json_integer(*cmd_term > 1 || cmd_ann == NULL ? 0 : cfg->ann_drain_ms));
+	return 0;
+}
+
 /* ---- the command table ---- */
 
 struct cmd_cmd {
@@ -788,6 +840,10 @@ static const struct cmd_cmd cmd_cmds[] = {
         {"reload", cmd_reload, "read the configuration file again and apply it"},
         {"log-level", cmd_log_level, "set DPDK's global log level: level"},
         {"dispatch", cmd_dispatch, "which backend a Call-ID goes to: call_id [, vip]"},
+        {"show-announce", cmd_show_announce,
+         "VIP announcement through BIRD: each VIP servable/announced, BIRD's replies"},
+        {"shutdown", cmd_shutdown,
+         "withdraw the VIPs, forward for announce.shutdown_drain_ms, stop (again: stop now)"},
         {"help", cmd_help, "the commands"},
 };
 

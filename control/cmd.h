@@ -7,7 +7,10 @@
 #ifndef SIPHON_CTL_CMD_H
 #define SIPHON_CTL_CMD_H
 
+#include <signal.h>
 #include <stddef.h>
+
+struct ann;
 
 /**
  * Answer one request (a ctl_sock_handler; arg is the struct gen). Never fails to
@@ -15,5 +18,12 @@
  * @return a malloc'd one-line JSON reply, or NULL when out of memory.
  */
 char *cmd_handle(void *gen, const char *req, size_t len);
+
+/**
+ * What "show-announce" and "shutdown" act on: the announcer (NULL: not announcing) and
+ * main.c's count of shutdown requests, which "shutdown" raises as a SIGTERM does (1:
+ * withdraw and drain, 2: stop now). Call once, before the first request.
+ */
+void cmd_bind(struct ann *ann, volatile sig_atomic_t *term);
 
 #endif /* SIPHON_CTL_CMD_H */

@@ -6,10 +6,13 @@
  * then runs the main loop: the dataplane's main-lcore duties (dp_service: neighbours,
  * exception path), health, metrics, statistics and the control socket (sock.c, cmd.c, gen.c:
  * polled in the loop instead of sleeping, so every snapshot rebuild happens here, off
- * the workers); on SIGINT/SIGTERM it stops everything in order.
+ * the workers) and the VIP announcement (announce.c). SIGINT stops everything in order
+ * at once; SIGTERM (or `siphonctl shutdown`) first withdraws the VIPs and keeps
+ * forwarding for announce.shutdown_drain_ms (docs/bgp.md), a second one stops at once.
  * rte_exit() is never used: every failure before launch leaves through one exit path.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@
 #include "siphon/snap.h"
 #include "siphon/sph.h"
 #include "siphon/stats.h"
+#include "announce.h"
 #include "metrics.h"
 #include "cmd.h"
 #include "gen.h"
@@ -43,13 +47,16 @@ struct main_opts {
 	bool pdump; /* --pdump: serve dpdk-dumpcap (docs/deploy.md) */
 };
 
-static volatile sig_atomic_t main_stop;
+static volatile sig_atomic_t main_stop; /* SIGINT: stop now */
+static volatile sig_atomic_t main_term; /* SIGTERMs and shutdown commands: 1 drains, 2 stop */
 
 static void
 main_signal(int sig)
 {
-	(void)sig;
-	main_stop = 1;
+	if (sig == SIGTERM)
+		main_term = main_term < 2 ? main_term + 1 : 2;
+	else
+		main_stop = 1;
 }
 
 static void
@@ -203,15 +210,53 @@ main_pdump_init(void)
 	return 0;
 }
 
+/*
+ * The graceful shutdown, once asked for (main_term): withdraw the VIPs, wait until BIRD
+ * confirmed it (ANN_BIRD_TIMEOUT_MS at most: a BIRD that is down cannot be waited for),
+ * then keep forwarding for drain_ms while the routers move the traffic away.
+ * @return true when the loop should end now.
+ */
+struct main_drain {
+	uint64_t asked; /* 0: no shutdown asked */
+	uint64_t end;   /* 0: withdrawal not yet confirmed */
+};
+
+static bool
+main_draining(struct main_drain *d, struct ann *ann, unsigned drain_ms, uint64_t now)
+{
+	if (main_term == 0)
+		return false;
+	if (main_term > 1 || ann == NULL)
+		return true;
+	if (d->asked == 0) {
+		d->asked = now;
+		ann_withdraw(ann);
+		printf("siphon: shutdown: withdrawing the VIPs, then forwarding for %u ms\n",
+		       drain_ms);
+		fflush(stdout);
+		return false;
+	}
+	if (d->end == 0 &&
+	    (ann_settled(ann) || now >= d->asked + ANN_BIRD_TIMEOUT_MS * 1000000ull)) {
+		d->end = now + drain_ms * 1000000ull;
+		printf("siphon: shutdown: withdrawal %s after %" PRIu64 " ms\n",
+		       ann_settled(ann) ? "confirmed by BIRD" : "not confirmed",
+		       (now - d->asked) / 1000000u);
+		fflush(stdout);
+	}
+	return d->end != 0 && now >= d->end;
+}
+
 /* The main lcore's duties, one tick at a time. The control socket is polled with the
  * tick as timeout, so a request is answered within a tick and a change (snapshot
  * build, RCU publish) runs here, between neighbour rounds, never on a worker. */
 static void
-main_loop(struct dp *dp, struct gen *ops, struct ctl_sock *sock)
+main_loop(struct dp *dp, struct gen *ops, struct ctl_sock *sock, struct ann *ann, unsigned drain_ms)
 {
 	uint64_t now = sph_now_ns();
 	unsigned stats_interval = gen_stats_interval(ops);
 	uint64_t next_nd = now, next_stats = now + stats_interval * 1000000000ull;
+	struct main_drain drain = {0};
 
 	while (!main_stop) {
 		bool tick = now >= next_nd;
@@ -220,6 +265,9 @@ main_loop(struct dp *dp, struct gen *ops, struct ctl_sock *sock)
 		/* Group, weight and state for the metrics: copied once per generation. */
 		gen_tick(ops); /* a backend's health changed: republish */
 		metrics_sync(gen_cfg(ops), gen_generation(ops));
+		ann_tick(ann, ops, now); /* the servable VIPs changed: tell BIRD */
+		if (main_draining(&drain, ann, drain_ms, now))
+			break;
 		if (tick)
 			next_nd = now + MAIN_ND_TICK_NS;
 		if (gen_stats_interval(ops) != stats_interval) { /* changed by a reload */
@@ -246,6 +294,8 @@ main(int argc, char **argv)
 	struct gen *ops = NULL;
 	struct ctl_sock *sock = NULL;
 	struct dp *dp = NULL;
+	struct ann *ann = NULL;
+	unsigned drain_ms = 0;
 	char err[512];
 	int sep = argc, rc, ret = EXIT_FAILURE;
 
@@ -279,9 +329,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "siphon: %s\n", err);
 		return EXIT_FAILURE;
 	}
+	/* Before the dataplane (and its exception interface) exists, so BIRD has let go
+	 * of whatever a previous life announced. Like the socket: optional, said loudly. */
+	if (cfg->ann_file[0] != '\0') {
+		ann = ann_open(cfg, err, sizeof(err));
+		if (ann == NULL)
+			fprintf(stderr, "siphon: %s; running without announcing the VIPs\n", err);
+		else
+			printf("siphon: announcing the VIPs in %s through BIRD at %s\n",
+			       cfg->ann_file, cfg->ann_bird_socket);
+		drain_ms = cfg->ann_drain_ms;
+	}
 
 	if (rte_eal_init(sep, argv) < 0) {
 		fprintf(stderr, "siphon: EAL: %s\n", rte_strerror(rte_errno));
+		ann_close(ann, 0);
 		cfg_free(cfg);
 		return EXIT_FAILURE;
 	}
@@ -289,6 +351,7 @@ main(int argc, char **argv)
 	signal(SIGTERM, main_signal);
 	if (o.pdump && main_pdump_init() != 0)
 		o.pdump = false;
+	cmd_bind(ann, &main_term);
 	dp = dp_open(cfg, o.promisc, err, sizeof(err));
 	if (dp == NULL) {
 		fprintf(stderr, "siphon: %s\n", err);
@@ -330,6 +393,7 @@ main(int argc, char **argv)
 
 		cfg_addr_format(&c->metrics_addr, c->metrics_port, listen, sizeof(listen));
 		metrics_sync(c, gen_generation(ops)); /* retried every tick if it failed */
+		metrics_set_announce(ann);
 		if (metrics_start(dp, listen, err, sizeof(err)) != 0)
 			fprintf(stderr, "siphon: %s; running without metrics\n", err);
 		else
@@ -337,10 +401,14 @@ main(int argc, char **argv)
 	}
 	fflush(stdout);
 	dp_launch(dp);
-	main_loop(dp, ops, sock);
+	main_loop(dp, ops, sock, ann, drain_ms);
 
 	printf("siphon: stopping\n");
 	metrics_stop();
+	metrics_set_announce(NULL);
+	/* Withdrawn before forwarding stops (already, after a graceful shutdown). */
+	ann_close(ann, 1000);
+	ann = NULL;
 	gen_health_stop(ops); /* no probe, no republish from here on */
 	ctl_sock_close(sock);
 	sock = NULL;
@@ -349,9 +417,11 @@ main(int argc, char **argv)
 	ret = EXIT_SUCCESS;
 out:
 	metrics_stop(); /* before the snapshot and the workers' counters go */
+	metrics_set_announce(NULL);
 	metrics_free();
 	if (o.pdump)
 		rte_pdump_uninit(); /* no capture request is served past here */
+	ann_close(ann, 1000);
 	dp_close(dp);
 	rte_eal_cleanup();
 	ctl_sock_close(sock);

@@ -47,6 +47,7 @@
 #include "siphon/sph.h"
 #include "siphon/stats.h"
 #include "health.h"
+#include "announce.h"
 #include "metrics.h"
 
 #ifndef SIPHON_VERSION
@@ -96,6 +97,7 @@ static bool metrics_synced;            /* main lcore only */
 static struct MHD_Daemon *metrics_mhd; /* main lcore only */
 static struct dp *metrics_dp;
 static struct health *metrics_health; /* under metrics_lock; NULL: no health checks */
+static struct ann *metrics_ann;       /* under metrics_lock; NULL: not announcing */
 
 /* MHD's messages: into the start-up error while starting, to stderr afterwards. The
  * HTTP thread may log while metrics_start() returns, hence the atomic pointer. */
@@ -158,6 +160,14 @@ metrics_set_health(struct health *h)
 {
 	pthread_mutex_lock(&metrics_lock);
 	metrics_health = h;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_set_announce(struct ann *a)
+{
+	pthread_mutex_lock(&metrics_lock);
+	metrics_ann = a;
 	pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -600,6 +610,10 @@ metrics_render(struct dp *dp, FILE *out)
 	metrics_family(out, "siphon_build_info", "gauge", "Always 1; the version is a label.");
 	fprintf(out, "siphon_build_info{version=\"%s\"} 1\n", SIPHON_VERSION);
 	metrics_render_http(out);
+	/* Under metrics_lock: metrics_set_announce(NULL) waits for us before it is freed. */
+	pthread_mutex_lock(&metrics_lock);
+	ann_render_metrics(metrics_ann, out);
+	pthread_mutex_unlock(&metrics_lock);
 	return ferror(out) ? -1 : 0;
 }
 

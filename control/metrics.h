@@ -27,6 +27,7 @@
 
 struct dp;
 struct health;
+struct ann;
 
 /*
  * Bad clients. A scrape is one short request on a connection that is kept alive for
@@ -84,6 +85,13 @@ int metrics_sync(const struct sph_cfg *cfg, uint64_t generation);
  * the caller may free the checker once it returns. Any thread.
  */
 void metrics_set_health(struct health *h);
+
+/**
+ * The announcer whose state scrapes show (siphon_vip_announced, the reconfigure
+ * counters; control/announce.h); NULL: none, no such family. Setting NULL waits for a
+ * scrape in progress, so the caller may free the announcer once it returns. Any thread.
+ */
+void metrics_set_announce(struct ann *a);
 
 /**
  * Write dp's metrics to out in text exposition format 0.0.4 (what a scrape returns).

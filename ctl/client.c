@@ -1,5 +1,5 @@
 /*
- * client.c - siphonctl's control socket commands: show, backend, reload, log-level,
+ * client.c - siphonctl's control socket commands: show, backend, reload, shutdown, log-level,
  * dispatch. Each sends one JSON request line to the daemon's socket
  * (docs/control.md), reads one reply line, and prints it as a table, or as JSON with
  * --json. Exit status: 0 done, 1 the daemon refused (its reason on stderr), 2 usage,
@@ -295,6 +295,34 @@ print_vips(const json_t *r)
 	}
 }
 
+/* show announce: one line of BIRD's state, then one per VIP address. */
+static void
+print_announce(const json_t *r)
+{
+	const json_t *o = json_object_get(r, "announce"), *v, *f;
+	const char *k;
+	size_t i;
+
+	if (!json_is_object(o)) {
+		printf("not announcing (no announce block in the configuration)\n");
+		return;
+	}
+	printf("file %s, BIRD at %s, routes %s%s%s\n", jstr(o, "file"), jstr(o, "bird_socket"),
+	       jstr(o, "route"), json_is_true(json_object_get(o, "withdrawn")) ? ", withdrawn" : "",
+	       json_is_true(json_object_get(o, "pending")) ? ", BIRD not yet confirmed" : "");
+	printf("reconfigures %lld, failures", jint(o, "reconfigures"));
+	json_object_foreach((json_t *)json_object_get(o, "failures"), k, f)
+	        printf(" %s=%lld", k, json_integer_value(f));
+	printf("\n");
+	if (jstr(o, "last_error")[0] != '\0')
+		printf("last error: %s\n", jstr(o, "last_error"));
+	printf("%-40s %-9s %s\n", "VIP", "SERVABLE", "ANNOUNCED");
+	json_array_foreach(json_object_get(o, "vips"), i, v)
+	        printf("%-40s %-9s %s\n", jstr(v, "address"),
+	               json_is_true(json_object_get(v, "servable")) ? "yes" : "no",
+	               json_is_true(json_object_get(v, "announced")) ? "yes" : "no");
+}
+
 static void
 print_groups(const json_t *r)
 {
@@ -492,12 +520,13 @@ client_run(json_t *req, void (*how)(const json_t *))
 void
 show_usage(FILE *out)
 {
-	fprintf(out, "usage: " CTL_PROG " [--socket PATH] [--json] show vips|groups|config|stats\n"
+	fprintf(out, "usage: " CTL_PROG
+	             " [--socket PATH] [--json] show vips|groups|config|stats|announce\n"
 	             "       " CTL_PROG " [--socket PATH] [--json] show backends [GROUP]\n\n"
 	             "Show what the running daemon serves: VIPs, groups, backends (state, weight,\n"
-	             "health, neighbour, share of the Maglev table, counters), statistics, or the\n"
+	             "health, neighbour, share of the Maglev table, counters), statistics, the\n"
 	             "active configuration (a valid configuration file; it holds the hash "
-	             "key).\n\n" CLIENT_COMMON
+	             "key), or\nthe VIP announcement through BIRD (docs/bgp.md).\n\n" CLIENT_COMMON
 	             "exit status: 0 ok, 1 refused, 2 usage, 3 cannot reach the daemon\n");
 }
 
@@ -513,6 +542,7 @@ show_run(int argc, char **argv)
 	        {"backends", "show-backends", print_backends},
 	        {"stats", "show-stats", print_stats},
 	        {"config", "show-config", NULL},
+	        {"announce", "show-announce", print_announce},
 	};
 	struct client_args a;
 	json_t *req;
@@ -603,6 +633,47 @@ backend_run(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	return client_run(req, print_change);
+}
+
+static void
+print_shutdown(const json_t *r)
+{
+	if (strcmp(jstr(r, "stopping"), "now") == 0)
+		printf("stopping now\n");
+	else
+		printf("withdrawing the VIPs, then stopping after %lld ms of forwarding\n",
+		       jint(r, "drain_ms"));
+}
+
+void
+shutdown_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: " CTL_PROG " [--socket PATH] [--json] shutdown\n\n"
+	        "Stop the daemon gracefully, as SIGTERM does: withdraw every VIP from BIRD,\n"
+	        "keep forwarding for announce.shutdown_drain_ms while the routers move the\n"
+	        "traffic away, then stop. Without an announce block, or asked a second time, it\n"
+	        "stops at once (docs/bgp.md).\n\n" CLIENT_COMMON
+	        "exit status: 0 stopping, 1 refused, 2 usage, 3 cannot reach the daemon\n");
+}
+
+int
+shutdown_run(int argc, char **argv)
+{
+	struct client_args a;
+	int rc = client_parse(argc, argv, "", &a);
+
+	if (rc != 0)
+		return rc;
+	if (a.help) {
+		shutdown_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (a.nb_pos != 0) {
+		shutdown_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	return client_run(json_pack("{s:s}", "cmd", "shutdown"), print_shutdown);
 }
 
 void

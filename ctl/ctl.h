@@ -50,6 +50,8 @@ int backend_run(int argc, char **argv);
 void backend_usage(FILE *out);
 int reload_run(int argc, char **argv);
 void reload_usage(FILE *out);
+int shutdown_run(int argc, char **argv);
+void shutdown_usage(FILE *out);
 int log_level_run(int argc, char **argv);
 void log_level_usage(FILE *out);
 int dispatch_run(int argc, char **argv);

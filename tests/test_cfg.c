@@ -626,6 +626,34 @@ static const struct bad bad_rows[] = {
          "t.conf:5: metrics: listen must be \"address:port\""},
         {"metrics unknown key", KEY GROUP "metrics = { port = 9100; };\n",
          "t.conf:5: metrics: unknown key \"port\" (known: listen)"},
+        /* announce */
+        {"announce not a group", KEY GROUP "announce = \"/run/v.conf\";\n",
+         "t.conf:5: announce must be a group { ... }, got a string"},
+        {"announce no file", KEY GROUP "announce = { shutdown_drain_ms = 10; };\n",
+         "t.conf:5: announce: file is required"},
+        {"announce relative file", KEY GROUP "announce = { file = \"vips.conf\"; };\n",
+         "t.conf:5: announce: file must be an absolute path"},
+        {"announce root file", KEY GROUP "announce = { file = \"/\"; };\n",
+         "t.conf:5: announce: file must be an absolute path"},
+        {"announce file quote", KEY GROUP "announce = { file = \"/run/a\\\"b\"; };\n",
+         "t.conf:5: announce: file must be an absolute path"},
+        {"announce file long", KEY GROUP "announce = { file = \"/" K256 "\"; };\n",
+         "t.conf:5: announce: file must be an absolute path of 2..255"},
+        {"announce socket space",
+         KEY GROUP "announce = { file = \"/run/v\"; bird_socket = \"/run/b c\"; };\n",
+         "t.conf:5: announce: bird_socket must be a path"},
+        {"announce interface bad",
+         KEY GROUP "announce = { file = \"/run/v\"; interface = \"a/b\"; };\n",
+         "t.conf:5: announce: interface must be a kernel interface name"},
+        {"announce interface long",
+         KEY GROUP "announce = { file = \"/run/v\"; interface = \"abcdefghijklmnop\"; };\n",
+         "t.conf:5: announce: interface must be a kernel interface name"},
+        {"announce drain too long",
+         KEY GROUP "announce = { file = \"/run/v\"; shutdown_drain_ms = 600001; };\n",
+         "t.conf:5: announce: shutdown_drain_ms must be 0..600000, got 600001"},
+        {"announce unknown key", KEY GROUP "announce = { file = \"/run/v\"; drain = 1; };\n",
+         "t.conf:5: announce: unknown key \"drain\" (known: file, bird_socket, interface, "
+         "shutdown_drain_ms)"},
         /* health */
         {"health not a group", KEY GROUP "health = true;\n",
          "t.conf:5: health must be a group { ... }, got a boolean"},
@@ -759,6 +787,63 @@ Test(cfg, control_and_metrics)
 	back->metrics_port = 9101;
 	cr_assert_not(cfg_equal(cfg, back));
 	cfg_free(back);
+	cfg_free(cfg);
+}
+
+/* announce = { ... }: off when absent, defaults, every key, write/reload, validate. */
+Test(cfg, announce)
+{
+	struct sph_cfg *cfg, *back;
+	char err[ERR_LEN];
+	FILE *f;
+	char *text = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(load_text(KEY GROUP, &cfg, err), 0, "%s", err);
+	cr_assert_str_eq(cfg->ann_file, "", "absent: not announcing");
+	f = open_memstream(&text, &n);
+	cr_assert_eq(cfg_write(cfg, f), 0);
+	fclose(f);
+	cr_assert_null(strstr(text, "announce"), "absent: cfg_write leaves it out");
+	free(text);
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP "announce = { file = \"/run/siphon/vips.conf\"; };\n",
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_str_eq(cfg->ann_file, "/run/siphon/vips.conf");
+	cr_assert_str_eq(cfg->ann_bird_socket, CFG_ANN_BIRD_SOCKET);
+	cr_assert_str_eq(cfg->ann_interface, "");
+	cr_assert_eq(cfg->ann_drain_ms, CFG_ANN_DRAIN_MS);
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP "announce = { file = \"/tmp/a/v.conf\"; bird_socket = "
+	                                 "\"/tmp/b.ctl\"; interface = \"sph0\"; "
+	                                 "shutdown_drain_ms = 0; };\n",
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_str_eq(cfg->ann_bird_socket, "/tmp/b.ctl");
+	cr_assert_str_eq(cfg->ann_interface, "sph0");
+	cr_assert_eq(cfg->ann_drain_ms, 0);
+	back = write_and_reload(cfg, "ann.conf");
+	cr_assert_str_eq(back->ann_file, "/tmp/a/v.conf");
+	cr_assert_str_eq(back->ann_bird_socket, "/tmp/b.ctl");
+	cr_assert_str_eq(back->ann_interface, "sph0");
+	cr_assert_eq(back->ann_drain_ms, 0);
+	cfg_free(back);
+
+	/* Edited in memory: cfg_validate() holds the reader's rules. */
+	cfg->ann_drain_ms = CFG_ANN_DRAIN_MAX + 1;
+	cr_assert_eq(cfg_validate(cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "announce: shutdown_drain_ms must be 0..600000") != NULL, "%s", err);
+	cfg->ann_drain_ms = 10;
+	snprintf(cfg->ann_file, sizeof(cfg->ann_file), "relative");
+	cr_assert_eq(cfg_validate(cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "announce: file must be an absolute path") != NULL, "%s", err);
+	f = open_memstream(&text, &n);
+	cr_assert_eq(cfg_write(cfg, f), -1, "an unloadable announce block is not written");
+	fclose(f);
+	free(text);
 	cfg_free(cfg);
 }
 

@@ -44,6 +44,10 @@
 #define CFG_CONTROL_SOCKET     "/run/siphon/siphon.sock" /**< default control.socket */
 #define CFG_CONTROL_MODE       0660u                     /**< default control.mode */
 #define CFG_CONTROL_GROUP      "root"                    /**< default control.group */
+#define CFG_ANN_FILE_MAX       256u                      /**< bytes of announce.file with its NUL */
+#define CFG_ANN_BIRD_SOCKET    "/run/bird/bird.ctl"      /**< default announce.bird_socket */
+#define CFG_ANN_DRAIN_MS       5000u                     /**< default announce.shutdown_drain_ms */
+#define CFG_ANN_DRAIN_MAX      600000u     /**< most announce.shutdown_drain_ms: 10 minutes */
 #define CFG_FILE_MAX           (16u << 20) /**< bytes of a file and its @include files, in all */
 #define CFG_INCLUDE_DEPTH      10u         /**< @include files nested in one another, at most */
 #define CFG_INCLUDES_MAX       1024u       /**< @include directives followed in one load, at most */
@@ -165,6 +169,12 @@ struct sph_cfg {
 	struct cfg_addr metrics_addr; /**< any address, unspecified (0.0.0.0, ::) included */
 	uint16_t metrics_port;        /**< 0 when listen is absent or "" */
 	struct cfg_health health;     /**< health = { ... } */
+	/* announce = { file; bird_socket; interface; shutdown_drain_ms; }: the VIP routes
+	 * siphon keeps for BIRD (docs/bgp.md). ann_file "" (no block): not announcing. */
+	char ann_file[CFG_ANN_FILE_MAX];      /**< BIRD include file siphon rewrites */
+	char ann_bird_socket[CFG_SOCKET_MAX]; /**< BIRD's control socket */
+	char ann_interface[CFG_IFNAME_MAX];   /**< routes "via" it; "": blackhole routes */
+	uint32_t ann_drain_ms;                /**< forwarding after the withdrawal at shutdown */
 };
 
 /**
