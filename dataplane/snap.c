@@ -530,6 +530,25 @@ snap_free(struct snap *s)
 	rte_free(s);
 }
 
+bool
+snap_group_panic(const uint8_t *conf, uint8_t *eff, unsigned n, unsigned threshold)
+{
+	uint64_t total = 0, healthy = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (conf[i] == MAGLEV_UP) {
+			total++;
+			healthy += eff[i] == MAGLEV_UP;
+		}
+	/* healthy / total < threshold / 100, in integers: no rounding decides a panic. */
+	if (threshold == 0 || total == 0 || healthy * 100 >= total * threshold)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (conf[i] == MAGLEV_UP)
+			eff[i] = MAGLEV_UP;
+	return true;
+}
+
 int
 snap_publish(struct dp *dp, struct snap *next)
 {

@@ -1920,3 +1920,107 @@ Test(dp, change_moving_nothing_opens_no_window)
 	cr_assert(!E.dp.snap->has_prev);
 	cfg_free(next);
 }
+
+/* ---- (10) panic threshold: the decision snapshots are built with ---- */
+
+struct panic_row {
+	const char *name;
+	unsigned threshold;
+	const char *conf; /* one letter per backend: u up, d drain, x down (operator) */
+	const char *eff;  /* as health lowered it */
+	bool panic;
+	const char *after; /* eff after the decision */
+};
+
+static const struct panic_row panic_rows[] = {
+        {"all healthy", 50, "uuu", "uuu", false, "uuu"},
+        {"one of three down: 66% >= 50%", 50, "uuu", "uux", false, "uux"},
+        {"two of three down: 33% < 50%", 50, "uuu", "uxx", true, "uuu"},
+        {"all down", 50, "uuu", "xxx", true, "uuu"},
+        {"exactly at the threshold", 50, "uuuu", "uuxx", false, "uuxx"},
+        {"one below it", 51, "uuuu", "uuxx", true, "uuuu"},
+        {"overloaded is not healthy", 50, "uuu", "udd", true, "uuu"},
+        {"threshold 0 never panics", 0, "uuu", "xxx", false, "xxx"},
+        {"threshold 100: any unhealthy one", 100, "uuu", "uud", true, "uuu"},
+        {"operator drain and down stay so", 50, "uudx", "xxdx", true, "uudx"},
+        {"operator's only: not counted", 50, "udx", "udx", false, "udx"},
+        {"nothing configured up", 100, "ddx", "ddx", false, "ddx"},
+        {"one backend, down", 50, "u", "x", true, "u"},
+};
+
+static uint8_t
+state_of(char c)
+{
+	return c == 'u' ? MAGLEV_UP : c == 'd' ? MAGLEV_DRAIN : MAGLEV_DOWN;
+}
+
+Test(dp, group_panic_decision)
+{
+	for (size_t r = 0; r < SPH_ARRAY_SIZE(panic_rows); r++) {
+		const struct panic_row *row = &panic_rows[r];
+		unsigned n = (unsigned)strlen(row->conf);
+		uint8_t conf[8], eff[8];
+
+		cr_assert_leq(n, SPH_ARRAY_SIZE(conf));
+		for (unsigned i = 0; i < n; i++) {
+			conf[i] = state_of(row->conf[i]);
+			eff[i] = state_of(row->eff[i]);
+		}
+		cr_assert_eq(snap_group_panic(conf, eff, n, row->threshold), row->panic, "%s",
+		             row->name);
+		for (unsigned i = 0; i < n; i++)
+			cr_assert_eq(eff[i], state_of(row->after[i]), "%s: backend %u", row->name,
+			             i);
+	}
+	cr_assert_not(snap_group_panic(NULL, NULL, 0, 50), "an empty group never panics");
+}
+
+/* A snapshot built from the raised states dispatches the whole group: a message to the
+ * VIP of a group whose every backend health lowered is forwarded, not no_backend. What
+ * gen.c does with the decision, through the real builder and worker. */
+Test(dp, group_panic_dispatches)
+{
+	const struct cfg_group *grp = &E.cfg->groups[0]; /* core: b1..b3 */
+	uint8_t conf[8], eff[8];
+	struct sph_cfg *lowered = cfg_dup(E.cfg);
+	struct fspec sp = {.ipv = 4};
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	char err[512];
+	struct snap *s;
+
+	cr_assert_not_null(lowered);
+	for (unsigned i = 0; i < grp->nb_backends; i++) {
+		conf[i] = grp->backends[i].state;
+		eff[i] = MAGLEV_DOWN; /* every probe failing */
+		lowered->groups[0].backends[i].state = eff[i];
+	}
+	/* Without the panic: nothing to dispatch to. */
+	s = snap_build(&E.dp, lowered, err, sizeof(err));
+	cr_assert_not_null(s, "%s", err);
+	snap_publish(&E.dp, s);
+	memset(E.w->st, 0, sizeof(*E.w->st));
+	build(&sp, &f);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	cr_assert_eq(tx_take(out, 4), 0u);
+	cr_assert_eq(E.w->st->no_backend, 1u);
+
+	/* With it (default threshold): the configured table, so the usual backend. */
+	cr_assert(snap_group_panic(conf, eff, grp->nb_backends, CFG_PANIC_THRESHOLD));
+	for (unsigned i = 0; i < grp->nb_backends; i++)
+		lowered->groups[0].backends[i].state = eff[i];
+	s = snap_build(&E.dp, lowered, err, sizeof(err));
+	cr_assert_not_null(s, "%s", err);
+	snap_publish(&E.dp, s);
+	struct dest d = dest_of(&sp);
+
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	cr_assert_eq(tx_take(out, 4), 1u);
+	check_l2dsr("panic", &f, out[0], &d);
+	cr_assert_eq(E.w->st->no_backend, 1u);
+	free_all(out, 1);
+	cfg_free(lowered);
+	assert_pool_full();
+}
