@@ -84,6 +84,7 @@ snap_build_ports(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char 
 		struct snap_port *sp = &s->ports[p];
 
 		memcpy(sp->self.mac, dp->ports[p].mac, 6);
+		sp->udp_csum = cp->udp_csum;
 		for (unsigned i = 0; i < cp->nb_addrs; i++) {
 			const struct cfg_addr *a = &cp->addrs[i].addr;
 

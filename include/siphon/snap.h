@@ -84,6 +84,7 @@ struct snap_vip_slot {
 struct snap_port {
 	struct nd_self self; /**< own addresses + every VIP, with the port MAC */
 	uint8_t has4, has6;  /**< whether addr4 / addr6 is set */
+	uint8_t udp_csum;    /**< enum cfg_udp_csum for datagrams received on the port */
 	uint8_t addr4[16];   /**< first IPv4 address (mapped): ARP source, IP-in-IP source */
 	uint8_t addr6[16];   /**< first IPv6 address: NS source, IP-in-IP source */
 	/* The port's own addresses alone (no VIP), with their prefixes, and its gateways:
