@@ -216,10 +216,10 @@ dp_transition(struct dp_worker *w, const struct snap *s, const struct snap_group
 
 /*
  * The receiving port's udp_checksum (docs/dataplane.md#udp-checksums) on a datagram to a
- * VIP: verify drops one that does not verify; fill writes the right checksum into one
- * that does not, so what a sender left partial for its NIC (TX offload on veth, virtio)
- * reaches the backend complete. A NIC that checked the datagram says so in ol_flags and
- * saves the sum; "none" (data verified, field left partial) is summed like "unknown";
+ * VIP, or to an own address for the exception path: verify drops one that does not verify; fill
+ * writes the right checksum into one that does not, so what a sender left partial for its NIC (TX
+ * offload on veth, virtio) reaches the backend complete. A NIC that checked the datagram says so in
+ * ol_flags and saves the sum; "none" (data verified, field left partial) is summed like "unknown";
  * "bad" is corruption on a wire (partial checksums never cross one), dropped by both.
  * Both forwarding modes carry the UDP datagram as it is then (ipip as the inner one).
  * Out of line: keep, the default, never calls it. @return false to drop (counted).
@@ -286,6 +286,13 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 
 	vip = snap_vip_find(s, pi.ip_version, pi.dst, pi.dst_port);
 	if (vip < 0) {
+		/* UDP to an own address (probe replies) goes to a kernel that checks the sum:
+		 * the port's udp_checksum covers it as it covers what goes to a backend. */
+		if (SPH_UNLIKELY(s->ports[port].udp_csum != CFG_CSUM_KEEP) &&
+		    in->exc_ring != NULL &&
+		    snap_port_owns(&s->ports[port], pi.ip_version, pi.dst) &&
+		    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
+			goto drop;
 		if (dp_exception(w, s, port, m, &pi)) /* UDP to an own address: probe replies */
 			return;
 		st->not_vip++;

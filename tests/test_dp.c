@@ -2116,6 +2116,48 @@ Test(dp, udp_checksum_zero)
 	assert_pool_full();
 }
 
+/* UDP to the port's own address goes to the kernel behind the exception path, which
+ * checks the sum (probe replies from backends on veth): fill completes it there too. */
+Test(dp, udp_checksum_exception_path)
+{
+	struct rte_ring *r = rte_ring_create("t_exc", 64, (int)rte_socket_id(), 0);
+	struct fspec sp = {.ipv = 4, .dst = "192.0.2.2", .dport = 40000};
+	struct frame f;
+	struct rte_mbuf *m, *got;
+	uint16_t right;
+	const uint8_t *ip;
+
+	cr_assert_not_null(r);
+	E.dp.ports[0].exc_ring = r;
+	build(&sp, &f);
+	right = ref_udp_csum(&f, 4);
+	set_udp_csum(&f, 4, partial_udp_csum(&f, 4));
+	for (uint8_t mode = CFG_CSUM_KEEP; mode <= CFG_CSUM_FILL; mode++) {
+		publish_udp_csum(mode);
+		memset(E.w->st, 0, sizeof(*E.w->st));
+		m = mbuf_of(f.b, f.len);
+		dp_worker_burst(E.w, &m, 1);
+		if (mode == CFG_CSUM_VERIFY) {
+			cr_assert_eq(rte_ring_count(r), 0u);
+			cr_assert_eq(E.w->st->udp_bad_checksum, 1u);
+			continue;
+		}
+		cr_assert_eq(rte_ring_dequeue(r, (void **)&got), 0,
+		             "mode %u: nothing for the kernel", mode);
+		ip = rte_pktmbuf_mtod(got, const uint8_t *); /* the IP datagram alone */
+		cr_assert_eq(get16(ip + 20 + 6),
+		             mode == CFG_CSUM_FILL ? right : get16(f.b + f.l3 + 26),
+		             "mode %u: checksum %#x", mode, get16(ip + 20 + 6));
+		cr_assert_eq(E.w->st->exception_rx, 1u);
+		cr_assert_eq(E.w->st->udp_checksum_filled, mode == CFG_CSUM_FILL ? 1u : 0u);
+		rte_pktmbuf_free(got);
+	}
+	E.dp.ports[0].exc_ring = NULL;
+	rte_ring_free(r);
+	publish_udp_csum(CFG_CSUM_KEEP);
+	assert_pool_full();
+}
+
 /* ---- (11) panic threshold: the decision snapshots are built with ---- */
 
 struct panic_row {
