@@ -1013,11 +1013,11 @@ static const struct cfg_key port_keys[] = {
          ck_exception, 0},
         {"udp_checksum", p_keyword, offsetof(struct cfg_port, udp_csum), 0, 0, 0, "string",
          "`\"keep\"`", "`\"keep\"`, `\"verify\"`, `\"fill\"`",
-         "the UDP checksum of datagrams received on the port and forwarded: `keep` leaves it "
-         "as it came, `verify` drops (and counts) a datagram whose checksum does not verify, "
-         "`fill` computes and writes it, so a sender's partial checksum (TX offload on veth "
-         "or virtio) reaches the backends complete "
-         "([dataplane.md](dataplane.md#udp-checksums))",
+         "the UDP checksum of datagrams received on the port for a VIP, or for its own "
+         "addresses over the exception path: `keep` leaves it as it came, `verify` drops (and "
+         "counts) a datagram whose checksum does not verify, `fill` writes the right one "
+         "where it does not, so a sender's partial checksum (TX offload on veth or virtio) "
+         "arrives complete ([dataplane.md](dataplane.md#udp-checksums))",
          ck_udp_csum, 0},
 };
 
