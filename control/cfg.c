@@ -434,6 +434,36 @@ ck_mode(const void *v, const struct cfg_key *k, char *msg, size_t len)
 	return cfg_mode_parse(cfg_mode_name(*(const uint8_t *)v)) >= 0 ? 0 : -1;
 }
 
+/* A port's udp_checksum keywords, by enum cfg_udp_csum (only cfg.c reads or writes them). */
+static const char *const csum_names[] = {
+        [CFG_CSUM_KEEP] = "keep",
+        [CFG_CSUM_VERIFY] = "verify",
+        [CFG_CSUM_FILL] = "fill",
+};
+
+static const char *
+csum_name(uint8_t c)
+{
+	return c < SPH_ARRAY_SIZE(csum_names) ? csum_names[c] : "unknown";
+}
+
+static int
+csum_parse(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(csum_names); i++)
+		if (strcmp(s, csum_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+ck_udp_csum(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	(void)k;
+	snprintf(msg, len, "udp_checksum must be \"keep\", \"verify\" or \"fill\"");
+	return *(const uint8_t *)v < SPH_ARRAY_SIZE(csum_names) ? 0 : -1;
+}
+
 /* A backend's static MAC (v is the backend): a unicast Ethernet address. */
 static int
 ck_mac(const void *v, const struct cfg_key *k, char *msg, size_t len)
@@ -986,6 +1016,9 @@ static const struct cfg_key top_keys[] = {
 
 /* ---- ports ---- */
 
+static int p_keyword(struct cfg_ctx *x, const config_setting_t *s, void *obj,
+                     const struct cfg_key *k);
+
 static int
 p_device(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
@@ -1064,6 +1097,14 @@ static const struct cfg_key port_keys[] = {
          "that is no VIP, fragments) goes to the kernel, and what the kernel sends there "
          "goes out the port ([dataplane.md](dataplane.md#exception-path))",
          ck_exception, 0},
+        {"udp_checksum", p_keyword, offsetof(struct cfg_port, udp_csum), 0, 0, 0, "string",
+         "`\"keep\"`", "`\"keep\"`, `\"verify\"`, `\"fill\"`",
+         "the UDP checksum of datagrams received on the port for a VIP, or for its own "
+         "addresses over the exception path: `keep` leaves it as it came, `verify` drops (and "
+         "counts) a datagram whose checksum does not verify, `fill` writes the right one "
+         "where it does not, so a sender's partial checksum (TX offload on veth or virtio) "
+         "arrives complete ([dataplane.md](dataplane.md#udp-checksums))",
+         ck_udp_csum, 0},
 };
 
 /* ---- rules across settings: stated once, for files and for edited configurations ---- */
@@ -1569,7 +1610,7 @@ p_be_port(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct 
 	return 0;
 }
 
-/* A keyword of a small enum (state, mode), stored as its uint8_t at k->off; the row's
+/* A keyword of a small enum (state, mode, udp_checksum), stored as its uint8_t at k->off; the row's
  * check says which values exist. */
 static int
 p_keyword(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
@@ -1581,7 +1622,9 @@ p_keyword(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct 
 
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
-	kw = k->check == ck_state ? cfg_state_parse(v) : cfg_mode_parse(v);
+	kw = k->check == ck_state      ? cfg_state_parse(v)
+	     : k->check == ck_udp_csum ? csum_parse(v)
+	                               : cfg_mode_parse(v);
 	b = kw < 0 ? UINT8_MAX : (uint8_t)kw;
 	if (k->check(&b, k, msg, sizeof(msg)) < 0)
 		return fail(x, s, "%s, got %s", msg, quote(q, v));
@@ -1660,6 +1703,13 @@ static const struct cfg_key group_keys[] = {
          "[name](#names), unique among groups", "what VIPs refer to", ck_name, 1},
         {"backends", p_done, 0, 0, 0, 0, "list of [backends](#backends)", NULL, "1..65534 backends",
          "the group's members, in any order", NULL, 1},
+        {"panic_threshold", p_u32, offsetof(struct cfg_group, panic_threshold), 0, 100,
+         CFG_PANIC_THRESHOLD, "integer", NULL, "0..100 (percent; 0: never)",
+         "when fewer than this share of the backends the operator has not drained or set down "
+         "are healthy, dispatch over all of those as if healthy and raise the group's panic "
+         "alarm, rather than drop what the unhealthy ones would get "
+         "([health.md](health.md#panic-threshold))",
+         NULL, 0},
 };
 
 static int
@@ -1676,6 +1726,7 @@ read_group(struct cfg_ctx *x, const config_setting_t *g, struct cfg_group *grp, 
 	    p_string(x, config_setting_get_member(g, "name"), grp, &group_keys[0]) < 0)
 		return -1;
 	set_item(x, "group \"%s\"", grp->name);
+	keys_default(group_keys, SPH_ARRAY_SIZE(group_keys), grp);
 	grp->line = src_line(x, g);
 	grp->file = cfg_src_file(&x->src, config_setting_source_line(g));
 	if (walk(x, g, group_keys, SPH_ARRAY_SIZE(group_keys), grp) < 0 ||
@@ -2141,6 +2192,7 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 				        cfg_addr_format(&p->gw6, 0, a, sizeof(a)));
 			if (p->exception[0] != '\0')
 				fprintf(f, "\t\texception = \"%s\";\n", p->exception);
+			fprintf(f, "\t\tudp_checksum = \"%s\";\n", csum_name(p->udp_csum));
 			fprintf(f, "\t}%s\n", i + 1 < cfg->nb_ports ? "," : "");
 		}
 		fprintf(f, ");\n");
@@ -2150,7 +2202,9 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 	for (unsigned i = 0; i < cfg->nb_groups; i++) {
 		const struct cfg_group *g = &cfg->groups[i];
 
-		fprintf(f, "\t{\n\t\tname = \"%s\";\n\t\tbackends = (\n", g->name);
+		fprintf(f, "\t{\n\t\tname = \"%s\";\n", g->name);
+		keys_write(f, "\t\t", group_keys, SPH_ARRAY_SIZE(group_keys), g);
+		fprintf(f, "\t\tbackends = (\n");
 		for (unsigned j = 0; j < g->nb_backends; j++) {
 			const struct cfg_backend *b = &g->backends[j];
 

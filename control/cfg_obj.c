@@ -65,7 +65,8 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 	for (unsigned i = 0; i < a->nb_groups; i++) {
 		const struct cfg_group *ga = &a->groups[i], *gb = &b->groups[i];
 
-		if (strcmp(ga->name, gb->name) != 0 || ga->nb_backends != gb->nb_backends)
+		if (strcmp(ga->name, gb->name) != 0 || ga->nb_backends != gb->nb_backends ||
+		    ga->panic_threshold != gb->panic_threshold)
 			return 0;
 		for (unsigned j = 0; j < ga->nb_backends; j++) {
 			const struct cfg_backend *x = &ga->backends[j], *y = &gb->backends[j];
@@ -92,7 +93,8 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		if (strcmp(x->name, y->name) != 0 || strcmp(x->device, y->device) != 0 ||
 		    x->nb_addrs != y->nb_addrs || !gw_equal(&x->gw4, &y->gw4) ||
 		    !gw_equal(&x->gw6, &y->gw6) ||
-		    strncmp(x->exception, y->exception, sizeof(x->exception)) != 0)
+		    strncmp(x->exception, y->exception, sizeof(x->exception)) != 0 ||
+		    x->udp_csum != y->udp_csum)
 			return 0;
 		for (unsigned j = 0; j < x->nb_addrs && j < CFG_PORT_ADDRS_MAX; j++)
 			if (!cfg_addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||

@@ -216,6 +216,10 @@ cmd_show_groups(struct cmd_req *r)
 		snprintf(fp, sizeof(fp), "%016" PRIx64, sg->prev_fingerprint);
 		json_object_set_new(o, "prev_fingerprint",
 		                    sg->prev != NULL ? json_string(fp) : json_null());
+		/* Panic: the published table dispatches over every backend left up by the
+		 * operator, whatever their health (docs/health.md#panic-threshold). */
+		json_object_set_new(o, "panic", json_boolean(sg->panic));
+		json_object_set_new(o, "panic_threshold", json_integer(grp->panic_threshold));
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(r->reply, "groups", a);

@@ -10,7 +10,10 @@
  *    backend's slot is forgotten by the dialog-affinity table and zeroed after the
  *    grace period, and may then serve a new backend at once (docs/control.md);
  *  - a change that moves keys opens (or keeps open) a transition window; it closes
- *    dialog_window seconds after the last such change (docs/dialogs.md).
+ *    dialog_window seconds after the last such change (docs/dialogs.md);
+ *  - a group whose healthy share falls below its panic_threshold is dispatched as if
+ *    every backend the operator left up were healthy, and marked so in the snapshot;
+ *    entering and leaving panic is a dispatch change like any other health change.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +36,18 @@
 
 #define GEN_ERR_MAX 512
 
+/* Panic alarm lines: at most GEN_PANIC_LOG_BURST per GEN_PANIC_LOG_NS; the rest are
+ * counted and summed up in one line once the period is over (a flapping probe must not
+ * flood the log). */
+#define GEN_PANIC_LOG_BURST 8u
+#define GEN_PANIC_LOG_NS    10000000000ull
+
+/* One group's panic decision, as gen_overlay() made it. */
+struct gen_panic {
+	uint8_t panic;
+	uint32_t healthy, total; /* backends configured up, and those health left up */
+};
+
 struct gen {
 	struct dp *dp;
 	struct sph_cfg *cfg; /* running; matches dp->snap */
@@ -49,6 +64,13 @@ struct gen {
 	uint64_t health_seen; /* health_generation() last reconciled */
 	uint8_t *eff;
 	unsigned nb_eff;
+	/* Panic mode by group of the running configuration (the published snapshot's
+	 * snap_group.panic), and the alarm lines' rate limit. */
+	struct gen_panic *panic;
+	unsigned nb_panic;
+	uint64_t panic_log_ns; /* start of the current rate-limit period */
+	unsigned panic_logged; /* lines written in it */
+	uint64_t panic_quiet;  /* lines suppressed since the last summary */
 	/* Transition window (docs/dialogs.md): open while the published snapshot has a
 	 * previous table; closes open_ns after the last change that kept it open.
 	 * window_ns is the configured length (dialog_window), open_ns the length of the
@@ -79,10 +101,14 @@ gen_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval)
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		gen->nb_eff += cfg->groups[g].nb_backends;
 	gen->eff = calloc(gen->nb_eff + 1, 1);
-	if (gen->eff == NULL) {
+	gen->panic = calloc(cfg->nb_groups + 1, sizeof(*gen->panic));
+	if (gen->eff == NULL || gen->panic == NULL) {
+		free(gen->eff);
+		free(gen->panic);
 		free(gen);
 		return NULL;
 	}
+	gen->nb_panic = cfg->nb_groups;
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++) {
 			gen->eff[bi] = cfg->groups[g].backends[i].state;
@@ -100,6 +126,7 @@ gen_free(struct gen *gen)
 		return;
 	gen_health_stop(gen);
 	free(gen->eff);
+	free(gen->panic);
 	cfg_free(gen->cfg);
 	free(gen);
 }
@@ -203,34 +230,60 @@ gen_effective(const struct gen *gen, const struct cfg_backend *b)
 
 /*
  * The effective state of every backend of cfg (malloc'd, *n of them, configuration
- * order) and, when any differs from the configured one, in *overlay a copy of cfg with
- * those states (else *overlay = NULL: build from cfg itself). @return the states, or
- * NULL when out of memory.
+ * order), each group's panic decision (in *panic, malloc'd, one per group) and, when any
+ * state differs from the configured one, in *overlay a copy of cfg with those states
+ * (else *overlay = NULL: build from cfg itself). A group in panic keeps its configured
+ * states (snap_group_panic()). @return the states, or NULL when out of memory (then
+ * nothing is left allocated).
  */
 static uint8_t *
-gen_overlay(const struct gen *gen, const struct sph_cfg *cfg, unsigned *n, struct sph_cfg **overlay)
+gen_overlay(const struct gen *gen, const struct sph_cfg *cfg, unsigned *n, struct sph_cfg **overlay,
+            struct gen_panic **panic)
 {
-	unsigned nb = 0, bi = 0;
+	unsigned nb = 0, bi = 0, most = 0;
 	bool lowered = false;
-	uint8_t *eff;
+	uint8_t *eff, *conf;
+	struct gen_panic *pa;
 
 	*overlay = NULL;
-	for (unsigned g = 0; g < cfg->nb_groups; g++)
+	for (unsigned g = 0; g < cfg->nb_groups; g++) {
 		nb += cfg->groups[g].nb_backends;
+		if (cfg->groups[g].nb_backends > most)
+			most = cfg->groups[g].nb_backends;
+	}
 	eff = calloc(nb + 1, 1);
-	if (eff == NULL)
+	conf = calloc(most + 1, 1);
+	pa = calloc(cfg->nb_groups + 1, sizeof(*pa));
+	if (eff == NULL || conf == NULL || pa == NULL) {
+		free(eff);
+		free(conf);
+		free(pa);
 		return NULL;
-	for (unsigned g = 0; g < cfg->nb_groups; g++)
-		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++) {
-			eff[bi] = gen_effective(gen, &cfg->groups[g].backends[i]);
-			lowered |= eff[bi] != cfg->groups[g].backends[i].state;
+	}
+	for (unsigned g = 0; g < cfg->nb_groups; g++) {
+		const struct cfg_group *grp = &cfg->groups[g];
+		uint8_t *ge = eff + bi;
+
+		for (unsigned i = 0; i < grp->nb_backends; i++, bi++) {
+			conf[i] = grp->backends[i].state;
+			ge[i] = gen_effective(gen, &grp->backends[i]);
+			pa[g].total += conf[i] == MAGLEV_UP;
+			pa[g].healthy += conf[i] == MAGLEV_UP && ge[i] == MAGLEV_UP;
 		}
+		pa[g].panic = snap_group_panic(conf, ge, grp->nb_backends, grp->panic_threshold);
+		for (unsigned i = 0; i < grp->nb_backends; i++)
+			lowered |= ge[i] != conf[i];
+	}
+	free(conf);
 	*n = nb;
+	*panic = pa;
 	if (!lowered)
 		return eff;
 	*overlay = cfg_dup(cfg);
 	if (*overlay == NULL) {
 		free(eff);
+		free(pa);
+		*panic = NULL;
 		return NULL;
 	}
 	bi = 0;
@@ -238,6 +291,88 @@ gen_overlay(const struct gen *gen, const struct sph_cfg *cfg, unsigned *n, struc
 		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
 			(*overlay)->groups[g].backends[i].state = eff[bi];
 	return eff;
+}
+
+/* Mark the groups of s, built and not yet published, that are in panic. */
+static void
+gen_panic_mark(struct snap *s, const struct gen_panic *pa, unsigned n)
+{
+	for (unsigned g = 0; g < s->nb_groups; g++)
+		s->groups[g].panic = g < n && pa[g].panic;
+}
+
+/* One alarm line, within the rate limit; else counted for the next summary. */
+static void __attribute__((format(printf, 2, 3)))
+gen_panic_log(struct gen *gen, const char *fmt, ...)
+{
+	uint64_t now = sph_now_ns();
+	va_list ap;
+
+	if (now - gen->panic_log_ns >= GEN_PANIC_LOG_NS) {
+		gen->panic_log_ns = now;
+		gen->panic_logged = 0;
+	}
+	if (gen->panic_logged >= GEN_PANIC_LOG_BURST) {
+		gen->panic_quiet++;
+		return;
+	}
+	gen->panic_logged++;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* Once the period of suppressed lines is over: say how many, and which groups are in
+ * panic now (what the suppressed lines would have led to). */
+static void
+gen_panic_summary(struct gen *gen)
+{
+	char names[512];
+	size_t at = 0;
+
+	if (gen->panic_quiet == 0 || sph_now_ns() - gen->panic_log_ns < GEN_PANIC_LOG_NS)
+		return;
+	names[0] = '\0';
+	for (unsigned g = 0; g < gen->nb_panic && g < gen->cfg->nb_groups; g++)
+		if (gen->panic[g].panic && at < sizeof(names)) {
+			int k = snprintf(names + at, sizeof(names) - at, "%s\"%s\"", at ? ", " : "",
+			                 gen->cfg->groups[g].name);
+			at = k < 0 ? sizeof(names) : at + (size_t)k;
+		}
+	fprintf(stderr,
+	        "siphon: panic: %" PRIu64 " alarm lines suppressed; groups in panic now: %s\n",
+	        gen->panic_quiet, names[0] != '\0' ? names : "none");
+	gen->panic_quiet = 0;
+	gen->panic_log_ns = sph_now_ns();
+	gen->panic_logged = 1;
+}
+
+/* After next (with pa) was published in place of old (with gen->panic): one alarm line
+ * per group entering or leaving panic, groups matched by name (a reload may reorder). */
+static void
+gen_panic_changed(struct gen *gen, const struct sph_cfg *old, const struct sph_cfg *next,
+                  const struct gen_panic *pa)
+{
+	for (unsigned g = 0; g < next->nb_groups; g++) {
+		const struct cfg_group *grp = &next->groups[g];
+		bool was = false;
+
+		for (unsigned o = 0; o < old->nb_groups && o < gen->nb_panic; o++)
+			if (strcmp(old->groups[o].name, grp->name) == 0)
+				was = gen->panic[o].panic;
+		if (pa[g].panic && !was)
+			gen_panic_log(gen,
+			              "siphon: group \"%s\": PANIC: %" PRIu32 " of %" PRIu32
+			              " backends healthy, below panic_threshold %" PRIu32
+			              "%%; dispatching over all %" PRIu32 " as if healthy\n",
+			              grp->name, pa[g].healthy, pa[g].total, grp->panic_threshold,
+			              pa[g].total);
+		else if (!pa[g].panic && was)
+			gen_panic_log(gen,
+			              "siphon: group \"%s\": panic over: %" PRIu32 " of %" PRIu32
+			              " backends healthy (panic_threshold %" PRIu32 "%%)\n",
+			              grp->name, pa[g].healthy, pa[g].total, grp->panic_threshold);
+	}
 }
 
 static void gen_health_targets(struct gen *gen);
@@ -286,6 +421,8 @@ gen_trans_close(struct gen *gen)
 				slots[bi] = (uint16_t)gen_slot_of(gen, b->name);
 			}
 		s = snap_build_trans(gen->dp, copy, slots, NULL, err, sizeof(err));
+		if (s != NULL)
+			gen_panic_mark(s, gen->panic, gen->nb_panic);
 	}
 	if (s == NULL) {
 		fprintf(stderr, "siphon: transition window: cannot close it: %s; retrying\n",
@@ -326,6 +463,7 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 {
 	unsigned nb = 0, bi = 0, nb_eff = 0;
 	struct sph_cfg *overlay = NULL;
+	struct gen_panic *panic = NULL;
 	uint16_t *slots;
 	uint8_t *used, *eff;
 	struct snap *s;
@@ -390,7 +528,7 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 
 	/* The snapshot dispatches by the health overlay; the configuration keeps what the
 	 * operator wrote. */
-	eff = gen_overlay(gen, next, &nb_eff, &overlay);
+	eff = gen_overlay(gen, next, &nb_eff, &overlay, &panic);
 	s = eff != NULL ? snap_build_trans(gen->dp, overlay != NULL ? overlay : next, slots,
 	                                   dp_snap(gen->dp), err, errlen)
 	                : NULL;
@@ -399,16 +537,22 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 	cfg_free(overlay);
 	if (s == NULL) {
 		free(eff);
+		free(panic);
 		free(slots);
 		free(used);
 		goto fail;
 	}
+	gen_panic_mark(s, panic, next->nb_groups);
 	snap_publish(gen->dp, s); /* returns after the grace period: old snapshot gone */
 	gen->window_ns = (uint64_t)next->dialog_window * 1000000000u;
 	gen_trans_published(gen, s);
 	free(gen->eff);
 	gen->eff = eff;
 	gen->nb_eff = nb_eff;
+	gen_panic_changed(gen, gen->cfg, next, panic);
+	free(gen->panic);
+	gen->panic = panic;
+	gen->nb_panic = next->nb_groups;
 
 	{
 		uint8_t gone[STATS_MAX_BACKENDS]; /* owned before, not by this generation */
@@ -586,17 +730,23 @@ gen_health_apply(struct gen *gen)
 {
 	const struct sph_cfg *cfg = gen->cfg;
 	struct sph_cfg *overlay = NULL;
+	struct gen_panic *panic = NULL;
 	unsigned n = 0, bi = 0;
 	char err[GEN_ERR_MAX];
 	uint16_t *slots;
 	uint8_t *eff;
 	struct snap *s;
+	bool same_panic = gen->nb_panic == cfg->nb_groups;
 
-	eff = gen_overlay(gen, cfg, &n, &overlay);
+	eff = gen_overlay(gen, cfg, &n, &overlay, &panic);
 	if (eff == NULL)
 		return -1;
-	if (n == gen->nb_eff && memcmp(eff, gen->eff, n) == 0) {
+	for (unsigned g = 0; same_panic && g < cfg->nb_groups; g++)
+		same_panic = panic[g].panic == gen->panic[g].panic;
+	/* Counts alone moving within a panic (a second backend failing) change no table. */
+	if (same_panic && n == gen->nb_eff && memcmp(eff, gen->eff, n) == 0) {
 		free(eff);
+		free(panic);
 		cfg_free(overlay);
 		return 0;
 	}
@@ -612,9 +762,11 @@ gen_health_apply(struct gen *gen)
 		        slots == NULL ? "out of memory" : err);
 		free(slots);
 		free(eff);
+		free(panic);
 		cfg_free(overlay);
 		return -1;
 	}
+	gen_panic_mark(s, panic, cfg->nb_groups);
 	snap_publish(gen->dp, s);
 	gen_trans_published(gen, s);
 	bi = 0;
@@ -626,6 +778,10 @@ gen_health_apply(struct gen *gen)
 				       cfg->groups[g].backends[i].name, cfg_state_name(eff[bi]),
 				       cfg_state_name(gen->eff[bi]));
 	fflush(stdout);
+	gen_panic_changed(gen, cfg, cfg, panic);
+	free(gen->panic);
+	gen->panic = panic;
+	gen->nb_panic = cfg->nb_groups;
 	free(gen->eff);
 	gen->eff = eff;
 	gen->nb_eff = n;
@@ -642,6 +798,8 @@ gen_tick(struct gen *gen)
 	uint64_t g;
 
 	gen_trans_tick(gen);
+	if (SPH_UNLIKELY(gen->panic_quiet != 0))
+		gen_panic_summary(gen);
 	if (gen->health == NULL)
 		return;
 	g = health_generation(gen->health); /* one atomic load: the usual tick costs this */

@@ -81,6 +81,7 @@ struct metrics_group {
 	uint64_t fingerprint;
 	uint64_t prev_fingerprint;
 	bool has_prev; /* a transition window is open: prev_fingerprint is valid */
+	bool panic;    /* dispatching over every backend as if healthy (panic_threshold) */
 };
 
 /* What a scrape copied of the health checker. */
@@ -228,6 +229,7 @@ metrics_collect(struct dp *dp, unsigned *nb, uint64_t *generation, struct metric
 		grp[g].fingerprint = sg->fingerprint;
 		grp[g].prev_fingerprint = sg->prev_fingerprint;
 		grp[g].has_prev = sg->prev != NULL;
+		grp[g].panic = sg->panic != 0;
 	}
 	pthread_mutex_lock(&metrics_lock);
 	*generation = metrics_generation;
@@ -495,6 +497,15 @@ metrics_render_groups(FILE *out, const struct metrics_group *g, unsigned n)
 			metrics_label(out, "fingerprint", fp);
 			fputs("} 1\n", out);
 		}
+	/* An alarm to alert on (siphon_group_panic == 1), from the snapshot in force. */
+	metrics_family(out, "siphon_group_panic", "gauge",
+	               "1 while the group is in panic mode: fewer than its panic_threshold of its "
+	               "backends are healthy, so it dispatches over all of them as if healthy.");
+	for (unsigned i = 0; i < n; i++) {
+		fputs("siphon_group_panic{", out);
+		metrics_label(out, "group", g[i].name);
+		fprintf(out, "} %d\n", g[i].panic ? 1 : 0);
+	}
 }
 
 /* Health checks: per backend state, round trips and probe counts, and the checker's

@@ -330,16 +330,18 @@ print_groups(const json_t *r)
 	size_t i;
 
 	/* FINGERPRINT is what instances compare (docs/siphonctl.md); PREV, the table of an open
-	 * transition window, "-" in steady state. */
-	printf("%-16s %8s %4s %6s %5s %9s  %-16s  %-16s  %s\n", "GROUP", "BACKENDS", "UP", "DRAIN",
-	       "DOWN", "WEIGHT-UP", "FINGERPRINT", "PREV", "VIPS");
+	 * transition window, "-" in steady state; PANIC, whether the group dispatches over
+	 * every backend as if healthy (its panic_threshold). */
+	printf("%-16s %8s %4s %6s %5s %5s %9s  %-16s  %-16s  %s\n", "GROUP", "BACKENDS", "UP",
+	       "DRAIN", "DOWN", "PANIC", "WEIGHT-UP", "FINGERPRINT", "PREV", "VIPS");
 	json_array_foreach(a, i, g)
 	{
 		const json_t *v;
 		size_t j;
 
-		printf("%-16s %8lld %4lld %6lld %5lld %9lld  %-16s  %-16s  ", jstr(g, "name"),
+		printf("%-16s %8lld %4lld %6lld %5lld %5s %9lld  %-16s  %-16s  ", jstr(g, "name"),
 		       jint(g, "backends"), jint(g, "up"), jint(g, "drain"), jint(g, "down"),
+		       json_is_true(json_object_get(g, "panic")) ? "yes" : "no",
 		       jint(g, "weight_up"), jstr(g, "fingerprint"), jstr(g, "prev_fingerprint"));
 		json_array_foreach(json_object_get(g, "vips"), j, v)
 		{

@@ -84,6 +84,7 @@ snap_build_ports(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char 
 		struct snap_port *sp = &s->ports[p];
 
 		memcpy(sp->self.mac, dp->ports[p].mac, 6);
+		sp->udp_csum = cp->udp_csum;
 		for (unsigned i = 0; i < cp->nb_addrs; i++) {
 			const struct cfg_addr *a = &cp->addrs[i].addr;
 
@@ -528,6 +529,25 @@ snap_free(struct snap *s)
 	rte_free(s->vip_slots);
 	rte_free(s->ports);
 	rte_free(s);
+}
+
+bool
+snap_group_panic(const uint8_t *conf, uint8_t *eff, unsigned n, unsigned threshold)
+{
+	uint64_t total = 0, healthy = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (conf[i] == MAGLEV_UP) {
+			total++;
+			healthy += eff[i] == MAGLEV_UP;
+		}
+	/* healthy / total < threshold / 100, in integers: no rounding decides a panic. */
+	if (threshold == 0 || total == 0 || healthy * 100 >= total * threshold)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (conf[i] == MAGLEV_UP)
+			eff[i] = MAGLEV_UP;
+	return true;
 }
 
 int

@@ -214,6 +214,35 @@ dp_transition(struct dp_worker *w, const struct snap *s, const struct snap_group
 	return s->backends[g->base + old].state == MAGLEV_UP ? old : cur;
 }
 
+/*
+ * The receiving port's udp_checksum (docs/dataplane.md#udp-checksums) on a datagram to a
+ * VIP, or to an own address for the exception path: verify drops one that does not verify; fill
+ * writes the right checksum into one that does not, so what a sender left partial for its NIC (TX
+ * offload on veth, virtio) reaches the backend complete. A NIC that checked the datagram says so in
+ * ol_flags and saves the sum; "none" (data verified, field left partial) is summed like "unknown";
+ * "bad" is corruption on a wire (partial checksums never cross one), dropped by both.
+ * Both forwarding modes carry the UDP datagram as it is then (ipip as the inner one).
+ * Out of line: keep, the default, never calls it. @return false to drop (counted).
+ */
+static __attribute__((noinline)) bool
+dp_udp_csum(struct dp_worker *w, uint8_t mode, struct rte_mbuf *m, uint8_t *f,
+            const struct pkt_info *pi)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		return true;
+	if (mode == CFG_CSUM_FILL && l4 != RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+		if (pkt_udp_csum_fill(f, pi))
+			w->st->udp_checksum_filled++;
+		return true;
+	}
+	if (l4 != RTE_MBUF_F_RX_L4_CKSUM_BAD && pkt_udp_csum_ok(f, pi))
+		return true;
+	w->st->udp_bad_checksum++;
+	return false;
+}
+
 static void
 dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 {
@@ -257,11 +286,21 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 
 	vip = snap_vip_find(s, pi.ip_version, pi.dst, pi.dst_port);
 	if (vip < 0) {
+		/* UDP to an own address (probe replies) goes to a kernel that checks the sum:
+		 * the port's udp_checksum covers it as it covers what goes to a backend. */
+		if (SPH_UNLIKELY(s->ports[port].udp_csum != CFG_CSUM_KEEP) &&
+		    in->exc_ring != NULL &&
+		    snap_port_owns(&s->ports[port], pi.ip_version, pi.dst) &&
+		    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
+			goto drop;
 		if (dp_exception(w, s, port, m, &pi)) /* UDP to an own address: probe replies */
 			return;
 		st->not_vip++;
 		goto drop;
 	}
+	if (SPH_UNLIKELY(s->ports[port].udp_csum != CFG_CSUM_KEEP) &&
+	    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
+		goto drop;
 	/* SIP_OK implies a Call-ID: a message without one is SIP_NO_CALL_ID, never dispatched. */
 	sv = sip_parse(f + pi.payload_off, pi.payload_len, &msg);
 	if (sv != SIP_OK) {

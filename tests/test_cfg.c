@@ -387,7 +387,8 @@ static const struct bad bad_rows[] = {
         {"group with no backend", KEY "groups = ( {\nname = \"core\";\nbackends = ( ); } );\n",
          "t.conf:4: group \"core\": backends must hold at least one backend"},
         {"unknown group key", KEY "groups = ( {\nname = \"core\";\nbackend = ( ); } );\n",
-         "t.conf:4: group \"core\": unknown key \"backend\" (known: name, backends)"},
+         "t.conf:4: group \"core\": unknown key \"backend\" (known: name, backends, "
+         "panic_threshold)"},
         {"duplicate group",
          KEY
          "groups = (\n"
@@ -569,7 +570,26 @@ static const struct bad bad_rows[] = {
          "t.conf:7: port \"net0\": gateway4 192.0.2.2 is one of the port's own addresses"},
         {"unknown port key", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nmtu = 1500;"),
          "t.conf:7: port \"net0\": unknown key \"mtu\" (known: name, device, addresses, gateway4, "
-         "gateway6, exception)"},
+         "gateway6, exception, udp_checksum)"},
+        {"udp_checksum unknown keyword",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nudp_checksum = \"offload\";"),
+         "t.conf:7: port \"net0\": udp_checksum must be \"keep\", \"verify\" or \"fill\", got "
+         "\"offload\""},
+        {"udp_checksum not a string",
+         KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nudp_checksum = true;"),
+         "t.conf:7: port \"net0\": udp_checksum must be a string, got a boolean"},
+        {"panic_threshold over 100",
+         KEY "groups = ( { name = \"core\"; panic_threshold = 101;\nbackends = (\n"
+             "{ name = \"b1\"; address = \"192.0.2.21\"; }\n); } );\n",
+         "t.conf:2: group \"core\": panic_threshold must be 0..100, got 101"},
+        {"panic_threshold negative",
+         KEY "groups = ( { name = \"core\"; panic_threshold = -1;\nbackends = (\n"
+             "{ name = \"b1\"; address = \"192.0.2.21\"; }\n); } );\n",
+         "t.conf:2: group \"core\": panic_threshold must be 0..100, got -1"},
+        {"panic_threshold a string",
+         KEY "groups = ( { name = \"core\"; panic_threshold = \"50%\";\nbackends = (\n"
+             "{ name = \"b1\"; address = \"192.0.2.21\"; }\n); } );\n",
+         "t.conf:2: group \"core\": panic_threshold must be an integer, got a string"},
         {"exception empty", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nexception = \"\";"),
          "t.conf:7: port \"net0\": exception must be a kernel interface name of 1..15 characters "
          "of A-Z a-z 0-9 . _ -, got \"\""},
@@ -1037,6 +1057,64 @@ Test(cfg, dup_and_validate)
 	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cfg_validate(NULL, err, sizeof(err)), -1);
 	cr_assert_null(cfg_dup(NULL));
+	cfg_free(d);
+	cfg_free(cfg);
+}
+
+/* A group's panic_threshold and a port's udp_checksum: defaults, read, written back,
+ * compared, validated. */
+Test(cfg, panic_threshold_and_udp_checksum)
+{
+	struct sph_cfg *cfg, *back, *d;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text(KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];"), &cfg, err), 0,
+	             "%s", err);
+	cr_assert_eq(cfg->groups[0].panic_threshold, CFG_PANIC_THRESHOLD);
+	cr_assert_eq(cfg->groups[0].panic_threshold, 50);
+	cr_assert_eq(cfg->ports[0].udp_csum, CFG_CSUM_KEEP);
+	cfg_free(cfg);
+
+	static const struct {
+		const char *kw;
+		uint8_t v;
+	} kws[] = {{"keep", CFG_CSUM_KEEP}, {"verify", CFG_CSUM_VERIFY}, {"fill", CFG_CSUM_FILL}};
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(kws); i++) {
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+		         KEY "groups = ( { name = \"core\"; panic_threshold = %zu;\nbackends = (\n"
+		             "{ name = \"b1\"; address = \"192.0.2.21\"; }\n); } );\n" PORT(
+		                     "addresses = [ \"192.0.2.2/24\" ];\nudp_checksum = \"%s\";"),
+		         i * 50, kws[i].kw);
+		cr_assert_eq(load_text(text, &cfg, err), 0, "%s: %s", kws[i].kw, err);
+		cr_assert_eq(cfg->groups[0].panic_threshold, i * 50);
+		cr_assert_eq(cfg->ports[0].udp_csum, kws[i].v);
+		back = write_and_reload(cfg, "pc.conf");
+		cr_assert(cfg_equal(cfg, back), "%s: not written back", kws[i].kw);
+		back->ports[0].udp_csum = (uint8_t)((kws[i].v + 1) % 3);
+		cr_assert_not(cfg_equal(cfg, back));
+		back->ports[0].udp_csum = kws[i].v;
+		back->groups[0].panic_threshold++;
+		cr_assert_not(cfg_equal(cfg, back));
+		cfg_free(back);
+		cfg_free(cfg);
+	}
+
+	cr_assert_eq(load_text(KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];"), &cfg, err), 0,
+	             "%s", err);
+	d = cfg_dup(cfg);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->groups[0].panic_threshold, 50);
+	d->groups[0].panic_threshold = 101;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "panic_threshold must be 0..100, got 101"), "%s", err);
+	d->groups[0].panic_threshold = 0;
+	d->ports[0].udp_csum = 3;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "udp_checksum must be"), "%s", err);
+	d->ports[0].udp_csum = CFG_CSUM_FILL;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
 	cfg_free(d);
 	cfg_free(cfg);
 }

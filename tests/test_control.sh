@@ -557,7 +557,8 @@ ports = ( { name = "net0"; device = "net_null0"; addresses = [ "203.0.113.2/24" 
 groups = ( { name = "core"; backends = (
 	{ name = "b1"; address = "127.0.0.1"; port = $P1; mac = "02:00:00:00:00:21"; },
 	{ name = "b2"; address = "127.0.0.1"; port = $P2; mac = "02:00:00:00:00:22"; },
-	{ name = "b3"; address = "127.0.0.1"; port = $P3; mac = "02:00:00:00:00:23"; } ); } );
+	{ name = "b3"; address = "127.0.0.1"; port = $P3; mac = "02:00:00:00:00:23"; } );
+	panic_threshold = 30; } );
 vips = ( { address = "203.0.113.10"; group = "core"; } );
 control = { socket = "$SOCK"; group = "$(id -gn)"; };
 metrics = { listen = "127.0.0.1:$MP"; };
@@ -612,6 +613,29 @@ EOF
 	ctl_rc 0 backend add core b4 127.0.0.1:$P3 --mac 02:00:00:00:00:24
 	check "a new backend is probed too (b4 answers 503: overloaded)" \
 		wait_hstate 'b4:overloaded:drain:0$'
+	# One healthy of three (33 %) is not below panic_threshold 30: no panic so far.
+	ctl_rc 0 --json show groups
+	check "show groups: core not in panic, threshold 30" \
+		test "$(json_get '(j["groups"][0]["panic"], j["groups"][0]["panic_threshold"])')" = "(False, 30)"
+	# Panic threshold (docs/health.md): every probe failing must not empty the table.
+	stop_responders
+	check "all probes failing: panic, every backend dispatched up as if healthy" \
+		wait_hstate '^b1:down:up:[1-9][0-9]* b2:down:up:[1-9][0-9]* b4:(down|overloaded):up:[1-9][0-9]*$'
+	ctl_rc 0 --json show groups
+	check "show groups --json: core in panic" test "$(json_get 'j["groups"][0]["panic"]')" = True
+	check "show groups: PANIC column says yes" \
+		test "$(ctl show groups | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "PANIC") c = i } $1 == "core" { print $c }')" = yes
+	ctl_rc 0 --json dispatch "panic-1@test"
+	check "dispatch still answers a backend in panic" test -n "$(json_get 'j["backend"]')"
+	scrape=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode())' "$MP")
+	check "metrics: siphon_group_panic 1" grep -q '^siphon_group_panic{group="core"} 1$' <<<"$scrape"
+	check "log: the panic alarm, once" test "$(grep -c 'group "core": PANIC: 0 of 3 backends healthy' "$TMP/siphon.log")" = 1
+	responder "$P1" 200
+	check "b1 answers again: panic over, b2 and b4 out of the table" \
+		wait_hstate '^b1:up:up:65537 b2:down:down:0 b4:down:down:0$'
+	scrape=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode())' "$MP")
+	check "metrics: siphon_group_panic 0" grep -q '^siphon_group_panic{group="core"} 0$' <<<"$scrape"
+	check "log: panic over" grep -q 'group "core": panic over: 1 of 3 backends healthy' "$TMP/siphon.log"
 	stop_daemon
 	stop_responders
 else

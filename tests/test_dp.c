@@ -1275,7 +1275,7 @@ Test(dp, mixed_burst_conservation)
 		forwarded += st->backend[bi].packets;
 	cr_assert_eq(st->forwarded, forwarded);
 	drops = st->multi_segment + st->other_mac + st->not_vip + st->no_backend + st->no_neighbor +
-	        st->encap_no_room + st->encap_too_big + st->nd_drop;
+	        st->encap_no_room + st->encap_too_big + st->udp_bad_checksum + st->nd_drop;
 	for (unsigned v = 0; v < PKT_VERDICT_COUNT; v++)
 		drops += st->pkt_drop[v];
 	for (unsigned v = 0; v < SIP_VERDICT_COUNT; v++)
@@ -1305,8 +1305,10 @@ Test(dp, drop_rows_cover_reasons)
 	size_t need[32], nb = 0;
 	char buf[64];
 
+	/* udp_bad_checksum needs a port configured to verify: (10) covers it. */
 #define NEED_DROP(name, doc)                                                                       \
-	if (strncmp(doc, "drop:", 5) == 0 && strcmp(#name, "nd_drop") != 0)                        \
+	if (strncmp(doc, "drop:", 5) == 0 && strcmp(#name, "nd_drop") != 0 &&                      \
+	    strcmp(#name, "udp_bad_checksum") != 0)                                                \
 		need[nb++] = CTR(name);
 	STATS_COUNTERS(NEED_DROP)
 #undef NEED_DROP
@@ -1919,4 +1921,343 @@ Test(dp, change_moving_nothing_opens_no_window)
 	republish(next, true);
 	cr_assert(!E.dp.snap->has_prev);
 	cfg_free(next);
+}
+
+/* ---- (10) a port's udp_checksum: keep, verify, fill ---- */
+
+/* The right UDP checksum of f's datagram (ipv 4 or 6, no extension header), computed here
+ * byte by byte from RFC 768 rather than with the decoder's code. */
+static uint16_t
+ref_udp_csum(const struct frame *f, uint8_t ipv)
+{
+	const uint8_t *ip = f->b + f->l3, *u = ip + (ipv == 4 ? 20 : 40);
+	size_t ulen = get16(u + 4);
+	uint32_t sum = ipv == 4 ? csum_add(0, ip + 12, 8) : csum_add(0, ip + 8, 32);
+	uint16_t c;
+
+	sum += 17 + (uint32_t)ulen;
+	for (size_t i = 0; i < ulen; i++)
+		if (i != 6 && i != 7)
+			sum += i % 2 ? u[i] : (uint32_t)u[i] << 8;
+	c = (uint16_t)~csum_fold(sum);
+	return c != 0 ? c : 0xffff;
+}
+
+/* What Linux leaves in the field for the NIC (CHECKSUM_PARTIAL, TX offload on veth): the
+ * folded pseudo-header sum, not inverted. */
+static uint16_t
+partial_udp_csum(const struct frame *f, uint8_t ipv)
+{
+	const uint8_t *ip = f->b + f->l3, *u = ip + (ipv == 4 ? 20 : 40);
+	uint32_t sum = ipv == 4 ? csum_add(0, ip + 12, 8) : csum_add(0, ip + 8, 32);
+
+	return csum_fold(sum + 17 + get16(u + 4));
+}
+
+static void
+set_udp_csum(struct frame *f, uint8_t ipv, uint16_t v)
+{
+	put16(f->b + f->l3 + (ipv == 4 ? 20 : 40) + 6, v);
+}
+
+static void
+publish_udp_csum(uint8_t mode)
+{
+	char err[512];
+	struct snap *s;
+
+	E.cfg->ports[0].udp_csum = mode;
+	s = snap_build(&E.dp, E.cfg, err, sizeof(err));
+	cr_assert_not_null(s, "snap_build: %s", err);
+	cr_assert_eq(s->ports[0].udp_csum, mode);
+	snap_publish(&E.dp, s);
+}
+
+enum csum_field { F_WRONG, F_RIGHT, F_PARTIAL, F_ZERO };
+enum csum_out { O_SAME, O_FIXED, O_DROP };
+
+struct csum_row {
+	const char *name;
+	uint8_t mode;       /* enum cfg_udp_csum */
+	enum csum_field in; /* what the client sent in the field */
+	uint64_t ol;        /* what the NIC said (RTE_MBUF_F_RX_L4_CKSUM_*) */
+	enum csum_out out;  /* forwarded as sent, forwarded with the right checksum, dropped */
+	bool filled;        /* udp_checksum_filled counts it */
+};
+
+static const struct csum_row csum_rows[] = {
+        {"keep: wrong", CFG_CSUM_KEEP, F_WRONG, 0, O_SAME, false},
+        {"keep: partial", CFG_CSUM_KEEP, F_PARTIAL, 0, O_SAME, false},
+        {"verify: right", CFG_CSUM_VERIFY, F_RIGHT, 0, O_SAME, false},
+        {"verify: wrong", CFG_CSUM_VERIFY, F_WRONG, 0, O_DROP, false},
+        {"verify: partial", CFG_CSUM_VERIFY, F_PARTIAL, 0, O_DROP, false},
+        {"verify: NIC says good", CFG_CSUM_VERIFY, F_WRONG, RTE_MBUF_F_RX_L4_CKSUM_GOOD, O_SAME,
+         false},
+        {"verify: NIC says bad", CFG_CSUM_VERIFY, F_RIGHT, RTE_MBUF_F_RX_L4_CKSUM_BAD, O_DROP,
+         false},
+        {"verify: NIC says none", CFG_CSUM_VERIFY, F_PARTIAL, RTE_MBUF_F_RX_L4_CKSUM_NONE, O_DROP,
+         false},
+        {"fill: right", CFG_CSUM_FILL, F_RIGHT, 0, O_SAME, false},
+        {"fill: wrong", CFG_CSUM_FILL, F_WRONG, 0, O_FIXED, true},
+        {"fill: partial", CFG_CSUM_FILL, F_PARTIAL, 0, O_FIXED, true},
+        {"fill: NIC says none", CFG_CSUM_FILL, F_PARTIAL, RTE_MBUF_F_RX_L4_CKSUM_NONE, O_FIXED,
+         true},
+        {"fill: NIC says bad", CFG_CSUM_FILL, F_RIGHT, RTE_MBUF_F_RX_L4_CKSUM_BAD, O_DROP, false},
+        {"fill: NIC says good", CFG_CSUM_FILL, F_WRONG, RTE_MBUF_F_RX_L4_CKSUM_GOOD, O_SAME, false},
+};
+
+/* Every row over both families and both modes (odd and even payload lengths), as the
+ * worker forwards it: bytes compared whole, against the frame with the expected field. */
+Test(dp, udp_checksum_modes)
+{
+	static const struct fspec specs[] = {
+	        {.ipv = 4},
+	        {.ipv = 6},
+	        {.ipv = 4, .dst = "192.0.2.11"},                  /* ipip, IPv4 outer */
+	        {.ipv = 6, .dst = "2001:db8::12", .ip_len = 601}, /* ipip, IPv6 outer; odd */
+	        {.ipv = 4, .ip_len = 333, .tagged = true, .tci = 7},
+	};
+
+	for (size_t r = 0; r < SPH_ARRAY_SIZE(csum_rows); r++) {
+		const struct csum_row *row = &csum_rows[r];
+
+		publish_udp_csum(row->mode);
+		for (size_t k = 0; k < SPH_ARRAY_SIZE(specs); k++) {
+			const struct fspec *sp = &specs[k];
+			struct stats_worker *want = stats_new();
+			struct dest d = dest_of(sp);
+			struct frame f, expect;
+			struct rte_mbuf *m, *out[4];
+			uint16_t right, sent;
+			unsigned n;
+
+			memset(E.w->st, 0, sizeof(*E.w->st));
+			build(sp, &f);
+			right = ref_udp_csum(&f, sp->ipv);
+			sent = row->in == F_RIGHT     ? right
+			       : row->in == F_PARTIAL ? partial_udp_csum(&f, sp->ipv)
+			       : row->in == F_ZERO    ? 0
+			                              : (uint16_t)(right ^ 0x0101);
+			cr_assert(row->in == F_RIGHT || sent != right,
+			          "%s: the test's field must differ from the right one", row->name);
+			set_udp_csum(&f, sp->ipv, sent);
+			expect = f;
+			if (row->out == O_FIXED)
+				set_udp_csum(&expect, sp->ipv, right);
+			m = mbuf_of(f.b, f.len);
+			m->ol_flags = row->ol;
+			dp_worker_burst(E.w, &m, 1);
+			n = tx_take(out, 4);
+			want->rx_packets = 1;
+			want->rx_bytes = f.len;
+			if (row->out == O_DROP) {
+				cr_assert_eq(n, 0, "%s (%zu): %u frames sent, want none", row->name,
+				             k, n);
+				want->udp_bad_checksum = 1;
+			} else {
+				cr_assert_eq(n, 1, "%s (%zu): %u frames sent, want 1", row->name, k,
+				             n);
+				if (d.vip->mode == CFG_VIP_IPIP)
+					check_ipip(row->name, sp, &expect, out[0], &d);
+				else
+					check_l2dsr(row->name, &expect, out[0], &d);
+				want->tx_packets = 1;
+				want->tx_bytes = out[0]->pkt_len;
+				want->udp_checksum_filled = row->filled;
+				count_fwd(want, &d, INVITE("call-1"), f.len);
+			}
+			assert_stats(row->name, want);
+			free_all(out, n);
+			free(want);
+		}
+	}
+	publish_udp_csum(CFG_CSUM_KEEP);
+	assert_pool_full();
+}
+
+/* IPv4 allows no checksum (field 0): verify passes it, fill writes one. IPv6 forbids it,
+ * and the decoder drops it before any mode is asked. */
+Test(dp, udp_checksum_zero)
+{
+	static const uint8_t modes[] = {CFG_CSUM_VERIFY, CFG_CSUM_FILL};
+
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(modes); i++) {
+		struct fspec sp4 = {.ipv = 4}, sp6 = {.ipv = 6};
+		struct dest d = dest_of(&sp4);
+		struct frame f, expect;
+		struct rte_mbuf *m, *out[4];
+		unsigned n;
+
+		publish_udp_csum(modes[i]);
+		memset(E.w->st, 0, sizeof(*E.w->st));
+		build(&sp4, &f);
+		set_udp_csum(&f, 4, 0);
+		expect = f;
+		if (modes[i] == CFG_CSUM_FILL)
+			set_udp_csum(&expect, 4, ref_udp_csum(&f, 4));
+		m = mbuf_of(f.b, f.len);
+		dp_worker_burst(E.w, &m, 1);
+		n = tx_take(out, 4);
+		cr_assert_eq(n, 1);
+		check_l2dsr("zero v4", &expect, out[0], &d);
+		cr_assert_eq(E.w->st->udp_checksum_filled, modes[i] == CFG_CSUM_FILL ? 1u : 0u);
+		cr_assert_eq(E.w->st->udp_bad_checksum, 0u);
+		free_all(out, n);
+
+		build(&sp6, &f);
+		set_udp_csum(&f, 6, 0);
+		m = mbuf_of(f.b, f.len);
+		dp_worker_burst(E.w, &m, 1);
+		cr_assert_eq(tx_take(out, 4), 0u);
+		cr_assert_eq(E.w->st->pkt_drop[PKT_UDP_ZERO_CHECKSUM], 1u);
+		cr_assert_eq(E.w->st->udp_bad_checksum, 0u);
+	}
+	publish_udp_csum(CFG_CSUM_KEEP);
+	assert_pool_full();
+}
+
+/* UDP to the port's own address goes to the kernel behind the exception path, which
+ * checks the sum (probe replies from backends on veth): fill completes it there too. */
+Test(dp, udp_checksum_exception_path)
+{
+	struct rte_ring *r = rte_ring_create("t_exc", 64, (int)rte_socket_id(), 0);
+	struct fspec sp = {.ipv = 4, .dst = "192.0.2.2", .dport = 40000};
+	struct frame f;
+	struct rte_mbuf *m, *got;
+	uint16_t right;
+	const uint8_t *ip;
+
+	cr_assert_not_null(r);
+	E.dp.ports[0].exc_ring = r;
+	build(&sp, &f);
+	right = ref_udp_csum(&f, 4);
+	set_udp_csum(&f, 4, partial_udp_csum(&f, 4));
+	for (uint8_t mode = CFG_CSUM_KEEP; mode <= CFG_CSUM_FILL; mode++) {
+		publish_udp_csum(mode);
+		memset(E.w->st, 0, sizeof(*E.w->st));
+		m = mbuf_of(f.b, f.len);
+		dp_worker_burst(E.w, &m, 1);
+		if (mode == CFG_CSUM_VERIFY) {
+			cr_assert_eq(rte_ring_count(r), 0u);
+			cr_assert_eq(E.w->st->udp_bad_checksum, 1u);
+			continue;
+		}
+		cr_assert_eq(rte_ring_dequeue(r, (void **)&got), 0,
+		             "mode %u: nothing for the kernel", mode);
+		ip = rte_pktmbuf_mtod(got, const uint8_t *); /* the IP datagram alone */
+		cr_assert_eq(get16(ip + 20 + 6),
+		             mode == CFG_CSUM_FILL ? right : get16(f.b + f.l3 + 26),
+		             "mode %u: checksum %#x", mode, get16(ip + 20 + 6));
+		cr_assert_eq(E.w->st->exception_rx, 1u);
+		cr_assert_eq(E.w->st->udp_checksum_filled, mode == CFG_CSUM_FILL ? 1u : 0u);
+		rte_pktmbuf_free(got);
+	}
+	E.dp.ports[0].exc_ring = NULL;
+	rte_ring_free(r);
+	publish_udp_csum(CFG_CSUM_KEEP);
+	assert_pool_full();
+}
+
+/* ---- (11) panic threshold: the decision snapshots are built with ---- */
+
+struct panic_row {
+	const char *name;
+	unsigned threshold;
+	const char *conf; /* one letter per backend: u up, d drain, x down (operator) */
+	const char *eff;  /* as health lowered it */
+	bool panic;
+	const char *after; /* eff after the decision */
+};
+
+static const struct panic_row panic_rows[] = {
+        {"all healthy", 50, "uuu", "uuu", false, "uuu"},
+        {"one of three down: 66% >= 50%", 50, "uuu", "uux", false, "uux"},
+        {"two of three down: 33% < 50%", 50, "uuu", "uxx", true, "uuu"},
+        {"all down", 50, "uuu", "xxx", true, "uuu"},
+        {"exactly at the threshold", 50, "uuuu", "uuxx", false, "uuxx"},
+        {"one below it", 51, "uuuu", "uuxx", true, "uuuu"},
+        {"overloaded is not healthy", 50, "uuu", "udd", true, "uuu"},
+        {"threshold 0 never panics", 0, "uuu", "xxx", false, "xxx"},
+        {"threshold 100: any unhealthy one", 100, "uuu", "uud", true, "uuu"},
+        {"operator drain and down stay so", 50, "uudx", "xxdx", true, "uudx"},
+        {"operator's only: not counted", 50, "udx", "udx", false, "udx"},
+        {"nothing configured up", 100, "ddx", "ddx", false, "ddx"},
+        {"one backend, down", 50, "u", "x", true, "u"},
+};
+
+static uint8_t
+state_of(char c)
+{
+	return c == 'u' ? MAGLEV_UP : c == 'd' ? MAGLEV_DRAIN : MAGLEV_DOWN;
+}
+
+Test(dp, group_panic_decision)
+{
+	for (size_t r = 0; r < SPH_ARRAY_SIZE(panic_rows); r++) {
+		const struct panic_row *row = &panic_rows[r];
+		unsigned n = (unsigned)strlen(row->conf);
+		uint8_t conf[8], eff[8];
+
+		cr_assert_leq(n, SPH_ARRAY_SIZE(conf));
+		for (unsigned i = 0; i < n; i++) {
+			conf[i] = state_of(row->conf[i]);
+			eff[i] = state_of(row->eff[i]);
+		}
+		cr_assert_eq(snap_group_panic(conf, eff, n, row->threshold), row->panic, "%s",
+		             row->name);
+		for (unsigned i = 0; i < n; i++)
+			cr_assert_eq(eff[i], state_of(row->after[i]), "%s: backend %u", row->name,
+			             i);
+	}
+	cr_assert_not(snap_group_panic(NULL, NULL, 0, 50), "an empty group never panics");
+}
+
+/* A snapshot built from the raised states dispatches the whole group: a message to the
+ * VIP of a group whose every backend health lowered is forwarded, not no_backend. What
+ * gen.c does with the decision, through the real builder and worker. */
+Test(dp, group_panic_dispatches)
+{
+	const struct cfg_group *grp = &E.cfg->groups[0]; /* core: b1..b3 */
+	uint8_t conf[8], eff[8];
+	struct sph_cfg *lowered = cfg_dup(E.cfg);
+	struct fspec sp = {.ipv = 4};
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	char err[512];
+	struct snap *s;
+
+	cr_assert_not_null(lowered);
+	for (unsigned i = 0; i < grp->nb_backends; i++) {
+		conf[i] = grp->backends[i].state;
+		eff[i] = MAGLEV_DOWN; /* every probe failing */
+		lowered->groups[0].backends[i].state = eff[i];
+	}
+	/* Without the panic: nothing to dispatch to. */
+	s = snap_build(&E.dp, lowered, err, sizeof(err));
+	cr_assert_not_null(s, "%s", err);
+	snap_publish(&E.dp, s);
+	memset(E.w->st, 0, sizeof(*E.w->st));
+	build(&sp, &f);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	cr_assert_eq(tx_take(out, 4), 0u);
+	cr_assert_eq(E.w->st->no_backend, 1u);
+
+	/* With it (default threshold): the configured table, so the usual backend. */
+	cr_assert(snap_group_panic(conf, eff, grp->nb_backends, CFG_PANIC_THRESHOLD));
+	for (unsigned i = 0; i < grp->nb_backends; i++)
+		lowered->groups[0].backends[i].state = eff[i];
+	s = snap_build(&E.dp, lowered, err, sizeof(err));
+	cr_assert_not_null(s, "%s", err);
+	snap_publish(&E.dp, s);
+	struct dest d = dest_of(&sp);
+
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	cr_assert_eq(tx_take(out, 4), 1u);
+	check_l2dsr("panic", &f, out[0], &d);
+	cr_assert_eq(E.w->st->no_backend, 1u);
+	free_all(out, 1);
+	cfg_free(lowered);
+	assert_pool_full();
 }

@@ -1,9 +1,11 @@
 /*
  * pkt.c - L2-L4 decoder: Ethernet (one VLAN tag) / IPv4 or IPv6 / UDP, into struct pkt_info.
  * Shared core: the dataplane runs it per packet on mbuf data, siphonctl on pcap records.
- * Every read is preceded by a check against the bytes the caller has; nothing is written
- * but *pi. The invariant: no offset stored in *pi ever exceeds len.
+ * Every read is preceded by a check against the bytes the caller has; the decoder writes
+ * nothing but *pi (the invariant: no offset stored in *pi ever exceeds len), and only
+ * pkt_udp_csum_fill() writes to a frame: the two checksum bytes the decoder located.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "siphon/pkt.h"
@@ -241,6 +243,122 @@ enum pkt_verdict
 pkt_decode_ip(const uint8_t *ip, size_t len, struct pkt_info *pi)
 {
 	return pkt_decode_ip_flags(ip, len, 0, pi);
+}
+
+/* ---- UDP checksum (RFC 768; RFC 8200 §8.1 for IPv6) ---- */
+
+/* Add n bytes at p to a one's complement accumulator, 8 bytes at a time in host order
+ * (RFC 1071 §2(B): the sum is byte-order independent once folded and stored back the
+ * same way). p's offset from the UDP header must be even, so bytes pair as the wire's
+ * 16-bit words; an odd last byte is the high half of a word padded with zero. */
+static uint64_t
+csum_add(uint64_t acc, const uint8_t *p, size_t n)
+{
+	uint64_t w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		acc += w;
+		acc += acc < w; /* end-around carry */
+	}
+	if (n >= 4) {
+		uint32_t v;
+
+		memcpy(&v, p, 4);
+		acc += v;
+		acc += acc < v;
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		uint16_t v;
+
+		memcpy(&v, p, 2);
+		acc += v;
+		acc += acc < v;
+		p += 2;
+		n -= 2;
+	}
+	if (n == 1) {
+		uint8_t last[2] = {p[0], 0};
+		uint16_t v;
+
+		memcpy(&v, last, 2);
+		acc += v;
+		acc += acc < v;
+	}
+	return acc;
+}
+
+/* Fold to 16 bits, still in host order of the wire's bytes. */
+static uint16_t
+csum_fold(uint64_t acc)
+{
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffu) + (acc >> 16);
+	acc = (acc & 0xffffu) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+/* The checksum field's bytes as they belong on the wire, in host order (memcpy them). */
+static uint16_t
+udp_csum_raw(const uint8_t *b, const struct pkt_info *pi)
+{
+	const uint8_t *u = b + pi->l4_off;
+	size_t ulen = (size_t)pi->payload_len + UDP_HLEN;
+	uint8_t ph[8] = {0, 0, 0, PROTO_UDP, 0, 0, (uint8_t)(ulen >> 8), (uint8_t)ulen};
+	uint64_t acc = 0;
+	uint16_t sum;
+
+	/* Pseudo-header: addresses, then protocol and UDP length; IPv4's 12 bytes and IPv6's
+	 * 40 sum alike as 16-bit words (zero bytes add nothing). */
+	if (pi->ip_version == 4) {
+		acc = csum_add(acc, pi->src + 12, 4);
+		acc = csum_add(acc, pi->dst + 12, 4);
+	} else {
+		acc = csum_add(acc, pi->src, 16);
+		acc = csum_add(acc, pi->dst, 16);
+	}
+	acc = csum_add(acc, ph, sizeof(ph));
+	acc = csum_add(acc, u, 6); /* ports and length; the checksum field counts as zero */
+	acc = csum_add(acc, u + UDP_HLEN, ulen - UDP_HLEN);
+	sum = (uint16_t)~csum_fold(acc);
+	return sum != 0 ? sum : 0xffffu; /* 0 would mean "no checksum" (all-ones either way) */
+}
+
+uint16_t
+pkt_udp_csum(const uint8_t *base, const struct pkt_info *pi)
+{
+	uint16_t raw = udp_csum_raw(base, pi);
+	uint8_t w[2];
+
+	memcpy(w, &raw, 2);
+	return rd16(w);
+}
+
+bool
+pkt_udp_csum_ok(const uint8_t *base, const struct pkt_info *pi)
+{
+	const uint8_t *f = base + pi->l4_off + 6;
+	uint16_t raw = udp_csum_raw(base, pi);
+
+	/* IPv4 may send none (RFC 768); IPv6 zero never reaches here (PKT_UDP_ZERO_CHECKSUM). */
+	if (pi->ip_version == 4 && f[0] == 0 && f[1] == 0)
+		return true;
+	return memcmp(f, &raw, 2) == 0;
+}
+
+bool
+pkt_udp_csum_fill(uint8_t *base, const struct pkt_info *pi)
+{
+	uint8_t *f = base + pi->l4_off + 6;
+	uint16_t raw = udp_csum_raw(base, pi);
+
+	if (memcmp(f, &raw, 2) == 0)
+		return false;
+	memcpy(f, &raw, 2);
+	return true;
 }
 
 static const struct {

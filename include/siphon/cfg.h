@@ -52,6 +52,7 @@
 #define CFG_INCLUDE_DEPTH      10u         /**< @include files nested in one another, at most */
 #define CFG_INCLUDES_MAX       1024u       /**< @include directives followed in one load, at most */
 #define CFG_GROUP_KEYS_MAX     64u         /**< settings in one group { ... }, at most */
+#define CFG_PANIC_THRESHOLD    50u         /**< default panic_threshold of a group, in percent */
 
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
@@ -63,6 +64,18 @@ struct cfg_addr {
 enum cfg_vip_mode {
 	CFG_VIP_L2DSR = 0, /**< rewrite the destination MAC only; backends own the VIP */
 	CFG_VIP_IPIP,      /**< encapsulate in IP-in-IP towards the backend address */
+};
+
+/**
+ * What the dataplane does with the UDP checksum of a datagram it receives on a port and
+ * forwards (docs/dataplane.md#udp-checksums). Senders on veth or virtio with TX checksum
+ * offload leave a partial checksum that only their NIC would have completed; backends
+ * then drop the datagram (InCsumErrors).
+ */
+enum cfg_udp_csum {
+	CFG_CSUM_KEEP = 0, /**< forward it untouched (default: no byte read beyond SIP's) */
+	CFG_CSUM_VERIFY,   /**< drop a datagram whose checksum does not verify, counted */
+	CFG_CSUM_FILL,     /**< compute it and write it: partial or wrong ones leave complete */
 };
 
 /** One backend proxy. */
@@ -100,6 +113,7 @@ struct cfg_port {
 	/** Kernel interface of the port's exception path (docs/dataplane.md), 1..15 of
 	 *  A-Z a-z 0-9 . _ - (not "." or ".."), unique among ports; "" = none (default). */
 	char exception[CFG_IFNAME_MAX];
+	uint8_t udp_csum; /**< enum cfg_udp_csum for datagrams received on it (default keep) */
 	unsigned line;
 	unsigned file; /**< as cfg_backend.file */
 };
@@ -109,6 +123,12 @@ struct cfg_group {
 	char name[CFG_NAME_MAX];      /**< unique among groups */
 	struct cfg_backend *backends; /**< nb_backends >= 1 entries, in file order */
 	unsigned nb_backends;
+	/** Percent 0..100: when fewer than this share of the backends not drained or down
+	 *  by the operator are healthy, the group dispatches over all of those as if healthy
+	 *  (panic mode, docs/health.md#panic-threshold); 0 never panics. cfg_load() fills
+	 *  CFG_PANIC_THRESHOLD; a configuration assembled by other means that leaves it 0
+	 *  never panics. */
+	uint32_t panic_threshold;
 	unsigned line;
 	unsigned file; /**< as cfg_backend.file */
 };

@@ -8,8 +8,9 @@
  * len, never writes to the frame and never allocates; its work is bounded by
  * the header bytes it walks. A frame it cannot hand to SIP gets a precise
  * enum pkt_verdict, one per defect, each with a counter name. It does no IP
- * reassembly (fragments get PKT_FRAGMENT) and no UDP checksum verification
- * (NIC offloads do that). Pure C, no DPDK: the dataplane runs it on mbuf
+ * reassembly (fragments get PKT_FRAGMENT) and no UDP checksum verification;
+ * pkt_udp_csum_ok() and pkt_udp_csum_fill() do that apart, for the ports
+ * configured to (a port's udp_checksum). Pure C, no DPDK: the dataplane runs it on mbuf
  * data, siphonctl on pcap records (through the _flags variants, which can
  * leave the IPv4 header checksum unverified, as offline tools must for
  * captures taken on a sending host whose NIC fills it in).
@@ -17,6 +18,7 @@
 #ifndef SIPHON_PKT_H
 #define SIPHON_PKT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,6 +127,33 @@ enum pkt_verdict pkt_decode_flags(const uint8_t *frame, size_t len, unsigned fla
 /** pkt_decode_ip() with the options of pkt_decode_flags(). */
 enum pkt_verdict pkt_decode_ip_flags(const uint8_t *ip, size_t len, unsigned flags,
                                      struct pkt_info *pi);
+
+/**
+ * The UDP checksum a datagram pkt_decode() returned PKT_OK for should carry (RFC 768; RFC
+ * 8200 §8.1 for IPv6): the one's complement of the one's complement sum over the
+ * pseudo-header, the UDP header with its checksum field taken as zero and the payload
+ * (payload_len bytes: Ethernet padding is not summed); 0xffff where the sum gives 0.
+ *
+ * @param base  What pi's offsets count from (the frame, or the IP header for the _ip
+ *              decoders), holding at least payload_off + payload_len bytes.
+ * @param pi    As pkt_decode() filled it, with PKT_OK.
+ * @return the field's value, host order (0x1c46 for the bytes 1c 46). Reads O(length).
+ */
+uint16_t pkt_udp_csum(const uint8_t *base, const struct pkt_info *pi);
+
+/**
+ * Whether the datagram's UDP checksum verifies; an IPv4 datagram without one (field 0)
+ * does. A partial checksum (what TX offload leaves for the sender's NIC) does not.
+ * Arguments as pkt_udp_csum().
+ */
+bool pkt_udp_csum_ok(const uint8_t *base, const struct pkt_info *pi);
+
+/**
+ * Write pkt_udp_csum() into the datagram's checksum field: the two bytes at l4_off + 6,
+ * the only ones changed. Arguments as pkt_udp_csum(), base writable.
+ * @return true when the field changed (it did not verify, or was 0 over IPv4).
+ */
+bool pkt_udp_csum_fill(uint8_t *base, const struct pkt_info *pi);
 
 /** Snake-case counter name of a verdict ("bad_ipv4_checksum"); "unknown" outside the enum. */
 const char *pkt_verdict_name(enum pkt_verdict v);

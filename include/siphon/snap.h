@@ -59,6 +59,11 @@ struct snap_group {
 	uint64_t fingerprint;      /**< cold: maglev_fingerprint() of table, for show groups
 	                              and metrics to compare instances by */
 	uint64_t prev_fingerprint; /**< cold: of prev; 0 when prev is NULL */
+	/** cold: the group is in panic mode (snap_group_panic()): its table was built with
+	 *  every backend the operator left up as up, whatever their health. Set by the
+	 *  control plane on the snapshot it built, before publishing it; for show groups
+	 *  and metrics. Workers never read it: a panic is only a different table. */
+	uint8_t panic;
 };
 
 /** A VIP: how it forwards and to which group. */
@@ -79,6 +84,7 @@ struct snap_vip_slot {
 struct snap_port {
 	struct nd_self self; /**< own addresses + every VIP, with the port MAC */
 	uint8_t has4, has6;  /**< whether addr4 / addr6 is set */
+	uint8_t udp_csum;    /**< enum cfg_udp_csum for datagrams received on the port */
 	uint8_t addr4[16];   /**< first IPv4 address (mapped): ARP source, IP-in-IP source */
 	uint8_t addr6[16];   /**< first IPv6 address: NS source, IP-in-IP source */
 	/* The port's own addresses alone (no VIP), with their prefixes, and its gateways:
@@ -151,6 +157,19 @@ struct snap *snap_build_slots(struct dp *dp, const struct sph_cfg *cfg, const ui
  */
 struct snap *snap_build_trans(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots,
                               const struct snap *old, char *err, size_t errlen);
+
+/**
+ * Envoy's panic threshold, decided for one group where health lowers the states its table
+ * is built with: conf[i] is the i-th backend's configured state, eff[i] the state health
+ * lowered it to (never above conf[i]). When fewer than threshold percent of the backends
+ * configured up are still up in eff, the group panics: each of those gets eff[i] = up
+ * again, so a probe misconfiguration or a monitoring outage degrades to dispatching over
+ * every backend instead of dropping what the unhealthy ones would get. Backends the
+ * operator drained or set down stay so. threshold 0, or no backend configured up: never.
+ * Pure; any thread.
+ * @return true when the group panics (eff raised), false when eff is left as it was.
+ */
+bool snap_group_panic(const uint8_t *conf, uint8_t *eff, unsigned n, unsigned threshold);
 
 /**
  * Make next the snapshot workers use, wait for every worker to leave the old one

@@ -60,6 +60,10 @@ struct dp;
 	X(no_neighbor, "drop: the backend's next hop MAC is unknown yet")                          \
 	X(encap_no_room, "drop: no mbuf headroom for the outer IP header")                         \
 	X(encap_too_big, "drop: encapsulated frame larger than the port MTU")                      \
+	X(udp_bad_checksum, "drop: UDP checksum does not verify (port udp_checksum \"verify\")")   \
+	X(udp_checksum_filled,                                                                     \
+	  "UDP checksums written because they did not verify (port "                               \
+	  "udp_checksum \"fill\"): partial checksums of TX offload, or wrong")                     \
 	X(dispatch_old, "transition: message of an existing dialog sent by the previous table, "   \
 	                "to another backend than the current table's")                             \
 	X(affinity_hit, "transition: message sent where its Call-ID's dialog was recorded")        \

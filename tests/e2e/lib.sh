@@ -388,14 +388,15 @@ e2e_uas() {
 
 # e2e_uac SCENARIO SRC TARGET SIPP-OPTION...: the sipp UAC in the namespace cli, bound
 # to SRC:5060, calling TARGET (HOST:PORT, IPv6 hosts in brackets), with Call-IDs
-# e2e-<n>@siphon and traces in e2e_logs/uac.{out,msg,err,screen,csv}; the options
+# e2e-<n>@siphon (e2e_uac_cid, if set, replaces this sipp -cid_str: a second UAC run must
+# not reuse the first one's, which the UAS still holds as dead calls) and traces in e2e_logs/uac.{out,msg,err,screen,csv}; the options
 # (-m, -r, -l, -timeout...) come before TARGET.
 e2e_uac() {
 	local sf=$1 src=$2 target=$3
 	shift 3
 	e2e_spawn cli "$e2e_logs/uac.out" INT \
 		sipp -sf "$sf" -i "$src" -p 5060 "${e2e_sipp_common[@]}" "$@" \
-		-cid_str 'e2e-%u@siphon' \
+		-cid_str "${e2e_uac_cid:-e2e-%u@siphon}" \
 		-message_file "$e2e_logs/uac.msg" -error_file "$e2e_logs/uac.err" \
 		-screen_file "$e2e_logs/uac.screen" \
 		-trace_stat -stf "$e2e_logs/uac.csv" -fd 1 \
