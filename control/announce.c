@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "siphon/maglev.h"
+#include "siphon/log.h"
 #include "siphon/sph.h"
 #include "announce.h"
 #include "cfg_int.h"
@@ -250,7 +251,7 @@ ann_failed(struct ann *a, enum ann_fail why, uint64_t now, const char *fmt, ...)
 	va_end(ap);
 	/* A BIRD that stays down would print a line a second: only the first of a run. */
 	if (!a->failing)
-		fprintf(stderr, "siphon: announce: %s (%s); retrying every %u ms\n", a->last_error,
+		sph_log(SPH_LOG_WARNING, "announce: %s (%s); retrying every %u ms", a->last_error,
 		        ann_fail_names[why], ANN_RETRY_MS);
 	a->failing = true;
 	pthread_mutex_lock(&a->lock);
@@ -275,7 +276,8 @@ ann_confirmed(struct ann *a)
 			n += a->vips[i].announced;
 		}
 	pthread_mutex_unlock(&a->lock);
-	printf("siphon: announce: BIRD reconfigured, %u VIP%s announced\n", n, n == 1 ? "" : "s");
+	sph_log(SPH_LOG_INFO, "announce: BIRD reconfigured, %u VIP%s announced", n,
+	        n == 1 ? "" : "s");
 	fflush(stdout);
 	a->failing = false;
 	a->last_error[0] = '\0';
@@ -672,7 +674,7 @@ ann_close(struct ann *a, unsigned wait_ms)
 	a->retry_at = 0;
 	ann_settle(a, wait_ms);
 	if (!ann_settled(a))
-		fprintf(stderr, "siphon: announce: BIRD did not confirm the withdrawal (%s)\n",
+		sph_log(SPH_LOG_WARNING, "announce: BIRD did not confirm the withdrawal (%s)",
 		        a->last_error[0] != '\0' ? a->last_error : "no reply in time");
 	ann_hangup(a);
 	pthread_mutex_destroy(&a->lock);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <rte_log.h>
 
+#include "siphon/log.h"
 #include "siphon/dp.h"
 #include "siphon/keyhash.h"
 #include "siphon/maglev.h"
@@ -699,6 +700,11 @@ cmd_log_level(struct cmd_req *r)
 		return req_fail(r, "level must be emerg, alert, crit, err, warning, notice, info, "
 		                   "debug or 1..8");
 	rte_log_set_global_level((uint32_t)lv);
+	/* siphon's own lines (siphon/log.h) follow: DPDK's levels are syslog's plus one, and
+	 * siphon has none above error. */
+	enum sph_log_level was = sph_log_set((enum sph_log_level)(lv - 1));
+	json_object_set_new(r->reply, "siphon_level", json_string(sph_log_name(sph_log_get())));
+	json_object_set_new(r->reply, "siphon_previous", json_string(sph_log_name(was)));
 	json_object_set_new(r->reply, "level", json_string(cmd_levels[lv]));
 	json_object_set_new(r->reply, "previous",
 	                    json_string(prev >= 1 && prev <= 8 ? cmd_levels[prev] : "unknown"));
@@ -846,7 +852,7 @@ static const struct cmd_cmd cmd_cmds[] = {
         {"backend-weight", cmd_backend_weight, "set a backend's weight: name, weight"},
         {"backend-state", cmd_backend_state, "set a backend's state: name, state"},
         {"reload", cmd_reload, "read the configuration file again and apply it"},
-        {"log-level", cmd_log_level, "set DPDK's global log level: level"},
+        {"log-level", cmd_log_level, "set DPDK's global log level and siphon's: level"},
         {"dispatch", cmd_dispatch, "which backend a Call-ID goes to: call_id [, vip]"},
         {"show-announce", cmd_show_announce,
          "VIP announcement through BIRD: each VIP servable/announced, BIRD's replies"},

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "siphon/dp.h"
+#include "siphon/log.h"
 #include "siphon/maglev.h"
 #include "siphon/snap.h"
 #include "siphon/sph.h"
@@ -318,7 +319,7 @@ gen_panic_log(struct gen *gen, const char *fmt, ...)
 	}
 	gen->panic_logged++;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	sph_vlog(SPH_LOG_WARNING, fmt, ap);
 	va_end(ap);
 }
 
@@ -339,8 +340,8 @@ gen_panic_summary(struct gen *gen)
 			                 gen->cfg->groups[g].name);
 			at = k < 0 ? sizeof(names) : at + (size_t)k;
 		}
-	fprintf(stderr,
-	        "siphon: panic: %" PRIu64 " alarm lines suppressed; groups in panic now: %s\n",
+	sph_log(SPH_LOG_WARNING,
+	        "panic: %" PRIu64 " alarm lines suppressed; groups in panic now: %s",
 	        gen->panic_quiet, names[0] != '\0' ? names : "none");
 	gen->panic_quiet = 0;
 	gen->panic_log_ns = sph_now_ns();
@@ -362,15 +363,15 @@ gen_panic_changed(struct gen *gen, const struct sph_cfg *old, const struct sph_c
 				was = gen->panic[o].panic;
 		if (pa[g].panic && !was)
 			gen_panic_log(gen,
-			              "siphon: group \"%s\": PANIC: %" PRIu32 " of %" PRIu32
+			              "group \"%s\": PANIC: %" PRIu32 " of %" PRIu32
 			              " backends healthy, below panic_threshold %" PRIu32
-			              "%%; dispatching over all %" PRIu32 " as if healthy\n",
+			              "%%; dispatching over all %" PRIu32 " as if healthy",
 			              grp->name, pa[g].healthy, pa[g].total, grp->panic_threshold,
 			              pa[g].total);
 		else if (!pa[g].panic && was)
 			gen_panic_log(gen,
-			              "siphon: group \"%s\": panic over: %" PRIu32 " of %" PRIu32
-			              " backends healthy (panic_threshold %" PRIu32 "%%)\n",
+			              "group \"%s\": panic over: %" PRIu32 " of %" PRIu32
+			              " backends healthy (panic_threshold %" PRIu32 "%%)",
 			              grp->name, pa[g].healthy, pa[g].total, grp->panic_threshold);
 	}
 }
@@ -425,7 +426,7 @@ gen_trans_close(struct gen *gen)
 			gen_panic_mark(s, gen->panic, gen->nb_panic);
 	}
 	if (s == NULL) {
-		fprintf(stderr, "siphon: transition window: cannot close it: %s; retrying\n",
+		sph_log(SPH_LOG_WARNING, "transition window: cannot close it: %s; retrying",
 		        copy == NULL || slots == NULL ? "out of memory" : err);
 		gen->trans_until_ns = sph_now_ns() + 1000000000u;
 	} else {
@@ -656,7 +657,7 @@ gen_health_targets(struct gen *gen)
 		return;
 	t = gen_health_list(gen, gen->health_src, &n);
 	if (t == NULL || health_set_targets(gen->health, t, n, err, sizeof(err)) != 0)
-		fprintf(stderr, "siphon: health: targets not updated: %s\n",
+		sph_log(SPH_LOG_WARNING, "health: targets not updated: %s",
 		        t == NULL ? "out of memory" : err);
 	free(t);
 }
@@ -683,9 +684,9 @@ gen_health_start(struct gen *gen, char *err, size_t errlen)
 	gen->health_src = gen->health != NULL;
 	free(t);
 	if (gen->health == NULL) {
-		fprintf(stderr,
-		        "siphon: health: cannot send from the ports' addresses (%s); the kernel "
-		        "chooses the probes' source address\n",
+		sph_log(SPH_LOG_WARNING,
+		        "health: cannot send from the ports' addresses (%s); the kernel "
+		        "chooses the probes' source address",
 		        err);
 		t = gen_health_list(gen, false, &n);
 		if (t == NULL) {
@@ -758,7 +759,7 @@ gen_health_apply(struct gen *gen)
 	                                     dp_snap(gen->dp), err, sizeof(err))
 	                  : NULL;
 	if (s == NULL) {
-		fprintf(stderr, "siphon: health: cannot apply: %s\n",
+		sph_log(SPH_LOG_WARNING, "health: cannot apply: %s",
 		        slots == NULL ? "out of memory" : err);
 		free(slots);
 		free(eff);
@@ -773,10 +774,11 @@ gen_health_apply(struct gen *gen)
 	for (unsigned g = 0; g < cfg->nb_groups; g++)
 		for (unsigned i = 0; i < cfg->groups[g].nb_backends; i++, bi++)
 			if (bi < gen->nb_eff && eff[bi] != gen->eff[bi])
-				printf("siphon: health: backend \"%s\" now dispatched %s (was "
-				       "%s)\n",
-				       cfg->groups[g].backends[i].name, cfg_state_name(eff[bi]),
-				       cfg_state_name(gen->eff[bi]));
+				sph_log(SPH_LOG_NOTICE,
+				        "health: backend \"%s\" now dispatched %s (was "
+				        "%s)",
+				        cfg->groups[g].backends[i].name, cfg_state_name(eff[bi]),
+				        cfg_state_name(gen->eff[bi]));
 	fflush(stdout);
 	gen_panic_changed(gen, cfg, cfg, panic);
 	free(gen->panic);

@@ -25,6 +25,7 @@
 #include <rte_pdump.h>
 
 #include "siphon/cfg.h"
+#include "siphon/log.h"
 #include "siphon/dp.h"
 #include "siphon/sip.h"
 #include "siphon/snap.h"
@@ -64,7 +65,7 @@ main_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: siphon [EAL options] -- --config FILE [--stats-interval SEC] [--promisc]\n"
-	        "                                 [--pdump]\n"
+	        "                                 [--pdump] [--log-level LEVEL]\n"
 	        "       siphon --check-config FILE\n"
 	        "  --config FILE         configuration (docs/config.md)\n"
 	        "  --check-config FILE   check FILE as a start or reload would (everything but\n"
@@ -76,6 +77,9 @@ main_usage(FILE *out)
 	        "  --promisc             promiscuous mode, and forward unicast frames whatever\n"
 	        "                        their destination MAC (pcap replay, tests)\n"
 	        "  --pdump               let dpdk-dumpcap capture the ports (needs hugepages)\n"
+	        "  --log-level LEVEL     siphon's lines of LEVEL and above: error, warning,\n"
+	        "                        notice, info (default) or debug; to the journal with\n"
+	        "                        their priority when run by systemd\n"
 	        "Every lcore but the main one is a worker; see docs/dataplane.md.\n");
 }
 
@@ -89,6 +93,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
 	        {"stats-interval", required_argument, NULL, 's'},
 	        {"promisc", no_argument, NULL, 'p'},
 	        {"pdump", no_argument, NULL, 'd'},
+	        {"log-level", required_argument, NULL, 'l'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -121,6 +126,17 @@ main_parse(int argc, char **argv, struct main_opts *o)
 			break;
 		case 'd':
 			o->pdump = true;
+			break;
+		case 'l':
+			if (sph_log_parse(optarg) < 0) {
+				fprintf(stderr,
+				        "siphon: --log-level: error, warning, notice, info or "
+				        "debug, got "
+				        "\"%s\"\n",
+				        optarg);
+				return -1;
+			}
+			sph_log_set((enum sph_log_level)sph_log_parse(optarg));
 			break;
 		case 'h':
 			main_usage(stdout);
@@ -187,26 +203,27 @@ static int
 main_pdump_init(void)
 {
 	if (!rte_eal_has_hugepages()) {
-		fprintf(stderr, "siphon: pdump: no hugepages (--no-huge): no secondary process can "
-		                "attach; running without packet capture\n");
+		sph_log(SPH_LOG_WARNING,
+		        "pdump: no hugepages (--no-huge): no secondary process can "
+		        "attach; running without packet capture");
 		return -1;
 	}
 	if (rte_pdump_init() != 0) {
-		fprintf(stderr, "siphon: pdump: %s; running without packet capture\n",
+		sph_log(SPH_LOG_WARNING, "pdump: %s; running without packet capture",
 		        rte_strerror(rte_errno));
 		return -1;
 	}
 	if (rte_mp_action_register("sph_pdump_probe", main_pdump_probe) != 0) {
-		fprintf(stderr,
-		        "siphon: pdump: %s: no secondary process can attach; running without "
-		        "packet capture\n",
+		sph_log(SPH_LOG_WARNING,
+		        "pdump: %s: no secondary process can attach; running without "
+		        "packet capture",
 		        rte_errno == ENOTSUP ? "no shared configuration (--in-memory, --no-shconf)"
 		                             : rte_strerror(rte_errno));
 		rte_pdump_uninit();
 		return -1;
 	}
 	rte_mp_action_unregister("sph_pdump_probe");
-	printf("siphon: pdump on: dpdk-dumpcap may attach\n");
+	sph_log(SPH_LOG_INFO, "pdump on: dpdk-dumpcap may attach");
 	return 0;
 }
 
@@ -231,17 +248,17 @@ main_draining(struct main_drain *d, struct ann *ann, unsigned drain_ms, uint64_t
 	if (d->asked == 0) {
 		d->asked = now;
 		ann_withdraw(ann);
-		printf("siphon: shutdown: withdrawing the VIPs, then forwarding for %u ms\n",
-		       drain_ms);
+		sph_log(SPH_LOG_NOTICE, "shutdown: withdrawing the VIPs, then forwarding for %u ms",
+		        drain_ms);
 		fflush(stdout);
 		return false;
 	}
 	if (d->end == 0 &&
 	    (ann_settled(ann) || now >= d->asked + ANN_BIRD_TIMEOUT_MS * 1000000ull)) {
 		d->end = now + drain_ms * 1000000ull;
-		printf("siphon: shutdown: withdrawal %s after %" PRIu64 " ms\n",
-		       ann_settled(ann) ? "confirmed by BIRD" : "not confirmed",
-		       (now - d->asked) / 1000000u);
+		sph_log(SPH_LOG_NOTICE, "shutdown: withdrawal %s after %" PRIu64 " ms",
+		        ann_settled(ann) ? "confirmed by BIRD" : "not confirmed",
+		        (now - d->asked) / 1000000u);
 		fflush(stdout);
 	}
 	return d->end != 0 && now >= d->end;
@@ -326,7 +343,7 @@ main(int argc, char **argv)
 	if (o.check)
 		return main_check(o.config);
 	if (cfg_load(o.config, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "siphon: %s\n", err);
+		sph_log(SPH_LOG_ERROR, "%s", err);
 		return EXIT_FAILURE;
 	}
 	/* Before the dataplane (and its exception interface) exists, so BIRD has let go
@@ -334,15 +351,15 @@ main(int argc, char **argv)
 	if (cfg->ann_file[0] != '\0') {
 		ann = ann_open(cfg, err, sizeof(err));
 		if (ann == NULL)
-			fprintf(stderr, "siphon: %s; running without announcing the VIPs\n", err);
+			sph_log(SPH_LOG_WARNING, "%s; running without announcing the VIPs", err);
 		else
-			printf("siphon: announcing the VIPs in %s through BIRD at %s\n",
-			       cfg->ann_file, cfg->ann_bird_socket);
+			sph_log(SPH_LOG_INFO, "announcing the VIPs in %s through BIRD at %s",
+			        cfg->ann_file, cfg->ann_bird_socket);
 		drain_ms = cfg->ann_drain_ms;
 	}
 
 	if (rte_eal_init(sep, argv) < 0) {
-		fprintf(stderr, "siphon: EAL: %s\n", rte_strerror(rte_errno));
+		sph_log(SPH_LOG_ERROR, "EAL: %s", rte_strerror(rte_errno));
 		ann_close(ann, 0);
 		cfg_free(cfg);
 		return EXIT_FAILURE;
@@ -354,21 +371,21 @@ main(int argc, char **argv)
 	cmd_bind(ann, &main_term);
 	dp = dp_open(cfg, o.promisc, err, sizeof(err));
 	if (dp == NULL) {
-		fprintf(stderr, "siphon: %s\n", err);
+		sph_log(SPH_LOG_ERROR, "%s", err);
 		goto out;
 	}
 	if (stats_init(dp) != 0) {
-		fprintf(stderr, "siphon: cannot register the telemetry commands\n");
+		sph_log(SPH_LOG_ERROR, "cannot register the telemetry commands");
 		goto out;
 	}
-	printf("siphon: %u workers, %u ports, %u backends, %u VIPs, scanner %s\n",
-	       dp_nb_workers(dp), cfg->nb_ports, dp_snap(dp)->nb_backends, dp_snap(dp)->nb_vips,
-	       sip_scan_name());
+	sph_log(SPH_LOG_INFO, "%u workers, %u ports, %u backends, %u VIPs, scanner %s",
+	        dp_nb_workers(dp), cfg->nb_ports, dp_snap(dp)->nb_backends, dp_snap(dp)->nb_vips,
+	        sip_scan_name());
 	dp_announce(dp);
 	/* From here the control plane owns the configuration (gen_free() releases it). */
 	ops = gen_create(dp, cfg, o.stats_interval);
 	if (ops == NULL) {
-		fprintf(stderr, "siphon: out of memory for the control plane\n");
+		sph_log(SPH_LOG_ERROR, "out of memory for the control plane");
 		goto out;
 	}
 	cfg = NULL;
@@ -377,15 +394,15 @@ main(int argc, char **argv)
 	sock = ctl_sock_open(gen_cfg(ops)->ctl_socket, gen_cfg(ops)->ctl_mode,
 	                     gen_cfg(ops)->ctl_group, err, sizeof(err));
 	if (sock == NULL)
-		fprintf(stderr, "siphon: control socket: %s; running without one\n", err);
+		sph_log(SPH_LOG_WARNING, "control socket: %s; running without one", err);
 	else
-		printf("siphon: control socket %s\n", gen_cfg(ops)->ctl_socket);
+		sph_log(SPH_LOG_INFO, "control socket %s", gen_cfg(ops)->ctl_socket);
 	/* Health checks (SIP OPTIONS from the kernel's stack, docs/health.md): like the
 	 * socket, optional; without them siphon forwards by the configured states. */
 	if (gen_health_start(ops, err, sizeof(err)) != 0)
-		fprintf(stderr, "siphon: %s; running without health checks\n", err);
+		sph_log(SPH_LOG_WARNING, "%s; running without health checks", err);
 	else
-		printf("siphon: health checks %s\n", gen_health_on(ops) ? "on" : "off");
+		sph_log(SPH_LOG_INFO, "health checks %s", gen_health_on(ops) ? "on" : "off");
 	/* Like the socket: without metrics siphon still forwards, and says so. */
 	if (gen_cfg(ops)->metrics_port != 0) {
 		const struct sph_cfg *c = gen_cfg(ops);
@@ -395,15 +412,15 @@ main(int argc, char **argv)
 		metrics_sync(c, gen_generation(ops)); /* retried every tick if it failed */
 		metrics_set_announce(ann);
 		if (metrics_start(dp, listen, err, sizeof(err)) != 0)
-			fprintf(stderr, "siphon: %s; running without metrics\n", err);
+			sph_log(SPH_LOG_WARNING, "%s; running without metrics", err);
 		else
-			printf("siphon: metrics on http://%s/metrics\n", listen);
+			sph_log(SPH_LOG_INFO, "metrics on http://%s/metrics", listen);
 	}
 	fflush(stdout);
 	dp_launch(dp);
 	main_loop(dp, ops, sock, ann, drain_ms);
 
-	printf("siphon: stopping\n");
+	sph_log(SPH_LOG_NOTICE, "stopping");
 	metrics_stop();
 	metrics_set_announce(NULL);
 	/* Withdrawn before forwarding stops (already, after a graceful shutdown). */

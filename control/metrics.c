@@ -39,6 +39,7 @@
 #include <microhttpd.h>
 
 #include "siphon/cfg.h"
+#include "siphon/log.h"
 #include "siphon/dp.h"
 #include "siphon/maglev.h"
 #include "siphon/pkt.h"
@@ -884,9 +885,9 @@ metrics_log_flush(uint64_t now)
 {
 	pthread_mutex_lock(&metrics_log_lock);
 	if (metrics_log_held > 0 && now - metrics_log_last >= METRICS_LOG_INTERVAL_MS) {
-		fprintf(stderr,
-		        "siphon: metrics: %" PRIu64 " more messages suppressed (at most one line "
-		        "per %u ms; siphon_metrics_http_errors_total counts them all)\n",
+		sph_log(SPH_LOG_WARNING,
+		        "metrics: %" PRIu64 " more messages suppressed (at most one line "
+		        "per %u ms; siphon_metrics_http_errors_total counts them all)",
 		        metrics_log_held, METRICS_LOG_INTERVAL_MS);
 		metrics_log_held = 0;
 		metrics_log_last = now;
@@ -929,10 +930,10 @@ metrics_logger(void *cls, const char *fmt, va_list ap)
 	while (l > 0 && line[l - 1] == '\n')
 		line[--l] = '\0';
 	if (metrics_log_held > 0)
-		fprintf(stderr, "siphon: metrics: %s (%" PRIu64 " more suppressed before this)\n",
+		sph_log(SPH_LOG_WARNING, "metrics: %s (%" PRIu64 " more suppressed before this)",
 		        line, metrics_log_held);
 	else
-		fprintf(stderr, "siphon: metrics: %s\n", line);
+		sph_log(SPH_LOG_WARNING, "metrics: %s", line);
 	metrics_log_held = 0;
 	metrics_log_last = now;
 	pthread_mutex_unlock(&metrics_log_lock);

@@ -18,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "siphon/snap.h"
+#include "siphon/log.h"
 #include "port.h"
 #include "worker.h"
 
@@ -100,7 +101,7 @@ dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size
 		if (cfg->ports[p].exception[0] != '\0' &&
 		    port_exception_init(dp, &dp->ports[p], p, &cfg->ports[p], why, sizeof(why)) !=
 		            0)
-			fprintf(stderr, "siphon: %s; running without an exception path\n", why);
+			sph_log(SPH_LOG_WARNING, "%s; running without an exception path", why);
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{

@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "siphon/log.h"
 #include "port.h"
 
 #define PORT_RX_DESC  1024
@@ -74,9 +75,10 @@ port_init(struct dp *dp, struct dp_port *p, bool promisc, char *err, size_t errl
 			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 			conf.rx_adv_conf.rss_conf.rss_hf = hf;
 		} else {
-			printf("siphon: port \"%s\": no RSS on IP/UDP: the device spreads packets "
-			       "its own way\n",
-			       p->name);
+			sph_log(SPH_LOG_WARNING,
+			        "port \"%s\": no RSS on IP/UDP: the device spreads packets "
+			        "its own way",
+			        p->name);
 		}
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
@@ -222,22 +224,22 @@ port_kernel_setup(struct dp_port *p, const struct cfg_port *cp)
 	int fd;
 
 	if (ifindex == 0) {
-		printf("siphon: port \"%s\": exception interface %s: %s\n", p->name, p->exc_ifname,
-		       strerror(errno));
+		sph_log(SPH_LOG_WARNING, "port \"%s\": exception interface %s: %s", p->name,
+		        p->exc_ifname, strerror(errno));
 		return;
 	}
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->exc_ifname);
 	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 ||
 	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) != 0))
-		printf("siphon: port \"%s\": cannot bring %s up: %s\n", p->name, p->exc_ifname,
-		       strerror(errno));
+		sph_log(SPH_LOG_WARNING, "port \"%s\": cannot bring %s up: %s", p->name,
+		        p->exc_ifname, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0) {
-		printf("siphon: port \"%s\": netlink: %s: %s has no address\n", p->name,
-		       strerror(errno), p->exc_ifname);
+		sph_log(SPH_LOG_WARNING, "port \"%s\": netlink: %s: %s has no address", p->name,
+		        strerror(errno), p->exc_ifname);
 		return;
 	}
 	/* A reply never takes long; a kernel that does not answer must not hang start-up. */
@@ -247,16 +249,17 @@ port_kernel_setup(struct dp_port *p, const struct cfg_port *cp)
 		int rc = port_kernel_addr(fd, ifindex, &cp->addrs[i]);
 
 		if (rc != 0)
-			printf("siphon: port \"%s\": %s: cannot add %s: %s\n", p->name,
-			       p->exc_ifname, cfg_prefix_format(&cp->addrs[i], a, sizeof(a)),
-			       strerror(-rc));
+			sph_log(SPH_LOG_WARNING, "port \"%s\": %s: cannot add %s: %s", p->name,
+			        p->exc_ifname, cfg_prefix_format(&cp->addrs[i], a, sizeof(a)),
+			        strerror(-rc));
 		else
 			ok++;
 	}
 	close(fd);
-	printf("siphon: port \"%s\": exception interface %s (ifindex %u) up with %u of %u "
-	       "addresses\n",
-	       p->name, p->exc_ifname, ifindex, ok, cp->nb_addrs);
+	sph_log(SPH_LOG_INFO,
+	        "port \"%s\": exception interface %s (ifindex %u) up with %u of %u "
+	        "addresses",
+	        p->name, p->exc_ifname, ifindex, ok, cp->nb_addrs);
 }
 
 int
@@ -296,9 +299,10 @@ port_exception_init(struct dp *dp, struct dp_port *p, unsigned idx, const struct
 		goto dpdk_fail;
 	/* What the kernel sends through the port must fit it (the Ethernet header aside). */
 	if (rte_eth_dev_set_mtu(pid, p->mtu) != 0)
-		printf("siphon: port \"%s\": cannot set %s's MTU to %u: larger packets from the "
-		       "kernel are dropped (exception_bad)\n",
-		       p->name, cp->exception, p->mtu);
+		sph_log(SPH_LOG_WARNING,
+		        "port \"%s\": cannot set %s's MTU to %u: larger packets from the "
+		        "kernel are dropped (exception_bad)",
+		        p->name, cp->exception, p->mtu);
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)
 		goto dpdk_fail;

@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "siphon/log.h"
 #include "siphon/dp.h"
 #include "siphon/neigh.h"
 #include "siphon/snap.h"
@@ -41,8 +42,8 @@ dp_announce(struct dp *dp)
 
 			sent += port_send_ctl(dp, &dp->ports[p], buf, len) == 0;
 		}
-		printf("siphon: port \"%s\": announced %u of %u addresses\n", dp->ports[p].name,
-		       sent, self->nb_addrs);
+		sph_log(SPH_LOG_INFO, "port \"%s\": announced %u of %u addresses",
+		        dp->ports[p].name, sent, self->nb_addrs);
 	}
 }
 

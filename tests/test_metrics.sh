@@ -403,7 +403,7 @@ check(e1["timeout"] == len(idle) + 1 and e1["limit"] == len(over),
 # a later one saying how many were held back.
 def log_lines():
     return [l for l in open(log_path, errors="replace").read().split("\n")
-            if l.startswith("siphon: metrics: ")]
+            if l.startswith(("siphon: metrics: ", "siphon: warning: metrics: "))]
 N, before, t0 = 300, len(log_lines()), time.time()
 for i in range(N):
     g = socket.create_connection(("127.0.0.1", int(port)), timeout=30)
