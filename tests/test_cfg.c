@@ -2062,8 +2062,9 @@ Test(cfg, vip_acl_and_limits)
 	                                     "  acl_file = \"acl.txt\"; }"),
 	                       &cfg, err),
 	             -1);
-	cr_assert_not_null(strstr(err, "acl.txt\":2: a line must be \"trusted PREFIX\" or \"blocked "
-	                               "PREFIX\""),
+	cr_assert_not_null(strstr(err,
+	                          "acl.txt\":2: a line must be \"trusted PREFIX\" or \"blocked "
+	                          "PREFIX\""),
 	                   "%s", err);
 	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
 	                                     "  acl_file = \"missing.txt\"; }"),
