@@ -11,13 +11,15 @@
 #include "siphon/snap.h"
 
 /**
- * Fill a with the LPM tables of cv's prefixes (rte_lpm / rte_lpm6 on socket, each prefix
- * with its tier as next hop). Main lcore; allocates. @return 0, or -1 with one line in
- * err (a is then left for acl_free()).
+ * Fill a with the LPM tables of cv's prefixes (rte_lpm6 on socket, each prefix with its
+ * tier as next hop): the tables another snapshot built from the same list already uses,
+ * else new ones. Main lcore; allocates. @return 0, or -1 with one line in err (a is
+ * then zeroed).
  */
 int acl_build(struct snap_acl *a, const struct cfg_vip *cv, int socket, char *err, size_t errlen);
 
-/** Free a's tables; a zeroed struct is a no-op. */
+/** Drop a's reference to its tables, freeing them with the last; a zeroed struct is a
+ *  no-op. Only once no worker reads a (after the RCU grace period). */
 void acl_free(struct snap_acl *a);
 
 #endif /* SIPHON_DP_ACL_H */

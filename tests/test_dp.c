@@ -2582,3 +2582,34 @@ Test(dp, acl_file_of_100k)
 	snap_free(s);
 	cfg_free(c);
 }
+
+/* A generation that leaves a VIP's list alone shares its tables; one that changes it
+ * builds new ones; each lives until the last snapshot holding it is freed (ASan sees
+ * any table freed early or never). */
+Test(dp, acl_tables_shared)
+{
+	struct sph_cfg *c = cfg_dup(E.cfg);
+	char err[512];
+	struct snap *a, *b, *d;
+	uint8_t src[16];
+
+	cr_assert_not_null(c);
+	acl_add(c, 0, CFG_TIER_BLOCKED, "198.51.100.0/24");
+	a = snap_build(&E.dp, c, err, sizeof(err));
+	cr_assert_not_null(a, "%s", err);
+	c->groups[0].backends[1].state = MAGLEV_DOWN; /* anything but the list */
+	b = snap_build(&E.dp, c, err, sizeof(err));
+	cr_assert_not_null(b, "%s", err);
+	cr_expect_eq(a->vips[0].acl.v4, b->vips[0].acl.v4, "same list, same table");
+	acl_add(c, 0, CFG_TIER_TRUSTED, "198.51.100.7");
+	d = snap_build(&E.dp, c, err, sizeof(err));
+	cr_assert_not_null(d, "%s", err);
+	cr_expect_neq(d->vips[0].acl.v4, a->vips[0].acl.v4, "another list, another table");
+	snap_free(a);
+	addr16(client4, src);
+	cr_expect_eq(snap_acl_tier(&b->vips[0], 4, src), CFG_TIER_BLOCKED, "b's table outlives a");
+	cr_expect_eq(snap_acl_tier(&d->vips[0], 4, src), CFG_TIER_TRUSTED);
+	snap_free(b);
+	snap_free(d);
+	cfg_free(c);
+}

@@ -67,6 +67,7 @@ struct snap_group {
 };
 
 struct rte_lpm6;
+struct acl_shared;
 
 /**
  * A VIP's allowlist (docs/protection.md): longest-prefix match of a source address to
@@ -77,7 +78,9 @@ struct rte_lpm6;
 struct snap_acl {
 	struct rte_lpm6 *v4;
 	struct rte_lpm6 *v6;
-	uint32_t nb4, nb6; /**< cold: prefixes of each family, for show acl */
+	uint32_t nb4, nb6;      /**< cold: prefixes of each family, for show acl */
+	struct acl_shared *ref; /**< cold: the tables' owner, shared by the snapshots built
+	                           from the same list (dataplane/acl.c) */
 };
 
 /** One rate limit class of a VIP as the worker applies it (GCRA, limit.h). */
