@@ -1843,6 +1843,324 @@ p_vip_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struc
 	return 0;
 }
 
+/* ---- a VIP's allowlist and limits (docs/protection.md) ---- */
+
+static const char *const tier_names[] = {
+        [CFG_TIER_DEFAULT] = "default",
+        [CFG_TIER_TRUSTED] = "trusted",
+        [CFG_TIER_BLOCKED] = "blocked",
+};
+
+const char *
+cfg_tier_name(uint8_t tier)
+{
+	return tier < SPH_ARRAY_SIZE(tier_names) ? tier_names[tier] : "unknown";
+}
+
+int
+cfg_tier_parse(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < SPH_ARRAY_SIZE(tier_names); i++)
+		if (strcmp(s, tier_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+cfg_limit_class_name(uint8_t cls)
+{
+	static const char *const names[] = {
+	        [CFG_LIMIT_INVITE] = "invite",
+	        [CFG_LIMIT_REGISTER] = "register",
+	        [CFG_LIMIT_OPTIONS] = "options",
+	        [CFG_LIMIT_OTHER] = "other",
+	};
+
+	return cls < SPH_ARRAY_SIZE(names) ? names[cls] : "unknown";
+}
+
+/* Clear the bits of p's address past its length (IPv4 is mapped: 96 bits more). */
+static void
+acl_mask(struct cfg_prefix *p)
+{
+	unsigned bits = (p->addr.family == 4 ? 96u : 0u) + p->len;
+
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
+
+		if (keep < 8)
+			p->addr.a[i] &= (uint8_t)(0xff00u >> keep);
+	}
+}
+
+int
+cfg_acl_prefix_parse(const char *s, struct cfg_prefix *p)
+{
+	uint16_t port;
+	int rc;
+
+	if (strchr(s, '/') != NULL) {
+		rc = cfg_prefix_parse(s, p);
+		if (rc != 0)
+			return rc;
+	} else {
+		/* A host; no port (a bracketed IPv6 address or a.b.c.d:port is no prefix). */
+		if (cfg_addr_parse(s, &p->addr, &port) != 0 || port != 0 || s[0] == '[')
+			return -1;
+		p->len = p->addr.family == 4 ? 32 : 128;
+	}
+	acl_mask(p);
+	return 0;
+}
+
+/* Append one prefix of tier to v's list; the duplicates check is cfg_validate()'s. */
+static int
+acl_push(struct cfg_vip *v, const struct cfg_prefix *p, uint8_t tier, unsigned *cap)
+{
+	if (v->nb_acl == *cap) {
+		unsigned n = *cap != 0 ? 2 * *cap : 16;
+		struct cfg_acl *a = realloc(v->acl, n * sizeof(*a));
+
+		if (a == NULL)
+			return -1;
+		v->acl = a;
+		*cap = n;
+	}
+	v->acl[v->nb_acl++] = (struct cfg_acl){.prefix = *p, .tier = tier};
+	return 0;
+}
+
+/* How many entries v->acl has room for: the reader grows it by doubling from nb_acl. */
+static unsigned
+acl_cap(const struct cfg_vip *v)
+{
+	unsigned cap = 0;
+
+	if (v->nb_acl == 0)
+		return 0;
+	for (cap = 16; cap < v->nb_acl; cap *= 2)
+		;
+	return cap;
+}
+
+/* trusted = [ ... ] or blocked = [ ... ] (k->min is the tier): prefixes or addresses. */
+static int
+p_vip_acl(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_vip *v = obj;
+	char q[CFG_QUOTE_MAX];
+	int n = config_setting_length(s);
+	unsigned cap = acl_cap(v);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY)
+		return fail(x, s, "%s must be an array [ \"address/length\", ... ], got %s",
+		            k->name, type_name(s));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *t = "";
+		struct cfg_prefix p;
+		int rc;
+
+		if (get_str(x, e, k->name, &t) < 0)
+			return -1;
+		rc = cfg_acl_prefix_parse(t, &p);
+		if (rc == -2)
+			return fail(x, e, "%s %s: prefix length must be 0..%u", k->name,
+			            quote(q, t), strchr(t, ':') ? 128u : 32u);
+		if (rc < 0)
+			return fail(x, e, "%s must hold \"address/length\" or addresses, got %s",
+			            k->name, quote(q, t));
+		if (v->nb_acl >= CFG_ACL_MAX)
+			return fail(x, e, "more than %u trusted and blocked prefixes", CFG_ACL_MAX);
+		if (acl_push(v, &p, (uint8_t)k->min, &cap) < 0)
+			return fail_nomem(x);
+	}
+	return 0;
+}
+
+/*
+ * acl_file = "path": one "trusted PREFIX" or "blocked PREFIX" a line, # comments and
+ * blank lines allowed; relative to the configuration's folder. Read once, into the same
+ * list as trusted and blocked: cfg_write() writes them all inline.
+ */
+static int
+p_vip_acl_file(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_vip *v = obj;
+	char q[CFG_QUOTE_MAX], q2[CFG_QUOTE_MAX], path[4096], line[256];
+	const char *name = "";
+	unsigned cap = acl_cap(v), lineno = 0;
+	FILE *f;
+	int rc = 0;
+
+	(void)k;
+	if (get_str(x, s, NULL, &name) < 0)
+		return -1;
+	if (name[0] == '\0')
+		return fail(x, s, "acl_file must name a file, got \"\"");
+	if (name[0] == '/' || x->dir == NULL)
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "%s/%s", x->dir, name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return fail(x, s, "acl_file %s: %s", quote(q, path), strerror(errno));
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *word, *pfx, *end;
+		struct cfg_prefix pr;
+		int tier, prc;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			rc = fail(x, s, "acl_file %s:%u: line longer than %zu characters",
+			          quote(q, path), lineno, sizeof(line) - 2);
+			break;
+		}
+		if ((end = strchr(p, '#')) != NULL)
+			*end = '\0';
+		word = strtok_r(p, " \t\r\n", &end);
+		if (word == NULL)
+			continue;
+		pfx = strtok_r(NULL, " \t\r\n", &end);
+		tier = cfg_tier_parse(word);
+		if (pfx == NULL || strtok_r(NULL, " \t\r\n", &end) != NULL ||
+		    (tier != CFG_TIER_TRUSTED && tier != CFG_TIER_BLOCKED)) {
+			rc = fail(x, s,
+			          "acl_file %s:%u: a line must be \"trusted PREFIX\" or \"blocked "
+			          "PREFIX\"",
+			          quote(q, path), lineno);
+			break;
+		}
+		prc = cfg_acl_prefix_parse(pfx, &pr);
+		if (prc != 0)
+			rc = fail(x, s, "acl_file %s:%u: %s is no %s", quote(q, path), lineno,
+			          quote(q2, pfx),
+			          prc == -2 ? "prefix: its length is out of range"
+			                    : "address or address/length");
+		else if (v->nb_acl >= CFG_ACL_MAX)
+			rc = fail(x, s, "acl_file %s:%u: more than %u trusted and blocked prefixes",
+			          quote(q, path), lineno, CFG_ACL_MAX);
+		else if (acl_push(v, &pr, (uint8_t)tier, &cap) < 0)
+			rc = fail_nomem(x);
+	}
+	if (rc == 0 && ferror(f))
+		rc = fail(x, s, "acl_file %s: read error", quote(q, path));
+	fclose(f);
+	return rc;
+}
+
+static int
+acl_cmp(const void *a, const void *b)
+{
+	const struct cfg_acl *x = a, *y = b;
+	int c = (int)x->prefix.addr.family - (int)y->prefix.addr.family;
+
+	if (c == 0)
+		c = memcmp(x->prefix.addr.a, y->prefix.addr.a, 16);
+	if (c == 0)
+		c = (int)x->prefix.len - (int)y->prefix.len;
+	return c;
+}
+
+/* The order a VIP's list is kept in: by tier, then range, so that cfg_write() (trusted
+ * first, then blocked) writes what reads back equal. */
+static int
+acl_cmp_tier(const void *a, const void *b)
+{
+	const struct cfg_acl *x = a, *y = b;
+
+	if (x->tier != y->tier)
+		return (int)x->tier - (int)y->tier;
+	return acl_cmp(a, b);
+}
+
+void
+cfg_acl_sort(struct cfg_vip *v)
+{
+	if (v->nb_acl > 1)
+		qsort(v->acl, v->nb_acl, sizeof(*v->acl), acl_cmp_tier);
+}
+
+/* A VIP's list: well formed, at most the bounds, each prefix once. Sorts a copy. */
+static int
+acl_check(const struct cfg_vip *vp, char *msg, size_t len)
+{
+	struct cfg_acl *c;
+	unsigned n6 = 0;
+	int rc = 0;
+
+	if (vp->nb_acl == 0)
+		return 0;
+	if (vp->acl == NULL || vp->nb_acl > CFG_ACL_MAX) {
+		snprintf(msg, len, "more than %u trusted and blocked prefixes", CFG_ACL_MAX);
+		return -1;
+	}
+	for (unsigned i = 0; i < vp->nb_acl; i++) {
+		const struct cfg_acl *e = &vp->acl[i];
+		struct cfg_prefix m = e->prefix;
+		char t[CFG_PREFIX_STRLEN];
+
+		if ((e->prefix.addr.family != 4 && e->prefix.addr.family != 6) ||
+		    e->prefix.len > (e->prefix.addr.family == 4 ? 32 : 128) ||
+		    (e->tier != CFG_TIER_TRUSTED && e->tier != CFG_TIER_BLOCKED)) {
+			snprintf(msg, len, "allowlist entry %u is no trusted or blocked prefix",
+			         i + 1);
+			return -1;
+		}
+		acl_mask(&m);
+		if (memcmp(m.addr.a, e->prefix.addr.a, 16) != 0) {
+			snprintf(msg, len, "prefix %s has host bits set",
+			         cfg_prefix_format(&e->prefix, t, sizeof(t)));
+			return -1;
+		}
+		n6 += e->prefix.addr.family == 6;
+	}
+	if (n6 > CFG_ACL6_MAX) {
+		snprintf(msg, len, "%u IPv6 prefixes: at most %u", n6, CFG_ACL6_MAX);
+		return -1;
+	}
+	c = malloc(vp->nb_acl * sizeof(*c));
+	if (c == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	memcpy(c, vp->acl, vp->nb_acl * sizeof(*c));
+	qsort(c, vp->nb_acl, sizeof(*c), acl_cmp);
+	for (unsigned i = 1; i < vp->nb_acl && rc == 0; i++)
+		if (acl_cmp(&c[i - 1], &c[i]) == 0) {
+			char t[CFG_PREFIX_STRLEN];
+
+			snprintf(msg, len, "prefix %s is listed twice%s",
+			         cfg_prefix_format(&c[i].prefix, t, sizeof(t)),
+			         c[i - 1].tier != c[i].tier ? " (trusted and blocked)" : "");
+			rc = -1;
+		}
+	free(c);
+	return rc;
+}
+
+#define LIMIT_ROWS(cls, name)                                                                      \
+	{"rate_" name,                                                                             \
+	 p_u32,                                                                                    \
+	 offsetof(struct cfg_vip, limit_rate[cls]),                                                \
+	 0,                                                                                        \
+	 CFG_LIMIT_RATE_MAX,                                                                       \
+	 0,                                                                                        \
+	 "integer",                                                                                \
+	 NULL,                                                                                     \
+	 NULL,                                                                                     \
+	 "initial " name " requests per second one source address (IPv6: one /64) may send; 0: "   \
+	 "unlimited",                                                                              \
+	 NULL,                                                                                     \
+	 0},                                                                                       \
+	{                                                                                          \
+		"burst_" name, p_u32, offsetof(struct cfg_vip, limit_burst[cls]), 0,               \
+		        CFG_LIMIT_BURST_MAX, 0, "integer", NULL, NULL,                             \
+		        "initial " name                                                            \
+		        " requests a source may send at once; 0: one second's rate",               \
+		        NULL, 0                                                                    \
+	}
+
 static const struct cfg_key vip_keys[] = {
         {"address", p_done, 0, 0, 0, 0, "string", NULL,
          "a unicast IPv4 or IPv6 address, optionally with a port", "the address clients send to",
@@ -1853,6 +2171,20 @@ static const struct cfg_key vip_keys[] = {
          "who serves it", NULL, 1},
         {"mode", p_keyword, offsetof(struct cfg_vip, mode), 0, 0, 0, "string", "`\"l2dsr\"`",
          "`\"l2dsr\"`, `\"ipip\"`", "how messages reach the backends", ck_mode, 0},
+        {"trusted", p_vip_acl, 0, CFG_TIER_TRUSTED, 0, 0, "array of strings", "`[ ]`",
+         "`\"address/length\"` or addresses",
+         "sources never rate-limited nor dropped by generic rules (docs/protection.md)", NULL, 0},
+        {"blocked", p_vip_acl, 0, CFG_TIER_BLOCKED, 0, 0, "array of strings", "`[ ]`",
+         "`\"address/length\"` or addresses", "sources whose every packet is dropped, counted",
+         NULL, 0},
+        {"acl_file", p_vip_acl_file, 0, 0, 0, 0, "string", "none",
+         "a file of `trusted PREFIX` / `blocked PREFIX` lines",
+         "more trusted and blocked prefixes, read at load (relative to this file's folder)", NULL,
+         0},
+        LIMIT_ROWS(CFG_LIMIT_INVITE, "invite"),
+        LIMIT_ROWS(CFG_LIMIT_REGISTER, "register"),
+        LIMIT_ROWS(CFG_LIMIT_OPTIONS, "options"),
+        LIMIT_ROWS(CFG_LIMIT_OTHER, "other"),
 };
 
 static int
@@ -1878,10 +2210,12 @@ read_vip(struct cfg_ctx *x, const config_setting_t *g, struct cfg_vip *v, unsign
 	v->line = src_line(x, g);
 	v->file = cfg_src_file(&x->src, config_setting_source_line(g));
 	v->mode = CFG_VIP_L2DSR;
+	keys_default(vip_keys, SPH_ARRAY_SIZE(vip_keys), v);
 	x->s_port_key = NULL;
 	if (walk(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys), v) < 0 ||
 	    keys_require(x, g, vip_keys, SPH_ARRAY_SIZE(vip_keys)) < 0)
 		return -1;
+	cfg_acl_sort(v);
 	if (port > 0 && x->s_port_key != NULL)
 		return fail(x, x->s_port_key,
 		            "ports are given twice: address %s already has one; drop one of them",
@@ -2103,9 +2437,12 @@ writable(const struct sph_cfg *cfg)
 	for (unsigned i = 0; i < cfg->nb_vips; i++) {
 		const struct cfg_vip *v = &cfg->vips[i];
 
+		char msg[256];
+
 		if (!keys_ok(vip_keys, SPH_ARRAY_SIZE(vip_keys), v) ||
 		    (v->addr.family != 4 && v->addr.family != 6) || v->nb_ports == 0 ||
-		    v->ports == NULL || v->group >= cfg->nb_groups)
+		    v->ports == NULL || v->group >= cfg->nb_groups ||
+		    acl_check(v, msg, sizeof(msg)) != 0)
 			return 0;
 	}
 	return 1;
@@ -2230,9 +2567,30 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 			        cfg_addr_format(&v->addr, 0, a, sizeof(a)));
 			for (unsigned j = 0; j < v->nb_ports; j++)
 				fprintf(f, "%s%u", j ? ", " : " ", v->ports[j]);
-			fprintf(f, " ]; group = \"%s\"; mode = \"%s\"; }%s\n",
-			        cfg->groups[v->group].name, cfg_mode_name(v->mode),
-			        i + 1 < cfg->nb_vips ? "," : "");
+			fprintf(f, " ]; group = \"%s\"; mode = \"%s\";", cfg->groups[v->group].name,
+			        cfg_mode_name(v->mode));
+			for (uint8_t t = CFG_TIER_TRUSTED; t <= CFG_TIER_BLOCKED; t++) {
+				unsigned k = 0;
+
+				for (unsigned j = 0; j < v->nb_acl; j++)
+					if (v->acl[j].tier == t)
+						fprintf(f, "%s\"%s\"",
+						        k++ ? ", "
+						        : t == CFG_TIER_TRUSTED
+						                ? "\n\t  trusted = [ "
+						                : "\n\t  blocked = [ ",
+						        cfg_prefix_format(&v->acl[j].prefix, a,
+						                          sizeof(a)));
+				if (k > 0)
+					fprintf(f, " ];");
+			}
+			for (unsigned c = 0; c < CFG_LIMIT_CLASSES; c++)
+				if (v->limit_rate[c] != 0 || v->limit_burst[c] != 0)
+					fprintf(f, "\n\t  rate_%s = %u; burst_%s = %u;",
+					        cfg_limit_class_name((uint8_t)c), v->limit_rate[c],
+					        cfg_limit_class_name((uint8_t)c),
+					        v->limit_burst[c]);
+			fprintf(f, " }%s\n", i + 1 < cfg->nb_vips ? "," : "");
 		}
 		fprintf(f, ");\n");
 	}
@@ -2429,7 +2787,7 @@ static int
 validate_vips(struct val_ctx *v)
 {
 	const struct sph_cfg *cfg = v->cfg;
-	char item[CFG_ADDR_STRLEN + 8], a[CFG_ADDR_STRLEN];
+	char item[CFG_ADDR_STRLEN + 8], a[CFG_ADDR_STRLEN], msg[256];
 	struct rule_ctx r;
 
 	for (unsigned i = 0; i < cfg->nb_vips; i++) {
@@ -2448,6 +2806,8 @@ validate_vips(struct val_ctx *v)
 			return vfail(v, item, vp->line, "group %u is not defined", vp->group + 1);
 		if (keys_check(v, vip_keys, SPH_ARRAY_SIZE(vip_keys), vp, item, vp->line) < 0)
 			return -1;
+		if (acl_check(vp, msg, sizeof(msg)) < 0)
+			return vfail(v, item, vp->line, "%s", msg);
 	}
 	val_rules(v, &r);
 	return rule_vips(&r);

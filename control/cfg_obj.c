@@ -17,8 +17,10 @@ cfg_free(struct sph_cfg *cfg)
 		return;
 	for (unsigned i = 0; i < cfg->nb_groups; i++)
 		free(cfg->groups[i].backends);
-	for (unsigned i = 0; i < cfg->nb_vips; i++)
+	for (unsigned i = 0; i < cfg->nb_vips; i++) {
 		free(cfg->vips[i].ports);
+		free(cfg->vips[i].acl);
+	}
 	free(cfg->groups);
 	free(cfg->vips);
 	free(cfg->ports);
@@ -84,8 +86,16 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		if (!cfg_addr_equal(&x->addr, &y->addr) || x->nb_ports != y->nb_ports ||
 		    x->group != y->group || x->mode != y->mode ||
 		    (x->nb_ports > 0 &&
-		     memcmp(x->ports, y->ports, x->nb_ports * sizeof(*x->ports)) != 0))
+		     memcmp(x->ports, y->ports, x->nb_ports * sizeof(*x->ports)) != 0) ||
+		    x->nb_acl != y->nb_acl ||
+		    memcmp(x->limit_rate, y->limit_rate, sizeof(x->limit_rate)) != 0 ||
+		    memcmp(x->limit_burst, y->limit_burst, sizeof(x->limit_burst)) != 0)
 			return 0;
+		for (unsigned j = 0; j < x->nb_acl; j++)
+			if (!cfg_addr_equal(&x->acl[j].prefix.addr, &y->acl[j].prefix.addr) ||
+			    x->acl[j].prefix.len != y->acl[j].prefix.len ||
+			    x->acl[j].tier != y->acl[j].tier)
+				return 0;
 	}
 	for (unsigned i = 0; i < a->nb_ports; i++) {
 		const struct cfg_port *x = &a->ports[i], *y = &b->ports[i];
@@ -175,6 +185,13 @@ cfg_dup(const struct sph_cfg *cfg)
 
 			d->vips[i] = *v;
 			d->vips[i].ports = NULL;
+			d->vips[i].acl = NULL;
+			if (v->nb_acl > 0) {
+				d->vips[i].acl = malloc(v->nb_acl * sizeof(*v->acl));
+				if (d->vips[i].acl == NULL)
+					goto fail;
+				memcpy(d->vips[i].acl, v->acl, v->nb_acl * sizeof(*v->acl));
+			}
 			if (v->nb_ports == 0)
 				continue;
 			d->vips[i].ports = malloc(v->nb_ports * sizeof(*v->ports));

@@ -1,7 +1,7 @@
 /*
  * cmd.c - the control socket's commands (cmd.h): show, backend add/remove/weight/state,
- * reload, log-level, dispatch, shutdown. Each request is one line of JSON and gets one line back.
- * A command reads the running generation and, to change anything, builds the next
+ * acl add/remove, reload, log-level, dispatch, shutdown. Each request is one line of JSON and gets
+ * one line back. A command reads the running generation and, to change anything, builds the next
  * configuration and hands it to gen_apply(), which owns every rule of a change. Main
  * lcore; docs/control.md documents every command.
  */
@@ -21,6 +21,7 @@
 #include "siphon/log.h"
 #include "siphon/dp.h"
 #include "siphon/keyhash.h"
+#include "siphon/limit.h"
 #include "siphon/maglev.h"
 #include "siphon/neigh.h"
 #include "siphon/snap.h"
@@ -624,6 +625,217 @@ cmd_backend_state(struct cmd_req *r)
 	return cmd_backend_set(r, false);
 }
 
+/* ---- allowlist tiers and rate limits (docs/protection.md) ---- */
+
+/* The VIP text names: "ADDR" (the first VIP at that address) or "ADDR:PORT". */
+static int
+cmd_vip_find(struct cmd_req *r, const struct sph_cfg *cfg, const char *text, unsigned *vi)
+{
+	struct cfg_addr a;
+	uint16_t port = 0;
+
+	if (cfg_addr_parse(text, &a, &port) != 0)
+		return req_fail(r, "vip must be an address with an optional :port, got \"%.60s\"",
+		                text);
+	for (unsigned v = 0; v < cfg->nb_vips; v++) {
+		if (cfg->vips[v].addr.family != a.family ||
+		    memcmp(cfg->vips[v].addr.a, a.a, 16) != 0)
+			continue;
+		for (unsigned p = 0; p < cfg->vips[v].nb_ports; p++)
+			if (port == 0 || cfg->vips[v].ports[p] == port) {
+				*vi = v;
+				return 0;
+			}
+	}
+	return req_fail(r, "no VIP serves %.60s", text);
+}
+
+/* acl-add / acl-remove: vip, tier ("trusted" or "blocked"), prefix. One generation. */
+static int
+cmd_acl_change(struct cmd_req *r, bool add)
+{
+	static const char *const keys[] = {"vip", "tier", "prefix", NULL};
+	const struct sph_cfg *cfg = gen_cfg(r->gen);
+	const char *vip, *tier_s, *prefix;
+	char t[CFG_PREFIX_STRLEN];
+	struct cfg_prefix p;
+	struct sph_cfg *next;
+	struct cfg_vip *nv;
+	unsigned vi, at;
+	int tier, rc;
+
+	if (req_keys(r, keys) != 0 || req_str(r, "vip", true, &vip) != 0 ||
+	    req_str(r, "tier", true, &tier_s) != 0 || req_str(r, "prefix", true, &prefix) != 0 ||
+	    cmd_vip_find(r, cfg, vip, &vi) != 0)
+		return -1;
+	tier = cfg_tier_parse(tier_s);
+	if (tier != CFG_TIER_TRUSTED && tier != CFG_TIER_BLOCKED)
+		return req_fail(r, "tier must be \"trusted\" or \"blocked\", got \"%.20s\"",
+		                tier_s);
+	rc = cfg_acl_prefix_parse(prefix, &p);
+	if (rc != 0)
+		return req_fail(
+		        r, "prefix must be \"address/length\" or an address%s, got \"%.60s\"",
+		        rc == -2 ? " (length 0..32 for IPv4, 0..128 for IPv6)" : "", prefix);
+	cfg_prefix_format(&p, t, sizeof(t));
+	for (at = 0; at < cfg->vips[vi].nb_acl; at++) {
+		const struct cfg_acl *e = &cfg->vips[vi].acl[at];
+
+		if (e->prefix.len == p.len && e->prefix.addr.family == p.addr.family &&
+		    memcmp(e->prefix.addr.a, p.addr.a, 16) == 0)
+			break;
+	}
+	if (add && at < cfg->vips[vi].nb_acl)
+		return req_fail(r, "prefix %s is already %s at this VIP", t,
+		                cfg_tier_name(cfg->vips[vi].acl[at].tier));
+	if (!add && (at == cfg->vips[vi].nb_acl || cfg->vips[vi].acl[at].tier != tier))
+		return req_fail(r, "prefix %s is not %s at this VIP", t,
+		                cfg_tier_name((uint8_t)tier));
+	next = cfg_dup(cfg);
+	if (next == NULL)
+		return req_fail(r, "out of memory");
+	nv = &next->vips[vi];
+	if (add) {
+		struct cfg_acl *a = realloc(nv->acl, (nv->nb_acl + 1) * sizeof(*a));
+
+		if (a == NULL) {
+			cfg_free(next);
+			return req_fail(r, "out of memory");
+		}
+		nv->acl = a;
+		a[nv->nb_acl++] = (struct cfg_acl){.prefix = p, .tier = (uint8_t)tier};
+		cfg_acl_sort(nv);
+	} else {
+		memmove(&nv->acl[at], &nv->acl[at + 1], (nv->nb_acl - at - 1) * sizeof(*nv->acl));
+		nv->nb_acl--;
+	}
+	return cmd_commit(r, next);
+}
+
+static int
+cmd_acl_add(struct cmd_req *r)
+{
+	return cmd_acl_change(r, true);
+}
+
+static int
+cmd_acl_remove(struct cmd_req *r)
+{
+	return cmd_acl_change(r, false);
+}
+
+/* show-acl [vip, max]: per VIP its counts and limits, and up to max prefixes (100). */
+static int
+cmd_show_acl(struct cmd_req *r)
+{
+	static const char *const keys[] = {"vip", "max", NULL};
+	const struct sph_cfg *cfg = gen_cfg(r->gen);
+	const char *vip;
+	long long max = 100;
+	bool has_max;
+	unsigned only = UINT_MAX;
+	json_t *a;
+
+	if (req_keys(r, keys) != 0 || req_str(r, "vip", false, &vip) != 0 ||
+	    req_int(r, "max", false, 0, CFG_ACL_MAX, &max, &has_max) != 0 ||
+	    (vip != NULL && cmd_vip_find(r, cfg, vip, &only) != 0))
+		return -1;
+	a = json_array();
+	for (unsigned v = 0; v < cfg->nb_vips; v++) {
+		const struct cfg_vip *cv = &cfg->vips[v];
+		json_t *o, *trusted = json_array(), *blocked = json_array(), *lim = json_object();
+		unsigned nt = 0, nb = 0;
+		char t[CFG_PREFIX_STRLEN];
+
+		if (only != UINT_MAX && v != only) {
+			json_decref(trusted), json_decref(blocked), json_decref(lim);
+			continue;
+		}
+		for (unsigned i = 0; i < cv->nb_acl; i++) {
+			bool tr = cv->acl[i].tier == CFG_TIER_TRUSTED;
+			unsigned *n = tr ? &nt : &nb;
+
+			if ((*n)++ < (unsigned)max)
+				json_array_append_new(tr ? trusted : blocked,
+				                      json_string(cfg_prefix_format(
+				                              &cv->acl[i].prefix, t, sizeof(t))));
+		}
+		for (unsigned c = 0; c < CFG_LIMIT_CLASSES; c++)
+			if (cv->limit_rate[c] != 0)
+				json_object_set_new(
+				        lim, cfg_limit_class_name((uint8_t)c),
+				        json_pack("{s:I,s:I}", "rate",
+				                  (json_int_t)cv->limit_rate[c], "burst",
+				                  (json_int_t)(cv->limit_burst[c] != 0
+				                                       ? cv->limit_burst[c]
+				                                       : cv->limit_rate[c])));
+		o = json_pack("{s:o,s:I,s:o,s:I,s:o,s:o}", "vip",
+		              cmd_addr_json(&cv->addr, cv->ports[0]), "nb_trusted", (json_int_t)nt,
+		              "trusted", trusted, "nb_blocked", (json_int_t)nb, "blocked", blocked,
+		              "limits", lim);
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(r->reply, "acl", a);
+	return 0;
+}
+
+/* show-limited [max]: the sources the workers drop most, merged (limit_top()), and the
+ * drops by class since start. */
+static int
+cmd_show_limited(struct cmd_req *r)
+{
+	static const char *const keys[] = {"max", NULL};
+	const struct sph_cfg *cfg = gen_cfg(r->gen);
+	struct dp *dp = gen_dp(r->gen);
+	struct limit_offender *top;
+	struct stats_counters t;
+	long long max = 20;
+	bool has_max;
+	json_t *a;
+	int n;
+
+	if (req_keys(r, keys) != 0 || req_int(r, "max", false, 1, 10000, &max, &has_max) != 0)
+		return -1;
+	top = calloc((size_t)max, sizeof(*top));
+	if (top == NULL)
+		return req_fail(r, "out of memory");
+	n = limit_top(dp, top, (unsigned)max);
+	if (n < 0) {
+		free(top);
+		return req_fail(r, "out of memory");
+	}
+	a = json_array();
+	for (int i = 0; i < n; i++) {
+		struct cfg_addr src = {.family = top[i].family};
+		struct cfg_prefix p;
+		char b[CFG_PREFIX_STRLEN];
+
+		memcpy(src.a, top[i].addr, 16);
+		p = (struct cfg_prefix){.addr = src, .len = top[i].family == 4 ? 32 : 64};
+		json_array_append_new(
+		        a,
+		        json_pack("{s:s,s:o,s:s,s:I,s:I}", "source",
+		                  top[i].family == 4 ? cfg_addr_format(&src, 0, b, sizeof(b))
+		                                     : cfg_prefix_format(&p, b, sizeof(b)),
+		                  "vip",
+		                  top[i].vip < cfg->nb_vips
+		                          ? cmd_addr_json(&cfg->vips[top[i].vip].addr, 0)
+		                          : json_null(),
+		                  "class", cfg_limit_class_name(top[i].cls), "drops",
+		                  (json_int_t)top[i].drops, "passed", (json_int_t)top[i].passed));
+	}
+	free(top);
+	stats_read_total(dp, &t);
+	json_object_set_new(r->reply, "limited", a);
+	json_object_set_new(r->reply, "drops",
+	                    json_pack("{s:I,s:I,s:I,s:I,s:I}", "invite", (json_int_t)t.limit_invite,
+	                              "register", (json_int_t)t.limit_register, "options",
+	                              (json_int_t)t.limit_options, "other",
+	                              (json_int_t)t.limit_other, "blocked",
+	                              (json_int_t)t.acl_blocked));
+	return 0;
+}
+
 static int
 cmd_reload(struct cmd_req *r)
 {
@@ -851,6 +1063,12 @@ static const struct cmd_cmd cmd_cmds[] = {
         {"backend-remove", cmd_backend_remove, "remove a backend: name"},
         {"backend-weight", cmd_backend_weight, "set a backend's weight: name, weight"},
         {"backend-state", cmd_backend_state, "set a backend's state: name, state"},
+        {"acl-add", cmd_acl_add, "add a prefix to a VIP's tier: vip, tier, prefix"},
+        {"acl-remove", cmd_acl_remove, "remove a prefix from a VIP's tier: vip, tier, prefix"},
+        {"show-acl", cmd_show_acl,
+         "allowlist tiers and rate limits [vip, max]: counts, prefixes, rates"},
+        {"show-limited", cmd_show_limited,
+         "the sources over a rate limit, most dropped first [max], drops by class"},
         {"reload", cmd_reload, "read the configuration file again and apply it"},
         {"log-level", cmd_log_level, "set DPDK's global log level and siphon's: level"},
         {"dispatch", cmd_dispatch, "which backend a Call-ID goes to: call_id [, vip]"},

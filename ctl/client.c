@@ -445,6 +445,49 @@ print_stats(const json_t *r)
 }
 
 static void
+print_acl(const json_t *r)
+{
+	const json_t *v, *p, *l;
+	const char *k;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(r, "acl"), i, v)
+	{
+		printf("VIP %s: %lld trusted, %lld blocked; limits", jstr(v, "vip"),
+		       jint(v, "nb_trusted"), jint(v, "nb_blocked"));
+		if (json_object_size(json_object_get(v, "limits")) == 0)
+			printf(" none");
+		json_object_foreach((json_t *)json_object_get(v, "limits"), k, l)
+		        printf(" %s %lld/s burst %lld", k, jint(l, "rate"), jint(l, "burst"));
+		printf("\n");
+		json_array_foreach(json_object_get(v, "trusted"), j, p)
+		        printf("  trusted %s\n", json_string_value(p));
+		json_array_foreach(json_object_get(v, "blocked"), j, p)
+		        printf("  blocked %s\n", json_string_value(p));
+		if (json_array_size(json_object_get(v, "trusted")) <
+		            (size_t)jint(v, "nb_trusted") ||
+		    json_array_size(json_object_get(v, "blocked")) < (size_t)jint(v, "nb_blocked"))
+			printf("  ... (--json with show acl VIP lists more: max)\n");
+	}
+}
+
+static void
+print_limited(const json_t *r)
+{
+	const json_t *d = json_object_get(r, "drops"), *o;
+	size_t i;
+
+	printf("dropped over a limit: invite %lld, register %lld, options %lld, other %lld; "
+	       "blocked tier %lld\n",
+	       jint(d, "invite"), jint(d, "register"), jint(d, "options"), jint(d, "other"),
+	       jint(d, "blocked"));
+	printf("%-44s %-40s %-9s %12s %12s\n", "SOURCE", "VIP", "CLASS", "DROPS", "PASSED");
+	json_array_foreach(json_object_get(r, "limited"), i, o)
+	        printf("%-44s %-40s %-9s %12lld %12lld\n", jstr(o, "source"), jstr(o, "vip"),
+	               jstr(o, "class"), jint(o, "drops"), jint(o, "passed"));
+}
+
+static void
 print_change(const json_t *r)
 {
 	const json_t *n;
@@ -526,12 +569,15 @@ void
 show_usage(FILE *out)
 {
 	fprintf(out, "usage: " CTL_PROG
-	             " [--socket PATH] [--json] show vips|groups|config|stats|announce\n"
-	             "       " CTL_PROG " [--socket PATH] [--json] show backends [GROUP]\n\n"
+	             " [--socket PATH] [--json] show vips|groups|config|stats|announce|limited\n"
+	             "       " CTL_PROG " [--socket PATH] [--json] show backends [GROUP]\n"
+	             "       " CTL_PROG " [--socket PATH] [--json] show acl [VIP]\n\n"
 	             "Show what the running daemon serves: VIPs, groups, backends (state, weight,\n"
 	             "health, neighbour, share of the Maglev table, counters), statistics, the\n"
 	             "active configuration (a valid configuration file; it holds the hash "
-	             "key), or\nthe VIP announcement through BIRD (docs/bgp.md).\n\n" CLIENT_COMMON
+	             "key), the\nVIP announcement through BIRD (docs/bgp.md), each VIP's allowlist "
+	             "tiers and\nrate limits, or the sources over a limit, most dropped first\n"
+	             "(docs/protection.md).\n\n" CLIENT_COMMON
 	             "exit status: 0 ok, 1 refused, 2 usage, 3 cannot reach the daemon\n");
 }
 
@@ -548,6 +594,8 @@ show_run(int argc, char **argv)
 	        {"stats", "show-stats", print_stats},
 	        {"config", "show-config", NULL},
 	        {"announce", "show-announce", print_announce},
+	        {"acl", "show-acl", print_acl},
+	        {"limited", "show-limited", print_limited},
 	};
 	struct client_args a;
 	json_t *req;
@@ -562,11 +610,16 @@ show_run(int argc, char **argv)
 	for (size_t i = 0; a.nb_pos >= 1 && i < sizeof(whats) / sizeof(whats[0]); i++) {
 		if (strcmp(a.pos[0], whats[i].what) != 0)
 			continue;
-		if (a.nb_pos > (strcmp(whats[i].what, "backends") == 0 ? 2 : 1))
+		bool acl = strcmp(whats[i].what, "acl") == 0;
+
+		if (a.nb_pos > (strcmp(whats[i].what, "backends") == 0 || acl ? 2 : 1))
 			break;
 		req = json_pack("{s:s}", "cmd", whats[i].cmd);
 		if (req != NULL && a.nb_pos == 2)
-			json_object_set_new(req, "group", json_string(a.pos[1]));
+			json_object_set_new(req, acl ? "vip" : "group", json_string(a.pos[1]));
+		/* One VIP asked for: all of its prefixes. */
+		if (req != NULL && acl && a.nb_pos == 2)
+			json_object_set_new(req, "max", json_integer(CFG_ACL_MAX));
 		return client_run(req, whats[i].how);
 	}
 	show_usage(stderr);
@@ -638,6 +691,44 @@ backend_run(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	return client_run(req, print_change);
+}
+
+void
+acl_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: " CTL_PROG " [--socket PATH] [--json] acl add VIP trusted|blocked PREFIX\n"
+	        "       " CTL_PROG
+	        " [--socket PATH] [--json] acl remove VIP trusted|blocked PREFIX\n\n"
+	        "Change a VIP's allowlist tiers (docs/protection.md): trusted sources are never\n"
+	        "rate-limited, blocked ones always dropped. VIP is ADDR or ADDR:PORT, PREFIX is\n"
+	        "ADDR/LEN or an address. Each change is validated whole and applied as one\n"
+	        "generation, hitlessly, or refused with the reason and nothing changed. Changes\n"
+	        "last until the next reload or restart: write them to the file (trusted,\n"
+	        "blocked or acl_file) too. '" CTL_PROG " show acl' lists them.\n\n" CLIENT_COMMON
+	        "exit status: 0 applied, 1 refused, 2 usage, 3 cannot reach the daemon\n");
+}
+
+int
+acl_run(int argc, char **argv)
+{
+	struct client_args a;
+	int rc = client_parse(argc, argv, "", &a);
+
+	if (rc != 0)
+		return rc;
+	if (a.help) {
+		acl_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (a.nb_pos != 4 || (strcmp(a.pos[0], "add") != 0 && strcmp(a.pos[0], "remove") != 0)) {
+		acl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	return client_run(json_pack("{s:s,s:s,s:s,s:s}", "cmd",
+	                            strcmp(a.pos[0], "add") == 0 ? "acl-add" : "acl-remove", "vip",
+	                            a.pos[1], "tier", a.pos[2], "prefix", a.pos[3]),
+	                  print_change);
 }
 
 static void

@@ -48,6 +48,8 @@ int show_run(int argc, char **argv);
 void show_usage(FILE *out);
 int backend_run(int argc, char **argv);
 void backend_usage(FILE *out);
+int acl_run(int argc, char **argv);
+void acl_usage(FILE *out);
 int reload_run(int argc, char **argv);
 void reload_usage(FILE *out);
 int shutdown_run(int argc, char **argv);

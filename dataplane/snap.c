@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
 #include "siphon/snap.h"
 #include "siphon/sph.h"
+#include "acl.h"
 #include "worker.h"
 
 static void __attribute__((format(printf, 3, 4)))
@@ -281,6 +283,35 @@ snap_build_groups(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, cons
 	return 0;
 }
 
+/* A VIP's allowlist tables and its limits in TSC terms (docs/protection.md). */
+static int
+snap_build_policy(struct snap_vip *sv, const struct sph_cfg *cfg, const struct cfg_vip *cv,
+                  char *err, size_t errlen)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	char a[CFG_ADDR_STRLEN], why[256];
+
+	if (cv->nb_acl > 0 &&
+	    acl_build(&sv->acl, cv, (int)rte_socket_id(), why, sizeof(why)) != 0) {
+		snap_err(err, errlen, "%s:%u: vip %s: %s", cfg_where(cfg, cv->file), cv->line,
+		         cfg_addr_format(&cv->addr, 0, a, sizeof(a)), why);
+		return -1;
+	}
+	for (unsigned c = 0; c < CFG_LIMIT_CLASSES; c++) {
+		uint64_t rate = cv->limit_rate[c], burst = cv->limit_burst[c];
+
+		if (rate == 0)
+			continue;
+		if (burst == 0)
+			burst = rate;
+		sv->limit[c].interval = hz / rate > 0 ? hz / rate : 1;
+		sv->limit[c].tau = (burst - 1) * sv->limit[c].interval;
+		sv->limited = 1;
+	}
+	sv->policy = sv->acl.v4 != NULL || sv->acl.v6 != NULL;
+	return 0;
+}
+
 /* Open addressing, linear probing, at most half full: built once, never resized. */
 static int
 snap_build_vips(struct snap *s, const struct sph_cfg *cfg, char *err, size_t errlen)
@@ -302,6 +333,8 @@ snap_build_vips(struct snap *s, const struct sph_cfg *cfg, char *err, size_t err
 
 		s->vips[v].mode = cv->mode;
 		s->vips[v].group = (uint16_t)cv->group;
+		if (snap_build_policy(&s->vips[v], cfg, cv, err, errlen) != 0)
+			return -1;
 		for (unsigned k = 0; k < cv->nb_ports; k++) {
 			uint32_t i = snap_vip_hash(cv->addr.family, cv->addr.a, cv->ports[k]);
 
@@ -521,6 +554,8 @@ snap_free(struct snap *s)
 		rte_free(s->groups[g].table);
 		rte_free(s->groups[g].prev);
 	}
+	for (uint32_t v = 0; s->vips != NULL && v < s->nb_vips; v++)
+		acl_free(&s->vips[v].acl);
 	rte_free(s->slot_bi);
 	rte_free(s->groups);
 	rte_free(s->backends);

@@ -15,6 +15,7 @@
 #include "siphon/sip.h"
 #include "siphon/sph.h"
 #include "fwd.h"
+#include "limit.h"
 #include "worker.h"
 
 #define ICMPV6 58
@@ -243,6 +244,49 @@ dp_udp_csum(struct dp_worker *w, uint8_t mode, struct rte_mbuf *m, uint8_t *f,
 	return false;
 }
 
+/*
+ * A VIP's per-source rate limit (docs/protection.md) on a message from a default-tier
+ * source: only initial requests (no To tag, not ACK or CANCEL: what starts a dialog or
+ * transaction, what floods and brute force send) of a class with a rate are counted
+ * against it. Out of line: a VIP without limits never calls it. @return false to drop
+ * (counted by class).
+ */
+static __attribute__((noinline)) bool
+dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, int vip,
+         const struct pkt_info *pi, const struct sip_msg *msg)
+{
+	struct stats_worker *st = w->st;
+	uint8_t cls;
+
+	if (msg->kind != SIP_REQUEST || msg->to_tag.len != 0 || msg->method == SIP_METHOD_ACK ||
+	    msg->method == SIP_METHOD_CANCEL)
+		return true;
+	cls = msg->method == SIP_METHOD_INVITE     ? CFG_LIMIT_INVITE
+	      : msg->method == SIP_METHOD_REGISTER ? CFG_LIMIT_REGISTER
+	      : msg->method == SIP_METHOD_OPTIONS  ? CFG_LIMIT_OPTIONS
+	                                           : CFG_LIMIT_OTHER;
+	if (v->limit[cls].interval == 0)
+		return true;
+	if (limit_admit(w->lim, &s->kh, (uint16_t)vip, pi->ip_version, pi->src, cls, &v->limit[cls],
+	                rte_rdtsc()))
+		return true;
+	switch (cls) {
+	case CFG_LIMIT_INVITE:
+		st->limit_invite++;
+		break;
+	case CFG_LIMIT_REGISTER:
+		st->limit_register++;
+		break;
+	case CFG_LIMIT_OPTIONS:
+		st->limit_options++;
+		break;
+	default:
+		st->limit_other++;
+		break;
+	}
+	return false;
+}
+
 static void
 dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 {
@@ -254,7 +298,7 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	struct sip_msg msg;
 	enum pkt_verdict pv;
 	enum sip_verdict sv;
-	uint8_t *f, mac[6];
+	uint8_t *f, mac[6], tier = CFG_TIER_DEFAULT;
 	int vip;
 
 	st->rx_packets++;
@@ -298,6 +342,18 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		st->not_vip++;
 		goto drop;
 	}
+	const struct snap_vip *v = &s->vips[vip];
+
+	/* The allowlist, on every packet of the VIP: blocked means blocked, not "blocked
+	 * unless it carries a To tag" (docs/protection.md). A VIP without one pays a test. */
+	if (SPH_UNLIKELY(v->policy)) {
+		tier = snap_acl_tier(v, pi.ip_version, pi.src);
+		if (tier == CFG_TIER_BLOCKED) {
+			st->acl_blocked++;
+			goto drop;
+		}
+		st->acl_trusted += tier == CFG_TIER_TRUSTED;
+	}
 	if (SPH_UNLIKELY(s->ports[port].udp_csum != CFG_CSUM_KEEP) &&
 	    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
 		goto drop;
@@ -312,8 +368,10 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	if (SPH_UNLIKELY(msg.anomalies != 0))
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
+	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
+	    !dp_limit(w, s, v, vip, &pi, &msg))
+		goto drop;
 
-	const struct snap_vip *v = &s->vips[vip];
 	const struct snap_group *g = &s->groups[v->group];
 	uint64_t h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
@@ -463,7 +521,8 @@ dp_worker_create(struct dp *dp, unsigned id, unsigned lcore)
 	w->id = id;
 	w->lcore = lcore;
 	w->st = rte_zmalloc_socket("dp_stats", sizeof(*w->st), RTE_CACHE_LINE_SIZE, socket);
-	if (w->st == NULL)
+	w->lim = rte_zmalloc_socket("dp_limit", sizeof(*w->lim), RTE_CACHE_LINE_SIZE, socket);
+	if (w->st == NULL || w->lim == NULL)
 		goto fail;
 	for (unsigned p = 0; p < dp->nb_ports; p++) {
 		w->tx[p] =
@@ -487,5 +546,6 @@ dp_worker_free(struct dp_worker *w)
 	for (unsigned p = 0; p < DP_MAX_PORTS; p++)
 		rte_free(w->tx[p]);
 	rte_free(w->st);
+	rte_free(w->lim);
 	rte_free(w);
 }

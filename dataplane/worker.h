@@ -67,6 +67,7 @@ union dp_learn_rec {
 };
 
 struct dp_worker;
+struct limit_table;
 
 /**
  * Dialog affinity: Call-ID hash -> counter slot of the backend a moved new dialog went to,
@@ -111,6 +112,7 @@ struct dp_worker {
 	uint16_t ip_id; /**< next outer IPv4 identification */
 	struct rte_eth_dev_tx_buffer *tx[DP_MAX_PORTS];
 	struct stats_worker *st;
+	struct limit_table *lim; /**< per-source rate limits of initial requests (limit.h) */
 } __rte_cache_aligned;
 
 /**

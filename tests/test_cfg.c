@@ -515,7 +515,8 @@ static const struct bad bad_rows[] = {
          "t.conf:6: vip 192.0.2.10: mode must be \"l2dsr\" or \"ipip\", got \"dsr\""},
         {"vip unknown key",
          KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\"; port = 5060; }"),
-         "t.conf:6: vip 192.0.2.10: unknown key \"port\" (known: address, ports, group, mode)"},
+         "t.conf:6: vip 192.0.2.10: unknown key \"port\" (known: address, ports, group, mode, "
+         "trusted, blocked"},
         {"vips not a list", KEY GROUP "vips = [ \"192.0.2.10\" ];\n",
          "t.conf:5: vips must be a list ( { ... }, ... ), got an array [ ... ]"},
 
@@ -2012,4 +2013,101 @@ Test(cfg, key_check_value)
 	cr_assert_eq(cfg_key_check(cfg, kcv), -1);
 	cr_assert_str_eq(kcv, "");
 	cfg_free(cfg);
+}
+
+/* ---- allowlist tiers and rate limits of a VIP (docs/protection.md) ---- */
+
+Test(cfg, vip_acl_and_limits)
+{
+	char err[ERR_LEN];
+	struct sph_cfg *cfg = NULL;
+	const struct cfg_vip *v;
+	char t[CFG_PREFIX_STRLEN];
+	static const char list[] = "# carriers\n"
+	                           "trusted 203.0.113.0/24\n"
+	                           "\n"
+	                           "blocked 2001:db8:bad::/48   # a scanner's network\n"
+	                           "blocked 198.51.100.77\n";
+
+	write_file("acl.txt", list, strlen(list));
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
+	                                     "  trusted = [ \"10.1.2.3/8\", \"2001:db8:1::1\" ];\n"
+	                                     "  blocked = [ \"10.66.0.0/16\" ];\n"
+	                                     "  acl_file = \"acl.txt\";\n"
+	                                     "  rate_invite = 20; burst_register = 5;\n"
+	                                     "  rate_register = 2; }"),
+	                       &cfg, err),
+	             0, "%s", err);
+	v = &cfg->vips[0];
+	cr_assert_eq(v->nb_acl, 6u);
+	/* Kept by tier then range, host bits cleared, addresses as hosts. */
+	cr_assert_eq(v->acl[0].tier, CFG_TIER_TRUSTED);
+	cr_assert_str_eq(cfg_prefix_format(&v->acl[0].prefix, t, sizeof(t)), "10.0.0.0/8");
+	cr_assert_str_eq(cfg_prefix_format(&v->acl[1].prefix, t, sizeof(t)), "203.0.113.0/24");
+	cr_assert_str_eq(cfg_prefix_format(&v->acl[2].prefix, t, sizeof(t)), "2001:db8:1::1/128");
+	cr_assert_eq(v->acl[3].tier, CFG_TIER_BLOCKED);
+	cr_assert_str_eq(cfg_prefix_format(&v->acl[3].prefix, t, sizeof(t)), "10.66.0.0/16");
+	cr_assert_str_eq(cfg_prefix_format(&v->acl[4].prefix, t, sizeof(t)), "198.51.100.77/32");
+	cr_assert_str_eq(cfg_prefix_format(&v->acl[5].prefix, t, sizeof(t)), "2001:db8:bad::/48");
+	cr_assert_eq(v->limit_rate[CFG_LIMIT_INVITE], 20u);
+	cr_assert_eq(v->limit_burst[CFG_LIMIT_INVITE], 0u);
+	cr_assert_eq(v->limit_rate[CFG_LIMIT_REGISTER], 2u);
+	cr_assert_eq(v->limit_burst[CFG_LIMIT_REGISTER], 5u);
+	cr_assert_eq(v->limit_rate[CFG_LIMIT_OPTIONS], 0u);
+	round_trip(cfg);
+
+	/* An edited list goes through the same rules. */
+	struct sph_cfg *d = cfg_dup(cfg);
+
+	cr_assert(cfg_equal(cfg, d));
+	d->vips[0].acl[4].tier = CFG_TIER_TRUSTED;
+	d->vips[0].acl[4].prefix = d->vips[0].acl[3].prefix;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "prefix 10.66.0.0/16 is listed twice (trusted and blocked)"),
+	                   "%s", err);
+	d->vips[0].acl[4].prefix.addr.a[15] = 1;
+	d->vips[0].acl[4].prefix.len = 24;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "has host bits set"), "%s", err);
+	cfg_free(d);
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
+	                                     "  trusted = [ \"10.0.0.0/8\" ]; blocked = [ "
+	                                     "\"10.0.0.0/8\" ]; }"),
+	                       &cfg, err),
+	             -1);
+	cr_assert_not_null(
+	        strstr(err, "t.conf:6: vip 192.0.2.10: prefix 10.0.0.0/8 is listed twice"), "%s",
+	        err);
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
+	                                     "  trusted = [ \"10.0.0.0/33\" ]; }"),
+	                       &cfg, err),
+	             -1);
+	cr_assert_not_null(strstr(err, "prefix length must be 0..32"), "%s", err);
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
+	                                     "  blocked = [ \"192.0.2.1:5060\" ]; }"),
+	                       &cfg, err),
+	             -1);
+	cr_assert_not_null(strstr(err, "blocked must hold \"address/length\" or addresses"), "%s",
+	                   err);
+	write_file("acl.txt", "trusted 10.0.0.0/8\nallowed 10.1.0.0/16\n", 39);
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
+	                                     "  acl_file = \"acl.txt\"; }"),
+	                       &cfg, err),
+	             -1);
+	cr_assert_not_null(strstr(err,
+	                          "acl.txt\":2: a line must be \"trusted PREFIX\" or \"blocked "
+	                          "PREFIX\""),
+	                   "%s", err);
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
+	                                     "  acl_file = \"missing.txt\"; }"),
+	                       &cfg, err),
+	             -1);
+	cr_assert_not_null(strstr(err, "missing.txt\": No such file or directory"), "%s", err);
+	cr_assert_eq(load_text(KEY GROUP VIP("{ address = \"192.0.2.10\"; group = \"core\";\n"
+	                                     "  rate_invite = 1000001; }"),
+	                       &cfg, err),
+	             -1);
+	cr_assert_not_null(strstr(err, "rate_invite must be 0..1000000"), "%s", err);
 }

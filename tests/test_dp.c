@@ -42,6 +42,8 @@
 #include "siphon/snap.h"
 #include "siphon/sph.h"
 #include "siphon/stats.h"
+#include "siphon/limit.h"
+#include "limit.h"
 #include "port.h"
 #include "worker.h"
 
@@ -272,6 +274,7 @@ struct fspec {
 	int udp_len_delta;   /* added to the UDP length field */
 	bool other_mac;      /* unicast to a MAC that is not the port's */
 	size_t ip_len;       /* grow the payload with spaces to this IP datagram length */
+	const char *src;     /* source address; NULL: client4 / client6 */
 };
 
 struct frame {
@@ -345,7 +348,7 @@ build(const struct fspec *s, struct frame *f)
 	p += 2;
 	ip = f->l3 = p;
 	addr16(s->dst ? s->dst : s->ipv == 6 ? "2001:db8::10" : "192.0.2.10", dst);
-	addr16(s->ipv == 6 ? client6 : client4, src);
+	addr16(s->src ? s->src : s->ipv == 6 ? client6 : client4, src);
 	if (s->ipv == 4) {
 		f->ip_len = 20 + l4hl + plen;
 		f->b[ip] = 0x45;
@@ -1306,9 +1309,11 @@ Test(dp, drop_rows_cover_reasons)
 	char buf[64];
 
 	/* udp_bad_checksum needs a port configured to verify: (10) covers it. */
+	/* The allowlist and rate limits need a VIP configured with them: (11) covers them. */
 #define NEED_DROP(name, doc)                                                                       \
 	if (strncmp(doc, "drop:", 5) == 0 && strcmp(#name, "nd_drop") != 0 &&                      \
-	    strcmp(#name, "udp_bad_checksum") != 0)                                                \
+	    strcmp(#name, "udp_bad_checksum") != 0 && strncmp(#name, "acl_", 4) != 0 &&            \
+	    strncmp(#name, "limit_", 6) != 0)                                                      \
 		need[nb++] = CTR(name);
 	STATS_COUNTERS(NEED_DROP)
 #undef NEED_DROP
@@ -2260,4 +2265,351 @@ Test(dp, group_panic_dispatches)
 	free_all(out, 1);
 	cfg_free(lowered);
 	assert_pool_full();
+}
+
+/* ---- (11) allowlist tiers and per-source rate limits (docs/protection.md) ---- */
+
+/* Append one prefix of tier to VIP v of cfg, as `siphonctl acl add` does. */
+static void
+acl_add(struct sph_cfg *cfg, unsigned v, uint8_t tier, const char *prefix)
+{
+	struct cfg_vip *cv = &cfg->vips[v];
+	struct cfg_acl *a = realloc(cv->acl, (cv->nb_acl + 1) * sizeof(*a));
+
+	cr_assert_not_null(a);
+	cv->acl = a;
+	cr_assert_eq(cfg_acl_prefix_parse(prefix, &a[cv->nb_acl].prefix), 0, "%s", prefix);
+	a[cv->nb_acl++].tier = tier;
+	cfg_acl_sort(cv);
+}
+
+static void
+publish_cfg(const struct sph_cfg *cfg)
+{
+	char err[512];
+	struct snap *s = snap_build(&E.dp, cfg, err, sizeof(err));
+
+	cr_assert_not_null(s, "snap_build: %s", err);
+	snap_publish(&E.dp, s);
+}
+
+/* Send one frame of sp with payload; @return how many frames the worker transmitted. */
+static unsigned
+send_one(const struct fspec *sp)
+{
+	struct rte_mbuf *m, *out[4];
+	struct frame f;
+	unsigned n;
+
+	build(sp, &f);
+	m = mbuf_of(f.b, f.len);
+	dp_worker_burst(E.w, &m, 1);
+	n = tx_take(out, 4);
+	free_all(out, n);
+	return n;
+}
+
+/* The longest prefix decides; blocked drops every packet, responses and in-dialog
+ * requests too; trusted and default are forwarded; a VIP without a list is untouched. */
+Test(dp, acl_tiers)
+{
+	struct sph_cfg *c = cfg_dup(E.cfg);
+	static const char bye[] = "BYE sip:bob@example.com SIP/2.0\r\n"
+	                          "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-b1\r\n"
+	                          "From: <sip:alice@example.com>;tag=a1\r\n"
+	                          "To: <sip:bob@example.com>;tag=b1\r\n"
+	                          "Call-ID: acl-2\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+
+	cr_assert_not_null(c);
+	acl_add(c, 0, CFG_TIER_TRUSTED, "198.51.100.0/24");
+	acl_add(c, 0, CFG_TIER_BLOCKED, "198.51.100.7");
+	acl_add(c, 0, CFG_TIER_BLOCKED, "203.0.113.0/24");
+	acl_add(c, 0, CFG_TIER_TRUSTED, "203.0.113.128/25");
+	acl_add(c, 1, CFG_TIER_BLOCKED, "2001:db8:1::/48");
+	acl_add(c, 1, CFG_TIER_TRUSTED, "2001:db8:1:2::/64");
+	cr_assert_eq(cfg_validate(c, NULL, 0), 0);
+	publish_cfg(c);
+	memset(E.w->st, 0, sizeof(*E.w->st));
+
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4}), 0u, "a blocked host in a trusted /24");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4, .payload = bye}), 0u, "in-dialog too");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4, .src = "198.51.100.8"}), 1u, "trusted");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4, .src = "203.0.113.9"}), 0u, "blocked /24");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4, .src = "203.0.113.200"}), 1u,
+	             "trusted /25");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4, .src = "192.0.2.77"}), 1u, "default");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 6}), 0u, "blocked /48");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 6, .src = "2001:db8:1:2::9"}), 1u, "trusted");
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 6, .src = "2001:db8:2::9"}), 1u, "default");
+	/* VIP 192.0.2.11 has no list: the blocked host reaches it. */
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4, .dst = "192.0.2.11"}), 1u, "other VIP");
+	cr_expect_eq(E.w->st->acl_blocked, 4u);
+	cr_expect_eq(E.w->st->acl_trusted, 3u);
+	cr_expect_eq(E.w->st->forwarded, 6u);
+
+	/* Hitless removal: the next generation forwards the host. */
+	c->vips[0].nb_acl = 0;
+	publish_cfg(c);
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4}), 1u, "list removed");
+	cr_expect_eq(E.w->st->acl_blocked, 4u);
+	publish_cfg(E.cfg);
+	cfg_free(c);
+	assert_pool_full();
+}
+
+/* A payload with its own Call-ID and method: initial requests unless to_tag. */
+static const char *
+req_text(char *buf, size_t len, const char *method, unsigned i, bool to_tag)
+{
+	snprintf(buf, len,
+	         "%s sip:bob@example.com SIP/2.0\r\n"
+	         "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-l%u\r\n"
+	         "From: <sip:alice@example.com>;tag=a1\r\n"
+	         "To: <sip:bob@example.com>%s\r\n"
+	         "Call-ID: lim-%u\r\nCSeq: 1 %s\r\nContent-Length: 0\r\n\r\n",
+	         method, i, to_tag ? ";tag=b1" : "", i, method);
+	return buf;
+}
+
+/* rate 1/s, burst 3: of n requests sent at once, 3 pass, plus one per second the sending
+ * took (a test descheduled for a while must not fail: the bound moves with the TSC). */
+static unsigned
+limit_bound(uint64_t t0)
+{
+	return 3u + (unsigned)((rte_rdtsc() - t0) / rte_get_tsc_hz()) + 1u;
+}
+
+Test(dp, limit_per_source_and_class)
+{
+	struct sph_cfg *c = cfg_dup(E.cfg);
+	struct limit_offender top[4];
+	unsigned passed = 0, n;
+	char buf[512];
+	uint64_t t0;
+
+	cr_assert_not_null(c);
+	c->vips[0].limit_rate[CFG_LIMIT_INVITE] = 1;
+	c->vips[0].limit_burst[CFG_LIMIT_INVITE] = 3;
+	c->vips[0].limit_rate[CFG_LIMIT_REGISTER] = 1;
+	c->vips[0].limit_burst[CFG_LIMIT_REGISTER] = 3;
+	c->vips[1].limit_rate[CFG_LIMIT_INVITE] = 1;
+	c->vips[1].limit_burst[CFG_LIMIT_INVITE] = 3;
+	acl_add(c, 0, CFG_TIER_TRUSTED, "192.0.2.200/32");
+	publish_cfg(c);
+	memset(E.w->st, 0, sizeof(*E.w->st));
+	memset(E.w->lim, 0, sizeof(*E.w->lim));
+
+	t0 = rte_rdtsc();
+	for (unsigned i = 0; i < 20; i++)
+		passed += send_one(&(struct fspec){
+		        .ipv = 4, .payload = req_text(buf, sizeof(buf), "INVITE", i, false)});
+	n = limit_bound(t0);
+	cr_expect(passed >= 3 && passed <= n, "INVITEs passed: %u (3..%u)", passed, n);
+	cr_expect_eq(E.w->st->limit_invite, 20u - passed);
+
+	/* Another class has its own bucket; OPTIONS has no rate; in-dialog is not counted. */
+	passed = 0;
+	t0 = rte_rdtsc();
+	for (unsigned i = 0; i < 10; i++)
+		passed += send_one(&(struct fspec){
+		        .ipv = 4,
+		        .payload = req_text(buf, sizeof(buf), "REGISTER", 100 + i, false)});
+	n = limit_bound(t0);
+	cr_expect(passed >= 3 && passed <= n, "REGISTERs passed: %u (3..%u)", passed, n);
+	cr_expect_eq(E.w->st->limit_register, 10u - passed);
+	for (unsigned i = 0; i < 10; i++) {
+		cr_expect_eq(
+		        send_one(&(struct fspec){
+		                .ipv = 4,
+		                .payload = req_text(buf, sizeof(buf), "OPTIONS", 200 + i, false)}),
+		        1u);
+		cr_expect_eq(
+		        send_one(&(struct fspec){
+		                .ipv = 4,
+		                .payload = req_text(buf, sizeof(buf), "INVITE", 300 + i, true)}),
+		        1u, "re-INVITE");
+	}
+	/* Another source, a trusted one above the limit, another VIP without limits. */
+	cr_expect_eq(send_one(&(struct fspec){.ipv = 4, .src = "192.0.2.199"}), 1u);
+	for (unsigned i = 0; i < 10; i++) {
+		cr_expect_eq(
+		        send_one(&(struct fspec){
+		                .ipv = 4,
+		                .src = "192.0.2.200",
+		                .payload = req_text(buf, sizeof(buf), "INVITE", 400 + i, false)}),
+		        1u, "trusted");
+		cr_expect_eq(
+		        send_one(&(struct fspec){
+		                .ipv = 4,
+		                .dst = "192.0.2.11",
+		                .payload = req_text(buf, sizeof(buf), "INVITE", 500 + i, false)}),
+		        1u, "VIP without limits");
+	}
+	cr_expect_eq(E.w->st->acl_trusted, 10u);
+	/* IPv6: one /64 is one source. */
+	passed = 0;
+	t0 = rte_rdtsc();
+	for (unsigned i = 0; i < 10; i++) {
+		char src[64];
+
+		snprintf(src, sizeof(src), "2001:db8:5:6::%x", i + 1);
+		passed += send_one(&(struct fspec){
+		        .ipv = 6,
+		        .src = src,
+		        .payload = req_text(buf, sizeof(buf), "INVITE", 600 + i, false)});
+	}
+	n = limit_bound(t0);
+	cr_expect(passed >= 3 && passed <= n, "IPv6 /64 passed: %u (3..%u)", passed, n);
+
+	/* show limited: the worst first, the /64 as its prefix. */
+	int k = limit_top(&E.dp, top, SPH_ARRAY_SIZE(top));
+
+	cr_assert_eq(k, 3, "offenders: %d", k);
+	for (int i = 0; i < k; i++)
+		cr_expect(i == 0 || top[i - 1].drops >= top[i].drops);
+	cr_expect_eq(top[0].cls, CFG_LIMIT_INVITE);
+	cr_expect_eq(top[0].family, 4);
+	cr_expect_eq(top[0].vip, 0);
+	cr_expect_eq(top[0].drops, E.w->st->limit_invite - (10u - passed));
+	for (int i = 0; i < k; i++)
+		if (top[i].family == 6) {
+			uint8_t want[16];
+
+			addr16("2001:db8:5:6::", want);
+			cr_expect_eq(memcmp(top[i].addr, want, 16), 0);
+			cr_expect_eq(top[i].vip, 1);
+		}
+	publish_cfg(E.cfg);
+	cfg_free(c);
+	assert_pool_full();
+}
+
+/* The GCRA on the table alone, with a clock the test sets: exact counts. */
+Test(dp, limit_gcra_exact)
+{
+	struct limit_table *t = calloc(1, sizeof(*t));
+	struct snap_limit l = {.interval = 100, .tau = 200}; /* burst 3, one per 100 ticks */
+	uint8_t a[16];
+	unsigned ok = 0;
+
+	cr_assert_not_null(t);
+	addr16("198.51.100.9", a);
+	for (unsigned i = 0; i < 10; i++)
+		ok += limit_admit(t, &E.kh, 0, 4, a, CFG_LIMIT_INVITE, &l, 1000);
+	cr_expect_eq(ok, 3u, "burst at once");
+	cr_expect(!limit_admit(t, &E.kh, 0, 4, a, CFG_LIMIT_INVITE, &l, 1099));
+	cr_expect(limit_admit(t, &E.kh, 0, 4, a, CFG_LIMIT_INVITE, &l, 1100), "one interval later");
+	cr_expect(!limit_admit(t, &E.kh, 0, 4, a, CFG_LIMIT_INVITE, &l, 1100));
+	/* Sustained at the rate: every one passes. */
+	for (uint64_t now = 1200; now < 5000; now += 100)
+		cr_expect(limit_admit(t, &E.kh, 0, 4, a, CFG_LIMIT_INVITE, &l, now), "at %lu",
+		          (unsigned long)now);
+	/* Far more sources than entries: the table never grows, and a source idle long
+	 * enough starts again with a full burst even after its entry was taken. */
+	for (unsigned i = 0; i < 4 * LIMIT_SETS * LIMIT_WAYS; i++) {
+		uint8_t b[16] = {0};
+
+		memcpy(b + 12, &i, 4);
+		b[10] = b[11] = 0xff;
+		limit_admit(t, &E.kh, 0, 4, b, CFG_LIMIT_INVITE, &l, 10000);
+	}
+	ok = 0;
+	for (unsigned i = 0; i < 10; i++)
+		ok += limit_admit(t, &E.kh, 0, 4, a, CFG_LIMIT_INVITE, &l, 20000);
+	cr_expect_eq(ok, 3u);
+	free(t);
+}
+
+/* A list of 10^5 prefixes: the file read and the snapshot built with its LPM tables.
+ * Prints the times (docs/protection.md quotes them); asserts only what was built. */
+Test(dp, acl_file_of_100k)
+{
+	char path[] = "/tmp/test_dp_acl.XXXXXX", conf[64], err[512];
+	struct sph_cfg *c = NULL;
+	struct timespec t0, t1, t2;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert_not_null(f);
+	/* 10.0.0.0/8 in /24s and /28s, and /32 hosts: every tbl24 and tbl8 path. */
+	for (unsigned i = 0; i < 100000; i++) {
+		unsigned j = i / 4, k = j * 2 + (i % 4 == 3);
+
+		if (i % 4 == 0)
+			fprintf(f, "trusted 10.%u.%u.0/24\n", j >> 8, j & 0xff);
+		else if (i % 4 == 1)
+			fprintf(f, "blocked 11.%u.%u.%u/28\n", j >> 12, (j >> 4) & 0xff,
+			        (j & 0xf) << 4);
+		else
+			fprintf(f, "blocked 12.%u.%u.%u\n", k >> 16, (k >> 8) & 0xff, k & 0xff);
+	}
+	fclose(f);
+	snprintf(conf, sizeof(conf), "%s.conf", path);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "%.*s", (int)(strstr(conf_text, "vips = (") - conf_text), conf_text);
+	fprintf(f,
+	        "vips = ( { address = \"192.0.2.10\"; group = \"core\"; acl_file = \"%s\"; } );\n",
+	        path);
+	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(cfg_load(conf, &c, err, sizeof(err)), 0, "%s", err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	struct snap *s = snap_build(&E.dp, c, err, sizeof(err));
+
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	cr_assert_not_null(s, "%s", err);
+	unlink(path);
+	unlink(conf);
+	printf("acl_file of %u prefixes: cfg_load %.1f ms, snap_build %.1f ms\n", c->vips[0].nb_acl,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	       (double)(t2.tv_sec - t1.tv_sec) * 1e3 + (double)(t2.tv_nsec - t1.tv_nsec) / 1e6);
+	cr_expect_eq(c->vips[0].nb_acl, 100000u);
+	uint8_t a[16];
+
+	addr16("12.0.1.2", a);
+	cr_expect_eq(snap_acl_tier(&s->vips[0], 4, a), CFG_TIER_BLOCKED);
+	addr16("11.0.1.19", a);
+	cr_expect_eq(snap_acl_tier(&s->vips[0], 4, a), CFG_TIER_BLOCKED);
+	addr16("11.200.0.1", a);
+	cr_expect_eq(snap_acl_tier(&s->vips[0], 4, a), CFG_TIER_DEFAULT);
+	addr16("10.97.167.1", a); /* j = 24999 */
+	cr_expect_eq(snap_acl_tier(&s->vips[0], 4, a), CFG_TIER_TRUSTED);
+	addr16("13.0.0.1", a);
+	cr_expect_eq(snap_acl_tier(&s->vips[0], 4, a), CFG_TIER_DEFAULT);
+	snap_free(s);
+	cfg_free(c);
+}
+
+/* A generation that leaves a VIP's list alone shares its tables; one that changes it
+ * builds new ones; each lives until the last snapshot holding it is freed (ASan sees
+ * any table freed early or never). */
+Test(dp, acl_tables_shared)
+{
+	struct sph_cfg *c = cfg_dup(E.cfg);
+	char err[512];
+	struct snap *a, *b, *d;
+	uint8_t src[16];
+
+	cr_assert_not_null(c);
+	acl_add(c, 0, CFG_TIER_BLOCKED, "198.51.100.0/24");
+	a = snap_build(&E.dp, c, err, sizeof(err));
+	cr_assert_not_null(a, "%s", err);
+	c->groups[0].backends[1].state = MAGLEV_DOWN; /* anything but the list */
+	b = snap_build(&E.dp, c, err, sizeof(err));
+	cr_assert_not_null(b, "%s", err);
+	cr_expect_eq(a->vips[0].acl.v4, b->vips[0].acl.v4, "same list, same table");
+	acl_add(c, 0, CFG_TIER_TRUSTED, "198.51.100.7");
+	d = snap_build(&E.dp, c, err, sizeof(err));
+	cr_assert_not_null(d, "%s", err);
+	cr_expect_neq(d->vips[0].acl.v4, a->vips[0].acl.v4, "another list, another table");
+	snap_free(a);
+	addr16(client4, src);
+	cr_expect_eq(snap_acl_tier(&b->vips[0], 4, src), CFG_TIER_BLOCKED, "b's table outlives a");
+	cr_expect_eq(snap_acl_tier(&d->vips[0], 4, src), CFG_TIER_TRUSTED);
+	snap_free(b);
+	snap_free(d);
+	cfg_free(c);
 }

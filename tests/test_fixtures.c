@@ -46,6 +46,18 @@ static const struct {
         {SIP_OVERSIZE, "a UDP payload is at most 65,527 octets, and an mbuf holds 2 KiB"},
 };
 
+/* Drop counters of stats.h one frame alone cannot raise, and why (the same rule). */
+static const struct {
+	const char *name;
+	const char *why;
+} stats_unreachable[] = {
+        {"limit_invite", "a source's first requests pass (its burst): test_dp and "
+                         "test_policy.sh send it more"},
+        {"limit_register", "as limit_invite"},
+        {"limit_options", "as limit_invite"},
+        {"limit_other", "as limit_invite"},
+};
+
 enum fix_kind { FIX_DROP = 1, FIX_FORWARD };
 
 struct fixture {
@@ -462,7 +474,16 @@ Test(fixtures, every_reason_has_a_fixture)
 			continue;
 		drops++;
 		off = offsetof(struct stats_worker, c) + stats_descs[i].off;
-		if (!covered(all, n, off)) {
+		bool exempt = false;
+
+		for (size_t k = 0; k < SPH_ARRAY_SIZE(stats_unreachable); k++)
+			exempt |= strcmp(stats_unreachable[k].name, stats_descs[i].name) == 0;
+		if (exempt) {
+			cr_expect(!covered(all, n, off),
+			          "%s has a fixture: take it off "
+			          "stats_unreachable[]",
+			          stats_descs[i].name);
+		} else if (!covered(all, n, off)) {
 			cr_log_error("no fixture drops by %s", stats_descs[i].name);
 			missing++;
 		}

@@ -53,6 +53,10 @@
 #define CFG_INCLUDES_MAX       1024u       /**< @include directives followed in one load, at most */
 #define CFG_GROUP_KEYS_MAX     64u         /**< settings in one group { ... }, at most */
 #define CFG_PANIC_THRESHOLD    50u         /**< default panic_threshold of a group, in percent */
+#define CFG_ACL_MAX            (1u << 20)  /**< trusted + blocked prefixes of one VIP, at most */
+#define CFG_ACL6_MAX           65536u      /**< of which IPv6, at most (rte_lpm6 memory) */
+#define CFG_LIMIT_RATE_MAX     1000000u    /**< largest rate_* of a VIP, requests per second */
+#define CFG_LIMIT_BURST_MAX    1000000u    /**< largest burst_* of a VIP, requests */
 
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
@@ -133,6 +137,29 @@ struct cfg_group {
 	unsigned file; /**< as cfg_backend.file */
 };
 
+/** A VIP's allowlist tier of a source (docs/protection.md): default is every source no
+ *  prefix of the VIP covers; of two prefixes that cover it, the longer decides. */
+enum cfg_tier {
+	CFG_TIER_DEFAULT = 0, /**< rate-limited when the VIP has limits */
+	CFG_TIER_TRUSTED,     /**< never rate-limited, never dropped by generic rules */
+	CFG_TIER_BLOCKED,     /**< every packet dropped, counted */
+};
+
+/** One prefix of a VIP's allowlist: a source range and its tier. */
+struct cfg_acl {
+	struct cfg_prefix prefix; /**< host bits zero: one range has one spelling */
+	uint8_t tier;             /**< CFG_TIER_TRUSTED or CFG_TIER_BLOCKED */
+};
+
+/** Per-source rate limit classes of initial requests, by method. */
+enum cfg_limit_class {
+	CFG_LIMIT_INVITE = 0,
+	CFG_LIMIT_REGISTER,
+	CFG_LIMIT_OPTIONS,
+	CFG_LIMIT_OTHER, /**< any other method (SUBSCRIBE, MESSAGE, unknown, ...) */
+	CFG_LIMIT_CLASSES,
+};
+
 /** A virtual service: address and ports clients send to, served by one group. */
 struct cfg_vip {
 	struct cfg_addr addr;
@@ -140,6 +167,16 @@ struct cfg_vip {
 	unsigned nb_ports;
 	unsigned group; /**< index into sph_cfg.groups */
 	uint8_t mode;   /**< enum cfg_vip_mode (default CFG_VIP_L2DSR) */
+	/** trusted, blocked and acl_file's prefixes, distinct, at most CFG_ACL_MAX (malloc'd;
+	 *  NULL when nb_acl is 0). A prefix has one tier. */
+	struct cfg_acl *acl;
+	unsigned nb_acl;
+	/** Per source address (IPv6: per /64) and class, initial requests per second; 0:
+	 *  unlimited (default). */
+	uint32_t limit_rate[CFG_LIMIT_CLASSES];
+	/** Requests a source may send at once above the rate; 0: as many as one second's
+	 *  rate (default). */
+	uint32_t limit_burst[CFG_LIMIT_CLASSES];
 	unsigned line;
 	unsigned file; /**< as cfg_backend.file */
 };
@@ -318,6 +355,26 @@ const struct cfg_group *cfg_group_find(const struct sph_cfg *cfg, const char *na
 
 /** Keyword of a backend state ("up", "drain", "down"); "unknown" outside the enum. */
 const char *cfg_state_name(uint8_t state);
+
+/** Keyword of a tier ("default", "trusted", "blocked"); "unknown" outside the enum. */
+const char *cfg_tier_name(uint8_t tier);
+
+/** enum cfg_tier for a keyword of cfg_tier_name(), or -1. */
+int cfg_tier_parse(const char *s);
+
+/** Keyword of a limit class ("invite", "register", "options", "other"), or "unknown". */
+const char *cfg_limit_class_name(uint8_t cls);
+
+/**
+ * Parse an allowlist prefix: "address/length", or an address alone (a host: /32, /128).
+ * Host bits are cleared, so equal ranges compare equal. @return 0; -1 when s is no
+ * address or prefix; -2 when the length is out of range.
+ */
+int cfg_acl_prefix_parse(const char *s, struct cfg_prefix *p);
+
+/** Put v's allowlist in the order cfg_load() keeps it (by tier, then range): what a
+ *  change to the list does before it is validated, so cfg_equal() compares like with like. */
+void cfg_acl_sort(struct cfg_vip *v);
 
 /** Keyword of a VIP mode ("l2dsr", "ipip"); "unknown" outside the enum. */
 const char *cfg_mode_name(uint8_t mode);

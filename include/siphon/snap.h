@@ -66,10 +66,38 @@ struct snap_group {
 	uint8_t panic;
 };
 
-/** A VIP: how it forwards and to which group. */
+struct rte_lpm6;
+struct acl_shared;
+
+/**
+ * A VIP's allowlist (docs/protection.md): longest-prefix match of a source address to
+ * its enum cfg_tier, one rte_lpm6 table per family (IPv4 keyed by its 4 bytes first,
+ * dataplane/acl.c), NULL for a family with no prefix (every source of it is default). Built by the
+ * main lcore from cfg_vip.acl (snap_acl_build), read-only once published.
+ */
+struct snap_acl {
+	struct rte_lpm6 *v4;
+	struct rte_lpm6 *v6;
+	uint32_t nb4, nb6;      /**< cold: prefixes of each family, for show acl */
+	struct acl_shared *ref; /**< cold: the tables' owner, shared by the snapshots built
+	                           from the same list (dataplane/acl.c) */
+};
+
+/** One rate limit class of a VIP as the worker applies it (GCRA, limit.h). */
+struct snap_limit {
+	uint64_t interval; /**< TSC cycles between two requests at the rate; 0: unlimited */
+	uint64_t tau;      /**< cycles of credit a source may build up: (burst - 1) * interval */
+};
+
+/** A VIP: how it forwards and to which group, and who may send to it how fast. */
 struct snap_vip {
 	uint8_t mode; /**< enum cfg_vip_mode */
 	uint16_t group;
+	/** Whether acl or some limit is set: the worker's one test when neither is. */
+	uint8_t policy;
+	uint8_t limited;     /**< some class of limit has a rate */
+	struct snap_acl acl; /**< v4 / v6 NULL: no prefix of that family */
+	struct snap_limit limit[CFG_LIMIT_CLASSES];
 };
 
 /** An occupied slot of the VIP lookup table: one (family, address, port) of a VIP. */
@@ -180,6 +208,12 @@ int snap_publish(struct dp *dp, struct snap *next);
 
 /** Free a snapshot nobody reads any more. NULL is a no-op. */
 void snap_free(struct snap *s);
+
+/**
+ * The tier of source (family, addr) at VIP v: the longest of its prefixes that covers the
+ * address decides; none, CFG_TIER_DEFAULT. Any lcore; one LPM lookup.
+ */
+uint8_t snap_acl_tier(const struct snap_vip *v, uint8_t family, const uint8_t addr[16]);
 
 /** Whether (family, addr) is one of port sp's own addresses (VIPs are not). Any lcore. */
 static inline bool

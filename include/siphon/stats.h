@@ -57,6 +57,12 @@ struct dp;
 	X(other_mac, "drop: unicast to another MAC")                                               \
 	X(not_vip, "drop: UDP to an address and port that is no VIP")                              \
 	X(no_backend, "drop: the VIP's group has no usable backend")                               \
+	X(acl_blocked, "drop: source in the VIP's blocked tier (docs/protection.md)")              \
+	X(acl_trusted, "frames from a source in the VIP's trusted tier (never rate-limited)")      \
+	X(limit_invite, "drop: initial INVITE over its source's rate_invite")                      \
+	X(limit_register, "drop: initial REGISTER over its source's rate_register")                \
+	X(limit_options, "drop: initial OPTIONS over its source's rate_options")                   \
+	X(limit_other, "drop: other initial request over its source's rate_other")                 \
 	X(no_neighbor, "drop: the backend's next hop MAC is unknown yet")                          \
 	X(encap_no_room, "drop: no mbuf headroom for the outer IP header")                         \
 	X(encap_too_big, "drop: encapsulated frame larger than the port MTU")                      \
