@@ -56,6 +56,8 @@ static const struct {
         {"limit_register", "as limit_invite"},
         {"limit_options", "as limit_invite"},
         {"limit_other", "as limit_invite"},
+        {"udp_bad_checksum", "only a port with udp_checksum = \"verify\" raises it, and the "
+                             "fixtures' port keeps checksums as they come: test_dp checks it"},
 };
 
 enum fix_kind { FIX_DROP = 1, FIX_FORWARD };
