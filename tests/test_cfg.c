@@ -568,9 +568,9 @@ static const struct bad bad_rows[] = {
         {"gateway is own address",
          KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\ngateway4 = \"192.0.2.2\";"),
          "t.conf:7: port \"net0\": gateway4 192.0.2.2 is one of the port's own addresses"},
-        {"unknown port key", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nmtu = 1500;"),
-         "t.conf:7: port \"net0\": unknown key \"mtu\" (known: name, device, addresses, gateway4, "
-         "gateway6, exception, udp_checksum)"},
+        {"unknown port key", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nspeed = 10;"),
+         "t.conf:7: port \"net0\": unknown key \"speed\" (known: name, device, addresses, "
+         "gateway4, gateway6, exception, udp_checksum, mtu)"},
         {"udp_checksum unknown keyword",
          KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nudp_checksum = \"offload\";"),
          "t.conf:7: port \"net0\": udp_checksum must be \"keep\", \"verify\" or \"fill\", got "

@@ -46,6 +46,13 @@ static const struct {
         {SIP_OVERSIZE, "a UDP payload is at most 65,527 octets, and an mbuf holds 2 KiB"},
 };
 
+/* Drop counters that take more than one frame (a datagram's other fragments, a full
+ * table or ring, a timeout): tests/test_frag.c raises each of them. */
+static const char *const multi_frame[] = {
+        "frag_ring_full", "frag_table_full", "frag_timeout",
+        "frag_overlap",   "frag_duplicate",  "frag_too_many",
+};
+
 enum fix_kind { FIX_DROP = 1, FIX_FORWARD };
 
 struct fixture {
@@ -462,7 +469,11 @@ Test(fixtures, every_reason_has_a_fixture)
 			continue;
 		drops++;
 		off = offsetof(struct stats_worker, c) + stats_descs[i].off;
-		if (!covered(all, n, off)) {
+		bool multi = false;
+
+		for (size_t k = 0; k < SPH_ARRAY_SIZE(multi_frame); k++)
+			multi |= strcmp(stats_descs[i].name, multi_frame[k]) == 0;
+		if (!multi && !covered(all, n, off)) {
 			cr_log_error("no fixture drops by %s", stats_descs[i].name);
 			missing++;
 		}

@@ -38,21 +38,34 @@
 #define CFG_STATS_INTERVAL_MAX 3600u  /**< largest stats_interval, in seconds */
 #define CFG_DIALOG_WINDOW      120u   /**< default dialog_window, in seconds */
 #define CFG_DIALOG_WINDOW_MAX  86400u /**< largest dialog_window, in seconds (smallest: 1) */
-#define CFG_PREFIX_STRLEN      50u    /**< room for "IPv6/128" and its NUL */
-#define CFG_MAC_STRLEN         18u    /**< room for "02:00:00:00:00:21" and its NUL */
-#define CFG_SOCKET_MAX         108u   /**< bytes of a control socket path with its NUL (sun_path) */
-#define CFG_CONTROL_SOCKET     "/run/siphon/siphon.sock" /**< default control.socket */
-#define CFG_CONTROL_MODE       0660u                     /**< default control.mode */
-#define CFG_CONTROL_GROUP      "root"                    /**< default control.group */
-#define CFG_ANN_FILE_MAX       256u                      /**< bytes of announce.file with its NUL */
-#define CFG_ANN_BIRD_SOCKET    "/run/bird/bird.ctl"      /**< default announce.bird_socket */
-#define CFG_ANN_DRAIN_MS       5000u                     /**< default announce.shutdown_drain_ms */
-#define CFG_ANN_DRAIN_MAX      600000u     /**< most announce.shutdown_drain_ms: 10 minutes */
-#define CFG_FILE_MAX           (16u << 20) /**< bytes of a file and its @include files, in all */
-#define CFG_INCLUDE_DEPTH      10u         /**< @include files nested in one another, at most */
-#define CFG_INCLUDES_MAX       1024u       /**< @include directives followed in one load, at most */
-#define CFG_GROUP_KEYS_MAX     64u         /**< settings in one group { ... }, at most */
-#define CFG_PANIC_THRESHOLD    50u         /**< default panic_threshold of a group, in percent */
+#define CFG_MTU                1500u  /**< default port mtu: Ethernet's */
+#define CFG_MTU_MIN            576u   /**< smallest port mtu (RFC 791's minimum datagram) */
+#define CFG_MTU_MAX            9000u  /**< largest port mtu: jumbo frames */
+/* IP fragment table limits, per worker (docs/protection.md#fragments). */
+#define CFG_FRAG_ENTRIES       256u   /**< default frag_entries: datagrams in reassembly */
+#define CFG_FRAG_ENTRIES_MAX   65536u /**< largest frag_entries */
+#define CFG_FRAG_FRAGMENTS     32u    /**< default frag_fragments: a 9 kB datagram at MTU 576 */
+#define CFG_FRAG_FRAGMENTS_MAX 64u    /**< largest frag_fragments */
+#define CFG_FRAG_TIMEOUT_MS    2000u  /**< default frag_timeout_ms */
+#define CFG_FRAG_TIMEOUT_MAX                                                                       \
+	30000u /**< largest frag_timeout_ms (RFC 8200's reassembly time: 60 s) */
+#define CFG_FRAG_BYTES      (4u << 20) /**< default frag_bytes: IP bytes held per worker */
+#define CFG_FRAG_BYTES_MAX  (1u << 30) /**< largest frag_bytes */
+#define CFG_PREFIX_STRLEN   50u        /**< room for "IPv6/128" and its NUL */
+#define CFG_MAC_STRLEN      18u        /**< room for "02:00:00:00:00:21" and its NUL */
+#define CFG_SOCKET_MAX      108u /**< bytes of a control socket path with its NUL (sun_path) */
+#define CFG_CONTROL_SOCKET  "/run/siphon/siphon.sock" /**< default control.socket */
+#define CFG_CONTROL_MODE    0660u                     /**< default control.mode */
+#define CFG_CONTROL_GROUP   "root"                    /**< default control.group */
+#define CFG_ANN_FILE_MAX    256u                      /**< bytes of announce.file with its NUL */
+#define CFG_ANN_BIRD_SOCKET "/run/bird/bird.ctl"      /**< default announce.bird_socket */
+#define CFG_ANN_DRAIN_MS    5000u                     /**< default announce.shutdown_drain_ms */
+#define CFG_ANN_DRAIN_MAX   600000u     /**< most announce.shutdown_drain_ms: 10 minutes */
+#define CFG_FILE_MAX        (16u << 20) /**< bytes of a file and its @include files, in all */
+#define CFG_INCLUDE_DEPTH   10u         /**< @include files nested in one another, at most */
+#define CFG_INCLUDES_MAX    1024u       /**< @include directives followed in one load, at most */
+#define CFG_GROUP_KEYS_MAX  64u         /**< settings in one group { ... }, at most */
+#define CFG_PANIC_THRESHOLD 50u         /**< default panic_threshold of a group, in percent */
 
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
@@ -114,6 +127,7 @@ struct cfg_port {
 	 *  A-Z a-z 0-9 . _ - (not "." or ".."), unique among ports; "" = none (default). */
 	char exception[CFG_IFNAME_MAX];
 	uint8_t udp_csum; /**< enum cfg_udp_csum for datagrams received on it (default keep) */
+	uint32_t mtu;     /**< largest IP datagram it sends and receives unfragmented, 576..9000 */
 	unsigned line;
 	unsigned file; /**< as cfg_backend.file */
 };
@@ -170,7 +184,12 @@ struct sph_cfg {
 	unsigned nb_files;
 	uint32_t stats_interval; /**< seconds between stats prints; 0 = never (default 0) */
 	uint32_t dialog_window;  /**< transition window, 1..CFG_DIALOG_WINDOW_MAX seconds */
-	uint8_t *hash_key;       /**< keyhash_init() input, CFG_KEY_MIN..CFG_KEY_MAX bytes */
+	/* IP fragment table of each worker (docs/protection.md#fragments). */
+	uint32_t frag_entries;    /**< datagrams in reassembly at once; 0 disables reassembly */
+	uint32_t frag_fragments;  /**< most fragments of one datagram */
+	uint32_t frag_timeout_ms; /**< longest a datagram waits for its last fragment */
+	uint32_t frag_bytes;      /**< IP bytes of fragments held at once */
+	uint8_t *hash_key;        /**< keyhash_init() input, CFG_KEY_MIN..CFG_KEY_MAX bytes */
 	size_t hash_key_len;
 	uint32_t maglev_size; /**< prime, >= every group's backend count (MAGLEV_DEFAULT_SIZE) */
 	struct cfg_group *groups; /**< nb_groups >= 1, in file order */
