@@ -402,7 +402,7 @@ static const struct {
         [PKT_BAD_IPV6_HEADER] = {"bad_ipv6_header", "IPv6 version invalid"},
         [PKT_BAD_IPV6_EXT] = {"bad_ipv6_ext",
                               "IPv6 extension header past the payload, misplaced or too many"},
-        [PKT_FRAGMENT] = {"fragment", "IP fragment (no reassembly)"},
+        [PKT_FRAGMENT] = {"fragment", "IP fragment not reassembled (not UDP, or reassembly off)"},
         [PKT_NOT_UDP] = {"not_udp", "transport is not UDP"},
         [PKT_BAD_UDP_LENGTH] = {"bad_udp_length", "UDP length inconsistent with the IP payload"},
         [PKT_UDP_ZERO_CHECKSUM] = {"udp_zero_checksum", "UDP over IPv6 with a zero checksum"},
