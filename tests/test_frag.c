@@ -25,6 +25,7 @@
 
 #include "siphon/cfg.h"
 #include "siphon/pkt.h"
+#include "siphon/snap.h"
 #include "siphon/sph.h"
 #include "siphon/stats.h"
 #include "frag.h"
@@ -588,5 +589,102 @@ Test(frag, ipip_each_fragment_encapsulated)
 		cr_assert(found, "frame %u is no encapsulated fragment", i);
 	}
 	cr_assert_eq(held(), 0u);
+	free_all(out, n);
+}
+
+/* The UDP checksum datagram d (UDP header and payload, len bytes) to 192.0.2.10 must
+ * carry: RFC 768 over the IPv4 pseudo-header, the field taken as zero. */
+static uint16_t
+udp4_csum(const uint8_t *d, uint32_t len)
+{
+	uint8_t ph[12] = {198, 51, 100, 7, 192, 0, 2, 10, 0, 17, (uint8_t)(len >> 8), (uint8_t)len};
+	uint32_t sum = 0;
+
+	for (unsigned i = 0; i < 12; i += 2)
+		sum += (uint32_t)ph[i] << 8 | ph[i + 1];
+	for (uint32_t i = 0; i < len; i += 2) {
+		uint32_t w = (uint32_t)d[i] << 8 | (i + 1 < len ? d[i + 1] : 0);
+
+		sum += i == 6 ? 0 : w;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	return sum == 0 ? 0xffff : (uint16_t)sum;
+}
+
+static void
+publish_udp_csum(uint8_t mode)
+{
+	char err[512];
+	struct snap *s;
+
+	E.cfg->ports[0].udp_csum = mode;
+	s = snap_build(&E.dp, E.cfg, err, sizeof(err));
+	cr_assert_not_null(s, "snap_build: %s", err);
+	snap_publish(&E.dp, s);
+}
+
+/* No NIC checks a fragmented datagram's UDP checksum: the worker sums the reassembled
+ * copy. verify drops every fragment of a wrong one and passes a right one; fill writes
+ * the right sum into the first fragment, the only one that holds the field. */
+Test(frag, udp_checksum_over_the_copy)
+{
+	static uint8_t d[9000];
+	static struct frame f[FMAX];
+	static struct rte_mbuf *out[FMAX];
+	struct stats_counters c;
+	uint32_t len = udp_invite(d, 4000, "csum@example.com");
+	uint16_t right = udp4_csum(d, len);
+	unsigned nf, n;
+
+	cr_assert_neq(right, 0x1234, "the test's field must be wrong");
+	publish_udp_csum(CFG_CSUM_VERIFY);
+	nf = fragment(f, false, d, len, 1280, 7, 10);
+	for (unsigned k = 0; k < nf; k++)
+		rx(k % NW, &f[k]);
+	n = settle(out, FMAX);
+	sum(&c);
+	cr_assert_eq(n, 0u, "verify: a wrong checksum sent %u frames", n);
+	cr_assert_eq(c.udp_bad_checksum, nf);
+
+	wr16(d + 6, right);
+	nf = fragment(f, false, d, len, 1280, 8, 10);
+	for (unsigned k = 0; k < nf; k++)
+		rx(k % NW, &f[k]);
+	n = settle(out, FMAX);
+	cr_assert_eq(n, nf, "verify: a right checksum sent %u of %u fragments", n, nf);
+	free_all(out, n);
+
+	publish_udp_csum(CFG_CSUM_FILL);
+	wr16(d + 6, 0x1234);
+	nf = fragment(f, false, d, len, 1280, 9, 10);
+	for (unsigned k = nf; k-- > 0;)
+		rx(k % NW, &f[k]);
+	n = settle(out, FMAX);
+	sum(&c);
+	cr_assert_eq(n, nf);
+	cr_assert_eq(c.udp_checksum_filled, 1u);
+	unsigned first = 0;
+
+	for (unsigned j = 0; j < n; j++) {
+		const uint8_t *b = rte_pktmbuf_mtod(out[j], const uint8_t *);
+
+		/* The first fragment (offset 0, MF) holds the field; the others are as sent. */
+		if ((b[20] << 8 | b[21]) == 0x2000) {
+			first++;
+			cr_assert_eq(b[40] << 8 | b[41], right, "fill: first fragment's field %04x",
+			             b[40] << 8 | b[41]);
+			cr_assert_eq(memcmp(b + 42, f[0].b + 42, f[0].len - 42), 0);
+		} else {
+			bool same = false;
+
+			for (unsigned k = 1; k < nf && !same; k++)
+				same = out[j]->pkt_len == f[k].len &&
+				       memcmp(b + 12, f[k].b + 12, f[k].len - 12) == 0;
+			cr_assert(same, "fill: a later fragment changed");
+		}
+	}
+	cr_assert_eq(first, 1u);
 	free_all(out, n);
 }
