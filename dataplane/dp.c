@@ -67,12 +67,22 @@ dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size
 	}
 
 	/* RX rings full, TX rings full, one burst in flight per worker and port, caches;
-	 * per exception path its ring and the TUN queues (512 + 512). */
+	 * per exception path its ring and the TUN queues (512 + 512); fragments held. */
 	pool_size = dp->nb_ports * (dp->nb_workers * (2048 + DP_BURST) + 1024) +
 	            rte_lcore_count() * DP_POOL_CACHE;
 	for (unsigned p = 0; p < cfg->nb_ports; p++)
 		if (cfg->ports[p].exception[0] != '\0')
 			pool_size += DP_EXC_RING + 1024 + DP_EXC_BURST;
+	/* Per worker, what its fragment table may hold (entries x fragments, or frag_bytes of
+	 * the smallest frames, whichever is less) and its hand-off ring: a table full of
+	 * fragments must not leave the RX rings without mbufs. */
+	if (cfg->frag_entries != 0) {
+		uint64_t held = (uint64_t)cfg->frag_entries * cfg->frag_fragments;
+
+		if (held > cfg->frag_bytes / RTE_ETHER_MIN_LEN)
+			held = cfg->frag_bytes / RTE_ETHER_MIN_LEN;
+		pool_size += dp->nb_workers * (unsigned)(held + DP_FRAG_RING);
+	}
 	if (pool_size < DP_POOL_MIN)
 		pool_size = DP_POOL_MIN;
 	/* One mbuf holds the largest frame of any port (its mtu, Ethernet and one VLAN tag,
