@@ -18,6 +18,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 # Its own namespace prefix, so a run never meets run.sh's or drain.sh's namespaces.
 e2e_prefix="frag-$$"
