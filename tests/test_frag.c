@@ -3,8 +3,9 @@
  * the fragment path of worker.c): large INVITEs fragmented at MTU 576 and 1280, over IPv4
  * and IPv6, in order, reversed, interleaved, duplicated, overlapping, missing one, through
  * the real dp_setup() and dp_worker_burst() of two workers (three lcores floating over the
- * CPUs the process may use), which hand each other the fragments they do not own. What
- * the workers send is read from the net_ring vdev's TX rings, one per worker.
+ * CPUs the process may use), which hand each other the fragments they do not own: called
+ * one after the other by the test, and once launched, polling their RX rings at once.
+ * The port is rte_eth_from_rings()'s: the test fills its RX rings and reads its TX rings.
  */
 #include <sched.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_eth_ring.h>
 #include <rte_ring.h>
 
 #include "siphon/cfg.h"
@@ -31,7 +33,9 @@
 #include "frag.h"
 #include "worker.h"
 
-#define DEVICE "net_ring0"
+/* rte_eth_from_rings("frag") makes the port "net_ring_frag": RX and TX rings apart. */
+#define RINGS  "frag"
+#define DEVICE "net_ring_" RINGS
 #define NW     2u /* workers */
 #define FMAX   128u
 
@@ -52,26 +56,16 @@ static const char conf_text[] =
 static struct {
 	struct sph_cfg *cfg;
 	struct dp dp;
-	struct rte_ring *txr[NW];
+	struct rte_ring *rxr[NW], *txr[NW]; /* queue w of the port: what worker w polls, sends */
 } E;
 
 static void
 setup(void)
 {
 	char prefix[64], lcores[4096], path[] = "/tmp/test_frag.XXXXXX", err[512];
-	char *argv[] = {"test_frag",
-	                "--no-huge",
-	                "-m",
-	                "512",
-	                "--no-pci",
-	                "--no-shconf",
-	                prefix,
-	                lcores,
-	                "--no-telemetry",
-	                "--log-level=*:error",
-	                "--vdev",
-	                DEVICE,
-	                NULL};
+	char *argv[] = {"test_frag",      "--no-huge",           "-m",   "512",
+	                "--no-pci",       "--no-shconf",         prefix, lcores,
+	                "--no-telemetry", "--log-level=*:error", NULL};
 	cpu_set_t cpus;
 	size_t k = 0;
 	int fd;
@@ -86,6 +80,20 @@ setup(void)
 	lcores[k - 1] = ')';
 	cr_assert_geq(rte_eal_init((int)SPH_ARRAY_SIZE(argv) - 1, argv), 0, "rte_eal_init: %s",
 	              rte_strerror(rte_errno));
+	/* A port of NW queues, each with an RX ring of its own and a TX ring of its own, so
+	 * that running workers never take what they sent for something received. */
+	for (unsigned w = 0; w < NW; w++) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "frx%u", w);
+		E.rxr[w] = rte_ring_create(name, 1024, (int)rte_socket_id(), 0);
+		snprintf(name, sizeof(name), "ftx%u", w);
+		E.txr[w] = rte_ring_create(name, 1024, (int)rte_socket_id(), 0);
+		cr_assert(E.rxr[w] != NULL && E.txr[w] != NULL, "rings: %s",
+		          rte_strerror(rte_errno));
+	}
+	cr_assert_geq(rte_eth_from_rings(RINGS, E.rxr, NW, E.txr, NW, rte_socket_id()), 0,
+	              "rte_eth_from_rings: %s", rte_strerror(rte_errno));
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, conf_text, sizeof(conf_text) - 1), (ssize_t)sizeof(conf_text) - 1);
@@ -95,13 +103,6 @@ setup(void)
 	pthread_mutex_init(&E.dp.ctl_lock, NULL);
 	cr_assert_eq(dp_setup(&E.dp, E.cfg, true, err, sizeof(err)), 0, "dp_setup: %s", err);
 	cr_assert_eq(E.dp.nb_workers, NW);
-	for (unsigned w = 0; w < NW; w++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "ETH_RXTX%u_%s", w, DEVICE);
-		E.txr[w] = rte_ring_lookup(name);
-		cr_assert_not_null(E.txr[w], "no ring %s", name);
-	}
 }
 
 static void
@@ -686,5 +687,85 @@ Test(frag, udp_checksum_over_the_copy)
 		}
 	}
 	cr_assert_eq(first, 1u);
+	free_all(out, n);
+}
+
+/* The workers launched (dp_launch()), each polling its RX ring while the test fills both:
+ * FRAG_DGRAMS INVITEs of 6 kB at MTU 576, their fragments dealt to the two rings in turn
+ * and the datagrams interleaved, so each worker gets fragments the other owns. Every
+ * fragment must leave exactly once, to its datagram's backend. At most FRAG_DGRAMS are
+ * in flight, within the 8 entries of each worker's table. */
+#define FRAG_DGRAMS 8u
+
+Test(frag, running_workers)
+{
+	static uint8_t d[FRAG_DGRAMS][6100];
+	static struct frame f[FRAG_DGRAMS][FMAX];
+	static struct rte_mbuf *out[FRAG_DGRAMS * FMAX];
+	static unsigned seen[FRAG_DGRAMS][FMAX];
+	uint8_t mac[FRAG_DGRAMS][6];
+	unsigned nf[FRAG_DGRAMS], total = 0, n = 0, k = 0;
+	struct stats_counters c;
+	uint64_t until;
+
+	for (unsigned i = 0; i < FRAG_DGRAMS; i++) {
+		char cid[64];
+		uint32_t len;
+
+		snprintf(cid, sizeof(cid), "running-%u@example.com", i);
+		len = udp_invite(d[i], 6000, cid);
+		reference(false, d[i], len, 10, mac[i]);
+		nf[i] = fragment(f[i], false, d[i], len, 576, 1000 + i, 10);
+		total += nf[i];
+	}
+	for (unsigned w = 0; w < NW; w++)
+		memset(&E.dp.workers[w]->st->c, 0, sizeof(E.dp.workers[w]->st->c));
+	dp_launch(&E.dp);
+	for (unsigned j = 0; j < FMAX; j++)
+		for (unsigned i = 0; i < FRAG_DGRAMS; i++)
+			if (j < nf[i]) {
+				struct rte_mbuf *m = mbuf_of(&f[i][j]);
+
+				while (rte_ring_enqueue(E.rxr[k % NW], m) != 0)
+					sched_yield();
+				k++;
+			}
+	/* Until every fragment is out; the bound only ends a run that fails. */
+	until = rte_get_tsc_cycles() + 60 * rte_get_tsc_hz();
+	while (n < total && rte_get_tsc_cycles() < until) {
+		for (unsigned w = 0; w < NW; w++)
+			n += rte_ring_dequeue_burst(E.txr[w], (void **)out + n,
+			                            SPH_ARRAY_SIZE(out) - n, NULL);
+		sched_yield();
+	}
+	dp_stop(&E.dp);
+	for (unsigned w = 0; w < NW; w++)
+		n += rte_ring_dequeue_burst(E.txr[w], (void **)out + n, SPH_ARRAY_SIZE(out) - n,
+		                            NULL);
+	sum(&c);
+	cr_assert_eq(n, total, "%u of %u fragments sent", n, total);
+	cr_assert_eq(c.frag_reassembled, FRAG_DGRAMS);
+	cr_assert_gt(c.frag_handoff, 0u, "no fragment went to the other worker");
+	cr_assert_eq(c.forwarded, total);
+	for (unsigned j = 0; j < n; j++) {
+		const uint8_t *b = rte_pktmbuf_mtod(out[j], const uint8_t *);
+		bool found = false;
+
+		for (unsigned i = 0; i < FRAG_DGRAMS && !found; i++)
+			for (unsigned q = 0; q < nf[i] && !found; q++)
+				if (out[j]->pkt_len == f[i][q].len &&
+				    memcmp(b + 12, f[i][q].b + 12, f[i][q].len - 12) == 0) {
+					cr_assert_eq(memcmp(b, mac[i], 6), 0,
+					             "datagram %u: a fragment to another backend",
+					             i);
+					seen[i][q]++;
+					found = true;
+				}
+		cr_assert(found, "frame %u is no fragment sent", j);
+	}
+	for (unsigned i = 0; i < FRAG_DGRAMS; i++)
+		for (unsigned q = 0; q < nf[i]; q++)
+			cr_assert_eq(seen[i][q], 1u, "datagram %u fragment %u sent %u times", i, q,
+			             seen[i][q]);
 	free_all(out, n);
 }
