@@ -12,7 +12,8 @@
 #   frag.sh FAMILY [SIPHON [SIPHONCTL]]     FAMILY: 4 | 6
 #
 # On lib.sh's harness (namespaces frag-<pid>-*, cleanup on every way out, a watchdog).
-# Environment: MODE (l2dsr, or ipip: each fragment in a tunnel packet of its own),
+# Environment: MODE (l2dsr, or ipip: each fragment in a tunnel packet of its own), JUMBO=1
+# (every link and siphon's port at MTU 9000: the INVITEs arrive whole, in one frame each),
 # CALLS (200), RATE (50 calls/s), SDP_BYTES (4000), CLIENT_MTU (1280), E2E_DEADLINE
 # (90 s), E2E_LOGS. Output ends with "e2e frag MODE IPvF: PASS" or "... FAIL".
 set -euo pipefail
@@ -41,6 +42,10 @@ calls=${CALLS:-200}
 rate=${RATE:-50}
 sdp_bytes=${SDP_BYTES:-4000}
 client_mtu=${CLIENT_MTU:-1280}
+# JUMBO=1: every link and siphon's port at MTU 9000, so the INVITEs go unfragmented in
+# one jumbo frame each, which one mbuf must hold (the port's mtu sizes them).
+jumbo=${JUMBO:-0}
+[ "$jumbo" = 0 ] || client_mtu=9000
 
 e2e_plan
 declare -n ip4=e2e_ip4 ip6=e2e_ip6
@@ -62,6 +67,14 @@ e2e_topology --ipv6 cli lb "${backends[@]}"
 e2e_host cli "${ip4[cli]}/24" "${ip6[cli]}/64"
 e2e_txcsum_off cli
 ip -n "$(e2e_ns cli)" link set eth0 mtu "$client_mtu"
+if [ "$jumbo" != 0 ]; then
+	for node in lb "${backends[@]}"; do
+		ip -n "$(e2e_ns "$node")" link set eth0 mtu 9000
+	done
+	for node in cli lb "${backends[@]}"; do
+		ip -n "$(e2e_ns sw)" link set "p-$node" mtu 9000
+	done
+fi
 e2e_lb lb
 for b in "${backends[@]}"; do
 	e2e_backend "$b" "${ip4[$b]}/24" "${ip6[$b]}/64" -- "$e2e_vip4" "$e2e_vip6"
@@ -100,6 +113,7 @@ done
 	echo 'hash_key = "siphon-e2e-test-key-not-secret";'
 	echo 'health = { enabled = false; };'
 	echo 'ports = ( { name = "lan"; device = "net_pcap0";'
+	[ "$jumbo" = 0 ] || echo '          mtu = 9000;'
 	echo "          addresses = [ \"${ip4[lb]}/24\", \"${ip6[lb]}/64\" ]; } );"
 	e2e_conf_cluster --mac "$family" "$mode" "$vip" "${backends[@]}"
 	echo "control = { socket = \"$e2e_sock\"; };"
@@ -154,17 +168,25 @@ fi
 python3 "$here/traces.py" dispatch --calls "$calls" --tolerance 1.0 --strays \
 	b1="$logs/b1.msg,$logs/b1.err" b2="$logs/b2.msg,$logs/b2.err" b3="$logs/b3.msg,$logs/b3.err" ||
 	e2e_fail "dispatch check (UAS traces)"
-python3 - "$logs/stats.json" "$calls" <<'PY' || e2e_fail "fragment counters (stats.json)"
+python3 - "$logs/stats.json" "$calls" "$jumbo" <<'PY' || e2e_fail "fragment counters (stats.json)"
 import json, sys
 c = json.load(open(sys.argv[1]))["counters"]
-calls = int(sys.argv[2])
+calls, jumbo = int(sys.argv[2]), sys.argv[3] != "0"
 print("frag_reassembled %d, forwarded %d" % (c["frag_reassembled"], c["forwarded"]))
 bad = {k: v for k, v in c.items() if k.startswith("frag_") and k not in
        ("frag_reassembled", "frag_handoff") and v}
 drops = c.get("drops_by_verdict", {})
-if c["frag_reassembled"] < calls:
+if jumbo:
+    # One frame per INVITE, ACK and BYE: nothing fragmented, nothing multi-segment.
+    if c["frag_reassembled"] != 0 or c["multi_segment"] != 0 or c["forwarded"] < 3 * calls:
+        sys.exit("jumbo: want 0 reassembled, 0 multi_segment, >= %d forwarded" % (3 * calls))
+elif c["frag_reassembled"] < calls:
     sys.exit("only %d datagrams reassembled for %d INVITEs" % (c["frag_reassembled"], calls))
 if bad:
     sys.exit("fragments dropped: %s" % bad)
 PY
-e2e_finish "$calls calls, INVITEs fragmented at MTU $client_mtu"
+if [ "$jumbo" = 0 ]; then
+	e2e_finish "$calls calls, INVITEs fragmented at MTU $client_mtu"
+else
+	e2e_finish "$calls calls, INVITEs of ~$sdp_bytes B of SDP in one 9000-MTU frame each"
+fi
