@@ -997,6 +997,20 @@ static const struct cfg_key top_keys[] = {
         {"dialog_window", p_u32, offsetof(struct sph_cfg, dialog_window), 1, CFG_DIALOG_WINDOW_MAX,
          CFG_DIALOG_WINDOW, "integer", NULL, NULL,
          "seconds of the dialog-affinity transition window after a change", NULL, 0},
+        {"frag_entries", p_u32, offsetof(struct sph_cfg, frag_entries), 0, CFG_FRAG_ENTRIES_MAX,
+         CFG_FRAG_ENTRIES, "integer", NULL, NULL,
+         "IP datagrams each worker reassembles at once "
+         "([protection.md](protection.md#fragments)); 0 drops every fragment for a VIP",
+         NULL, 0},
+        {"frag_fragments", p_u32, offsetof(struct sph_cfg, frag_fragments), 2,
+         CFG_FRAG_FRAGMENTS_MAX, CFG_FRAG_FRAGMENTS, "integer", NULL, NULL,
+         "most fragments of one datagram; a datagram with more is dropped", NULL, 0},
+        {"frag_timeout_ms", p_u32, offsetof(struct sph_cfg, frag_timeout_ms), 1,
+         CFG_FRAG_TIMEOUT_MAX, CFG_FRAG_TIMEOUT_MS, "integer", NULL, NULL,
+         "milliseconds a datagram may wait for its missing fragments", NULL, 0},
+        {"frag_bytes", p_u32, offsetof(struct sph_cfg, frag_bytes), 65535, CFG_FRAG_BYTES_MAX,
+         CFG_FRAG_BYTES, "integer", NULL, NULL,
+         "IP bytes of fragments each worker holds at once, all datagrams together", NULL, 0},
         {"ports", p_defer, offsetof(struct cfg_ctx, s_ports), 0, 0, 0, "list of [ports](#ports)",
          "empty", "", "DPDK ports the dataplane serves", NULL, 0},
         {"groups", p_defer, offsetof(struct cfg_ctx, s_groups), 0, 0, 0,
@@ -1105,6 +1119,12 @@ static const struct cfg_key port_keys[] = {
          "where it does not, so a sender's partial checksum (TX offload on veth or virtio) "
          "arrives complete ([dataplane.md](dataplane.md#udp-checksums))",
          ck_udp_csum, 0},
+        {"mtu", p_u32, offsetof(struct cfg_port, mtu), CFG_MTU_MIN, CFG_MTU_MAX, CFG_MTU, "integer",
+         NULL, NULL,
+         "the largest IP datagram the port receives and sends unfragmented: the mbufs are "
+         "sized for it, and IP-in-IP refuses to send a larger one ([dataplane.md]"
+         "(dataplane.md#large-datagrams))",
+         NULL, 0},
 };
 
 /* ---- rules across settings: stated once, for files and for edited configurations ---- */
@@ -1551,6 +1571,7 @@ read_port(struct cfg_ctx *x, const config_setting_t *g, struct cfg_port *p, unsi
 	set_item(x, "port \"%s\"", p->name);
 	p->line = src_line(x, g);
 	p->file = cfg_src_file(&x->src, config_setting_source_line(g));
+	keys_default(port_keys, SPH_ARRAY_SIZE(port_keys), p);
 	if (walk(x, g, port_keys, SPH_ARRAY_SIZE(port_keys), p) < 0 ||
 	    keys_require(x, g, port_keys, SPH_ARRAY_SIZE(port_keys)) < 0)
 		return -1;
@@ -2530,6 +2551,7 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 			if (p->exception[0] != '\0')
 				fprintf(f, "\t\texception = \"%s\";\n", p->exception);
 			fprintf(f, "\t\tudp_checksum = \"%s\";\n", csum_name(p->udp_csum));
+			keys_write(f, "\t\t", port_keys, SPH_ARRAY_SIZE(port_keys), p);
 			fprintf(f, "\t}%s\n", i + 1 < cfg->nb_ports ? "," : "");
 		}
 		fprintf(f, ");\n");

@@ -53,6 +53,9 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		return 0;
 	if (a->hash_key_len > 0 && memcmp(a->hash_key, b->hash_key, a->hash_key_len) != 0)
 		return 0;
+	if (a->frag_entries != b->frag_entries || a->frag_fragments != b->frag_fragments ||
+	    a->frag_timeout_ms != b->frag_timeout_ms || a->frag_bytes != b->frag_bytes)
+		return 0;
 	if (strcmp(a->ctl_socket, b->ctl_socket) != 0 || a->ctl_mode != b->ctl_mode ||
 	    strcmp(a->ctl_group, b->ctl_group) != 0 || a->metrics_port != b->metrics_port ||
 	    (a->metrics_port != 0 && !cfg_addr_equal(&a->metrics_addr, &b->metrics_addr)))
@@ -104,7 +107,7 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 		    x->nb_addrs != y->nb_addrs || !gw_equal(&x->gw4, &y->gw4) ||
 		    !gw_equal(&x->gw6, &y->gw6) ||
 		    strncmp(x->exception, y->exception, sizeof(x->exception)) != 0 ||
-		    x->udp_csum != y->udp_csum)
+		    x->udp_csum != y->udp_csum || x->mtu != y->mtu)
 			return 0;
 		for (unsigned j = 0; j < x->nb_addrs && j < CFG_PORT_ADDRS_MAX; j++)
 			if (!cfg_addr_equal(&x->addrs[j].addr, &y->addrs[j].addr) ||

@@ -171,10 +171,19 @@ gen_slot_of(const struct gen *gen, const char *name)
 	return -1;
 }
 
-/* What a running daemon cannot change: which DPDK devices its ports are. */
+/* What a running daemon cannot change: which DPDK devices its ports are, the mtu its mbufs
+ * were sized for, and the fragment tables the workers made at start-up. */
 static int
 gen_check_ports(const struct sph_cfg *cur, const struct sph_cfg *next, char *err, size_t errlen)
 {
+	if (next->frag_entries != cur->frag_entries ||
+	    next->frag_fragments != cur->frag_fragments ||
+	    next->frag_timeout_ms != cur->frag_timeout_ms || next->frag_bytes != cur->frag_bytes) {
+		gen_err(err, errlen,
+		        "the frag_* limits differ from the running ones: the fragment tables are "
+		        "made at start-up, changing them needs a restart");
+		return -1;
+	}
 	if (next->nb_ports != cur->nb_ports) {
 		gen_err(err, errlen,
 		        "%u ports configured, the daemon serves %u: adding or removing ports "
@@ -191,6 +200,15 @@ gen_check_ports(const struct sph_cfg *cur, const struct sph_cfg *next, char *err
 			        "restart",
 			        p + 1, next->ports[p].name, next->ports[p].device,
 			        cur->ports[p].name, cur->ports[p].device);
+			return -1;
+		}
+	for (unsigned p = 0; p < cur->nb_ports; p++)
+		if (next->ports[p].mtu != cur->ports[p].mtu) {
+			gen_err(err, errlen,
+			        "port \"%s\": mtu %u in the new configuration, %u running: the "
+			        "mbufs "
+			        "are sized at start-up, changing it needs a restart",
+			        cur->ports[p].name, next->ports[p].mtu, cur->ports[p].mtu);
 			return -1;
 		}
 	return 0;

@@ -28,7 +28,7 @@
 int
 dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size_t errlen)
 {
-	unsigned lcore, pool_size;
+	unsigned lcore, pool_size, buf_size = RTE_MBUF_DEFAULT_BUF_SIZE;
 	struct snap *s;
 	size_t sz;
 
@@ -48,6 +48,7 @@ dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size
 		struct dp_port *dpp = &dp->ports[p];
 
 		snprintf(dpp->name, sizeof(dpp->name), "%s", cfg->ports[p].name);
+		dpp->mtu = (uint16_t)cfg->ports[p].mtu;
 		if (rte_eth_dev_get_port_by_name(cfg->ports[p].device, &dpp->port_id) != 0) {
 			snprintf(
 			        err, errlen,
@@ -67,16 +68,42 @@ dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size
 	}
 
 	/* RX rings full, TX rings full, one burst in flight per worker and port, caches;
-	 * per exception path its ring and the TUN queues (512 + 512). */
+	 * per exception path its ring and the TUN queues (512 + 512); fragments held. */
 	pool_size = dp->nb_ports * (dp->nb_workers * (2048 + DP_BURST) + 1024) +
 	            rte_lcore_count() * DP_POOL_CACHE;
 	for (unsigned p = 0; p < cfg->nb_ports; p++)
 		if (cfg->ports[p].exception[0] != '\0')
 			pool_size += DP_EXC_RING + 1024 + DP_EXC_BURST;
+	/* Per worker, what its fragment table may hold (entries x fragments, or frag_bytes of
+	 * the smallest frames, whichever is less) and its hand-off ring: a table full of
+	 * fragments must not leave the RX rings without mbufs. */
+	if (cfg->frag_entries != 0) {
+		uint64_t held = (uint64_t)cfg->frag_entries * cfg->frag_fragments;
+
+		if (held > cfg->frag_bytes / RTE_ETHER_MIN_LEN)
+			held = cfg->frag_bytes / RTE_ETHER_MIN_LEN;
+		pool_size += dp->nb_workers * (unsigned)(held + DP_FRAG_RING);
+	}
 	if (pool_size < DP_POOL_MIN)
 		pool_size = DP_POOL_MIN;
+	/* One mbuf holds the largest frame of any port (its mtu, Ethernet and one VLAN tag,
+	 * and headroom for IP-in-IP): the worker scans single-segment frames only. */
+	for (unsigned p = 0; p < cfg->nb_ports; p++) {
+		uint32_t mtu = cfg->ports[p].mtu != 0 ? cfg->ports[p].mtu : CFG_MTU;
+		uint32_t room =
+		        RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN;
+
+		if (room > buf_size)
+			buf_size = room;
+	}
 	dp->pool = rte_pktmbuf_pool_create("sph_mbuf", pool_size, DP_POOL_CACHE, 0,
-	                                   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	                                   (uint16_t)buf_size, (int)rte_socket_id());
+	dp->frag_lim = (struct frag_limits){
+	        .entries = cfg->frag_entries,
+	        .fragments = cfg->frag_fragments,
+	        .bytes = cfg->frag_bytes,
+	        .timeout_tsc = rte_get_tsc_hz() / 1000 * cfg->frag_timeout_ms,
+	};
 	sz = rte_rcu_qsbr_get_memsize(dp->nb_workers);
 	dp->qsbr = rte_zmalloc("sph_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	dp->nd = rte_zmalloc("sph_nd", sizeof(*dp->nd), RTE_CACHE_LINE_SIZE);

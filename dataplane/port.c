@@ -85,6 +85,15 @@ port_init(struct dp *dp, struct dp_port *p, bool promisc, char *err, size_t errl
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 		p->ipv4_cksum_offload = true;
 	}
+	/* The configured mtu (dp_setup() sized the mbufs for it), which the device must take. */
+	if (p->mtu == 0)
+		p->mtu = RTE_ETHER_MTU;
+	if (p->mtu > info.max_mtu) {
+		snprintf(err, errlen, "port \"%s\": mtu %u above the device's largest, %u", p->name,
+		         p->mtu, info.max_mtu);
+		return -1;
+	}
+	conf.rxmode.mtu = p->mtu;
 	rc = rte_eth_dev_configure(pid, nrx, ntx, &conf);
 	if (rc != 0)
 		goto dpdk_fail;
@@ -108,8 +117,6 @@ port_init(struct dp *dp, struct dp_port *p, bool promisc, char *err, size_t errl
 	if (rc != 0)
 		goto dpdk_fail;
 	memcpy(p->mac, mac.addr_bytes, 6);
-	if (rte_eth_dev_get_mtu(pid, &p->mtu) != 0 || p->mtu == 0)
-		p->mtu = RTE_ETHER_MTU;
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)
 		goto dpdk_fail;

@@ -14,11 +14,13 @@
 #include "siphon/pkt.h"
 #include "siphon/sip.h"
 #include "siphon/sph.h"
+#include "frag.h"
 #include "fwd.h"
 #include "limit.h"
 #include "worker.h"
 
 #define ICMPV6 58
+#define UDP    17
 
 /* TX refused part of a buffer (ring full): those frames were counted as sent. */
 static void
@@ -248,10 +250,10 @@ dp_udp_csum(struct dp_worker *w, uint8_t mode, struct rte_mbuf *m, uint8_t *f,
  * A VIP's per-source rate limit (docs/protection.md) on a message from a default-tier
  * source: only initial requests (no To tag, not ACK or CANCEL: what starts a dialog or
  * transaction, what floods and brute force send) of a class with a rate are counted
- * against it. Out of line: a VIP without limits never calls it. @return false to drop
- * (counted by class).
+ * against it. Out of line: a VIP without limits never calls it. @return NULL to let it
+ * through, else the counter of its class, for the caller to count its frames in.
  */
-static __attribute__((noinline)) bool
+static __attribute__((noinline)) uint64_t *
 dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, int vip,
          const struct pkt_info *pi, const struct sip_msg *msg)
 {
@@ -260,31 +262,234 @@ dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, in
 
 	if (msg->kind != SIP_REQUEST || msg->to_tag.len != 0 || msg->method == SIP_METHOD_ACK ||
 	    msg->method == SIP_METHOD_CANCEL)
-		return true;
+		return NULL;
 	cls = msg->method == SIP_METHOD_INVITE     ? CFG_LIMIT_INVITE
 	      : msg->method == SIP_METHOD_REGISTER ? CFG_LIMIT_REGISTER
 	      : msg->method == SIP_METHOD_OPTIONS  ? CFG_LIMIT_OPTIONS
 	                                           : CFG_LIMIT_OTHER;
 	if (v->limit[cls].interval == 0)
-		return true;
+		return NULL;
 	if (limit_admit(w->lim, &s->kh, (uint16_t)vip, pi->ip_version, pi->src, cls, &v->limit[cls],
 	                rte_rdtsc()))
-		return true;
+		return NULL;
 	switch (cls) {
 	case CFG_LIMIT_INVITE:
-		st->limit_invite++;
-		break;
+		return &st->limit_invite;
 	case CFG_LIMIT_REGISTER:
-		st->limit_register++;
-		break;
+		return &st->limit_register;
 	case CFG_LIMIT_OPTIONS:
-		st->limit_options++;
-		break;
+		return &st->limit_options;
 	default:
-		st->limit_other++;
-		break;
+		return &st->limit_other;
 	}
-	return false;
+}
+
+/* Free the fragments of d, each counted in *ctr. */
+static void
+dp_frag_drop(struct frag_dgram *d, uint64_t *ctr)
+{
+	for (unsigned k = 0; k < d->n; k++)
+		rte_pktmbuf_free(d->piece[k].m);
+	*ctr += d->n;
+}
+
+/*
+ * A reassembled datagram: scan its copy, then send every original fragment to the backend
+ * its Call-ID picks (docs/protection.md#fragments). Each fragment is one frame to the
+ * counters: forwarded, or dropped by the datagram's reason; the message counts once in its
+ * backend's requests or responses. The receiving port is the first fragment's.
+ */
+static void
+dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
+{
+	struct dp *dp = w->dp;
+	struct stats_worker *st = w->st;
+	unsigned port = dp->port_index[d->piece[0].m->port];
+	uint8_t mode = s->ports[port].udp_csum, mac[6];
+	struct pkt_info pi = {.ip_version = d->ip_version};
+	struct sip_msg msg;
+	enum sip_verdict sv;
+	uint32_t ulen;
+	int vip;
+
+	memcpy(pi.src, d->src, 16);
+	memcpy(pi.dst, d->dst, 16);
+	ulen = d->len >= 8 ? (uint32_t)d->data[4] << 8 | d->data[5] : 0;
+	if (ulen < 8 || ulen > d->len) {
+		dp_frag_drop(d, &st->pkt_drop[PKT_BAD_UDP_LENGTH]);
+		return;
+	}
+	pi.src_port = (uint16_t)(d->data[0] << 8 | d->data[1]);
+	pi.dst_port = (uint16_t)(d->data[2] << 8 | d->data[3]);
+	pi.payload_off = 8;
+	pi.payload_len = (uint16_t)(ulen - 8);
+	if (pi.ip_version == 6 && d->data[6] == 0 && d->data[7] == 0) {
+		dp_frag_drop(d, &st->pkt_drop[PKT_UDP_ZERO_CHECKSUM]);
+		return;
+	}
+	vip = snap_vip_find(s, pi.ip_version, pi.dst, pi.dst_port);
+	if (vip < 0) {
+		dp_frag_drop(d, &st->not_vip);
+		return;
+	}
+	/* The VIP's allowlist and limits as dp_pkt() applies them, each fragment a frame: a
+	 * fragmented INVITE is no way around them. */
+	const struct snap_vip *v = &s->vips[vip];
+	uint8_t tier = CFG_TIER_DEFAULT;
+
+	if (SPH_UNLIKELY(v->policy)) {
+		tier = snap_acl_tier(v, pi.ip_version, pi.src);
+		if (tier == CFG_TIER_BLOCKED) {
+			dp_frag_drop(d, &st->acl_blocked);
+			return;
+		}
+		st->acl_trusted += tier == CFG_TIER_TRUSTED ? d->n : 0;
+	}
+	/* No NIC verifies the checksum of a fragmented datagram: the copy is summed. */
+	if (SPH_UNLIKELY(mode != CFG_CSUM_KEEP) && !pkt_udp_csum_ok(d->data, &pi)) {
+		struct frag_piece *p0 = NULL;
+		uint16_t c = pkt_udp_csum(d->data, &pi);
+
+		if (mode != CFG_CSUM_FILL) {
+			dp_frag_drop(d, &st->udp_bad_checksum);
+			return;
+		}
+		for (unsigned k = 0; k < d->n; k++)
+			if (d->piece[k].off == 0)
+				p0 = &d->piece[k];
+		uint8_t *ck = rte_pktmbuf_mtod_offset(p0->m, uint8_t *, p0->data_at + 6);
+
+		ck[0] = (uint8_t)(c >> 8);
+		ck[1] = (uint8_t)c;
+		st->udp_checksum_filled++;
+	}
+	sv = sip_parse(d->data + 8, pi.payload_len, &msg);
+	if (sv != SIP_OK) {
+		dp_frag_drop(d, &st->sip_drop[sv]);
+		return;
+	}
+	if (SPH_UNLIKELY(msg.anomalies != 0))
+		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
+			st->sip_anomaly[__builtin_ctz(a)]++;
+	uint64_t *limited;
+	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
+	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
+		dp_frag_drop(d, limited);
+		return;
+	}
+
+	const struct snap_group *g = &s->groups[v->group];
+	uint64_t h = keyhash_calc(&s->kh, d->data + 8 + msg.call_id.off, msg.call_id.len);
+	uint16_t slot = maglev_lookup(g->table, h);
+
+	if (SPH_UNLIKELY(g->prev != NULL))
+		slot = dp_transition(w, s, g, &msg, h, slot);
+	if (slot == MAGLEV_NONE) {
+		dp_frag_drop(d, &st->no_backend);
+		return;
+	}
+	const struct snap_backend *be = &s->backends[g->base + slot];
+	const struct dp_port *out = &dp->ports[be->egress];
+	struct stats_backend *b = &st->backend[be->slot];
+
+	if (!nd_table_mac(dp->nd, be->nd_idx, mac)) {
+		dp_frag_drop(d, &st->no_neighbor);
+		return;
+	}
+	/* The message counts once in its backend's requests or responses, each fragment
+	 * in its packets and bytes. */
+	bool counted = false;
+
+	for (unsigned k = 0; k < d->n; k++) {
+		struct rte_mbuf *m = d->piece[k].m;
+		uint32_t bytes = m->pkt_len;
+
+		if (v->mode == CFG_VIP_IPIP) {
+			struct pkt_info fpi = {.ip_version = d->ip_version,
+			                       .l3_off = d->piece[k].l3_off};
+			int rc = fwd_ipip(w, m, &fpi, be, mac, out, (uint32_t)h);
+
+			if (rc != FWD_OK) {
+				if (rc == FWD_NO_ROOM)
+					st->encap_no_room++;
+				else
+					st->encap_too_big++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+		} else {
+			fwd_l2dsr(m, mac, out);
+		}
+		if (!counted) {
+			dp_count_backend(b, &msg, bytes);
+			counted = true;
+		} else {
+			b->packets++;
+			b->bytes += bytes;
+		}
+		st->forwarded++;
+		dp_tx(w, be->egress, m);
+	}
+}
+
+/* A fragment for a VIP: into this worker's table, or to the worker that owns its datagram
+ * (RSS spreads a datagram's fragments: only the first has UDP ports to hash). */
+static __attribute__((noinline)) void
+dp_frag(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m, const struct pkt_info *pi)
+{
+	unsigned owner = frag_owner(frag_hash(pi), w->dp->nb_workers);
+	struct frag_dgram *d;
+
+	if (owner != w->id) {
+		if (rte_ring_mp_enqueue(w->dp->workers[owner]->frag_ring, m) == 0) {
+			w->st->frag_handoff++;
+		} else {
+			w->st->frag_ring_full++;
+			rte_pktmbuf_free(m);
+		}
+		return;
+	}
+	d = frag_add(w->frag, m, pi, rte_rdtsc(), w->st);
+	if (d != NULL) {
+		dp_frag_send(w, s, d);
+		frag_done(w->frag, d);
+	}
+}
+
+void
+dp_worker_frag_poll(struct dp_worker *w)
+{
+	const struct snap *s;
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n;
+
+	if (w->frag == NULL)
+		return;
+	frag_expire(w->frag, rte_rdtsc(), w->st);
+	n = rte_ring_sc_dequeue_burst(w->frag_ring, (void **)pkts, DP_BURST, NULL);
+	if (n == 0)
+		return;
+	s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt_info pi;
+		struct frag_dgram *d;
+
+		/* The sender decoded it to a UDP fragment, and nobody wrote to it since: this
+		 * decode finds the same (checked all the same, the table trusts pi). */
+		enum pkt_verdict pv =
+		        pkt_decode(rte_pktmbuf_mtod(pkts[i], uint8_t *), pkts[i]->data_len, &pi);
+
+		if (SPH_UNLIKELY(pv != PKT_FRAGMENT || pi.l4_proto != UDP)) {
+			w->st->pkt_drop[pv]++;
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		d = frag_add(w->frag, pkts[i], &pi, rte_rdtsc(), w->st);
+		if (d != NULL) {
+			dp_frag_send(w, s, d);
+			frag_done(w->frag, d);
+		}
+	}
 }
 
 static void
@@ -299,6 +504,7 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	enum pkt_verdict pv;
 	enum sip_verdict sv;
 	uint8_t *f, mac[6], tier = CFG_TIER_DEFAULT;
+	uint64_t *limited;
 	int vip;
 
 	st->rx_packets++;
@@ -324,6 +530,10 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		/* ICMP, TCP, fragments to an own address: the kernel's (exception path). */
 		if ((pv == PKT_NOT_UDP || pv == PKT_FRAGMENT) && dp_exception(w, s, port, m, &pi))
 			return;
+		if (pv == PKT_FRAGMENT && pi.l4_proto == UDP && w->frag != NULL) {
+			dp_frag(w, s, m, &pi);
+			return;
+		}
 		st->pkt_drop[pv]++;
 		goto drop;
 	}
@@ -369,8 +579,10 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
 	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
-	    !dp_limit(w, s, v, vip, &pi, &msg))
+	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
+		(*limited)++;
 		goto drop;
+	}
 
 	const struct snap_group *g = &s->groups[v->group];
 	uint64_t h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
@@ -492,6 +704,7 @@ dp_worker_main(void *arg)
 			if (n > 0)
 				dp_worker_burst(w, pkts, n);
 		}
+		dp_worker_frag_poll(w);
 		/* Nothing of the snapshot is held across iterations, not even a frame in a TX
 		 * buffer: what was dispatched with a snapshot is sent before the worker reports
 		 * being done with it, so a removal has taken effect on the wire when the
@@ -532,6 +745,15 @@ dp_worker_create(struct dp *dp, unsigned id, unsigned lcore)
 		rte_eth_tx_buffer_init(w->tx[p], DP_BURST);
 		rte_eth_tx_buffer_set_err_callback(w->tx[p], dp_tx_refused, w->st);
 	}
+	if (dp->frag_lim.entries != 0) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "sph_frag%u", id);
+		w->frag = frag_create(&dp->frag_lim, socket);
+		w->frag_ring = rte_ring_create(name, DP_FRAG_RING, socket, RING_F_SC_DEQ);
+		if (w->frag == NULL || w->frag_ring == NULL)
+			goto fail;
+	}
 	return w;
 fail:
 	dp_worker_free(w);
@@ -543,6 +765,14 @@ dp_worker_free(struct dp_worker *w)
 {
 	if (w == NULL)
 		return;
+	if (w->frag_ring != NULL) {
+		struct rte_mbuf *m;
+
+		while (rte_ring_dequeue(w->frag_ring, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(w->frag_ring);
+	}
+	frag_free(w->frag);
 	for (unsigned p = 0; p < DP_MAX_PORTS; p++)
 		rte_free(w->tx[p]);
 	rte_free(w->st);

@@ -22,6 +22,7 @@
 #include "siphon/neigh.h"
 #include "siphon/snap.h"
 #include "siphon/stats.h"
+#include "frag.h"
 
 #define DP_MAX_PORTS      8u    /**< ports one daemon serves */
 #define DP_BURST          32u   /**< RX burst and TX buffer size */
@@ -30,6 +31,7 @@
 #define DP_DRAIN_US       100u  /**< longest a frame waits in a TX buffer */
 #define DP_LEARN_RING     1024u /**< learnt neighbours in flight to the main lcore */
 #define DP_EXC_RING       1024u /**< per port: datagrams in flight to the kernel interface */
+#define DP_FRAG_RING      1024u /**< per worker: fragments other workers hand it */
 #define DP_PORT_NONE      UINT8_MAX
 
 /* Dialog affinity (docs/dialogs.md): Call-ID hashes of the new dialogs a transition moved,
@@ -97,11 +99,12 @@ struct dp {
 	uint8_t port_index[RTE_MAX_ETHPORTS]; /**< DPDK port id -> index, or DP_PORT_NONE */
 	unsigned nb_workers;
 	struct dp_worker *workers[RTE_MAX_LCORE];
-	uint32_t quit;            /**< set by the main lcore: workers leave their loop */
-	uint64_t drain_tsc;       /**< DP_DRAIN_US in TSC cycles */
-	pthread_mutex_t ctl_lock; /**< serialises snapshot swaps and telemetry readers */
-	struct dp_affinity *aff;  /**< dialog affinity, made by the first snap_build() */
-	uint32_t aff_entries;     /**< its entries per bank (power of two); 0: DP_AFF_ENTRIES */
+	uint32_t quit;               /**< set by the main lcore: workers leave their loop */
+	uint64_t drain_tsc;          /**< DP_DRAIN_US in TSC cycles */
+	pthread_mutex_t ctl_lock;    /**< serialises snapshot swaps and telemetry readers */
+	struct dp_affinity *aff;     /**< dialog affinity, made by the first snap_build() */
+	uint32_t aff_entries;        /**< its entries per bank (power of two); 0: DP_AFF_ENTRIES */
+	struct frag_limits frag_lim; /**< each worker's fragment table; entries 0: none */
 };
 
 /** A worker lcore's state; rte_zmalloc'd on its socket. */
@@ -113,6 +116,8 @@ struct dp_worker {
 	struct rte_eth_dev_tx_buffer *tx[DP_MAX_PORTS];
 	struct stats_worker *st;
 	struct limit_table *lim; /**< per-source rate limits of initial requests (limit.h) */
+	struct frag_table *frag;    /**< its datagrams in reassembly; NULL: fragments dropped */
+	struct rte_ring *frag_ring; /**< other workers -> it: fragments it owns (MP/SC) */
 } __rte_cache_aligned;
 
 /**
@@ -133,6 +138,12 @@ void dp_worker_free(struct dp_worker *w);
  * The worker's lcore only; the caller reports RCU quiescence after it returns.
  */
 void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * Expire the worker's timed-out fragments and take the ones other workers handed it
+ * (the poll loop calls it every iteration). The worker's lcore.
+ */
+void dp_worker_frag_poll(struct dp_worker *w);
 
 /** Send whatever the worker's TX buffers hold. The worker's lcore. */
 void dp_worker_flush(struct dp_worker *w);

@@ -364,6 +364,16 @@ static const struct bad bad_rows[] = {
          "t.conf:5: dialog_window must be 1..86400, got 0"},
         {"dialog_window too large", KEY "dialog_window = 86401;\n" GROUP,
          "t.conf:2: dialog_window must be 1..86400, got 86401"},
+        {"frag_fragments too few", KEY GROUP "frag_fragments = 1;\n",
+         "t.conf:5: frag_fragments must be 2..64, got 1"},
+        {"frag_bytes below a datagram", KEY GROUP "frag_bytes = 65534;\n",
+         "t.conf:5: frag_bytes must be 65535..1073741824, got 65534"},
+        {"frag_timeout_ms zero", KEY GROUP "frag_timeout_ms = 0;\n",
+         "t.conf:5: frag_timeout_ms must be 1..30000, got 0"},
+        {"port mtu below 576", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nmtu = 575;"),
+         "t.conf:7: port \"net0\": mtu must be 576..9000, got 575"},
+        {"port mtu above 9000", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nmtu = 9001;"),
+         "t.conf:7: port \"net0\": mtu must be 576..9000, got 9001"},
         {"dialog_window negative", KEY GROUP "dialog_window = -1;\n",
          "t.conf:5: dialog_window must be 1..86400, got -1"},
         {"dialog_window string", KEY GROUP "dialog_window = \"120\";\n",
@@ -569,9 +579,9 @@ static const struct bad bad_rows[] = {
         {"gateway is own address",
          KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\ngateway4 = \"192.0.2.2\";"),
          "t.conf:7: port \"net0\": gateway4 192.0.2.2 is one of the port's own addresses"},
-        {"unknown port key", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nmtu = 1500;"),
-         "t.conf:7: port \"net0\": unknown key \"mtu\" (known: name, device, addresses, gateway4, "
-         "gateway6, exception, udp_checksum)"},
+        {"unknown port key", KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nspeed = 10;"),
+         "t.conf:7: port \"net0\": unknown key \"speed\" (known: name, device, addresses, "
+         "gateway4, gateway6, exception, udp_checksum, mtu)"},
         {"udp_checksum unknown keyword",
          KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];\nudp_checksum = \"offload\";"),
          "t.conf:7: port \"net0\": udp_checksum must be \"keep\", \"verify\" or \"fill\", got "
@@ -806,6 +816,42 @@ Test(cfg, control_and_metrics)
 	cr_assert_not(cfg_equal(cfg, back));
 	back->ctl_mode = cfg->ctl_mode;
 	back->metrics_port = 9101;
+	cr_assert_not(cfg_equal(cfg, back));
+	cfg_free(back);
+	cfg_free(cfg);
+}
+
+/* The fragment table's limits and a port's mtu: defaults, values, write/reload, and
+ * cfg_equal() tells them apart (a reload that changes them needs a restart). */
+Test(cfg, frag_and_mtu)
+{
+	struct sph_cfg *cfg, *back;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text(KEY GROUP PORT("addresses = [ \"192.0.2.2/24\" ];"), &cfg, err), 0,
+	             "%s", err);
+	cr_assert_eq(cfg->frag_entries, CFG_FRAG_ENTRIES);
+	cr_assert_eq(cfg->frag_fragments, CFG_FRAG_FRAGMENTS);
+	cr_assert_eq(cfg->frag_timeout_ms, CFG_FRAG_TIMEOUT_MS);
+	cr_assert_eq(cfg->frag_bytes, CFG_FRAG_BYTES);
+	cr_assert_eq(cfg->ports[0].mtu, CFG_MTU);
+	cfg_free(cfg);
+	cr_assert_eq(load_text(KEY GROUP "frag_entries = 0; frag_fragments = 17;\n"
+	                                 "frag_timeout_ms = 500; frag_bytes = 1048576;\n" PORT(
+	                                         "addresses = [ \"192.0.2.2/24\" ];\nmtu = 9000;"),
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->frag_entries, 0u);
+	cr_assert_eq(cfg->frag_fragments, 17u);
+	cr_assert_eq(cfg->frag_timeout_ms, 500u);
+	cr_assert_eq(cfg->frag_bytes, 1048576u);
+	cr_assert_eq(cfg->ports[0].mtu, 9000u);
+	back = write_and_reload(cfg, "frag.conf");
+	cr_assert(cfg_equal(cfg, back));
+	back->ports[0].mtu = 1500;
+	cr_assert_not(cfg_equal(cfg, back));
+	back->ports[0].mtu = cfg->ports[0].mtu;
+	back->frag_timeout_ms = 501;
 	cr_assert_not(cfg_equal(cfg, back));
 	cfg_free(back);
 	cfg_free(cfg);

@@ -287,6 +287,10 @@ sed -i 's/net_null0/net_null1/' "$CONF"
 ctl_rc 1 reload
 check "a changed port device needs a restart" grep -q "changing ports needs a restart" <<<"$err"
 cp "$TMP/orig.conf" "$CONF"
+sed -i 's/device = "net_null0";/device = "net_null0"; mtu = 1400;/' "$CONF"
+ctl_rc 1 reload
+check "a changed port mtu needs a restart" grep -q "mtu 1400 in the new configuration, 1500 running" <<<"$err"
+cp "$TMP/orig.conf" "$CONF"
 sed -i 's/mode = "0660"/mode = "0600"/' "$CONF"
 ctl_rc 0 --json reload
 check "a changed control section is noted" test "$(json_get '"next start" in j["notes"][0]')" = True

@@ -58,6 +58,13 @@ static const struct {
         {"limit_other", "as limit_invite"},
         {"udp_bad_checksum", "only a port with udp_checksum = \"verify\" raises it, and the "
                              "fixtures' port keeps checksums as they come: test_dp checks it"},
+        {"frag_ring_full", "takes more than one frame (a datagram's other fragments, a full "
+                           "table or ring, a timeout): tests/test_frag.c raises it"},
+        {"frag_table_full", "as frag_ring_full"},
+        {"frag_timeout", "as frag_ring_full"},
+        {"frag_overlap", "as frag_ring_full"},
+        {"frag_duplicate", "as frag_ring_full"},
+        {"frag_too_many", "as frag_ring_full"},
 };
 
 enum fix_kind { FIX_DROP = 1, FIX_FORWARD };

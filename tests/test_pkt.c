@@ -188,6 +188,7 @@ build(const struct spec *s, struct frame *f)
 /* Extension header bytes (after the leading IPv6 Next Header byte). */
 #define HBH(nh)     nh "\x00\x01\x04\x00\x00\x00\x00"
 #define ROUTING(nh) nh "\x00\x00\x00\x00\x00\x00\x00"
+#define FRAGM(nh)   nh "\x00\x00\x01\x00\x00\x12\x34" /* offset 0, M set, id 0x1234 */
 #define DSTOPT(nh)  nh "\x00\x01\x04\x00\x00\x00\x00"
 #define DSTOPT16(nh)                                                                               \
 	nh "\x01\x01\x0c\x00\x00\x00\x00"                                                          \
@@ -355,13 +356,18 @@ static const struct row rows[] = {
          PKT_BAD_IPV6_EXT,
          {.ipv = 6, .proto = 0}},
         {"ipv6 fragment header",
-         {.ipv = 6, EXT("\x2c" ROUTING("\x11"))},
+         {.ipv = 6, EXT("\x2c" FRAGM("\x11"))},
          PKT_FRAGMENT,
-         {.ipv = 6, .proto = 44}},
+         {.ipv = 6, .proto = 17}},
         {"ipv6 fragment after hop-by-hop",
-         {.ipv = 6, EXT("\x00" HBH("\x2c") ROUTING("\x11"))},
+         {.ipv = 6, EXT("\x00" HBH("\x2c") FRAGM("\x11"))},
          PKT_FRAGMENT,
-         {.ipv = 6, .proto = 44}},
+         {.ipv = 6, .proto = 17}},
+        {"ipv6 atomic fragment (offset 0, M clear): the datagram itself (RFC 6946)",
+         {.ipv = 6, EXT("\x2c" ROUTING("\x11"))},
+         PKT_OK,
+         {6, 17, 0, 14, 62, 70, 5}},
+
         {"ipv6 hop-by-hop after routing",
          {.ipv = 6, EXT("\x2b" ROUTING("\x00") HBH("\x11"))},
          PKT_BAD_IPV6_EXT,

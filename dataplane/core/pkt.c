@@ -127,8 +127,14 @@ decode_ipv4(const uint8_t *b, size_t len, size_t off, unsigned flags, struct pkt
 	memcpy(pi->src + 12, ip + 12, 4);
 	memcpy(pi->dst, mapped, sizeof(mapped));
 	memcpy(pi->dst + 12, ip + 16, 4);
-	if (rd16(ip + 6) & IPV4_MF_OFFSET_MASK)
+	if (rd16(ip + 6) & IPV4_MF_OFFSET_MASK) {
+		pi->frag_id = rd16(ip + 4);
+		pi->frag_data_off = (uint32_t)(off + hlen);
+		pi->frag_off = (uint16_t)((rd16(ip + 6) & 0x1fffu) * 8u);
+		pi->frag_len = (uint16_t)(tot - hlen);
+		pi->frag_more = (ip[6] & 0x20u) != 0;
 		return PKT_FRAGMENT;
+	}
 	if (ip[9] != PROTO_UDP)
 		return PKT_NOT_UDP;
 	return decode_udp(b, off + hlen, off + tot, pi);
@@ -165,8 +171,28 @@ decode_ipv6(const uint8_t *b, size_t len, size_t off, struct pkt_info *pi)
 		switch (nh) {
 		case PROTO_UDP:
 			return decode_udp(b, p, end, pi);
-		case PROTO_FRAGMENT:
+		case PROTO_FRAGMENT: {
+			uint16_t om;
+
+			/* Once only, like every extension header but destination options. */
+			if (n == PKT_IPV6_MAX_EXT || end - p < 8)
+				return PKT_BAD_IPV6_EXT;
+			om = rd16(b + p + 2);
+			nh = b[p];
+			/* An atomic fragment (RFC 6946 §4): the whole datagram, as if unfragmented.
+			 */
+			if ((om & 0xfff9u) == 0) {
+				p += 8;
+				break;
+			}
+			pi->l4_proto = nh;
+			pi->frag_id = (uint32_t)rd16(b + p + 4) << 16 | rd16(b + p + 6);
+			pi->frag_data_off = (uint32_t)(p + 8);
+			pi->frag_off = (uint16_t)(om & 0xfff8u);
+			pi->frag_len = (uint16_t)(end - p - 8);
+			pi->frag_more = (om & 1u) != 0;
 			return PKT_FRAGMENT;
+		}
 		case PROTO_HOPOPTS:
 			/* RFC 8200 §4.3: only right after the IPv6 header. */
 			if (n != 0)
@@ -376,7 +402,7 @@ static const struct {
         [PKT_BAD_IPV6_HEADER] = {"bad_ipv6_header", "IPv6 version invalid"},
         [PKT_BAD_IPV6_EXT] = {"bad_ipv6_ext",
                               "IPv6 extension header past the payload, misplaced or too many"},
-        [PKT_FRAGMENT] = {"fragment", "IP fragment (no reassembly)"},
+        [PKT_FRAGMENT] = {"fragment", "IP fragment not reassembled (not UDP, or reassembly off)"},
         [PKT_NOT_UDP] = {"not_udp", "transport is not UDP"},
         [PKT_BAD_UDP_LENGTH] = {"bad_udp_length", "UDP length inconsistent with the IP payload"},
         [PKT_UDP_ZERO_CHECKSUM] = {"udp_zero_checksum", "UDP over IPv6 with a zero checksum"},

@@ -57,6 +57,19 @@
 #define CFG_ACL6_MAX           65536u      /**< of which IPv6, at most (rte_lpm6 memory) */
 #define CFG_LIMIT_RATE_MAX     1000000u    /**< largest rate_* of a VIP, requests per second */
 #define CFG_LIMIT_BURST_MAX    1000000u    /**< largest burst_* of a VIP, requests */
+#define CFG_MTU                1500u       /**< default port mtu: Ethernet's */
+#define CFG_MTU_MIN            576u        /**< smallest port mtu (RFC 791's minimum datagram) */
+#define CFG_MTU_MAX            9000u       /**< largest port mtu: jumbo frames */
+/* IP fragment table limits, per worker (docs/protection.md#fragments). */
+#define CFG_FRAG_ENTRIES       256u   /**< default frag_entries: datagrams in reassembly */
+#define CFG_FRAG_ENTRIES_MAX   65536u /**< largest frag_entries */
+#define CFG_FRAG_FRAGMENTS     32u    /**< default frag_fragments: a 9 kB datagram at MTU 576 */
+#define CFG_FRAG_FRAGMENTS_MAX 64u    /**< largest frag_fragments */
+#define CFG_FRAG_TIMEOUT_MS    2000u  /**< default frag_timeout_ms */
+#define CFG_FRAG_TIMEOUT_MAX                                                                       \
+	30000u /**< largest frag_timeout_ms (RFC 8200's reassembly time: 60 s) */
+#define CFG_FRAG_BYTES     (4u << 20) /**< default frag_bytes: IP bytes held per worker */
+#define CFG_FRAG_BYTES_MAX (1u << 30) /**< largest frag_bytes */
 
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
@@ -118,6 +131,7 @@ struct cfg_port {
 	 *  A-Z a-z 0-9 . _ - (not "." or ".."), unique among ports; "" = none (default). */
 	char exception[CFG_IFNAME_MAX];
 	uint8_t udp_csum; /**< enum cfg_udp_csum for datagrams received on it (default keep) */
+	uint32_t mtu;     /**< largest IP datagram it sends and receives unfragmented, 576..9000 */
 	unsigned line;
 	unsigned file; /**< as cfg_backend.file */
 };
@@ -207,7 +221,12 @@ struct sph_cfg {
 	unsigned nb_files;
 	uint32_t stats_interval; /**< seconds between stats prints; 0 = never (default 0) */
 	uint32_t dialog_window;  /**< transition window, 1..CFG_DIALOG_WINDOW_MAX seconds */
-	uint8_t *hash_key;       /**< keyhash_init() input, CFG_KEY_MIN..CFG_KEY_MAX bytes */
+	/* IP fragment table of each worker (docs/protection.md#fragments). */
+	uint32_t frag_entries;    /**< datagrams in reassembly at once; 0 disables reassembly */
+	uint32_t frag_fragments;  /**< most fragments of one datagram */
+	uint32_t frag_timeout_ms; /**< longest a datagram waits for its last fragment */
+	uint32_t frag_bytes;      /**< IP bytes of fragments held at once */
+	uint8_t *hash_key;        /**< keyhash_init() input, CFG_KEY_MIN..CFG_KEY_MAX bytes */
 	size_t hash_key_len;
 	uint32_t maglev_size; /**< prime, >= every group's backend count (MAGLEV_DEFAULT_SIZE) */
 	struct cfg_group *groups; /**< nb_groups >= 1, in file order */

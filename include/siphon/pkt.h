@@ -8,7 +8,10 @@
  * len, never writes to the frame and never allocates; its work is bounded by
  * the header bytes it walks. A frame it cannot hand to SIP gets a precise
  * enum pkt_verdict, one per defect, each with a counter name. It does no IP
- * reassembly (fragments get PKT_FRAGMENT) and no UDP checksum verification;
+ * reassembly: a fragment gets PKT_FRAGMENT with its place in the datagram
+ * (pkt_info.frag_*) for the dataplane's fragment table (dataplane/frag.h), and
+ * an IPv6 atomic fragment (offset 0, M clear: RFC 6946) is decoded as the
+ * unfragmented datagram it is. It does no UDP checksum verification;
  * pkt_udp_csum_ok() and pkt_udp_csum_fill() do that apart, for the ports
  * configured to (a port's udp_checksum). Pure C, no DPDK: the dataplane runs it on mbuf
  * data, siphonctl on pcap records (through the _flags variants, which can
@@ -43,7 +46,7 @@ enum pkt_verdict {
 	PKT_BAD_IP_LENGTH,     /**< IPv4 total length shorter than its header */
 	PKT_BAD_IPV6_HEADER,   /**< IPv6 EtherType but version != 6 */
 	PKT_BAD_IPV6_EXT,      /**< extension header past the payload, misplaced or too many */
-	PKT_FRAGMENT,          /**< IP fragment (MF set, offset != 0, or IPv6 fragment header) */
+	PKT_FRAGMENT,          /**< IP fragment (MF set or offset != 0): frag_* fields set */
 	PKT_NOT_UDP,           /**< transport is not UDP (ICMP, TCP, ESP, no next header...) */
 	PKT_BAD_UDP_LENGTH,    /**< UDP header beyond the IP payload, or UDP length < 8 or > it */
 	PKT_UDP_ZERO_CHECKSUM, /**< UDP over IPv6 with checksum 0, forbidden by RFC 8200 §8.1 */
@@ -70,6 +73,17 @@ struct pkt_info {
 	uint16_t payload_len; /**< UDP length - 8: Ethernet padding is not part of it */
 	uint16_t src_port;    /**< UDP source port, host byte order */
 	uint16_t dst_port;    /**< UDP destination port, host byte order */
+	/*
+	 * On PKT_FRAGMENT only (zero otherwise): the fragment's data, what follows the
+	 * IPv4 header or the IPv6 fragment header, is frag_len bytes at frag_data_off,
+	 * frag_off bytes into the datagram's payload; l4_proto is the datagram's
+	 * protocol (IPv6: the fragment header's Next Header).
+	 */
+	uint32_t frag_id;       /**< identification: IPv4's 16 bits or IPv6's 32 */
+	uint32_t frag_data_off; /**< first byte of the fragment's data */
+	uint16_t frag_off;      /**< its offset in the datagram's payload, bytes */
+	uint16_t frag_len;      /**< its length, bytes */
+	bool frag_more;         /**< more fragments follow (MF / M) */
 	/**
 	 * Addresses in network byte order. IPv6 as is; IPv4 as the IPv4-mapped
 	 * IPv6 address ::ffff:a.b.c.d (RFC 4291 §2.5.5.2), so one 16-byte

@@ -54,6 +54,18 @@ struct dp;
 	X(tx_bytes, "bytes of frames the NIC accepted")                                            \
 	X(tx_drop, "frames the NIC refused (TX ring full), freed")                                 \
 	X(multi_segment, "drop: frame in more than one mbuf segment")                              \
+	X(frag_reassembled, "fragmented datagrams complete and scanned (docs/protection.md)")      \
+	X(frag_handoff, "fragments handed to the worker owning their datagram")                    \
+	X(frag_ring_full, "drop: fragment for another worker, its ring full")                      \
+	X(frag_table_full, "drop: fragment of a new datagram, fragment table full (entries or "    \
+	                   "bytes)")                                                               \
+	X(frag_timeout, "drop: fragment of a datagram incomplete at the fragment timeout")         \
+	X(frag_overlap, "drop: fragment of a datagram with overlapping fragments (all of it)")     \
+	X(frag_duplicate, "drop: fragment already held, byte range for byte range")                \
+	X(frag_too_many, "drop: fragment of a datagram with more than max fragments (all of it)")  \
+	X(frag_too_big, "drop: fragment of a datagram beyond 65535 or the byte limit (all of it)") \
+	X(frag_bad, "drop: malformed fragment (length not a multiple of 8, empty, two ends, "      \
+	            "first one without its UDP header)")                                           \
 	X(other_mac, "drop: unicast to another MAC")                                               \
 	X(not_vip, "drop: UDP to an address and port that is no VIP")                              \
 	X(no_backend, "drop: the VIP's group has no usable backend")                               \

@@ -1,8 +1,9 @@
 /*
  * fuzz_worker.c - libFuzzer target over the worker's whole per-packet path: the frames of
  * each input go to the real dp_worker_burst() as one RX burst (decode, ARP/ND, VIP lookup,
- * scan, dispatch, forward; and whatever stage the worker gains, fragments or rules, with
- * no change here), on the net_ring worker of worker_env.c, set up once per process.
+ * scan, dispatch, forward, fragments; whatever stage the worker gains, with no change
+ * here), on the net_ring worker of worker_env.c, set up once per process. Fragments an
+ * input leaves incomplete time out at its end, as every frame's outcome must be its burst's.
  * Every frame sits in a heap buffer of its own that ends where the frame does, so ASan
  * sees a read past it; every input must leave the counters, the frames sent and the mbuf
  * pool consistent (check_burst), or the target aborts. See README.md.
@@ -198,7 +199,8 @@ check_burst(const struct stats_counters *b, const struct stats_counters *a, uint
 {
 	struct rte_mbuf *out[2 * FUZZ_BURST];
 	uint64_t fwd = 0, replies = 0, bytes = 0;
-	unsigned nout = wenv_tx_take(&E, out, SPH_ARRAY_SIZE(out)), cur = 0;
+	unsigned nout = wenv_tx_take(&E, out, SPH_ARRAY_SIZE(out));
+	bool used[FUZZ_BURST] = {false};
 
 	for (unsigned i = 0; i < n; i++)
 		bytes += in[i].len;
@@ -213,11 +215,16 @@ check_burst(const struct stats_counters *b, const struct stats_counters *a, uint
 
 		if (out[j]->nb_segs != 1 || out[j]->data_len != olen)
 			fail("a sent frame in several segments", n);
-		for (; cur < n && !found; cur++) {
+		/* Any input not yet explained: the fragments of a datagram leave when its last
+		 * one arrives, after what came between them. */
+		for (unsigned cur = 0; cur < n && !found; cur++) {
+			if (used[cur])
+				continue;
 			if (is_l2dsr_of(o, olen, &in[cur]) || is_ipip_of(o, olen, &in[cur])) {
 				fwd++;
-				found = true;
+				found = used[cur] = true;
 			} else if (is_nd_reply(o, olen)) {
+				used[cur] = true;
 				replies++;
 				found = true;
 			}
@@ -270,6 +277,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(&before, &E.w->st->c, sizeof(before));
 	bk_before = sum_backend_packets(E.w->st);
 	dp_worker_burst(E.w, m, (uint16_t)n);
+	/* Fragments the burst left incomplete time out now (frag_timeout): their buffers are
+	 * this input's, and every frame must have its outcome within the burst. */
+	if (E.w->frag != NULL)
+		frag_expire(E.w->frag, UINT64_MAX, E.w->st);
 	memcpy(&after, &E.w->st->c, sizeof(after));
 	check_burst(&before, &after, bk_before, in, n);
 	/* The main lcore would take these; here nobody does, and the ring must not fill. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -94,6 +95,12 @@ wenv_setup(struct wenv *e, const char *name, const char *conf, const uint8_t mac
 	/* Before the snapshot copies it, so that no check passes on an all-zero MAC. */
 	memcpy(dp->ports[0].mac, mac, 6);
 	memcpy(e->mac, mac, 6);
+	dp->frag_lim = (struct frag_limits){
+	        .entries = e->cfg->frag_entries,
+	        .fragments = e->cfg->frag_fragments,
+	        .bytes = e->cfg->frag_bytes,
+	        .timeout_tsc = rte_get_tsc_hz() / 1000 * e->cfg->frag_timeout_ms,
+	};
 	e->w = dp_worker_create(dp, 0, rte_lcore_id());
 	if (e->w == NULL) {
 		snprintf(err, errlen, "dp_worker_create failed");
