@@ -115,7 +115,7 @@ struct dp_worker {
 	uint16_t ip_id; /**< next outer IPv4 identification */
 	struct rte_eth_dev_tx_buffer *tx[DP_MAX_PORTS];
 	struct stats_worker *st;
-	struct limit_table *lim; /**< per-source rate limits of initial requests (limit.h) */
+	struct limit_table *lim;    /**< per-source rate limits of initial requests (limit.h) */
 	struct frag_table *frag;    /**< its datagrams in reassembly; NULL: fragments dropped */
 	struct rte_ring *frag_ring; /**< other workers -> it: fragments it owns (MP/SC) */
 } __rte_cache_aligned;
