@@ -31,6 +31,7 @@
 #include "siphon/sph.h"
 #include "siphon/stats.h"
 #include "announce.h"
+#include "edge.h"
 #include "metrics.h"
 #include "cmd.h"
 #include "gen.h"
@@ -295,6 +296,7 @@ main(int argc, char **argv)
 	struct ctl_sock *sock = NULL;
 	struct dp *dp = NULL;
 	struct ann *ann = NULL;
+	struct edge *edge = NULL;
 	unsigned drain_ms = 0;
 	char err[512];
 	int sep = argc, rc, ret = EXIT_FAILURE;
@@ -399,11 +401,25 @@ main(int argc, char **argv)
 		else
 			printf("siphon: metrics on http://%s/metrics\n", listen);
 	}
+	/* The SIP-over-TLS/TCP edge (docs/edge.md), on its own thread: optional like the
+	 * rest, so a bad certificate never stops UDP forwarding; said loudly. */
+	if (gen_cfg(ops)->edge.nb_tls + gen_cfg(ops)->edge.nb_mtls + gen_cfg(ops)->edge.nb_tcp >
+	    0) {
+		if (edge_start(gen_cfg(ops), &edge, err, sizeof(err)) != 0)
+			fprintf(stderr, "siphon: %s; running without the edge\n", err);
+		else
+			printf("siphon: edge proxy on\n");
+	}
 	fflush(stdout);
 	dp_launch(dp);
 	main_loop(dp, ops, sock, ann, drain_ms);
 
 	printf("siphon: stopping\n");
+	if (edge != NULL) {
+		edge_print_stats(edge, stdout);
+		edge_stop(edge);
+		edge = NULL;
+	}
 	metrics_stop();
 	metrics_set_announce(NULL);
 	/* Withdrawn before forwarding stops (already, after a graceful shutdown). */
@@ -416,6 +432,7 @@ main(int argc, char **argv)
 	stats_print(dp, stdout);
 	ret = EXIT_SUCCESS;
 out:
+	edge_stop(edge);
 	metrics_stop(); /* before the snapshot and the workers' counters go */
 	metrics_set_announce(NULL);
 	metrics_free();
