@@ -186,6 +186,115 @@ def stats(proc):
     return out
 
 
+def gen_ca_and_client(tmp):
+    """A CA and a client certificate it signs, for the mtls listener."""
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", f"{tmp}/ca.key", "-out", f"{tmp}/ca.pem", "-days", "2",
+        "-subj", "/CN=edge test CA")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{tmp}/cl.key", "-out", f"{tmp}/cl.csr", "-subj", "/CN=trunk1")
+    run("openssl", "x509", "-req", "-in", f"{tmp}/cl.csr", "-CA", f"{tmp}/ca.pem", "-CAkey",
+        f"{tmp}/ca.key", "-CAcreateserial", "-out", f"{tmp}/cl.pem", "-days", "2")
+    return f"{tmp}/ca.pem", f"{tmp}/cl.pem", f"{tmp}/cl.key"
+
+
+def wait_open(proc, n, timeout=5):
+    """Until the edge counts n open connections (it sees closes asynchronously)."""
+    end = time.monotonic() + timeout
+    while True:
+        st = stats(proc)
+        if st.get("conns_open") == n or time.monotonic() > end:
+            return st
+        time.sleep(0.05)
+
+
+def phase_limits(tmp, reg):
+    """A second edge: an mtls listener, and small limits to hit."""
+    ca, cl_crt, cl_key = gen_ca_and_client(tmp)
+    ec = (f"{tmp}/ec.pem", f"{tmp}/ec.key")
+    conf = f"{tmp}/limits.conf"
+    with open(conf, "w") as f:
+        f.write(f"""hash_key = "edge-test-hash-key-0123";
+groups = ( {{ name = "reg"; backends = ( {{ name = "r1"; address = "{HOST}"; port = {REG_UDP}; }} ); }} );
+edge = {{
+    mtls = [ "{HOST}:{TLS}" ];
+    tcp = [ "{HOST}:{TCP}" ];
+    address = "{HOST}:{EDGE_UDP}";
+    group = "reg";
+    flow_key = "edge-test-flow-key-0123456789";
+    certs = [ "{ec[0]}" ];
+    keys = [ "{ec[1]}" ];
+    client_ca = "{ca}";
+    max_msgs_per_sec = 5;
+    max_conns_per_ip = 3;
+    idle_timeout_s = 1;
+}};
+""")
+    proc = subprocess.Popen([EDGE_RUN, conf], stdout=subprocess.PIPE, text=True)
+    try:
+        check(proc.stdout.readline().strip() == "ready", "limits: edge_run starts")
+        # mTLS: no client certificate, no connection; a certificate of the CA, in.
+        try:
+            n = tls_conn()
+            n.settimeout(5)
+            refused = n.recv(1) == b""  # TLS 1.3: the alert comes after the client's Finished
+        except (ssl.SSLError, ConnectionError, OSError):
+            refused = True
+        check(refused, "mtls: a client without a certificate is refused")
+        ctx = client_ctx()
+        ctx.load_cert_chain(cl_crt, cl_key)
+        m = tls_conn(ctx)
+        mr = Reader(m)
+        _, req = register_through(reg, m, "trunk1")
+        check(mr.msg().startswith("SIP/2.0 200"), "mtls: a client with a CA-signed certificate registers")
+        m.close()
+        wait_open(proc, 0)
+
+        # max_conns_per_ip: the fourth connection from 127.0.0.1 is closed at once.
+        cs = [socket.create_connection((HOST, TCP), timeout=5) for _ in range(3)]
+        fourth = socket.create_connection((HOST, TCP), timeout=5)
+        check(closed_by_peer(fourth, 2), "max_conns_per_ip: the fourth connection is refused")
+        for c in cs:
+            c.sendall(b"\r\n\r\n")
+            c.settimeout(5)
+        check(all(c.recv(2) == b"\r\n" for c in cs), "max_conns_per_ip: the three in keep working")
+        for c in cs:
+            c.close()
+        wait_open(proc, 0)
+
+        # max_msgs_per_sec: six messages in one write (within one second) close it.
+        r = socket.create_connection((HOST, TCP), timeout=5)
+        r.sendall(b"".join(register("rate", cseq=i).encode() for i in range(1, 7)))
+        check(closed_by_peer(r), "max_msgs_per_sec: a sixth message in a second closes it")
+        got = 0
+        reg.s.settimeout(0.5)
+        try:
+            while True:
+                reg.recv()
+                got += 1
+        except socket.timeout:
+            pass
+        reg.s.settimeout(5)
+        check(got == 5, f"max_msgs_per_sec: the five within the limit were relayed ({got})")
+
+        # idle_timeout_s: a connection that sends nothing is closed by the sweep.
+        idle = socket.create_connection((HOST, TCP), timeout=5)
+        check(closed_by_peer(idle, 5), "idle_timeout_s: a silent connection is closed")
+
+        st = stats(proc)
+        print("limits counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
+        for k in ("closed_handshake", "refused_per_ip", "closed_rate", "closed_idle"):
+            check(st.get(k, 0) >= 1, f"limits: counter {k} = {st.get(k)}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            check(proc.wait(timeout=10) == 0, "limits: edge_run stops cleanly")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            check(False, "limits: edge_run stops")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="edge-")
     proc = None
@@ -354,6 +463,10 @@ edge = {{
         check(st.get("conns_open") == 3, f"open connections: {st.get('conns_open')} (witness, bob, carol)")
         if os.environ.get("GLIBC_TUNABLES"):
             check(st.get("mem_allocated", 0) > 0, f"jemalloc arena holds the edge's memory: {st.get('mem_allocated')}")
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(timeout=10) == 0, "edge_run stops cleanly")
+        proc = None
+        phase_limits(tmp, reg)
     except Exception as e:  # a failure to talk is a failed check, never a hang
         check(False, f"exception: {type(e).__name__}: {e}")
     finally:
