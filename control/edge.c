@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1036,7 +1037,8 @@ conn_readable(struct edge *e, uint32_t slot)
 	struct edge_conn *c = &e->conns[slot];
 	size_t n = c->pend_len;
 
-	memcpy(e->buf, c->pend, n);
+	if (n > 0)
+		memcpy(e->buf, c->pend, n);
 	edge_mem_free(c->pend);
 	c->pend = NULL;
 	c->pend_len = 0;
@@ -1119,10 +1121,10 @@ conn_handshake(struct edge *e, uint32_t slot)
 static void
 conn_event(struct edge *e, uint32_t slot, uint32_t events)
 {
+	if (slot >= e->c.max_conns || e->conns[slot].state == CONN_FREE)
+		return;
 	struct edge_conn *c = &e->conns[slot];
 
-	if (slot >= e->c.max_conns || c->state == CONN_FREE)
-		return;
 	if (c->state == CONN_HANDSHAKE) {
 		conn_handshake(e, slot);
 		return;
@@ -1325,7 +1327,16 @@ edge_start(const struct sph_cfg *cfg, struct edge **out, char *err, size_t errle
 				goto fail;
 			}
 		}
-	if (pthread_create(&e->thread, NULL, edge_loop, e) != 0) {
+	/* The thread starts with the process's signals blocked: SIGINT and SIGTERM stay the
+	 * main thread's, and a SIGPIPE from SSL_write() to a reset connection (OpenSSL writes
+	 * with write(), not send(MSG_NOSIGNAL)) stays pending on the edge thread instead of
+	 * killing the daemon; the write then fails with EPIPE and the connection is closed. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int prc = pthread_create(&e->thread, NULL, edge_loop, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (prc != 0) {
 		snprintf(err, errlen, "edge: cannot start its thread");
 		goto fail;
 	}

@@ -30,7 +30,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE keeps its default (death), as in the daemon: the edge must cope. */
 	if (cfg_load(argv[1], &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edge_run: %s\n", err);
 		return 1;

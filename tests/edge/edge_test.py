@@ -135,6 +135,19 @@ class Registrar:
         d, a = self.s.recvfrom(65535)
         return d.decode(), a
 
+    def drain(self):
+        """Drop what is queued (the 430s to messages sent after a flow died)."""
+        self.s.settimeout(0.3)
+        n = 0
+        try:
+            while True:
+                self.s.recvfrom(65535)
+                n += 1
+        except socket.timeout:
+            pass
+        self.s.settimeout(5)
+        return n
+
     def send(self, text, addr=(HOST, EDGE_UDP)):
         self.s.sendto(text.encode(), addr)
 
@@ -267,15 +280,7 @@ edge = {{
         r = socket.create_connection((HOST, TCP), timeout=5)
         r.sendall(b"".join(register("rate", cseq=i).encode() for i in range(1, 7)))
         check(closed_by_peer(r), "max_msgs_per_sec: a sixth message in a second closes it")
-        got = 0
-        reg.s.settimeout(0.5)
-        try:
-            while True:
-                reg.recv()
-                got += 1
-        except socket.timeout:
-            pass
-        reg.s.settimeout(5)
+        got = reg.drain()
         check(got == 5, f"max_msgs_per_sec: the five within the limit were relayed ({got})")
 
         # idle_timeout_s: a connection that sends nothing is closed by the sweep.
@@ -446,6 +451,32 @@ edge = {{
         check(closed_by_peer(lie), "the bytes after a short Content-Length close it")
         silent = socket.create_connection((HOST, TLS), timeout=5)
         check(closed_by_peer(silent), "a client that never says hello is closed (handshake timeout)")
+
+        # A client that never reads: what the backends send it piles up in the edge
+        # until EDGE_OUT_MAX, then the connection is closed (closed_write).
+        deaf = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        deaf.settimeout(5)
+        deaf.connect((HOST, TLS))
+        deaf = client_ctx().wrap_socket(deaf, server_hostname="edge.test")
+        dr = Reader(deaf)
+        dpath, _ = register_through(reg, deaf, "deaf")
+        check(dr.msg().startswith("SIP/2.0 200"), "a client that will stop reading registers")
+        body = "x" * 8000
+        sent = 0
+        while sent < 3000 and stats(proc).get("closed_write", 0) == 0:
+            for _ in range(50):
+                reg.send(f"MESSAGE sip:deaf@10.9.9.9 SIP/2.0\r\n"
+                         f"Via: SIP/2.0/UDP {HOST}:{REG_UDP};branch=z9hG4bK-d{sent}\r\n"
+                         f"Route: {dpath}\r\nFrom: <sip:s@edge.test>;tag=d\r\n"
+                         f"To: <sip:deaf@edge.test>\r\nCall-ID: deaf-{sent}\r\n"
+                         f"CSeq: 1 MESSAGE\r\nContent-Length: {len(body)}\r\n\r\n{body}")
+                sent += 1
+            time.sleep(0.01)
+        check(stats(proc).get("closed_write", 0) == 1,
+              f"a client that never reads is closed once its backlog is full ({sent} messages)")
+        deaf.close()
+        reg.drain()
 
         # The witness is unaffected.
         w.sendall(b"\r\n\r\n")
