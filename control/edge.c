@@ -112,8 +112,10 @@ struct edge {
 	uint8_t flow_key[CFG_EDGE_KEY_MAX];
 	size_t flow_key_len;
 	struct keyhash kh;
-	struct maglev_table *table;
-	struct cfg_backend *be; /* the group's backends, copied */
+	edge_pick_fn pick; /* backend for a key: edge_pick_cfg() or the caller's */
+	void *pick_arg;
+	struct maglev_table *table; /* edge_pick_cfg()'s, from the configuration */
+	struct cfg_backend *be;     /* the group's backends, copied */
 	unsigned nb_be;
 	struct edge_conn *conns;
 	uint32_t free_head;
@@ -602,13 +604,21 @@ edge_accept(struct edge *e, unsigned li)
 
 /* ================= relaying ================= */
 
-static const struct cfg_backend *
-pick_backend(struct edge *e, const uint8_t *key, size_t len)
+int
+edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len, struct cfg_addr *addr,
+              uint16_t *port)
 {
+	struct edge *e = arg;
+
+	(void)group; /* the table was built for e->c.group */
 	if (e->table == NULL || len == 0)
-		return NULL;
+		return -1;
 	uint16_t i = maglev_lookup(e->table, keyhash_calc(&e->kh, key, len));
-	return i == MAGLEV_NONE || i >= e->nb_be ? NULL : &e->be[i];
+	if (i == MAGLEV_NONE || i >= e->nb_be)
+		return -1;
+	*addr = e->be[i].addr;
+	*port = e->be[i].port;
+	return 0;
 }
 
 static void
@@ -791,15 +801,21 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 	}
 
 	/* A request: REGISTER by AOR, anything else by Call-ID (as the dataplane does). */
-	const struct cfg_backend *b;
+	struct cfg_addr baddr;
+	uint16_t bport;
+	int picked;
 	if (m->method == SIP_METHOD_REGISTER) {
 		char aor[EDGE_AOR_MAX];
 		int al = m->to.len != 0 ? edge_aor_norm(p + m->to.off, m->to.len, aor) : -1;
-		b = al > 0 ? pick_backend(e, (const uint8_t *)aor, (size_t)al) : NULL;
+		picked = al > 0 ? e->pick(e->pick_arg, e->c.group, (const uint8_t *)aor, (size_t)al,
+		                          &baddr, &bport)
+		                : -1;
 	} else {
-		b = pick_backend(e, p + m->call_id.off, m->call_id.len);
+		picked = m->call_id.len != 0 ? e->pick(e->pick_arg, e->c.group, p + m->call_id.off,
+		                                       m->call_id.len, &baddr, &bport)
+		                             : -1;
 	}
-	if (b == NULL) {
+	if (picked != 0) {
 		ST_INC(e, no_backend);
 		return;
 	}
@@ -844,7 +860,7 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		ST_INC(e, no_backend);
 		return;
 	}
-	udp_send(e, &b->addr, b->port, e->obuf, o);
+	udp_send(e, &baddr, bport, e->obuf, o);
 	ST_INC(e, to_backend);
 }
 
@@ -1254,7 +1270,8 @@ edge_free(struct edge *e)
 }
 
 int
-edge_start(const struct sph_cfg *cfg, struct edge **out, char *err, size_t errlen)
+edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct edge **out,
+           char *err, size_t errlen)
 {
 	char why[200];
 	struct edge *e;
@@ -1274,6 +1291,8 @@ edge_start(const struct sph_cfg *cfg, struct edge **out, char *err, size_t errle
 	}
 	e->ep = e->stopfd = e->udp = -1;
 	e->c = *c;
+	e->pick = pick != NULL ? pick : edge_pick_cfg;
+	e->pick_arg = pick != NULL ? pick_arg : e;
 	e->flow_key_len = strlen(c->flow_key);
 	memcpy(e->flow_key, c->flow_key, e->flow_key_len);
 	if (keyhash_init(&e->kh, cfg->hash_key, cfg->hash_key_len) != 0) {

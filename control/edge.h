@@ -58,12 +58,33 @@ struct edge_stats {
 struct edge;
 
 /**
+ * Choose the backend of group for a key (a normalised AOR, or a Call-ID): hashed with
+ * keyhash, looked up in the group's Maglev table. Called on the edge thread for every
+ * request from a client; must not block for long.
+ * @return 0 with *addr and *port (its SIP port), or -1 when no backend is usable.
+ */
+typedef int (*edge_pick_fn)(void *arg, const char *group, const uint8_t *key, size_t len,
+                            struct cfg_addr *addr, uint16_t *port);
+
+/**
+ * The picker of a configuration alone (arg: the struct edge): the table edge_start() built
+ * from cfg's group, backends in their configured states, cfg's hash_key. The daemon
+ * passes edge_snap_pick() (edge_snap.h) instead, which follows health and changes.
+ */
+int edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len,
+                  struct cfg_addr *addr, uint16_t *port);
+
+/**
  * Open every listener and the backend-facing socket, load the certificates, build the
- * backend table, and start the edge thread. cfg->edge must have a listener.
- * @param err  One line on failure, naming the file or address at fault.
+ * configuration's backend table, and start the edge thread. cfg->edge must have a
+ * listener. Nothing of cfg is kept: it may be freed once this returns.
+ * @param pick      How backends are chosen; NULL: edge_pick_cfg().
+ * @param pick_arg  Its argument; must outlive the edge.
+ * @param err       One line on failure, naming the file or address at fault.
  * @return 0 and *out, or -1 (nothing left open).
  */
-int edge_start(const struct sph_cfg *cfg, struct edge **out, char *err, size_t errlen);
+int edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct edge **out,
+               char *err, size_t errlen);
 
 /** Stop the thread, close every connection and free everything. NULL is a no-op. */
 void edge_stop(struct edge *e);

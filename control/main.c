@@ -32,6 +32,7 @@
 #include "siphon/stats.h"
 #include "announce.h"
 #include "edge.h"
+#include "edge_snap.h"
 #include "metrics.h"
 #include "cmd.h"
 #include "gen.h"
@@ -405,7 +406,7 @@ main(int argc, char **argv)
 	 * rest, so a bad certificate never stops UDP forwarding; said loudly. */
 	if (gen_cfg(ops)->edge.nb_tls + gen_cfg(ops)->edge.nb_mtls + gen_cfg(ops)->edge.nb_tcp >
 	    0) {
-		if (edge_start(gen_cfg(ops), &edge, err, sizeof(err)) != 0)
+		if (edge_start(gen_cfg(ops), edge_snap_pick, dp, &edge, err, sizeof(err)) != 0)
 			fprintf(stderr, "siphon: %s; running without the edge\n", err);
 		else
 			printf("siphon: edge proxy on\n");
