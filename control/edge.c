@@ -1284,6 +1284,10 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct 
 	}
 	if (!edge_mem_open(why, sizeof(why)))
 		sph_log(SPH_LOG_NOTICE, "edge: jemalloc not loaded (%s); using libc malloc", why);
+	else if (!edge_mem_openssl())
+		sph_log(SPH_LOG_NOTICE,
+		        "edge: OpenSSL was in use already; its memory stays in libc's "
+		        "malloc, out of the edge's figures");
 	e = edge_mem_calloc(sizeof(*e));
 	if (e == NULL) {
 		snprintf(err, errlen, "edge: out of memory");

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "edge_mem.h"
 
 /* jemalloc's flag encoding (jemalloc.h, stable since 4.0): arena a is ((a + 1) << 20),
@@ -121,4 +123,43 @@ edge_mem_stats(struct edge_mem_stats *st)
 	st->resident = mem_stat("stats.arenas.%u.resident", mem.arena);
 	if (st->resident == 0)
 		st->resident = mem_stat("stats.resident", 0);
+}
+
+/* OpenSSL's allocations (an SSL object, its records, a handshake's state) are what a TLS
+ * connection costs; through these they land in the edge's arena, so its figures are the
+ * edge's whole cost. */
+static void *
+mem_ossl_malloc(size_t n, const char *file, int line)
+{
+	(void)file, (void)line;
+	return mem.mallocx(n != 0 ? n : 1, mem.flags);
+}
+
+static void *
+mem_ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file, (void)line;
+	if (p == NULL)
+		return mem.mallocx(n != 0 ? n : 1, mem.flags);
+	if (n == 0) {
+		mem.dallocx(p, mem.flags);
+		return NULL;
+	}
+	return mem.rallocx(p, n, mem.flags);
+}
+
+static void
+mem_ossl_free(void *p, const char *file, int line)
+{
+	(void)file, (void)line;
+	if (p != NULL)
+		mem.dallocx(p, mem.flags);
+}
+
+int
+edge_mem_openssl(void)
+{
+	if (!mem.ok)
+		return 0;
+	return CRYPTO_set_mem_functions(mem_ossl_malloc, mem_ossl_realloc, mem_ossl_free) == 1;
 }

@@ -37,6 +37,15 @@ void *edge_mem_realloc(void *p, size_t n);
 /** Release p (from this allocator); NULL is a no-op. */
 void edge_mem_free(void *p);
 
+/**
+ * Route OpenSSL's allocations to the edge's arena too (CRYPTO_set_mem_functions()), so the
+ * figures include what TLS costs. Only possible before OpenSSL allocated anything in the
+ * process; call right after edge_mem_open().
+ * @return 1 when OpenSSL now allocates from the arena; 0 otherwise (jemalloc not loaded,
+ *         or OpenSSL already in use), with no change.
+ */
+int edge_mem_openssl(void);
+
 /** Current figures (refreshes jemalloc's statistics epoch). */
 void edge_mem_stats(struct edge_mem_stats *st);
 

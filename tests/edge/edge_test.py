@@ -485,6 +485,25 @@ edge = {{
         _, _ = register_through(reg, w, "witness", cseq=2)
         check(wr.msg().startswith("SIP/2.0 200"), "the witness re-registers after all that")
 
+        # Memory: what an idle TLS connection costs in the edge's arena (OpenSSL's share
+        # included), and back to the baseline after connect/close cycles.
+        base = wait_open(proc, 3)["mem_allocated"]
+        idle = [tls_conn() for _ in range(200)]
+        st = wait_open(proc, 203)
+        per = (st["mem_allocated"] - base) / 200
+        print(f"memory: {per:.0f} octets per idle TLS 1.3 connection (edge arena)", flush=True)
+        check(st.get("conns_open") == 203 and per > 0, "200 idle TLS connections are held")
+        for c in idle:
+            c.close()
+        for _ in range(2000):
+            socket.create_connection((HOST, TCP), timeout=5).close()
+        for _ in range(100):
+            tls_conn().close()
+        st = wait_open(proc, 3)
+        check(st["mem_allocated"] <= base + 65536,
+              f"memory back to its baseline after 2000 TCP and 300 TLS connections: "
+              f"{st['mem_allocated'] - base:+d} octets")
+
         st = stats(proc)
         print("counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
         for k, want in [("closed_handshake", 1), ("closed_handshake_timeout", 1),
