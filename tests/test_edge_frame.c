@@ -320,3 +320,90 @@ Test(edge_frame, aor_norm)
 	cr_assert_eq(edge_aor_norm((const uint8_t *)longv, 600, out), -1);
 	free(longv);
 }
+
+/* ---- any bytes, any split ---- */
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Streams spliced from message pieces, keep-alives and noise, fed in random chunks as a
+ * connection would, each call seeing exactly the octets received so far: every result
+ * stays within them, a message is never
+ * longer than the limit, and the loop always ends (a result consumes octets, asks for
+ * more, or ends the stream). Fixed seed: reproducible. */
+Test(edge_frame, random_streams)
+{
+	static const char *const pieces[] = {
+	        REG,
+	        MSG,
+	        "\r\n\r\n",
+	        "\r\n",
+	        "\n",
+	        "Content-Length: 3\r\n",
+	        "\r\n\r\nabc",
+	        "SIP/2.0 200 OK\r\n",
+	        "Call-ID: x\r\n",
+	        "\x00\xff",
+	        "INVITE sip:a@b SIP/2.0\r\n",
+	};
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+	enum { STREAM = 4096 };
+	unsigned msgs = 0, pings = 0, errs = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		uint8_t *buf = malloc(STREAM);
+		size_t n = 0;
+		while (n < STREAM - 512) {
+			const char *p = pieces[rnd(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+			size_t l = p[0] == '\0' ? 2 : strlen(p);
+			memcpy(buf + n, p, l);
+			n += l;
+		}
+		uint32_t hdr_max = 64 + (uint32_t)(rnd(&seed) % 1024);
+		uint32_t msg_max = 512 + (uint32_t)(rnd(&seed) % 2048);
+		size_t have = 0, off = 0;
+		int steps = 0;
+		while (off < n) {
+			struct sip_msg m;
+			size_t len;
+			enum edge_frame_err err;
+			enum sip_verdict v;
+			enum edge_frame_rc rc = edge_frame_next(buf + off, have - off, hdr_max,
+			                                        msg_max, &m, &len, &err, &v);
+			cr_assert_leq(len, have - off, "round %d", round);
+			if (rc == EDGE_FRAME_ERR) {
+				errs++;
+				break;
+			}
+			pings += rc == EDGE_FRAME_PING;
+			if (rc == EDGE_FRAME_MSG) {
+				msgs++;
+				cr_assert_gt(len, 0);
+				cr_assert_leq(len, msg_max, "round %d", round);
+				cr_assert_leq((size_t)m.body.off + m.body.len, len);
+			}
+			if (rc == EDGE_FRAME_MORE) {
+				if (have == n)
+					break; /* the stream ended inside a message */
+				have += 1 + rnd(&seed) % 300;
+				if (have > n)
+					have = n;
+			} else {
+				cr_assert_gt(len, 0, "round %d: no progress", round);
+				off += len;
+			}
+			cr_assert_lt(++steps, 100000, "round %d: no end", round);
+		}
+		free(buf);
+	}
+	/* the streams reach every outcome, so the checks above were not vacuous */
+	cr_assert_gt(msgs, 1000, "%u messages", msgs);
+	cr_assert_gt(pings, 100, "%u pings", pings);
+	cr_assert_gt(errs, 100, "%u errors", errs);
+}
