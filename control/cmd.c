@@ -223,6 +223,10 @@ cmd_show_groups(struct cmd_req *r)
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(r->reply, "groups", a);
+	/* The fingerprints leave the key out; its check value completes them. */
+	char kcv[CFG_KEY_CHECK_STRLEN];
+	json_object_set_new(r->reply, "key_check",
+	                    cfg_key_check(cfg, kcv) == 0 ? json_string(kcv) : json_null());
 	return 0;
 }
 

@@ -93,9 +93,10 @@ struct metrics_health {
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER; /* the catalog below */
 static struct metrics_backend *metrics_cat;                      /* in configuration order */
 static unsigned metrics_nb_cat;
-static uint64_t metrics_generation;    /* of the catalog; read under metrics_lock */
-static bool metrics_synced;            /* main lcore only */
-static struct MHD_Daemon *metrics_mhd; /* main lcore only */
+static uint64_t metrics_generation;            /* of the catalog; read under metrics_lock */
+static char metrics_kcv[CFG_KEY_CHECK_STRLEN]; /* the key's check value; under metrics_lock */
+static bool metrics_synced;                    /* main lcore only */
+static struct MHD_Daemon *metrics_mhd;         /* main lcore only */
 static struct dp *metrics_dp;
 static struct health *metrics_health; /* under metrics_lock; NULL: no health checks */
 static struct ann *metrics_ann;       /* under metrics_lock; NULL: not announcing */
@@ -145,11 +146,15 @@ metrics_sync(const struct sph_cfg *cfg, uint64_t generation)
 			cat[k].state = cb->state;
 		}
 
+	char kcv[CFG_KEY_CHECK_STRLEN];
+	if (cfg_key_check(cfg, kcv) != 0)
+		kcv[0] = '\0';
 	pthread_mutex_lock(&metrics_lock);
 	old = metrics_cat;
 	metrics_cat = cat;
 	metrics_nb_cat = n;
 	metrics_generation = generation;
+	memcpy(metrics_kcv, kcv, sizeof(kcv));
 	pthread_mutex_unlock(&metrics_lock);
 	metrics_synced = true;
 	free(old);
@@ -620,6 +625,14 @@ metrics_render(struct dp *dp, FILE *out)
 	fprintf(out, "siphon_workers %u\n", dp_nb_workers(dp));
 	metrics_family(out, "siphon_build_info", "gauge", "Always 1; the version is a label.");
 	fprintf(out, "siphon_build_info{version=\"%s\"} 1\n", SIPHON_VERSION);
+	pthread_mutex_lock(&metrics_lock);
+	if (metrics_kcv[0] != '\0') {
+		metrics_family(out, "siphon_hash_key_info", "gauge",
+		               "Always 1; the hash key's check value (cfg_key_check()) is a label: "
+		               "equal on instances with the same key.");
+		fprintf(out, "siphon_hash_key_info{check=\"%s\"} 1\n", metrics_kcv);
+	}
+	pthread_mutex_unlock(&metrics_lock);
 	metrics_render_http(out);
 	/* Under metrics_lock: metrics_set_announce(NULL) waits for us before it is freed. */
 	pthread_mutex_lock(&metrics_lock);

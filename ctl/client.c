@@ -349,6 +349,9 @@ print_groups(const json_t *r)
 		}
 		printf("%s\n", json_array_size(json_object_get(g, "vips")) == 0 ? "-" : "");
 	}
+	/* Equal on instances that hash with the same key (docs/scale-out.md). */
+	if (json_is_string(json_object_get(r, "key_check")))
+		printf("hash_key check value %s\n", jstr(r, "key_check"));
 }
 
 /* A round trip in microseconds as milliseconds, "-" when null (no reply yet). */

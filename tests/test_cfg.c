@@ -2092,3 +2092,37 @@ Test(cfg, edge)
 		cr_assert(strstr(err, bad[i].want) != NULL, "row %zu: %s", i, err);
 	}
 }
+
+/* The key's check value is a contract between instances and versions: a golden value
+ * (HMAC-SHA256 of "siphon hash_key check value v1" under the key, as Python's hmac
+ * computes it), another key's differs, and no key gives none. */
+Test(cfg, key_check_value)
+{
+	char err[ERR_LEN], kcv[CFG_KEY_CHECK_STRLEN];
+	struct sph_cfg *cfg;
+	const char *grp = "groups = ( { name = \"g\"; backends = ( { name = \"b\"; address = "
+	                  "\"203.0.113.21\"; } ); } );\n";
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	         "hash_key_hex = "
+	         "\"5369706830e2bc94c1d0a7c3f3b1e0d8a6e9f4c2b7d1a3e5f7091b2d3c4e5f60\";\n%s",
+	         grp);
+	cr_assert_eq(load_text(text, &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg_key_check(cfg, kcv), 0);
+	cr_assert_str_eq(kcv, "7895c67e");
+	cfg_free(cfg);
+	snprintf(text, sizeof(text),
+	         "hash_key_hex = "
+	         "\"5369706830e2bc94c1d0a7c3f3b1e0d8a6e9f4c2b7d1a3e5f7091b2d3c4e5f61\";\n%s",
+	         grp);
+	cr_assert_eq(load_text(text, &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg_key_check(cfg, kcv), 0);
+	cr_assert_str_eq(kcv, "81c8b88c");
+	free(cfg->hash_key);
+	cfg->hash_key = NULL;
+	cfg->hash_key_len = 0;
+	cr_assert_eq(cfg_key_check(cfg, kcv), -1);
+	cr_assert_str_eq(kcv, "");
+	cfg_free(cfg);
+}

@@ -219,19 +219,12 @@ Test(rules, refusals_name_the_rule)
 	cr_assert_null(rules_compile(no_conds, 1, err, sizeof(err)));
 	cr_assert_str_eq(err, "rule \"none\": 1..8 conditions are needed, got 0");
 	cr_assert_null(rules_compile(bad_re, RULES_MAX + 1, err, sizeof(err)));
-	/* "^" and "$" mean the value's ends, so only there, and not beside an alternation. */
-	static const char *const misplaced[] = {"a^b", "a$b", "^a|b", "a|b$", "(^a)", "a|^b"};
-	for (size_t i = 0; i < sizeof(misplaced) / sizeof(misplaced[0]); i++) {
-		const struct rules_def d[] = {RULE("anchor", COND(RULES_UA, misplaced[i]))};
-
-		cr_assert_null(rules_compile(d, 1, err, sizeof(err)), "%s", misplaced[i]);
-		cr_assert(
-		        strstr(err, "rule \"anchor\": condition 1 (user_agent): \"^\" and \"$\"") ==
-		                err,
-		        "%s: %s", misplaced[i], err);
-	}
-	/* In a class or escaped they are plain characters; in a group beside the anchors, fine. */
-	static const char *const fine[] = {"[$^]", "\\$", "\\^x", "^(?:a|b)$", "^[^^]+$"};
+	/* What Hyperscan refuses, it says why, after the rule and condition. */
+	const struct rules_def embedded[] = {RULE("anchor", COND(RULES_UA, "a^b"))};
+	cr_assert_null(rules_compile(embedded, 1, err, sizeof(err)));
+	cr_assert(strncmp(err, "rule \"anchor\": condition 1 (user_agent): ", 41) == 0, "%s", err);
+	/* In a class or escaped they are plain characters. */
+	static const char *const fine[] = {"[$^]", "\\$", "\\^x", "^(?:a|b)$", "^[^^]+$", "^a|b"};
 	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
 		const struct rules_def d[] = {RULE("fine", COND(RULES_UA, fine[i]))};
 		struct rules *r = rules_compile(d, 1, err, sizeof(err));
@@ -254,6 +247,47 @@ Test(rules, literal_anchor_characters)
 	cr_assert_eq(match(r, b, NULL, NULL), 1);
 	invite(b, sizeof(b), "INVITE", "1", "1", "User-Agent: svcrack 2\r\n", NULL);
 	cr_assert_eq(match(r, b, NULL, NULL), -1);
+	rules_free(r);
+}
+
+/* "^a|b" is Hyperscan's: "a" at the start, or "b" anywhere. */
+Test(rules, alternation_beside_an_anchor)
+{
+	const struct rules_def d[] = {RULE("either", COND(RULES_UA, "^svwar|svcrack"))};
+	struct rules *r = compile(d, 1);
+	char b[1024];
+
+	invite(b, sizeof(b), "INVITE", "1", "1", "User-Agent: my svcrack\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), 0);
+	invite(b, sizeof(b), "INVITE", "1", "1", "User-Agent: my svwar\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), -1);
+	rules_free(r);
+}
+
+/* More partial hits of several-condition rules than kept: -3, not a silent miss. */
+Test(rules, too_many_partial_hits)
+{
+	enum { N = 80 };
+	static struct rules_def d[N];
+	static struct rules_cond c[N][2];
+	static char names[N][8];
+	char b[1024];
+	struct rules *r;
+
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%u", i);
+		c[i][0] = (struct rules_cond){.field = RULES_UA, .regex = "scanner"};
+		c[i][1] = (struct rules_cond){.field = RULES_RURI, .regex = "^sip:999"};
+		d[i] = (struct rules_def){.name = names[i], .conds = c[i], .nb_conds = 2};
+	}
+	r = compile(d, N);
+	invite(b, sizeof(b), "INVITE", "1", "1", "User-Agent: scanner\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), -3);
+	invite(b, sizeof(b), "INVITE", "9991", "1", "User-Agent: scanner\r\n", NULL);
+	/* The first 64 hits are from the Request-URI's scan (the lower field), all of
+	 * which wait for their User-Agent half: those that fit still complete. */
+	int got = match(r, b, NULL, NULL);
+	cr_assert(got == 0 || got == -3, "%d", got);
 	rules_free(r);
 }
 
@@ -302,4 +336,54 @@ Test(rules, field_names)
 		cr_assert_eq(rules_field_of(rules_field_name((enum rules_field)f)), f);
 	cr_assert_eq(rules_field_of("User-Agent"), -1);
 	cr_assert_null(rules_field_name(RULES_NB_FIELDS));
+}
+
+/* Method conditions of known methods are decided by table, of unknown ones by a scan:
+ * both must agree with the expression. */
+Test(rules, methods_known_and_unknown)
+{
+	const struct rules_def d[] = {
+	        RULE("foo", COND(RULES_METHOD, "^FOO$")),
+	        RULE("invite-scanner", COND(RULES_METHOD, "^(?:INVITE|MESSAGE)$"),
+	             COND(RULES_UA, "scanner")),
+	        RULE("any-e", COND(RULES_METHOD, "E")),
+	};
+	struct rules *r = compile(d, 3);
+	char b[1024];
+
+	invite(b, sizeof(b), "FOO", "1", "1", "User-Agent: scanner\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), 0);
+	invite(b, sizeof(b), "INVITE", "1", "1", "User-Agent: scanner\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), 1);
+	invite(b, sizeof(b), "MESSAGE", "1", "1", "User-Agent: scanner\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), 1);
+	/* REGISTER has an E but is not INVITE or MESSAGE: the third rule. */
+	invite(b, sizeof(b), "REGISTER", "1", "1", "User-Agent: scanner\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), 2);
+	/* An unknown method with an E, scanned. */
+	invite(b, sizeof(b), "PEEK", "1", "1", "", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), 2);
+	invite(b, sizeof(b), "OPTIONS", "1", "1", "", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), -1);
+	rules_free(r);
+}
+
+/* 65 different method expressions are more than the method table holds. */
+Test(rules, method_conditions_bounded)
+{
+	static struct rules_def d[65];
+	static struct rules_cond c[65];
+	static char names[65][8], res[65][16];
+	char err[256];
+
+	for (unsigned i = 0; i < 65; i++) {
+		snprintf(names[i], sizeof(names[i]), "m%u", i);
+		snprintf(res[i], sizeof(res[i]), "^X%u$", i);
+		c[i] = (struct rules_cond){.field = RULES_METHOD, .regex = res[i]};
+		d[i] = (struct rules_def){.name = names[i], .conds = &c[i], .nb_conds = 1};
+	}
+	cr_assert_null(rules_compile(d, 65, err, sizeof(err)));
+	cr_assert_str_eq(err, "rules: 65 different method conditions, at most 64");
+	struct rules *r = compile(d, 64);
+	rules_free(r);
 }

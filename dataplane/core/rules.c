@@ -1,10 +1,11 @@
 /*
- * rules.c - operator rules compiled into one Hyperscan database and matched with one
- * vectored scan of the fields they need (include/siphon/rules.h says how a database
- * keeps each condition on its field). Compiling is the control plane's; matching is any
- * lcore's, with that lcore's scratch, and allocates nothing.
+ * rules.c - operator rules compiled into one Hyperscan database per field and matched
+ * with one scan of each field some rule needs (include/siphon/rules.h). Compiling is the
+ * control plane's; matching is any lcore's, with that lcore's scratch, and allocates
+ * nothing.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,39 @@
 
 #include "siphon/rules.h"
 
+/* An owner of a distinct expression: a rule, and the expression's bit among its own. */
+struct rules_of_cond {
+	uint32_t rule;
+	uint8_t bit;
+};
+
+/*
+ * Method conditions are few and distinct (a handful of "^(?:INVITE|REGISTER)$"-like
+ * expressions shared by many rules), and the method of a request is nearly always one
+ * the scanner knows: so they are not scanned per rule. Each distinct one is a bit;
+ * by_method[] holds, per known method, the bits of those it meets (found at compile
+ * time by running them on the method's name), an unknown method is scanned against
+ * mdb, and a rule's method conditions hold when its mneed bits are all met.
+ */
+#define RULES_METHOD_CONDS_MAX 64u
+
 struct rules {
-	hs_database_t *db; /* NULL for an empty set */
+	hs_database_t *db[RULES_NB_FIELDS]; /* NULL for a field no rule tests (not method) */
+	hs_database_t *mdb;                 /* the distinct method expressions, or NULL */
 	unsigned n;
 	uint32_t fields;
 	size_t db_bytes;
 	char (*names)[RULES_NAME_MAX];
+	uint8_t *all;    /* per rule: the bits of its conditions on other fields than method */
+	uint64_t *mneed; /* per rule: the method expressions it needs */
+	uint64_t by_method[SIP_METHOD_COUNT];
+	uint32_t *monly; /* rules with method conditions only, ascending */
+	unsigned nmonly;
+	/* Distinct expressions on the other fields, by Hyperscan id: their owners, ascending
+	 * by rule, at own[own_at[id] .. own_at[id + 1]). */
+	uint32_t *own_at;
+	struct rules_of_cond *own;
+	uint32_t base[RULES_NB_FIELDS]; /* first owner-table id of each field's database */
 };
 
 struct rules_scratch {
@@ -28,13 +56,6 @@ struct rules_scratch {
 static const char *const rules_field_names[RULES_NB_FIELDS] = {
         [RULES_METHOD] = "method", [RULES_RURI] = "request_uri", [RULES_FROM] = "from",
         [RULES_TO] = "to",         [RULES_UA] = "user_agent",    [RULES_CONTACT] = "contact",
-};
-
-/* What the scan sees before each field's value: a line feed, the field, a line feed.
- * Values hold no line feed, so "\n<field>\n" can only be a separator. */
-static const char rules_sep[RULES_NB_FIELDS][3] = {
-        {'\n', 1, '\n'}, {'\n', 2, '\n'}, {'\n', 3, '\n'},
-        {'\n', 4, '\n'}, {'\n', 5, '\n'}, {'\n', 6, '\n'},
 };
 
 const char *
@@ -64,73 +85,14 @@ rules_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Where an expression anchors, read the way Hyperscan reads it: *lead when it begins with
- * "^", *trail when it ends with an unescaped "$"; returns 0, or -1 when a "^" or "$" sits
- * elsewhere outside a class, or a leading "^" / trailing "$" has an alternation beside
- * it ("^a|b"): then it cannot mean the value's ends (rules_wrap()).
- */
-static int
-rules_anchors(const char *re, int *lead, int *trail)
+static unsigned
+rules_flags(const struct rules_cond *c)
 {
-	size_t n = strlen(re);
-	int depth = 0, cls = 0, alt = 0;
-
-	*lead = n > 0 && re[0] == '^';
-	*trail = 0;
-	for (size_t i = (size_t)*lead; i < n; i++) {
-		char c = re[i];
-
-		if (c == '\\') {
-			i++;
-		} else if (cls) {
-			cls = c != ']';
-		} else if (c == '[') {
-			cls = 1;
-			if (i + 1 < n && re[i + 1] == '^')
-				i++;
-			if (i + 1 < n && re[i + 1] == ']')
-				i++; /* "[]...]" and "[^]...]": a literal ] first */
-		} else if (c == '(') {
-			depth++;
-		} else if (c == ')') {
-			depth -= depth > 0;
-		} else if (c == '|' && depth == 0) {
-			alt = 1;
-		} else if (c == '$' && i == n - 1) {
-			*trail = 1;
-		} else if (c == '^' || c == '$') {
-			return -1;
-		}
-	}
-	return alt && (*lead || *trail) ? -1 : 0;
+	return HS_FLAG_SINGLEMATCH | (c->caseless ? HS_FLAG_CASELESS : 0);
 }
 
-/*
- * The condition as the database holds it: its field's separator, then the operator's
- * expression anywhere in the value, or right at its start for "^...", and ending right
- * before the line feed that follows every value for "...$". Hyperscan takes no start
- * anchor after other pattern and no end anchor inside a logical combination, so the
- * anchors become the separators themselves. NULL when out of memory.
- */
-static char *
-rules_wrap(const struct rules_cond *c)
-{
-	size_t n = strlen(c->regex) + 32;
-	char *s = malloc(n);
-	int lead, trail;
-
-	if (s == NULL)
-		return NULL;
-	rules_anchors(c->regex, &lead, &trail); /* rules_check() refused the rest */
-	snprintf(s, n, "\\n\\x%02x\\n%s(?:%.*s)%s", (unsigned)rules_sep[c->field][1],
-	         lead ? "" : "[^\\n]*", (int)(strlen(c->regex) - (size_t)lead - (size_t)trail),
-	         c->regex + lead, trail ? "\\n" : "");
-	return s;
-}
-
-/* Check one definition; the operator's expression alone, so that Hyperscan's message
- * and offsets are about what the operator wrote. */
+/* Check one definition, each expression alone, so that a refusal names its rule and
+ * condition with Hyperscan's own message about what the operator wrote. */
 static int
 rules_check(const struct rules_def *d, unsigned i, char *err, size_t errlen)
 {
@@ -156,27 +118,147 @@ rules_check(const struct rules_def *d, unsigned i, char *err, size_t errlen)
 			          c + 1, k->field);
 			return -1;
 		}
-		int lead, trail;
-		if (k->regex != NULL && rules_anchors(k->regex, &lead, &trail) != 0) {
-			rules_err(
-			        err, errlen,
-			        "rule \"%s\": condition %u (%s): \"^\" and \"$\" are the value's "
-			        "ends, only at the expression's start and end, around no top-level "
-			        "alternation (write ^(?:a|b)$)",
-			        d->name, c + 1, rules_field_names[k->field]);
-			return -1;
-		}
 		if (k->regex == NULL ||
-		    hs_expression_info(k->regex, k->caseless ? HS_FLAG_CASELESS : 0, &info, &ce) !=
-		            HS_SUCCESS) {
+		    hs_expression_info(k->regex, rules_flags(k), &info, &ce) != HS_SUCCESS) {
 			rules_err(err, errlen, "rule \"%s\": condition %u (%s): %s", d->name, c + 1,
 			          rules_field_names[k->field],
 			          ce != NULL ? ce->message : "no expression");
 			hs_free_compile_error(ce);
 			return -1;
 		}
-		free(info);
+		free(info); /* hs_expression_info() allocates with malloc() */
 	}
+	return 0;
+}
+
+/* A distinct expression: where it first appears, so that equal ones share an id. */
+struct rules_expr {
+	const struct rules_cond *c;
+	uint32_t id;
+};
+
+static bool
+rules_same(const struct rules_cond *a, const struct rules_cond *b)
+{
+	return a->field == b->field && a->caseless == b->caseless &&
+	       strcmp(a->regex, b->regex) == 0;
+}
+
+/* The distinct expressions of field f, in first-seen order, into *out; their count. A
+ * linear search per condition: compile time only, and sets share most expressions by
+ * design, so it is the number of distinct ones that matters. Hashing would do for sets
+ * that are large and all distinct; the 10,000-rule bench compiles in seconds either way,
+ * most of it Hyperscan's. -1: out of memory. */
+static long
+rules_distinct(const struct rules_def *defs, unsigned n, unsigned f, struct rules_expr **out,
+               uint32_t **id_of, uint32_t *ids_total)
+{
+	size_t cap = 0, nb = 0;
+	struct rules_expr *e = NULL;
+	unsigned cid = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned c = 0; c < defs[i].nb_conds; c++, cid++) {
+			const struct rules_cond *k = &defs[i].conds[c];
+			size_t j;
+
+			if (k->field != f)
+				continue;
+			for (j = 0; j < nb && !rules_same(e[j].c, k); j++)
+				;
+			if (j == nb) {
+				if (nb == cap) {
+					struct rules_expr *g;
+					cap = cap ? 2 * cap : 64;
+					g = realloc(e, cap * sizeof(*e));
+					if (g == NULL) {
+						free(e);
+						return -1;
+					}
+					e = g;
+				}
+				e[nb].c = k;
+				e[nb++].id = (*ids_total)++;
+			}
+			(*id_of)[cid] = e[j].id;
+		}
+	*out = e;
+	return (long)nb;
+}
+
+static int
+rules_compile_db(hs_database_t **db, const struct rules_expr *e, size_t nb, const char *what,
+                 char *err, size_t errlen)
+{
+	const char **expr = malloc(nb * sizeof(*expr));
+	unsigned *flags = malloc(nb * sizeof(*flags)), *ids = malloc(nb * sizeof(*ids));
+	hs_compile_error_t *ce = NULL;
+	int rc = -1;
+
+	if (expr == NULL || flags == NULL || ids == NULL) {
+		rules_err(err, errlen, "rules: out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < nb; j++) {
+		expr[j] = e[j].c->regex;
+		flags[j] = rules_flags(e[j].c);
+		ids[j] = (unsigned)j;
+	}
+	if (hs_compile_multi(expr, flags, ids, (unsigned)nb, HS_MODE_BLOCK, NULL, db, &ce) !=
+	    HS_SUCCESS) {
+		/* Each compiled alone (rules_check()); together they may still be refused,
+		 * e.g. for size. */
+		rules_err(err, errlen, "rules on %s: %s", what,
+		          ce != NULL ? ce->message : "compile failed");
+		hs_free_compile_error(ce);
+		*db = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(expr);
+	free(flags);
+	free(ids);
+	return rc;
+}
+
+/* Hyperscan's report of a method expression: its bit. */
+static int
+rules_on_method(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+                void *arg)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	*(uint64_t *)arg |= UINT64_C(1) << id;
+	return 0;
+}
+
+/* The method expressions: their database, and which of them each known method meets. */
+static int
+rules_methods(struct rules *r, const struct rules_expr *e, size_t nb, char *err, size_t errlen)
+{
+	hs_scratch_t *s = NULL;
+
+	if (nb == 0)
+		return 0;
+	if (rules_compile_db(&r->mdb, e, nb, "method", err, errlen) != 0)
+		return -1;
+	if (hs_alloc_scratch(r->mdb, &s) != HS_SUCCESS) {
+		rules_err(err, errlen, "rules: out of memory");
+		return -1;
+	}
+	for (unsigned m = 1; m < SIP_METHOD_COUNT; m++) {
+		const char *name = sip_method_name((enum sip_method)m);
+
+		if (hs_scan(r->mdb, name, (unsigned)strlen(name), 0, s, rules_on_method,
+		            &r->by_method[m]) != HS_SUCCESS) {
+			hs_free_scratch(s);
+			rules_err(err, errlen, "rules: method %s: scan failed", name);
+			return -1;
+		}
+	}
+	hs_free_scratch(s);
 	return 0;
 }
 
@@ -184,10 +266,11 @@ struct rules *
 rules_compile(const struct rules_def *defs, unsigned n, char *err, size_t errlen)
 {
 	struct rules *r;
-	unsigned nexpr = 0, nsub = 0, k = 0;
-	char **expr = NULL;
-	unsigned *flags = NULL, *ids = NULL;
-	hs_compile_error_t *ce = NULL;
+	unsigned nconds = 0, cid = 0;
+	uint32_t *id_of = NULL, ids_total = 0;
+	struct rules_expr *fe[RULES_NB_FIELDS] = {0};
+	long fn[RULES_NB_FIELDS] = {0};
+	uint32_t base[RULES_NB_FIELDS + 1] = {0};
 
 	if (n > RULES_MAX) {
 		rules_err(err, errlen, "%u rules: at most %u", n, RULES_MAX);
@@ -196,91 +279,114 @@ rules_compile(const struct rules_def *defs, unsigned n, char *err, size_t errlen
 	for (unsigned i = 0; i < n; i++) {
 		if (rules_check(&defs[i], i, err, errlen) != 0)
 			return NULL;
-		nexpr += defs[i].nb_conds > 1 ? defs[i].nb_conds + 1 : 1;
+		nconds += defs[i].nb_conds;
 	}
 	r = calloc(1, sizeof(*r));
-	if (r == NULL || (n > 0 && (r->names = calloc(n, sizeof(*r->names))) == NULL))
+	if (r == NULL)
 		goto nomem;
 	r->n = n;
-	for (unsigned i = 0; i < n; i++) {
-		snprintf(r->names[i], sizeof(r->names[i]), "%s", defs[i].name);
-		for (unsigned c = 0; c < defs[i].nb_conds; c++)
-			r->fields |= 1u << defs[i].conds[c].field;
-	}
 	if (n == 0)
 		return r;
-	expr = calloc(nexpr, sizeof(*expr));
-	flags = calloc(nexpr, sizeof(*flags));
-	ids = calloc(nexpr, sizeof(*ids));
-	if (expr == NULL || flags == NULL || ids == NULL)
+	r->names = calloc(n, sizeof(*r->names));
+	r->all = calloc(n, sizeof(*r->all));
+	r->mneed = calloc(n, sizeof(*r->mneed));
+	r->monly = calloc(n, sizeof(*r->monly));
+	id_of = calloc(nconds, sizeof(*id_of));
+	if (r->names == NULL || r->all == NULL || r->mneed == NULL || r->monly == NULL ||
+	    id_of == NULL)
 		goto nomem;
-	/* Ids: rule i reports as i; the conditions of a rule with several are quiet
-	 * sub-expressions (ids from n up) that a logical combination reports as i. */
-	for (unsigned i = 0; i < n; i++) {
-		const struct rules_def *d = &defs[i];
+	/* Distinct expressions per field; ids of the method ones are their bits, the
+	 * others' are numbered field after field for the owner table. */
+	for (unsigned f = 0; f < RULES_NB_FIELDS; f++) {
+		uint32_t t = 0;
 
-		if (d->nb_conds == 1) {
-			if ((expr[k] = rules_wrap(&d->conds[0])) == NULL)
-				goto nomem;
-			flags[k] =
-			        HS_FLAG_SINGLEMATCH | (d->conds[0].caseless ? HS_FLAG_CASELESS : 0);
-			ids[k++] = i;
-			continue;
-		}
-		size_t clen = 16 * d->nb_conds;
-		char *comb = malloc(clen);
-		size_t at = 0;
-
-		if (comb == NULL)
+		fn[f] = rules_distinct(defs, n, f, &fe[f], &id_of,
+		                       f == RULES_METHOD ? &t : &ids_total);
+		if (fn[f] < 0)
 			goto nomem;
-		for (unsigned c = 0; c < d->nb_conds; c++) {
-			if ((expr[k] = rules_wrap(&d->conds[c])) == NULL) {
-				free(comb);
-				goto nomem;
-			}
-			flags[k] = HS_FLAG_QUIET | (d->conds[c].caseless ? HS_FLAG_CASELESS : 0);
-			ids[k++] = n + nsub;
-			at += (size_t)snprintf(comb + at, clen - at, "%s%u", c > 0 ? " & " : "",
-			                       n + nsub);
-			nsub++;
-		}
-		expr[k] = comb;
-		flags[k] = HS_FLAG_COMBINATION | HS_FLAG_SINGLEMATCH;
-		ids[k++] = i;
+		base[f + 1] = ids_total;
 	}
-	if (hs_compile_multi((const char *const *)expr, flags, ids, k, HS_MODE_VECTORED, NULL,
-	                     &r->db, &ce) != HS_SUCCESS) {
-		/* Each expression compiled alone (rules_check()); together they may still be
-		 * refused, e.g. for size: say which one Hyperscan names, if any. */
-		unsigned e = ce != NULL && ce->expression >= 0 ? (unsigned)ce->expression : k;
-		unsigned id = e < k ? ids[e] : 0;
-
-		if (e < k && id < n)
-			rules_err(err, errlen, "rule \"%s\": %s", r->names[id], ce->message);
-		else
-			rules_err(err, errlen, "rules: %s",
-			          ce != NULL ? ce->message : "compile failed");
-		hs_free_compile_error(ce);
-		r->db = NULL;
+	if (fn[RULES_METHOD] > (long)RULES_METHOD_CONDS_MAX) { /* before their bits are taken */
+		rules_err(err, errlen, "rules: %ld different method conditions, at most %u",
+		          fn[RULES_METHOD], RULES_METHOD_CONDS_MAX);
 		goto fail;
 	}
-	if (hs_database_size(r->db, &r->db_bytes) != HS_SUCCESS)
-		r->db_bytes = 0;
-	for (unsigned i = 0; i < k; i++)
-		free(expr[i]);
-	free(expr);
-	free(flags);
-	free(ids);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned bit = 0;
+
+		snprintf(r->names[i], sizeof(r->names[i]), "%s", defs[i].name);
+		for (unsigned c = 0; c < defs[i].nb_conds; c++, cid++) {
+			r->fields |= 1u << defs[i].conds[c].field;
+			if (defs[i].conds[c].field == RULES_METHOD)
+				r->mneed[i] |= UINT64_C(1) << id_of[cid];
+			else
+				r->all[i] |= (uint8_t)(1u << bit++);
+		}
+		if (r->all[i] == 0)
+			r->monly[r->nmonly++] = i;
+	}
+	if (rules_methods(r, fe[RULES_METHOD], (size_t)fn[RULES_METHOD], err, errlen) != 0)
+		goto fail;
+	/* Owners of each distinct expression, ascending by rule (counting sort). */
+	r->own_at = calloc(ids_total + 1, sizeof(*r->own_at));
+	r->own = calloc(nconds ? nconds : 1, sizeof(*r->own));
+	if (r->own_at == NULL || r->own == NULL)
+		goto nomem;
+	cid = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned c = 0; c < defs[i].nb_conds; c++, cid++)
+			if (defs[i].conds[c].field != RULES_METHOD)
+				r->own_at[id_of[cid] + 1]++;
+	for (uint32_t id = 0; id < ids_total; id++)
+		r->own_at[id + 1] += r->own_at[id];
+	{
+		uint32_t *fill = calloc(ids_total + 1, sizeof(*fill));
+
+		if (fill == NULL)
+			goto nomem;
+		cid = 0;
+		for (unsigned i = 0; i < n; i++) {
+			unsigned bit = 0;
+
+			for (unsigned c = 0; c < defs[i].nb_conds; c++, cid++) {
+				uint32_t id = id_of[cid];
+
+				if (defs[i].conds[c].field == RULES_METHOD)
+					continue;
+				r->own[r->own_at[id] + fill[id]++] = (struct rules_of_cond){
+				        .rule = i, .bit = (uint8_t)(1u << bit++)};
+			}
+		}
+		free(fill);
+	}
+	for (unsigned f = 0; f < RULES_NB_FIELDS; f++) {
+		size_t bytes;
+
+		if (f == RULES_METHOD || fn[f] == 0)
+			continue;
+		if (rules_compile_db(&r->db[f], fe[f], (size_t)fn[f], rules_field_names[f], err,
+		                     errlen) != 0)
+			goto fail;
+		/* The owner table is indexed by a global id: this field's ids start at base. */
+		r->base[f] = base[f];
+		if (hs_database_size(r->db[f], &bytes) == HS_SUCCESS)
+			r->db_bytes += bytes;
+	}
+	if (r->mdb != NULL) {
+		size_t bytes;
+		if (hs_database_size(r->mdb, &bytes) == HS_SUCCESS)
+			r->db_bytes += bytes;
+	}
+	for (unsigned f = 0; f < RULES_NB_FIELDS; f++)
+		free(fe[f]);
+	free(id_of);
 	return r;
 nomem:
 	rules_err(err, errlen, "rules: out of memory");
 fail:
-	if (expr != NULL)
-		for (unsigned i = 0; i < nexpr; i++)
-			free(expr[i]);
-	free(expr);
-	free(flags);
-	free(ids);
+	for (unsigned f = 0; f < RULES_NB_FIELDS; f++)
+		free(fe[f]);
+	free(id_of);
 	rules_free(r);
 	return NULL;
 }
@@ -290,8 +396,15 @@ rules_free(struct rules *r)
 {
 	if (r == NULL)
 		return;
-	hs_free_database(r->db);
+	for (unsigned f = 0; f < RULES_NB_FIELDS; f++)
+		hs_free_database(r->db[f]);
+	hs_free_database(r->mdb);
 	free(r->names);
+	free(r->all);
+	free(r->mneed);
+	free(r->monly);
+	free(r->own_at);
+	free(r->own);
 	free(r);
 }
 
@@ -325,7 +438,7 @@ rules_scratch_new(const struct rules *r)
 	struct rules_scratch *s = calloc(1, sizeof(*s));
 
 	if (s != NULL && rules_scratch_grow(&s, r) != 0) {
-		free(s);
+		rules_scratch_free(s);
 		return NULL;
 	}
 	return s;
@@ -336,9 +449,12 @@ rules_scratch_grow(struct rules_scratch **s, const struct rules *r)
 {
 	if (*s == NULL)
 		return -1;
-	if (r->db == NULL)
-		return 0;
-	return hs_alloc_scratch(r->db, &(*s)->s) == HS_SUCCESS ? 0 : -1;
+	for (unsigned f = 0; f < RULES_NB_FIELDS; f++)
+		if (r->db[f] != NULL && hs_alloc_scratch(r->db[f], &(*s)->s) != HS_SUCCESS)
+			return -1;
+	if (r->mdb != NULL && hs_alloc_scratch(r->mdb, &(*s)->s) != HS_SUCCESS)
+		return -1;
+	return 0;
 }
 
 size_t
@@ -360,23 +476,58 @@ rules_scratch_free(struct rules_scratch *s)
 	free(s);
 }
 
+/* Conditions of rules with several, met so far in this message: few, since SINGLEMATCH
+ * reports each expression once and method conditions are not among them. Past
+ * RULES_HITS_MAX more are not kept (rules_match() says so). */
+#define RULES_HITS_MAX 64u
+
 struct rules_ctx {
-	int best; /* lowest rule index matched and accepted; INT_MAX-like when none */
+	const struct rules *r;
+	int best;      /* lowest rule matched and accepted so far; RULES_MAX when none */
+	uint64_t mmet; /* the method expressions this request's method meets */
+	uint32_t base; /* owner-table id of the database being scanned's first expression */
 	rules_accept_fn accept;
 	void *arg;
+	unsigned nhits;
+	bool lost; /* a hit did not fit */
+	struct rules_of_cond hits[RULES_HITS_MAX];
 };
+
+/* Rule may win: its method conditions hold and the caller accepts it. */
+static bool
+rules_take(struct rules_ctx *c, uint32_t rule)
+{
+	if ((int)rule >= c->best || (c->r->mneed[rule] & ~c->mmet) != 0 ||
+	    (c->accept != NULL && !c->accept(c->arg, rule)))
+		return false;
+	c->best = (int)rule;
+	return true;
+}
 
 static int
 rules_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
                void *arg)
 {
 	struct rules_ctx *c = arg;
+	const struct rules *r = c->r;
+	uint32_t g = c->base + id;
 
 	(void)from;
 	(void)to;
 	(void)flags;
-	if ((int)id < c->best && (c->accept == NULL || c->accept(c->arg, id)))
-		c->best = (int)id;
+	/* Owners ascend by rule: past the best so far, none can win. */
+	for (uint32_t o = r->own_at[g]; o < r->own_at[g + 1]; o++) {
+		struct rules_of_cond oc = r->own[o];
+
+		if ((int)oc.rule >= c->best)
+			break;
+		if (r->all[oc.rule] == oc.bit)
+			rules_take(c, oc.rule);
+		else if (c->nhits < RULES_HITS_MAX)
+			c->hits[c->nhits++] = oc;
+		else
+			c->lost = true;
+	}
 	return c->best == 0; /* nothing can come before rule 0: stop */
 }
 
@@ -384,31 +535,56 @@ int
 rules_match(const struct rules *r, struct rules_scratch *s, const struct rules_input *in,
             rules_accept_fn accept, void *ctx)
 {
-	const char *data[2 * RULES_NB_FIELDS + 1];
-	unsigned len[2 * RULES_NB_FIELDS + 1], nb = 0;
-	struct rules_ctx c = {.best = (int)RULES_MAX, .accept = accept, .arg = ctx};
-	hs_error_t e;
+	struct rules_ctx c;
 
-	if (r->db == NULL)
+	if (r->n == 0)
 		return -1;
-	for (uint32_t f = r->fields; f != 0; f &= f - 1) {
+	c.r = r;
+	c.best = (int)RULES_MAX;
+	c.accept = accept;
+	c.arg = ctx;
+	c.nhits = 0;
+	c.lost = false;
+	c.mmet = 0;
+	if (r->mdb != NULL && in->len[RULES_METHOD] != 0) {
+		if (in->method != SIP_METHOD_OTHER && in->method < SIP_METHOD_COUNT)
+			c.mmet = r->by_method[in->method];
+		else if (hs_scan(r->mdb, (const char *)in->p[RULES_METHOD], in->len[RULES_METHOD],
+		                 0, s->s, rules_on_method, &c.mmet) != HS_SUCCESS)
+			return -2;
+	}
+	/* Rules on the method alone need no scan. */
+	for (unsigned i = 0; i < r->nmonly && (int)r->monly[i] < c.best; i++)
+		if (rules_take(&c, r->monly[i]))
+			break;
+	for (uint32_t f = r->fields & ~(1u << RULES_METHOD); f != 0 && c.best != 0; f &= f - 1) {
 		unsigned k = (unsigned)__builtin_ctz(f);
+		hs_error_t e;
 
 		if (in->len[k] == 0)
 			continue;
-		data[nb] = rules_sep[k];
-		len[nb++] = sizeof(rules_sep[k]);
-		data[nb] = (const char *)in->p[k];
-		len[nb++] = in->len[k];
+		c.base = r->base[k];
+		e = hs_scan(r->db[k], (const char *)in->p[k], in->len[k], 0, s->s, rules_on_match,
+		            &c);
+		if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
+			return -2;
 	}
-	if (nb == 0)
-		return -1;
-	data[nb] = rules_sep[0]; /* the line feed that ends the last value, for "...$" */
-	len[nb++] = 1;
-	e = hs_scan_vector(r->db, data, len, nb, 0, s->s, rules_on_match, &c);
-	if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
-		return -2;
-	return c.best < (int)RULES_MAX ? c.best : -1;
+	/* Rules of several conditions: the ones whose every condition was met. */
+	for (unsigned i = 0; i < c.nhits; i++) {
+		uint32_t rule = c.hits[i].rule;
+		uint8_t got = 0;
+
+		if ((int)rule >= c.best)
+			continue;
+		for (unsigned j = i; j < c.nhits; j++)
+			if (c.hits[j].rule == rule)
+				got |= c.hits[j].bit;
+		if (got == r->all[rule])
+			rules_take(&c, rule);
+	}
+	if (c.best < (int)RULES_MAX)
+		return c.best;
+	return c.lost ? -3 : -1;
 }
 
 /* A header's value region without the white space around it. */
@@ -429,6 +605,7 @@ rules_trimmed(struct rules_input *in, unsigned f, const uint8_t *buf, struct sip
 void
 rules_input_of(struct rules_input *in, const uint8_t *buf, const struct sip_msg *m)
 {
+	in->method = m->kind == SIP_REQUEST ? m->method : SIP_METHOD_OTHER;
 	in->p[RULES_METHOD] = buf + m->method_name.off;
 	in->len[RULES_METHOD] = m->kind == SIP_REQUEST ? m->method_name.len : 0;
 	in->p[RULES_RURI] = buf + m->uri.off;

@@ -277,6 +277,16 @@ int cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen);
 /** Fill h with the health-check defaults cfg_load() uses when the file has no block. */
 void cfg_health_default(struct cfg_health *h);
 
+#define CFG_KEY_CHECK_STRLEN 9u /**< 8 hex digits and a NUL */
+
+/**
+ * The hash key's check value: 8 hex digits, equal on instances with the same key and
+ * different (but for one pair in 4 billion) otherwise; it reveals nothing of the key
+ * (HMAC-SHA256 of a fixed label under it). Shown by `siphonctl show groups` and the
+ * metric siphon_hash_key_info. @return 0, or -1 (no key; out empty).
+ */
+int cfg_key_check(const struct sph_cfg *cfg, char out[CFG_KEY_CHECK_STRLEN]);
+
 /** Release a configuration and everything it owns. NULL is a no-op. */
 void cfg_free(struct sph_cfg *cfg);
 

@@ -7,21 +7,15 @@
  * syntax, optionally caseless) on one field's value: method, Request-URI, From, To,
  * User-Agent (or Server), Contact. A rule matches when all its conditions do; of the
  * rules that match (and that the caller's own test accepts: source prefixes, VIP), the
- * first in order wins. The control plane compiles every rule into ONE Hyperscan
- * database (rules_compile(): never on a worker); a worker then scans a request once
- * (rules_match()): the values of the fields some rule needs, in place in the packet, as
- * one vectored scan, so the cost hardly grows with the number of rules.
+ * first in order wins. The control plane compiles the conditions into Hyperscan
+ * databases, one per field (rules_compile(): never on a worker); a worker then scans
+ * each field some rule needs once, in place in the packet (rules_match()): the cost
+ * grows with the fields the rules use, hardly with how many rules there are. Each
+ * expression is matched against the field's value alone, as Hyperscan's block mode
+ * reads a buffer: "^" and "$" are the value's start and end. Rules of several
+ * conditions are put together after the scans, from the conditions each reported.
  *
- * How one database keeps each condition on its own field: the scan sees every needed
- * field as "\n<field>\n<value>", and a last "\n" (the separators are constants, the
- * values the packet's bytes; SIP header values hold no line feed), and each condition
- * is compiled as "\n<field>\n[^\n]*(?:REGEX)": "." never leaves the value, a leading
- * "^" drops the "[^\n]*" and a trailing "$" becomes "\n", so they are the value's start
- * and end ("^" and "$" elsewhere are refused). A negated class can match a line feed
- * and so reach into the next field: write [^x\n] (docs/protection.md). Conditions of
- * one rule are combined by Hyperscan itself (logical combinations).
- *
- * Memory: the compiled database (rules_db_bytes()) is read-only and shared by every
+ * Memory: the compiled databases (rules_db_bytes()) are read-only and shared by every
  * worker; each worker owns a scratch (rules_scratch_new(), rules_scratch_bytes()).
  * Pure C and Hyperscan, no DPDK.
  */
@@ -76,6 +70,7 @@ struct rules_scratch;
 struct rules_input {
 	const uint8_t *p[RULES_NB_FIELDS];
 	uint16_t len[RULES_NB_FIELDS];
+	uint8_t method; /**< enum sip_method of the method token (SIP_METHOD_OTHER: unknown) */
 };
 
 /**
@@ -129,8 +124,11 @@ typedef int (*rules_accept_fn)(void *ctx, unsigned rule);
 /**
  * The first rule (lowest index) whose conditions all match in and that accept accepts.
  *
- * @return its index, -1 when none, -2 when Hyperscan failed (a scratch that does not fit
- *         r: a bug, counted by the caller). Any lcore; no allocation, no locks, no syscalls.
+ * @return its index; -1 when none; -2 when Hyperscan failed (a scratch that does not fit
+ *         r: a bug, counted by the caller); -3 when none was found but more conditions of
+ *         rules with several met than rules_match() keeps (64 in one message), so one of
+ *         those rules may have matched (counted by the caller). Any lcore; no allocation,
+ *         no locks, no syscalls.
  */
 int rules_match(const struct rules *r, struct rules_scratch *s, const struct rules_input *in,
                 rules_accept_fn accept, void *ctx);
