@@ -375,6 +375,17 @@ main(int argc, char **argv)
 		goto out;
 	}
 	cfg = NULL;
+	/* The SIP-over-TLS/TCP edge (docs/edge.md), on its own thread: optional like the
+	 * rest, so a bad certificate never stops UDP forwarding; said loudly. First of the
+	 * control plane's parts, before metrics computes the key's check value with
+	 * libcrypto: OpenSSL's allocations can then still go to the edge's arena. */
+	if (gen_cfg(ops)->edge.nb_tls + gen_cfg(ops)->edge.nb_mtls + gen_cfg(ops)->edge.nb_tcp >
+	    0) {
+		if (edge_start(gen_cfg(ops), edge_snap_pick, dp, &edge, err, sizeof(err)) != 0)
+			fprintf(stderr, "siphon: %s; running without the edge\n", err);
+		else
+			printf("siphon: edge proxy on\n");
+	}
 	/* Forwarding matters more than the control socket: without it siphon still runs,
 	 * and says so loudly (the socket may be held by another instance). */
 	sock = ctl_sock_open(gen_cfg(ops)->ctl_socket, gen_cfg(ops)->ctl_mode,
@@ -401,15 +412,6 @@ main(int argc, char **argv)
 			fprintf(stderr, "siphon: %s; running without metrics\n", err);
 		else
 			printf("siphon: metrics on http://%s/metrics\n", listen);
-	}
-	/* The SIP-over-TLS/TCP edge (docs/edge.md), on its own thread: optional like the
-	 * rest, so a bad certificate never stops UDP forwarding; said loudly. */
-	if (gen_cfg(ops)->edge.nb_tls + gen_cfg(ops)->edge.nb_mtls + gen_cfg(ops)->edge.nb_tcp >
-	    0) {
-		if (edge_start(gen_cfg(ops), edge_snap_pick, dp, &edge, err, sizeof(err)) != 0)
-			fprintf(stderr, "siphon: %s; running without the edge\n", err);
-		else
-			printf("siphon: edge proxy on\n");
 	}
 	fflush(stdout);
 	dp_launch(dp);
