@@ -775,21 +775,26 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		struct cfg_addr a;
 		uint16_t port;
 		char host[64];
-		if (sip_parse(e->obuf, o, &m2) != SIP_OK || m2.via_host.len == 0 ||
-		    m2.via_host.len >= sizeof(host)) {
+		if (sip_parse(e->obuf, o, &m2) != SIP_OK || m2.via_host.len == 0) {
 			ST_INC(e, client_resp_drop);
 			return;
 		}
+		/* A received= or host longer than any address literal is no address. */
 		struct sip_span hs = m2.via_received.len != 0 ? m2.via_received : m2.via_host;
+		if (hs.len >= sizeof(host)) {
+			ST_INC(e, client_resp_drop);
+			return;
+		}
 		memcpy(host, e->obuf + hs.off, hs.len);
 		host[hs.len] = '\0';
 		port = m2.via_port != 0 ? m2.via_port : CFG_DEFAULT_PORT;
-		if (m2.via_rport.len != 0) {
-			unsigned long rp =
-			        strtoul((const char *)e->obuf + m2.via_rport.off, NULL, 10);
-			if (rp > 0 && rp < 65536)
-				port = (uint16_t)rp;
+		uint32_t rp = 0;
+		for (uint16_t k = 0; k < m2.via_rport.len && rp < 65536; k++) {
+			uint8_t d = e->obuf[m2.via_rport.off + k];
+			rp = d >= '0' && d <= '9' ? rp * 10 + (d - '0') : 65536;
 		}
+		if (rp > 0 && rp < 65536)
+			port = (uint16_t)rp;
 		uint16_t ignored;
 		if (cfg_addr_parse(host, &a, &ignored) != 0) {
 			ST_INC(e, client_resp_drop); /* backends name themselves by address */

@@ -168,9 +168,9 @@ def register_through(reg, sock, user, cseq=1, split=False, transport="TLS"):
     return (path[0] if path else ""), req
 
 
-def message_to(reg, route, user, n):
+def message_to(reg, route, user, n, via_params=""):
     reg.send(f"MESSAGE sip:{user}@10.9.9.9:5061;transport=tls SIP/2.0\r\n"
-             f"Via: SIP/2.0/UDP {HOST}:{REG_UDP};branch=z9hG4bK-m{n}\r\n"
+             f"Via: SIP/2.0/UDP {HOST}:{REG_UDP};branch=z9hG4bK-m{n}{via_params}\r\n"
              f"Route: {route}\r\n"
              f"Max-Forwards: 70\r\n"
              f"From: <sip:server@edge.test>;tag=s{n}\r\n"
@@ -397,6 +397,18 @@ edge = {{
         check(r200.startswith("SIP/2.0 200") and headers(r200, "Via") == [mv[1]],
               "alice's 200 reaches the registrar with only its Via")
 
+        # A next hop whose received= is no address: alice's answer is dropped, counted
+        # (a backend names itself by address), and nothing overflows.
+        message_to(reg, path, "alice", 9, ";received=" + "a" * 200)
+        m9 = ar.msg()
+        alice.sendall(response(m9, 200, "OK").encode())
+        message_to(reg, path, "alice", 10)
+        m10 = ar.msg()
+        alice.sendall(response(m10, 200, "OK").encode())
+        r10, _ = reg.recv()
+        check(headers(r10, "Call-ID") == ["msg-10"],
+              "a response with an unusable next hop is dropped, the next one relayed")
+
         # A forged token: 430, and no byte to anyone's connection.
         forged = path.replace(path[5:13], "00000000" if path[5:13] != "00000000" else "11111111")
         message_to(reg, forged, "alice", 2)
@@ -508,7 +520,7 @@ edge = {{
         print("counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
         for k, want in [("closed_handshake", 1), ("closed_handshake_timeout", 1),
                         ("closed_parse", 2), ("closed_msg_size", 1), ("closed_header_size", 1),
-                        ("flow_failed", 2), ("keepalives", 2)]:
+                        ("flow_failed", 2), ("keepalives", 2), ("client_resp_drop", 1)]:
             check(st.get(k, 0) >= want, f"counter {k} = {st.get(k)} (>= {want})")
         check(st.get("conns_open") == 3, f"open connections: {st.get('conns_open')} (witness, bob, carol)")
         if os.environ.get("GLIBC_TUNABLES"):
