@@ -71,6 +71,10 @@ edge_frame_next(const uint8_t *p, size_t n, uint32_t hdr_max, uint32_t msg_max, 
 		return EDGE_FRAME_MORE;
 	}
 
+	if (hend > msg_max) { /* a header section alone over the message limit */
+		*err = EDGE_FERR_MSG_SIZE;
+		return EDGE_FRAME_ERR;
+	}
 	/* The scanner's spans are 16-bit: it sees at most msg_max octets, which is enough
 	 * to hold any message the limit lets through. */
 	size_t view = n < msg_max ? n : msg_max;

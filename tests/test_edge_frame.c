@@ -153,6 +153,11 @@ Test(edge_frame, message_limit)
 	cr_assert_eq(edge_frame_next((const uint8_t *)big, sizeof(big) - 1, 8192, 65535, &m, &len,
 	                             &err, &v),
 	             EDGE_FRAME_MORE);
+	/* a header section within max_header but alone over max_message */
+	cr_assert_eq(
+	        edge_frame_next((const uint8_t *)REG, strlen(REG), 8192, 100, &m, &len, &err, &v),
+	        EDGE_FRAME_ERR);
+	cr_assert_eq(err, EDGE_FERR_MSG_SIZE);
 	const char huge[] = MSG_HDR "Content-Length: 4294967295\r\n\r\n";
 	cr_assert_eq(edge_frame_next((const uint8_t *)huge, sizeof(huge) - 1, 8192, 65535, &m, &len,
 	                             &err, &v),
