@@ -1179,6 +1179,11 @@ static const struct cfg_key edge_keys[] = {
          "connections in all: the table's size, allocated at start (88 octets each)", NULL, 0},
         {"handshake_timeout_ms", p_u32, EDGE_OFF(handshake_timeout_ms), 100, 600000, 10000,
          "integer", NULL, NULL, "from accept to a finished TLS handshake", NULL, 0},
+        {"message_timeout_ms", p_u32, EDGE_OFF(message_timeout_ms), 100, 600000, 10000, "integer",
+         NULL, NULL,
+         "from a message's first octet to its last; a client trickling one (slow-loris) is "
+         "closed",
+         NULL, 0},
         {"idle_timeout_s", p_u32, EDGE_OFF(idle_timeout_s), 1, 86400, 900, "integer", NULL, NULL,
          "seconds without a byte from the client (keep-alives count) before it is closed", NULL, 0},
 };

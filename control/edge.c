@@ -22,8 +22,8 @@
  * - The generation of a slot grows on every reuse; flow tokens (edge_flow.h) carry slot
  *   and generation, so a token of a closed connection never reaches the slot's next
  *   owner: it gets 430 Flow Failed.
- * - Timeouts (handshake, idle) are found by a sweep of the table once a second: O(n),
- *   about 1 ms at 10^5 records; a timer wheel is the next step if that shows up.
+ * - Timeouts (handshake, idle, an unfinished message) are found by a sweep of the table once a
+ * second: O(n), about 1 ms at 10^5 records; a timer wheel is the next step if that shows up.
  * - Connections per source address are counted in 65536 buckets chosen by keyed hash of
  *   the address: two sources sharing a bucket share its limit (an attacker cannot aim
  *   at one, the key is secret), and the table's size never depends on the traffic.
@@ -80,7 +80,8 @@ struct edge_conn {
 	uint32_t gen;     /* grows on every reuse of the slot */
 	int32_t fd;       /* -1 when free */
 	uint32_t next;    /* free list */
-	uint32_t born_ms; /* accept time, monotonic ms (truncated): the handshake timeout */
+	uint32_t born_ms; /* monotonic ms (truncated): accept time (the handshake timeout), then
+	                     the first octet of the unfinished message in pend (its timeout) */
 	uint32_t last_s;  /* last byte from the client, monotonic s: the idle timeout */
 	uint32_t rate_s;  /* second the rate count is for */
 	uint16_t rate_n;  /* messages in that second */
@@ -1058,6 +1059,8 @@ conn_readable(struct edge *e, uint32_t slot)
 	struct edge_conn *c = &e->conns[slot];
 	size_t n = c->pend_len;
 
+	int fresh = n == 0; /* what is left at the end starts a new message */
+
 	if (n > 0)
 		memcpy(e->buf, c->pend, n);
 	edge_mem_free(c->pend);
@@ -1091,10 +1094,16 @@ conn_readable(struct edge *e, uint32_t slot)
 		}
 		c->last_s = (uint32_t)(now_ms() / 1000u);
 		n += (size_t)r;
+		size_t before = n;
 		if (conn_frames(e, slot, &n) < 0)
 			return;
+		fresh |= n < before;
 	}
 	if (n > 0) {
+		/* A slow-loris trickles one message for ever: it gets message_timeout_ms from
+		 * its first octet, however often octets come. */
+		if (fresh)
+			c->born_ms = (uint32_t)now_ms();
 		c->pend = edge_mem_calloc(n);
 		if (c->pend == NULL) {
 			ST_INC(e, closed_write);
@@ -1175,6 +1184,10 @@ sweep(struct edge *e)
 		} else if (c->state == CONN_OPEN &&
 		           (uint32_t)(now_s - c->last_s) >= e->c.idle_timeout_s) {
 			ST_INC(e, closed_idle);
+			conn_close(e, i);
+		} else if (c->state == CONN_OPEN && c->pend_len > 0 &&
+		           (uint32_t)(now32 - c->born_ms) >= e->c.message_timeout_ms) {
+			ST_INC(e, closed_slow);
 			conn_close(e, i);
 		}
 	}

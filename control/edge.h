@@ -29,6 +29,7 @@
 	  "TLS handshakes that failed (plaintext on a TLS port, bad certificate)")                 \
 	X(closed_handshake_timeout, "TLS handshakes not done within handshake_timeout_ms")         \
 	X(closed_idle, "connections closed after idle_timeout_s without a byte")                   \
+	X(closed_slow, "connections closed: a message not whole within message_timeout_ms")        \
 	X(closed_header_size, "connections closed: a header section over max_header")              \
 	X(closed_msg_size, "connections closed: a message over max_message")                       \
 	X(closed_no_length, "connections closed: a message without Content-Length")                \

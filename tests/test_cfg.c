@@ -2002,6 +2002,7 @@ Test(cfg, edge)
 	cr_assert_eq(cfg->edge.max_message, 65535);
 	cr_assert_eq(cfg->edge.max_conns, 100000);
 	cr_assert_eq(cfg->edge.idle_timeout_s, 900);
+	cr_assert_eq(cfg->edge.message_timeout_ms, 10000);
 	cr_assert_eq(cfg->edge.client_verify, CFG_EDGE_VERIFY_REQUIRED);
 	cr_assert_str_eq(cfg->edge.flow_key, K16);
 	round_trip(cfg);
@@ -2018,7 +2019,7 @@ Test(cfg, edge)
 	                       "\"TLS_AES_128_GCM_SHA256\";\n"
 	                       "max_header = 4096; max_message = 16384; max_msgs_per_sec = 7;\n"
 	                       "max_conns_per_ip = 3; max_conns = 50; handshake_timeout_ms = 500;\n"
-	                       "idle_timeout_s = 30; };\n",
+	                       "idle_timeout_s = 30; message_timeout_ms = 250; };\n",
 	                       &cfg, err),
 	             0, "%s", err);
 	cr_assert_eq(cfg->edge.nb_tls, 2);
@@ -2028,6 +2029,7 @@ Test(cfg, edge)
 	cr_assert_eq(cfg->edge.client_verify, CFG_EDGE_VERIFY_OPTIONAL);
 	cr_assert_eq(cfg->edge.max_conns_per_ip, 3);
 	cr_assert_eq(cfg->edge.idle_timeout_s, 30);
+	cr_assert_eq(cfg->edge.message_timeout_ms, 250);
 	back = write_and_reload(cfg, "edge.conf");
 	cr_assert(cfg_equal(cfg, back));
 	cr_assert_str_eq(back->edge.ciphersuites, "TLS_AES_128_GCM_SHA256");

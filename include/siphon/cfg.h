@@ -208,6 +208,7 @@ struct cfg_edge {
 	uint32_t max_conns_per_ip;              /**< connections from one source address */
 	uint32_t max_conns;                     /**< connections in all (the table's size) */
 	uint32_t handshake_timeout_ms;          /**< from accept to a finished TLS handshake */
+	uint32_t message_timeout_ms;            /**< from a message's first octet to its last */
 	uint32_t idle_timeout_s;                /**< without a byte from the client */
 };
 

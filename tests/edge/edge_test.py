@@ -242,6 +242,7 @@ edge = {{
     max_msgs_per_sec = 5;
     max_conns_per_ip = 3;
     idle_timeout_s = 1;
+    message_timeout_ms = 500;
 }};
 """)
     proc = subprocess.Popen([EDGE_RUN, conf], stdout=subprocess.PIPE, text=True)
@@ -283,13 +284,29 @@ edge = {{
         got = reg.drain()
         check(got == 5, f"max_msgs_per_sec: the five within the limit were relayed ({got})")
 
+        # message_timeout_ms: a header trickled an octet every 100 ms (never idle) is
+        # closed once its message is older than the limit (slow-loris).
+        slow = socket.create_connection((HOST, TCP), timeout=5)
+        trickled, t0 = 0, time.monotonic()
+        try:
+            for ch in ("REGISTER sip:x SIP/2.0\r\nX-Slow: " + "a" * 1000).encode():
+                slow.send(bytes([ch]))
+                trickled += 1
+                time.sleep(0.1)
+                if time.monotonic() - t0 > 8:
+                    break
+        except OSError:
+            pass
+        check(closed_by_peer(slow, 5) and time.monotonic() - t0 < 8,
+              f"message_timeout_ms: a trickled header is closed ({trickled} octets sent)")
+
         # idle_timeout_s: a connection that sends nothing is closed by the sweep.
         idle = socket.create_connection((HOST, TCP), timeout=5)
         check(closed_by_peer(idle, 5), "idle_timeout_s: a silent connection is closed")
 
         st = stats(proc)
         print("limits counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
-        for k in ("closed_handshake", "refused_per_ip", "closed_rate", "closed_idle"):
+        for k in ("closed_handshake", "refused_per_ip", "closed_rate", "closed_idle", "closed_slow"):
             check(st.get(k, 0) >= 1, f"limits: counter {k} = {st.get(k)}")
     finally:
         proc.send_signal(signal.SIGTERM)
