@@ -983,6 +983,234 @@ p_announce(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct
 	return rc;
 }
 
+/* ---- edge ---- */
+
+#define CFG_EDGE_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20"
+#define CFG_EDGE_SUITES  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+/* edge.tls, .mtls, .tcp: an array of "address:port"; the count follows the array. */
+static int
+p_edge_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_edge_listen *l = (struct cfg_edge_listen *)((char *)obj + k->off);
+	unsigned *nb = (unsigned *)(l + CFG_EDGE_LISTEN_MAX);
+	char q[CFG_QUOTE_MAX];
+	int n = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY)
+		return fail(x, s, "%s must be an array [ \"address:port\", ... ], got %s", k->name,
+		            type_name(s));
+	if (n > (int)CFG_EDGE_LISTEN_MAX)
+		return fail(x, s, "%s: too many addresses: %d, at most %u", k->name, n,
+		            CFG_EDGE_LISTEN_MAX);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = "";
+		int rc;
+
+		if (get_str(x, e, k->name, &v) < 0)
+			return -1;
+		rc = cfg_addr_parse(v, &l[i].addr, &l[i].port);
+		if (rc == -2)
+			return fail(x, e, "%s %s: port must be 1..65535", k->name, quote(q, v));
+		if (rc < 0 || l[i].port == 0)
+			return fail(x, e, "%s must hold \"address:port\" literals, got %s", k->name,
+			            quote(q, v));
+	}
+	*nb = (unsigned)n;
+	return 0;
+}
+
+/* edge.address: the backend-facing UDP address, a unicast "address:port". */
+static int
+p_edge_address(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	int port = read_addr(x, s, obj, k);
+
+	if (port < 0)
+		return -1;
+	if (port == 0)
+		return fail(x, s, "address needs a port, e.g. \"10.0.0.5:5070\"");
+	cfg->edge.address.port = (uint16_t)port;
+	return 0;
+}
+
+/* edge.certs, edge.keys: arrays of paths, as many of each. */
+static int
+p_edge_files(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	char(*f)[CFG_EDGE_PATH_MAX] = (char(*)[CFG_EDGE_PATH_MAX])((char *)obj + k->off);
+	char q[CFG_QUOTE_MAX];
+	int n = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY || n == 0)
+		return fail(x, s, "%s must be an array of one or more paths, got %s", k->name,
+		            type_name(s));
+	if (n > (int)CFG_EDGE_CERTS_MAX)
+		return fail(x, s, "%s: too many files: %d, at most %u", k->name, n,
+		            CFG_EDGE_CERTS_MAX);
+	if (cfg->edge.nb_certs != 0 && cfg->edge.nb_certs != (unsigned)n)
+		return fail(x, s, "certs and keys must list as many files, got %u and %d",
+		            cfg->edge.nb_certs, n);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = "";
+
+		if (get_str(x, e, k->name, &v) < 0)
+			return -1;
+		if (v[0] == '\0' || strlen(v) >= CFG_EDGE_PATH_MAX)
+			return fail(x, e, "%s: a path must be 1..%u characters, got %s", k->name,
+			            CFG_EDGE_PATH_MAX - 1, quote(q, v));
+		snprintf(f[i], CFG_EDGE_PATH_MAX, "%s", v);
+	}
+	cfg->edge.nb_certs = (unsigned)n;
+	return 0;
+}
+
+static int
+p_edge_verify(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	if (strcmp(v, "required") == 0)
+		cfg->edge.client_verify = CFG_EDGE_VERIFY_REQUIRED;
+	else if (strcmp(v, "optional") == 0)
+		cfg->edge.client_verify = CFG_EDGE_VERIFY_OPTIONAL;
+	else
+		return fail(x, s, "client_verify must be \"required\" or \"optional\", got %s",
+		            quote(q, v));
+	return 0;
+}
+
+/* A path or a cipher list: printable, within the field. */
+static int
+ck_edge_text(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	snprintf(msg, len,
+	         "%s must be 1..%lld printable characters without spaces, quotes or "
+	         "backslashes",
+	         k->name, k->max - 1);
+	return strnlen(v, (size_t)k->max) < (size_t)k->max && cfg_quotable_valid(v, (size_t)k->max)
+	               ? 0
+	               : -1;
+}
+
+static int
+ck_edge_key(const void *v, const struct cfg_key *k, char *msg, size_t len)
+{
+	size_t n = strnlen(v, CFG_EDGE_KEY_MAX + 1);
+
+	(void)k;
+	snprintf(msg, len, "flow_key must be %u..%u printable characters without spaces",
+	         CFG_EDGE_KEY_MIN, CFG_EDGE_KEY_MAX);
+	return n >= CFG_EDGE_KEY_MIN && n <= CFG_EDGE_KEY_MAX &&
+	                       cfg_quotable_valid(v, CFG_EDGE_KEY_MAX + 1)
+	               ? 0
+	               : -1;
+}
+
+#define EDGE_OFF(f) offsetof(struct sph_cfg, edge.f)
+static const struct cfg_key edge_keys[] = {
+        {"tls", p_edge_listen, EDGE_OFF(tls), 0, 0, 0, "array of strings", "`[]`",
+         "up to 4 `\"address:port\"`", "SIP over TLS listeners (5061 by convention)", NULL, 0},
+        {"mtls", p_edge_listen, EDGE_OFF(mtls), 0, 0, 0, "array of strings", "`[]`",
+         "up to 4 `\"address:port\"`",
+         "SIP over TLS listeners that ask for a client certificate (`client_ca`, "
+         "`client_verify`): carrier trunks",
+         NULL, 0},
+        {"tcp", p_edge_listen, EDGE_OFF(tcp), 0, 0, 0, "array of strings", "`[]`",
+         "up to 4 `\"address:port\"`", "plain SIP over TCP listeners", NULL, 0},
+        {"address", p_edge_address, EDGE_OFF(address.addr), 0, 1, 0, "string", NULL,
+         "`\"address:port\"`",
+         "the edge's backend-facing UDP address: its Via, Path and Record-Route name it, so "
+         "backends must reach it",
+         NULL, 1},
+        {"group", p_string, EDGE_OFF(group), 0, CFG_NAME_MAX, 0, "string", NULL,
+         "a group's [name](#names)",
+         "the group whose backends (registrars) receive what clients send, by the same "
+         "Maglev table as the dataplane",
+         ck_name, 1},
+        {"flow_key", p_string, EDGE_OFF(flow_key), 0, CFG_EDGE_KEY_MAX + 1, 0, "string", NULL,
+         "16..64 printable characters",
+         "HMAC-SHA256 key of the flow tokens; every instance serving one set of backends "
+         "needs the same",
+         ck_edge_key, 1},
+        {"certs", p_edge_files, EDGE_OFF(certs), 0, 0, 0, "array of strings", "`[]`",
+         "up to 8 paths",
+         "PEM certificate chains, leaf first; chains of one name set (ECDSA beside RSA) "
+         "share a context; SNI picks by their DNS names; the first is the default. "
+         "Required with `tls` or `mtls`",
+         NULL, 0},
+        {"keys", p_edge_files, EDGE_OFF(keys), 0, 0, 0, "array of strings", "`[]`",
+         "as many as `certs`", "their PEM private keys, in the same order", NULL, 0},
+        {"client_ca", p_string, EDGE_OFF(client_ca), 0, CFG_EDGE_PATH_MAX, 0, "string", "`\"\"`",
+         "a path", "CA file client certificates must chain to; required with `mtls`", ck_edge_text,
+         0},
+        {"client_verify", p_edge_verify, 0, 0, 0, 0, "string", "`\"required\"`",
+         "`\"required\"`, `\"optional\"`",
+         "on `mtls` listeners: refuse clients without a valid certificate, or only those "
+         "with an invalid one",
+         NULL, 0},
+        {"ciphers", p_string, EDGE_OFF(ciphers), 0, CFG_EDGE_SUITES_MAX, 0, "string",
+         "`\"" CFG_EDGE_CIPHERS "\"`", "an OpenSSL cipher list", "TLS 1.2 cipher suites",
+         ck_edge_text, 0},
+        {"ciphersuites", p_string, EDGE_OFF(ciphersuites), 0, CFG_EDGE_SUITES_MAX, 0, "string",
+         "the three AEAD suites", "an OpenSSL TLS 1.3 suite list", "TLS 1.3 cipher suites",
+         ck_edge_text, 0},
+        {"max_header", p_u32, EDGE_OFF(max_header), 256, 65535, 8192, "integer", NULL, NULL,
+         "octets of a header section; a longer one closes the connection (counted)", NULL, 0},
+        {"max_message", p_u32, EDGE_OFF(max_message), 512, 65535, 65535, "integer", NULL, NULL,
+         "octets of a message, body included; a longer one closes the connection", NULL, 0},
+        {"max_msgs_per_sec", p_u32, EDGE_OFF(max_msgs_per_sec), 1, 65535, 100, "integer", NULL,
+         NULL, "messages one connection may send in a second; more closes it", NULL, 0},
+        {"max_conns_per_ip", p_u32, EDGE_OFF(max_conns_per_ip), 1, 65535, 1000, "integer", NULL,
+         NULL,
+         "connections from one source address; more are refused (a PBX behind NAT "
+         "needs room)",
+         NULL, 0},
+        {"max_conns", p_u32, EDGE_OFF(max_conns), 1, 4000000, 100000, "integer", NULL, NULL,
+         "connections in all: the table's size, allocated at start (88 octets each)", NULL, 0},
+        {"handshake_timeout_ms", p_u32, EDGE_OFF(handshake_timeout_ms), 100, 600000, 10000,
+         "integer", NULL, NULL, "from accept to a finished TLS handshake", NULL, 0},
+        {"message_timeout_ms", p_u32, EDGE_OFF(message_timeout_ms), 100, 600000, 10000, "integer",
+         NULL, NULL,
+         "from a message's first octet to its last; a client trickling one (slow-loris) is "
+         "closed",
+         NULL, 0},
+        {"idle_timeout_s", p_u32, EDGE_OFF(idle_timeout_s), 1, 86400, 900, "integer", NULL, NULL,
+         "seconds without a byte from the client (keep-alives count) before it is closed", NULL, 0},
+};
+
+static int
+p_edge(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_edge *e = &x->cfg->edge;
+	int rc;
+
+	(void)obj, (void)k;
+	if (read_section(x, s, "edge", edge_keys, SPH_ARRAY_SIZE(edge_keys)) < 0)
+		return -1;
+	set_item(x, "edge");
+	rc = keys_require(x, s, edge_keys, SPH_ARRAY_SIZE(edge_keys));
+	if (rc == 0 && e->nb_tls + e->nb_mtls + e->nb_tcp == 0)
+		rc = fail(x, s, "at least one of tls, mtls and tcp must list an address");
+	if (rc == 0 && e->nb_tls + e->nb_mtls > 0 &&
+	    (config_setting_get_member(s, "certs") == NULL ||
+	     config_setting_get_member(s, "keys") == NULL))
+		rc = fail(x, s, "tls and mtls need certs and keys");
+	if (rc == 0 && e->nb_mtls > 0 && e->client_ca[0] == '\0')
+		rc = fail(x, s, "mtls needs client_ca");
+	x->item[0] = '\0';
+	return rc;
+}
+
 static const struct cfg_key top_keys[] = {
         {"hash_key", p_hash_key, 0, 0, 0, 0, "string", "—", "16..1024 bytes",
          "the same key, as text", NULL, 0},
@@ -1026,6 +1254,8 @@ static const struct cfg_key top_keys[] = {
          "", "SIP OPTIONS health checks of every backend", NULL, 0},
         {"announce", p_announce, 0, 0, 0, 0, "group, see [announce](#announce)", "off", "",
          "VIP routes kept for BIRD, and the graceful shutdown", NULL, 0},
+        {"edge", p_edge, 0, 0, 0, 0, "group, see [edge](#edge)", "off", "",
+         "the SIP-over-TLS/TCP edge proxy in front of the registrars", NULL, 0},
 };
 
 /* ---- ports ---- */
@@ -2367,6 +2597,9 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	cfg_health_default(&x.cfg->health);
 	keys_default(announce_keys, SPH_ARRAY_SIZE(announce_keys), x.cfg);
 	snprintf(x.cfg->ann_bird_socket, sizeof(x.cfg->ann_bird_socket), "%s", CFG_ANN_BIRD_SOCKET);
+	keys_default(edge_keys, SPH_ARRAY_SIZE(edge_keys), x.cfg);
+	snprintf(x.cfg->edge.ciphers, sizeof(x.cfg->edge.ciphers), "%s", CFG_EDGE_CIPHERS);
+	snprintf(x.cfg->edge.ciphersuites, sizeof(x.cfg->edge.ciphersuites), "%s", CFG_EDGE_SUITES);
 
 	config_init(&c);
 	rc = load(&x, &c);
@@ -2529,6 +2762,48 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		        cfg->ann_file, cfg->ann_bird_socket,
 		        cfg->ann_interface[0] != '\0' ? "\tinterface = \"" : "", cfg->ann_interface,
 		        cfg->ann_interface[0] != '\0' ? "\";\n" : "", (unsigned)cfg->ann_drain_ms);
+
+	if (cfg->edge.nb_tls + cfg->edge.nb_mtls + cfg->edge.nb_tcp > 0) {
+		const struct cfg_edge *e = &cfg->edge;
+		const struct {
+			const char *name;
+			const struct cfg_edge_listen *l;
+			unsigned n;
+		} ls[] = {{"tls", e->tls, e->nb_tls},
+		          {"mtls", e->mtls, e->nb_mtls},
+		          {"tcp", e->tcp, e->nb_tcp}};
+
+		fprintf(f, "\nedge = {\n");
+		for (size_t i = 0; i < SPH_ARRAY_SIZE(ls); i++) {
+			fprintf(f, "\t%s = [", ls[i].name);
+			for (unsigned j = 0; j < ls[i].n; j++)
+				fprintf(f, "%s\"%s\"", j ? ", " : " ",
+				        cfg_addr_format(&ls[i].l[j].addr, ls[i].l[j].port, m,
+				                        sizeof(m)));
+			fprintf(f, " ];\n");
+		}
+		fprintf(f, "\taddress = \"%s\";\n\tgroup = \"%s\";\n\tflow_key = \"%s\";\n",
+		        cfg_addr_format(&e->address.addr, e->address.port, m, sizeof(m)), e->group,
+		        e->flow_key);
+		if (e->nb_certs > 0) {
+			fprintf(f, "\tcerts = [");
+			for (unsigned j = 0; j < e->nb_certs; j++)
+				fprintf(f, "%s\"%s\"", j ? ", " : " ", e->certs[j]);
+			fprintf(f, " ];\n\tkeys = [");
+			for (unsigned j = 0; j < e->nb_certs; j++)
+				fprintf(f, "%s\"%s\"", j ? ", " : " ", e->keys[j]);
+			fprintf(f, " ];\n");
+		}
+		if (e->client_ca[0] != '\0')
+			fprintf(f, "\tclient_ca = \"%s\";\n", e->client_ca);
+		fprintf(f,
+		        "\tclient_verify = \"%s\";\n\tciphers = \"%s\";\n\tciphersuites = "
+		        "\"%s\";\n",
+		        e->client_verify == CFG_EDGE_VERIFY_OPTIONAL ? "optional" : "required",
+		        e->ciphers, e->ciphersuites);
+		keys_write(f, "\t", edge_keys, SPH_ARRAY_SIZE(edge_keys), cfg);
+		fprintf(f, "};\n");
+	}
 
 	if (cfg->nb_ports > 0) {
 		fprintf(f, "\nports = (\n");
@@ -2835,6 +3110,56 @@ validate_vips(struct val_ctx *v)
 	return rule_vips(&r);
 }
 
+/* edge = { ... }: what p_edge() checks of a file, on any configuration. */
+static int
+validate_edge(struct val_ctx *v)
+{
+	const struct cfg_edge *e = &v->cfg->edge;
+	const struct cfg_edge_listen *ls[] = {e->tls, e->mtls, e->tcp};
+	const unsigned nb[] = {e->nb_tls, e->nb_mtls, e->nb_tcp};
+
+	if (nb[0] + nb[1] + nb[2] == 0)
+		return 0; /* no edge */
+	v->file = 0;
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(edge_keys); i++) {
+		const struct cfg_key *k = &edge_keys[i];
+		char msg[256];
+
+		if (k->off == EDGE_OFF(client_ca) && e->client_ca[0] == '\0')
+			continue;
+		if (k->check != NULL &&
+		    k->check((const char *)v->cfg + k->off, k, msg, sizeof(msg)) < 0)
+			return vfail(v, "edge", 0, "%s", msg);
+		if (k->parse == p_u32) {
+			uint32_t val = *(const uint32_t *)((const char *)v->cfg + k->off);
+			if (val < k->min || val > k->max)
+				return vfail(v, "edge", 0, "%s must be %lld..%lld, got %u", k->name,
+				             k->min, k->max, val);
+		}
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (nb[i] > CFG_EDGE_LISTEN_MAX)
+			return vfail(v, "edge", 0, "at most %u addresses per listener kind",
+			             CFG_EDGE_LISTEN_MAX);
+		for (unsigned j = 0; j < nb[i]; j++)
+			if ((ls[i][j].addr.family != 4 && ls[i][j].addr.family != 6) ||
+			    ls[i][j].port == 0)
+				return vfail(v, "edge", 0, "listeners need an address and a port");
+	}
+	if ((e->address.addr.family != 4 && e->address.addr.family != 6) || e->address.port == 0)
+		return vfail(v, "edge", 0, "address needs an address and a port");
+	if (cfg_group_find(v->cfg, e->group) == NULL)
+		return vfail(v, "edge", 0, "group \"%.63s\" is not defined", e->group);
+	if (nb[0] + nb[1] > 0 && (e->nb_certs == 0 || e->nb_certs > CFG_EDGE_CERTS_MAX))
+		return vfail(v, "edge", 0, "tls and mtls need 1..%u certs and keys",
+		             CFG_EDGE_CERTS_MAX);
+	if (nb[1] > 0 && e->client_ca[0] == '\0')
+		return vfail(v, "edge", 0, "mtls needs client_ca");
+	if (e->client_verify > CFG_EDGE_VERIFY_OPTIONAL)
+		return vfail(v, "edge", 0, "client_verify must be \"required\" or \"optional\"");
+	return 0;
+}
+
 int
 cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 {
@@ -2881,6 +3206,8 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	if (cfg->ann_file[0] != '\0' &&
 	    keys_check(&v, announce_keys, SPH_ARRAY_SIZE(announce_keys), cfg, "announce", 0) < 0)
 		return -1;
+	if (validate_edge(&v) < 0)
+		return -1;
 	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
 		return -1;
 	return 0;
@@ -2898,6 +3225,7 @@ static const struct {
         {"metrics", metrics_keys, SPH_ARRAY_SIZE(metrics_keys)},
         {"health", health_keys, SPH_ARRAY_SIZE(health_keys)},
         {"announce", announce_keys, SPH_ARRAY_SIZE(announce_keys)},
+        {"edge", edge_keys, SPH_ARRAY_SIZE(edge_keys)},
         {"ports", port_keys, SPH_ARRAY_SIZE(port_keys)},
         {"groups", group_keys, SPH_ARRAY_SIZE(group_keys)},
         {"backends", backend_keys, SPH_ARRAY_SIZE(backend_keys)},

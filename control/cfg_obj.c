@@ -60,6 +60,13 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 	    strcmp(a->ctl_group, b->ctl_group) != 0 || a->metrics_port != b->metrics_port ||
 	    (a->metrics_port != 0 && !cfg_addr_equal(&a->metrics_addr, &b->metrics_addr)))
 		return 0;
+	/* struct cfg_edge is plain data only ever written into zeroed memory (cfg_load's
+	 * calloc, cfg_dup's copy), so its padding compares equal too. Without a listener the
+	 * edge is off and its other fields (defaults) say nothing. */
+	if ((a->edge.nb_tls + a->edge.nb_mtls + a->edge.nb_tcp > 0 ||
+	     b->edge.nb_tls + b->edge.nb_mtls + b->edge.nb_tcp > 0) &&
+	    memcmp(&a->edge, &b->edge, sizeof(a->edge)) != 0)
+		return 0;
 	if (a->health.enabled != b->health.enabled ||
 	    a->health.interval_ms != b->health.interval_ms ||
 	    a->health.timeout_ms != b->health.timeout_ms || a->health.fall != b->health.fall ||

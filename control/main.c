@@ -32,6 +32,8 @@
 #include "siphon/sph.h"
 #include "siphon/stats.h"
 #include "announce.h"
+#include "edge.h"
+#include "edge_snap.h"
 #include "metrics.h"
 #include "cmd.h"
 #include "gen.h"
@@ -312,6 +314,7 @@ main(int argc, char **argv)
 	struct ctl_sock *sock = NULL;
 	struct dp *dp = NULL;
 	struct ann *ann = NULL;
+	struct edge *edge = NULL;
 	unsigned drain_ms = 0;
 	char err[512];
 	int sep = argc, rc, ret = EXIT_FAILURE;
@@ -389,6 +392,17 @@ main(int argc, char **argv)
 		goto out;
 	}
 	cfg = NULL;
+	/* The SIP-over-TLS/TCP edge (docs/edge.md), on its own thread: optional like the
+	 * rest, so a bad certificate never stops UDP forwarding; said loudly. First of the
+	 * control plane's parts, before metrics computes the key's check value with
+	 * libcrypto: OpenSSL's allocations can then still go to the edge's arena. */
+	if (gen_cfg(ops)->edge.nb_tls + gen_cfg(ops)->edge.nb_mtls + gen_cfg(ops)->edge.nb_tcp >
+	    0) {
+		if (edge_start(gen_cfg(ops), edge_snap_pick, dp, &edge, err, sizeof(err)) != 0)
+			sph_log(SPH_LOG_WARNING, "%s; running without the edge", err);
+		else
+			sph_log(SPH_LOG_INFO, "edge proxy on");
+	}
 	/* Forwarding matters more than the control socket: without it siphon still runs,
 	 * and says so loudly (the socket may be held by another instance). */
 	sock = ctl_sock_open(gen_cfg(ops)->ctl_socket, gen_cfg(ops)->ctl_mode,
@@ -421,6 +435,11 @@ main(int argc, char **argv)
 	main_loop(dp, ops, sock, ann, drain_ms);
 
 	sph_log(SPH_LOG_NOTICE, "stopping");
+	if (edge != NULL) {
+		edge_print_stats(edge, stdout);
+		edge_stop(edge);
+		edge = NULL;
+	}
 	metrics_stop();
 	metrics_set_announce(NULL);
 	/* Withdrawn before forwarding stops (already, after a graceful shutdown). */
@@ -433,6 +452,7 @@ main(int argc, char **argv)
 	stats_print(dp, stdout);
 	ret = EXIT_SUCCESS;
 out:
+	edge_stop(edge);
 	metrics_stop(); /* before the snapshot and the workers' counters go */
 	metrics_set_announce(NULL);
 	metrics_free();

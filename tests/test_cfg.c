@@ -2027,6 +2027,121 @@ Test(cfg, large)
 	free(text);
 }
 
+/* edge = { ... }: off without the block, defaults, every key, write/reload, the rules. */
+#define EDGE_MIN                                                                                   \
+	"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "            \
+	"\"core\"; flow_key = \"" K16 "\"; };\n"
+
+Test(cfg, edge)
+{
+	struct sph_cfg *cfg, *back;
+	char err[ERR_LEN];
+
+	cr_assert_eq(load_text(KEY GROUP, &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg->edge.nb_tls + cfg->edge.nb_mtls + cfg->edge.nb_tcp, 0, "absent: off");
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP EDGE_MIN, &cfg, err), 0, "%s", err);
+	cr_assert_eq(cfg->edge.nb_tcp, 1);
+	assert_addr(&cfg->edge.tcp[0].addr, cfg->edge.tcp[0].port, "127.0.0.1:5060");
+	assert_addr(&cfg->edge.address.addr, cfg->edge.address.port, "127.0.0.1:5070");
+	cr_assert_eq(cfg->edge.max_header, 8192);
+	cr_assert_eq(cfg->edge.max_message, 65535);
+	cr_assert_eq(cfg->edge.max_conns, 100000);
+	cr_assert_eq(cfg->edge.idle_timeout_s, 900);
+	cr_assert_eq(cfg->edge.message_timeout_ms, 10000);
+	cr_assert_eq(cfg->edge.client_verify, CFG_EDGE_VERIFY_REQUIRED);
+	cr_assert_str_eq(cfg->edge.flow_key, K16);
+	round_trip(cfg);
+	cfg_free(cfg);
+
+	cr_assert_eq(load_text(KEY GROUP
+	                       "edge = { tls = [ \"127.0.0.1:5061\", \"[::1]:5061\" ];\n"
+	                       "mtls = [ \"127.0.0.1:5062\" ]; address = \"[::1]:5070\";\n"
+	                       "group = \"core\"; flow_key = \"" K16 K16 "\";\n"
+	                       "certs = [ \"/e/a.pem\", \"/e/r.pem\" ]; keys = [ \"/e/a.key\", "
+	                       "\"/e/r.key\" ];\n"
+	                       "client_ca = \"/e/ca.pem\"; client_verify = \"optional\";\n"
+	                       "ciphers = \"ECDHE+AESGCM\"; ciphersuites = "
+	                       "\"TLS_AES_128_GCM_SHA256\";\n"
+	                       "max_header = 4096; max_message = 16384; max_msgs_per_sec = 7;\n"
+	                       "max_conns_per_ip = 3; max_conns = 50; handshake_timeout_ms = 500;\n"
+	                       "idle_timeout_s = 30; message_timeout_ms = 250; };\n",
+	                       &cfg, err),
+	             0, "%s", err);
+	cr_assert_eq(cfg->edge.nb_tls, 2);
+	cr_assert_eq(cfg->edge.nb_mtls, 1);
+	cr_assert_eq(cfg->edge.nb_certs, 2);
+	cr_assert_str_eq(cfg->edge.keys[1], "/e/r.key");
+	cr_assert_eq(cfg->edge.client_verify, CFG_EDGE_VERIFY_OPTIONAL);
+	cr_assert_eq(cfg->edge.max_conns_per_ip, 3);
+	cr_assert_eq(cfg->edge.idle_timeout_s, 30);
+	cr_assert_eq(cfg->edge.message_timeout_ms, 250);
+	back = write_and_reload(cfg, "edge.conf");
+	cr_assert(cfg_equal(cfg, back));
+	cr_assert_str_eq(back->edge.ciphersuites, "TLS_AES_128_GCM_SHA256");
+	back->edge.max_conns = 51;
+	cr_assert_not(cfg_equal(cfg, back), "an edge change is a change");
+	cfg_free(back);
+	/* Edited in memory: cfg_validate() holds the reader's rules. */
+	snprintf(cfg->edge.group, sizeof(cfg->edge.group), "nosuch");
+	cr_assert_eq(cfg_validate(cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "edge: group \"nosuch\" is not defined") != NULL, "%s", err);
+	snprintf(cfg->edge.group, sizeof(cfg->edge.group), "core");
+	cfg->edge.idle_timeout_s = 0;
+	cr_assert_eq(cfg_validate(cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "idle_timeout_s must be 1..86400") != NULL, "%s", err);
+	cfg_free(cfg);
+
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	        {"edge = { address = \"127.0.0.1:5070\"; group = \"core\"; flow_key = \"" K16
+	         "\"; };",
+	         "at least one of tls, mtls and tcp"},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; group = \"core\"; flow_key = \"" K16
+	         "\"; };",
+	         "address is required"},
+	        {"edge = { tcp = [ \"127.0.0.1\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; };",
+	         "tcp must hold \"address:port\""},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; };",
+	         "address needs a port"},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"short\"; };",
+	         "flow_key must be 16..64"},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"other\"; flow_key = \"" K16 "\"; };",
+	         "group \"other\" is not defined"},
+	        {"edge = { tls = [ \"127.0.0.1:5061\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; };",
+	         "tls and mtls need certs and keys"},
+	        {"edge = { tls = [ \"127.0.0.1:5061\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; certs = [ \"/a\", \"/b\" ]; keys = [ \"/a\" "
+	         "]; };",
+	         "certs and keys must list as many files"},
+	        {"edge = { mtls = [ \"127.0.0.1:5061\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; certs = [ \"/a\" ]; keys = [ \"/a\" ]; };",
+	         "mtls needs client_ca"},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; client_verify = \"maybe\"; };",
+	         "client_verify must be"},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; max_message = 100; };",
+	         "512..65535"},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; colour = 1; };",
+	         "unknown key \"colour\""},
+	};
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(bad); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), KEY GROUP "%s\n", bad[i].text);
+		cr_assert_eq(load_text(text, &cfg, err), -1, "row %zu loaded", i);
+		cr_assert(strstr(err, bad[i].want) != NULL, "row %zu: %s", i, err);
+	}
+}
+
 /* The key's check value is a contract between instances and versions: a golden value
  * (HMAC-SHA256 of "siphon hash_key check value v1" under the key, as Python's hmac
  * computes it), another key's differs, and no key gives none. */

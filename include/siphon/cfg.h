@@ -213,6 +213,56 @@ struct cfg_health {
 	uint64_t accept[11];    /**< bitmap over codes 0..699: bit c set = c means alive */
 };
 
+#define CFG_EDGE_LISTEN_MAX 4u   /**< addresses of each edge listener kind */
+#define CFG_EDGE_CERTS_MAX  8u   /**< certificate chains the edge serves */
+#define CFG_EDGE_PATH_MAX   256u /**< bytes of an edge file path with its NUL */
+#define CFG_EDGE_KEY_MIN    16u  /**< shortest edge.flow_key, in bytes */
+#define CFG_EDGE_KEY_MAX    64u  /**< longest edge.flow_key, in bytes */
+#define CFG_EDGE_SUITES_MAX 256u /**< bytes of a cipher list with its NUL */
+
+/** How an edge mtls listener treats client certificates. */
+enum cfg_edge_verify {
+	CFG_EDGE_VERIFY_REQUIRED = 0, /**< no valid client certificate, no connection */
+	CFG_EDGE_VERIFY_OPTIONAL,     /**< asked for; one given must verify */
+};
+
+/** An address and port the edge listens on. */
+struct cfg_edge_listen {
+	struct cfg_addr addr;
+	uint16_t port;
+};
+
+/**
+ * edge = { ... }: the SIP-over-TLS/TCP edge proxy (docs/edge.md). nb_tls + nb_mtls +
+ * nb_tcp == 0 (no block) means off. Plain data, no pointers: copied with its sph_cfg.
+ */
+struct cfg_edge {
+	struct cfg_edge_listen tls[CFG_EDGE_LISTEN_MAX]; /**< TLS, no client certificate */
+	unsigned nb_tls;
+	struct cfg_edge_listen mtls[CFG_EDGE_LISTEN_MAX]; /**< TLS with client certificates */
+	unsigned nb_mtls;
+	struct cfg_edge_listen tcp[CFG_EDGE_LISTEN_MAX]; /**< plain SIP over TCP */
+	unsigned nb_tcp;
+	struct cfg_edge_listen address; /**< backend-facing UDP address: Via, Path, Route */
+	char group[CFG_NAME_MAX];       /**< the group whose backends receive what clients send */
+	char flow_key[CFG_EDGE_KEY_MAX + 1];               /**< HMAC key of flow tokens, as text */
+	char certs[CFG_EDGE_CERTS_MAX][CFG_EDGE_PATH_MAX]; /**< PEM chains, leaf first */
+	char keys[CFG_EDGE_CERTS_MAX][CFG_EDGE_PATH_MAX];  /**< their private keys */
+	unsigned nb_certs;
+	char client_ca[CFG_EDGE_PATH_MAX];      /**< CA file for mtls listeners */
+	uint8_t client_verify;                  /**< enum cfg_edge_verify of mtls listeners */
+	char ciphers[CFG_EDGE_SUITES_MAX];      /**< TLS 1.2 cipher list (OpenSSL syntax) */
+	char ciphersuites[CFG_EDGE_SUITES_MAX]; /**< TLS 1.3 suites */
+	uint32_t max_header;                    /**< octets of a header section */
+	uint32_t max_message;                   /**< octets of a message */
+	uint32_t max_msgs_per_sec;              /**< messages a connection may send in one second */
+	uint32_t max_conns_per_ip;              /**< connections from one source address */
+	uint32_t max_conns;                     /**< connections in all (the table's size) */
+	uint32_t handshake_timeout_ms;          /**< from accept to a finished TLS handshake */
+	uint32_t message_timeout_ms;            /**< from a message's first octet to its last */
+	uint32_t idle_timeout_s;                /**< without a byte from the client */
+};
+
 /** A whole configuration. Every (address, port) pair belongs to at most one VIP. */
 struct sph_cfg {
 	char *path;   /**< the file it was read from */
@@ -251,6 +301,7 @@ struct sph_cfg {
 	char ann_bird_socket[CFG_SOCKET_MAX]; /**< BIRD's control socket */
 	char ann_interface[CFG_IFNAME_MAX];   /**< routes "via" it; "": blackhole routes */
 	uint32_t ann_drain_ms;                /**< forwarding after the withdrawal at shutdown */
+	struct cfg_edge edge;                 /**< edge = { ... }; off when it has no listener */
 };
 
 /**

@@ -1,0 +1,1433 @@
+/*
+ * edge.c - the SIP-over-TLS/TCP edge proxy: one thread, one epoll set, every listener,
+ * client connection and the backend-facing UDP socket (docs/edge.md). Control plane,
+ * off the worker cores. It owns the connection table below; nothing else touches it.
+ * Invariant: a message is relayed only whole and only once; bad input closes its own
+ * connection, counted by reason, and never stalls the loop (all sockets non-blocking).
+ *
+ * The connection table, sized for issue 9's 10^5 connections:
+ * - One array of max_conns struct edge_conn, allocated once at start (from the edge's
+ *   jemalloc arena), indexed by slot. A record is 88 octets: the fd, the SSL object
+ *   (NULL on plain TCP), two buffer pointers, the peer, timers and a generation. Free
+ *   slots form a LIFO list. Nothing is evicted to make room: at max_conns, or at
+ *   max_conns_per_ip for a source, a new connection is accepted and closed at once
+ *   (counted), so the kernel's backlog never fills with connections nobody serves.
+ * - An idle connection holds no read buffer: reads go into one per-thread buffer of
+ *   max_message + EDGE_READ_CHUNK octets; only the unfinished tail of a message is
+ *   copied out (pend, exactly its size) until the next read. Output that the socket
+ *   would not take goes to out, bounded by EDGE_OUT_MAX (a client that never reads is
+ *   closed, counted). SSL_MODE_RELEASE_BUFFERS lets OpenSSL drop its 2 x 16 kB records
+ *   while idle, so an idle TLS connection costs the record, OpenSSL's SSL object
+ *   (a few kB) and the kernel's socket.
+ * - The generation of a slot grows on every reuse; flow tokens (edge_flow.h) carry slot
+ *   and generation, so a token of a closed connection never reaches the slot's next
+ *   owner: it gets 430 Flow Failed.
+ * - Timeouts (handshake, idle, an unfinished message) are found by a sweep of the table once a
+ * second: O(n), 88 octets read per record, 8.8 MB at 10^5 (not measured yet); a timer wheel
+ *   is the next step if issue 9 finds it costs.
+ * - Connections per source address are counted in 65536 buckets chosen by keyed hash of
+ *   the address: two sources sharing a bucket share its limit (an attacker cannot aim
+ *   at one, the key is secret), and the table's size never depends on the traffic.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "siphon/keyhash.h"
+#include "siphon/log.h"
+#include "siphon/maglev.h"
+#include "siphon/sip.h"
+#include "edge.h"
+#include "edge_flow.h"
+#include "edge_frame.h"
+#include "edge_mem.h"
+
+#define EDGE_READ_CHUNK   16384u       /* room past max_message for one read */
+#define EDGE_OUT_MAX      (256u << 10) /* unsent octets a connection may hold */
+#define EDGE_EVENTS       256u         /* epoll events per wait */
+#define EDGE_IP_BUCKETS   65536u
+#define EDGE_HDR_ROOM     512u /* octets the edge may add to a message (Via, Path) */
+#define EDGE_LISTEN_MAX   (3u * CFG_EDGE_LISTEN_MAX)
+#define EDGE_BRANCH_MAGIC "z9hG4bK-sph"
+
+enum { EDGE_EV_LISTEN = 1, EDGE_EV_CONN, EDGE_EV_UDP, EDGE_EV_STOP };
+enum { CONN_FREE = 0, CONN_HANDSHAKE, CONN_OPEN };
+#define CONN_F_WANT_WRITE 0x01u /* EPOLLOUT is armed: out holds octets */
+#define CONN_F_HS_WRITE   0x02u /* the handshake waits to write */
+
+struct edge_conn {
+	SSL *ssl;      /* NULL on plain TCP */
+	uint8_t *pend; /* an unfinished message's octets, NULL when none */
+	uint8_t *out;  /* octets the socket would not take yet, NULL when none */
+	uint32_t pend_len, out_len;
+	uint32_t gen;     /* grows on every reuse of the slot */
+	int32_t fd;       /* -1 when free */
+	uint32_t next;    /* free list */
+	uint32_t born_ms; /* monotonic ms (truncated): accept time (the handshake timeout), then
+	                     the first octet of the unfinished message in pend (its timeout) */
+	uint32_t last_s;  /* last byte from the client, monotonic s: the idle timeout */
+	uint32_t rate_s;  /* second the rate count is for */
+	uint16_t rate_n;  /* messages in that second */
+	uint16_t bucket;  /* per-source counting bucket */
+	uint8_t state;
+	uint8_t flags;
+	uint8_t family;
+	uint8_t pad;
+	uint16_t port;  /* peer port, host order */
+	uint8_t ip[16]; /* peer address as struct cfg_addr holds it */
+};
+_Static_assert(sizeof(struct edge_conn) == 88, "the record docs/config.md and this header cost");
+
+struct edge_listener {
+	int fd;
+	uint8_t tls; /* 0 tcp, 1 tls, 2 mtls */
+};
+
+struct edge {
+	pthread_t thread;
+	int running;
+	int ep, stopfd, udp;
+	struct edge_listener ls[EDGE_LISTEN_MAX];
+	unsigned nb_ls;
+	SSL_CTX *ctx[CFG_EDGE_CERTS_MAX]; /* one per certificate name set; [0] is the default */
+	unsigned nb_ctx;
+	SSL_CTX *mctx[CFG_EDGE_CERTS_MAX]; /* the same with client verification (mtls) */
+	struct cfg_edge c;
+	uint8_t flow_key[CFG_EDGE_KEY_MAX];
+	size_t flow_key_len;
+	struct keyhash kh;
+	edge_pick_fn pick; /* backend for a key: edge_pick_cfg() or the caller's */
+	void *pick_arg;
+	struct maglev_table *table; /* edge_pick_cfg()'s, from the configuration */
+	struct cfg_backend *be;     /* the group's backends, copied */
+	unsigned nb_be;
+	struct edge_conn *conns;
+	uint32_t free_head;
+	uint16_t *ip_count;
+	uint8_t *buf; /* the per-thread read buffer */
+	size_t buf_cap;
+	uint8_t *obuf; /* where a relayed message is assembled */
+	size_t obuf_cap;
+	char via_host[CFG_ADDR_STRLEN]; /* "addr:port" of the backend-facing socket */
+	_Atomic uint64_t st[64];
+};
+
+enum {
+#define EDGE_X_IDX_(f, d) EDGE_ST_##f,
+	EDGE_STATS(EDGE_X_IDX_)
+#undef EDGE_X_IDX_
+	        EDGE_ST_COUNT
+};
+_Static_assert(EDGE_ST_COUNT <= 64, "edge counters");
+
+#define ST_INC(e, f) atomic_fetch_add_explicit(&(e)->st[EDGE_ST_##f], 1, memory_order_relaxed)
+#define ST_DEC(e, f) atomic_fetch_sub_explicit(&(e)->st[EDGE_ST_##f], 1, memory_order_relaxed)
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ================= sockets and addresses ================= */
+
+static socklen_t
+to_sockaddr(const struct cfg_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->a + 12, 4);
+		return sizeof(*s4);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(port);
+	memcpy(&s6->sin6_addr, a->a, 16);
+	return sizeof(*s6);
+}
+
+static void
+from_sockaddr(const struct sockaddr_storage *ss, uint8_t *family, uint8_t ip[16], uint16_t *port)
+{
+	memset(ip, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		*family = 4;
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		*family = 6;
+		memcpy(ip, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+	}
+}
+
+static int
+ep_add(struct edge *e, int fd, uint32_t events, uint32_t kind, uint32_t idx)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)kind << 32 | idx};
+	return epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void
+ep_mod(struct edge *e, uint32_t slot, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)EDGE_EV_CONN << 32 | slot};
+	epoll_ctl(e->ep, EPOLL_CTL_MOD, e->conns[slot].fd, &ev);
+}
+
+static int
+open_socket(const struct cfg_edge_listen *l, int type, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(&l->addr, l->port, &ss);
+	char a[CFG_ADDR_STRLEN];
+	int one = 1;
+	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 4096) != 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "edge: %s %s: %s", type == SOCK_STREAM ? "listen" : "bind",
+	         cfg_addr_format(&l->addr, l->port, a, sizeof(a)), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* ================= TLS contexts ================= */
+
+static void
+ssl_err(char *err, size_t errlen, const char *what, const char *file)
+{
+	char e[200];
+
+	ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+	snprintf(err, errlen, "edge: %s %s: %s", what, file, e);
+	ERR_clear_error();
+}
+
+static int edge_sni(SSL *ssl, int *ad, void *arg);
+
+static SSL_CTX *
+ctx_new(struct edge *e, int mtls, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new", "");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	/* Renegotiation is a handshake storm a client can start at will; TLS 1.3 has none. */
+	/* A phone that just drops the connection is a peer close, not a TLS error: most
+	 * never send close_notify. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	                                 SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Session tickets (stateless resumption, OpenSSL's own rotating key) are on by
+	 * default; no server-side session cache to grow with the clients. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (e->c.ciphers[0] != '\0' && SSL_CTX_set_cipher_list(ctx, e->c.ciphers) != 1) {
+		ssl_err(err, errlen, "ciphers", e->c.ciphers);
+		goto fail;
+	}
+	if (e->c.ciphersuites[0] != '\0' && SSL_CTX_set_ciphersuites(ctx, e->c.ciphersuites) != 1) {
+		ssl_err(err, errlen, "ciphersuites", e->c.ciphersuites);
+		goto fail;
+	}
+	if (mtls) {
+		if (SSL_CTX_load_verify_locations(ctx, e->c.client_ca, NULL) != 1) {
+			ssl_err(err, errlen, "client_ca", e->c.client_ca);
+			goto fail;
+		}
+		SSL_CTX_set_verify(ctx,
+		                   SSL_VERIFY_PEER | (e->c.client_verify == CFG_EDGE_VERIFY_REQUIRED
+		                                              ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+		                                              : 0),
+		                   NULL);
+		/* session ids must be set for resumption with client certificates */
+		SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"siphon-edge", 11);
+	}
+	SSL_CTX_set_tlsext_servername_callback(ctx, edge_sni);
+	SSL_CTX_set_tlsext_servername_arg(ctx, e);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* The names a certificate answers for (its DNS SANs, else its CN), joined by NULs into
+ * out, for grouping chains of one name set (ECDSA beside RSA) into one context. */
+static size_t
+cert_names(X509 *x, char *out, size_t cap)
+{
+	size_t o = 0;
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		const unsigned char *s = ASN1_STRING_get0_data(g->d.dNSName);
+		size_t n = (size_t)ASN1_STRING_length(g->d.dNSName);
+		if (o + n + 1 < cap) {
+			memcpy(out + o, s, n);
+			o += n;
+			out[o++] = '\0';
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	if (o == 0) {
+		int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out,
+		                                  (int)cap);
+		o = n > 0 ? (size_t)n + 1 : 0;
+	}
+	return o;
+}
+
+static int
+load_certs(struct edge *e, char *err, size_t errlen)
+{
+	char names[CFG_EDGE_CERTS_MAX][512];
+	size_t nlen[CFG_EDGE_CERTS_MAX];
+	int need_m = e->c.nb_mtls > 0;
+
+	for (unsigned i = 0; i < e->c.nb_certs; i++) {
+		SSL_CTX *probe = SSL_CTX_new(TLS_server_method());
+		X509 *leaf;
+		unsigned k;
+
+		if (probe == NULL ||
+		    SSL_CTX_use_certificate_chain_file(probe, e->c.certs[i]) != 1) {
+			ssl_err(err, errlen, "certificate", e->c.certs[i]);
+			SSL_CTX_free(probe);
+			return -1;
+		}
+		leaf = SSL_CTX_get0_certificate(probe);
+		size_t n = cert_names(leaf, names[e->nb_ctx], sizeof(names[0]));
+		SSL_CTX_free(probe);
+		for (k = 0; k < e->nb_ctx; k++)
+			if (nlen[k] == n && memcmp(names[k], names[e->nb_ctx], n) == 0)
+				break;
+		if (k == e->nb_ctx) {
+			nlen[k] = n;
+			if ((e->ctx[k] = ctx_new(e, 0, err, errlen)) == NULL)
+				return -1;
+			if (need_m && (e->mctx[k] = ctx_new(e, 1, err, errlen)) == NULL)
+				return -1;
+			e->nb_ctx++;
+		}
+		/* Chain and key into the name set's contexts: OpenSSL keeps one chain per key
+		 * type, so an ECDSA and an RSA chain of one name sit side by side and each
+		 * client gets the one its signature algorithms allow. */
+		SSL_CTX *both[2] = {e->ctx[k], e->mctx[k]};
+		for (int j = 0; j < 2; j++) {
+			if (both[j] == NULL)
+				continue;
+			if (SSL_CTX_use_certificate_chain_file(both[j], e->c.certs[i]) != 1) {
+				ssl_err(err, errlen, "certificate", e->c.certs[i]);
+				return -1;
+			}
+			if (SSL_CTX_use_PrivateKey_file(both[j], e->c.keys[i], SSL_FILETYPE_PEM) !=
+			    1) {
+				ssl_err(err, errlen, "key", e->c.keys[i]);
+				return -1;
+			}
+			if (SSL_CTX_check_private_key(both[j]) != 1) {
+				ssl_err(err, errlen, "key does not match", e->c.certs[i]);
+				return -1;
+			}
+		}
+	}
+	/* Keep the name sets for SNI: stored as the contexts' ex_data would need an index;
+	 * a flat copy in the edge is simpler and read-only after start. */
+	for (unsigned k = 0; k < e->nb_ctx; k++) {
+		char *copy = edge_mem_calloc(nlen[k] + 1);
+		if (copy == NULL) {
+			snprintf(err, errlen, "edge: out of memory");
+			return -1;
+		}
+		memcpy(copy, names[k], nlen[k]);
+		SSL_CTX_set_app_data(e->ctx[k], copy);
+		if (e->mctx[k] != NULL)
+			SSL_CTX_set_app_data(e->mctx[k], copy);
+	}
+	return 0;
+}
+
+/* A server name matches a certificate name exactly or through one leading "*." label. */
+static int
+name_match(const char *pat, const char *host)
+{
+	if (strcasecmp(pat, host) == 0)
+		return 1;
+	if (pat[0] == '*' && pat[1] == '.') {
+		const char *dot = strchr(host, '.');
+		return dot != NULL && dot != host && strcasecmp(pat + 1, dot) == 0;
+	}
+	return 0;
+}
+
+/* SNI: switch the connection to the context whose certificate names the requested
+ * server; none matching keeps the default (the first chain's). */
+static int
+edge_sni(SSL *ssl, int *ad, void *arg)
+{
+	struct edge *e = arg;
+	const char *host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	int m = SSL_get_SSL_CTX(ssl) == e->mctx[0] && e->mctx[0] != NULL;
+
+	(void)ad;
+	if (host == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	for (unsigned k = 0; k < e->nb_ctx; k++) {
+		const char *names = SSL_CTX_get_app_data(e->ctx[k]);
+		for (const char *n = names; n != NULL && *n != '\0'; n += strlen(n) + 1)
+			if (name_match(n, host)) {
+				SSL_CTX *to = m ? e->mctx[k] : e->ctx[k];
+				if (SSL_get_SSL_CTX(ssl) != to) {
+					SSL_set_SSL_CTX(ssl, to);
+					/* SSL_set_SSL_CTX does not carry the verify mode over */
+					SSL_set_verify(ssl, SSL_CTX_get_verify_mode(to), NULL);
+				}
+				return SSL_TLSEXT_ERR_OK;
+			}
+	}
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* ================= connections ================= */
+
+static uint16_t
+ip_bucket(const struct edge *e, const uint8_t ip[16])
+{
+	return (uint16_t)keyhash_calc(&e->kh, ip, 16);
+}
+
+static void
+conn_close(struct edge *e, uint32_t slot)
+{
+	struct edge_conn *c = &e->conns[slot];
+
+	if (c->state == CONN_FREE)
+		return;
+	if (c->ssl != NULL) {
+		SSL_set_quiet_shutdown(c->ssl, 1);
+		SSL_free(c->ssl);
+	}
+	epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	edge_mem_free(c->pend);
+	edge_mem_free(c->out);
+	if (e->ip_count[c->bucket] > 0)
+		e->ip_count[c->bucket]--;
+	uint32_t gen = c->gen;
+	memset(c, 0, sizeof(*c));
+	c->gen = gen + 1; /* tokens of this connection now name a past generation */
+	c->fd = -1;
+	c->next = e->free_head;
+	e->free_head = slot;
+	ST_DEC(e, conns_open);
+}
+
+/* Queue or send octets to a client; 0, or -1 when the connection was closed. */
+static int
+conn_write(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
+{
+	struct edge_conn *c = &e->conns[slot];
+	size_t done = 0;
+
+	if (c->out_len == 0) {
+		while (done < n) {
+			ssize_t w;
+			if (c->ssl != NULL) {
+				ERR_clear_error();
+				w = SSL_write(c->ssl, p + done, (int)(n - done));
+				if (w <= 0) {
+					int se = SSL_get_error(c->ssl, (int)w);
+					if (se == SSL_ERROR_WANT_WRITE || se == SSL_ERROR_WANT_READ)
+						break;
+					ST_INC(e, closed_write);
+					conn_close(e, slot);
+					return -1;
+				}
+			} else {
+				w = send(c->fd, p + done, n - done, MSG_NOSIGNAL);
+				if (w < 0) {
+					if (errno == EAGAIN || errno == EINTR)
+						break;
+					ST_INC(e, closed_write);
+					conn_close(e, slot);
+					return -1;
+				}
+			}
+			done += (size_t)w;
+		}
+	}
+	if (done == n)
+		return 0;
+	if (c->out_len + (n - done) > EDGE_OUT_MAX) {
+		ST_INC(e, closed_write);
+		conn_close(e, slot);
+		return -1;
+	}
+	uint8_t *o = edge_mem_realloc(c->out, c->out_len + (n - done));
+	if (o == NULL) {
+		ST_INC(e, closed_write);
+		conn_close(e, slot);
+		return -1;
+	}
+	memcpy(o + c->out_len, p + done, n - done);
+	c->out = o;
+	c->out_len += (uint32_t)(n - done);
+	if (!(c->flags & CONN_F_WANT_WRITE)) {
+		c->flags |= CONN_F_WANT_WRITE;
+		ep_mod(e, slot, EPOLLIN | EPOLLOUT);
+	}
+	return 0;
+}
+
+static void
+conn_flush(struct edge *e, uint32_t slot)
+{
+	struct edge_conn *c = &e->conns[slot];
+	uint8_t *o = c->out;
+	uint32_t n = c->out_len;
+
+	c->out = NULL;
+	c->out_len = 0;
+	c->flags &= (uint8_t)~CONN_F_WANT_WRITE;
+	if (n > 0 && conn_write(e, slot, o, n) < 0) {
+		edge_mem_free(o);
+		return;
+	}
+	edge_mem_free(o);
+	if (e->conns[slot].state != CONN_FREE && !(e->conns[slot].flags & CONN_F_WANT_WRITE))
+		ep_mod(e, slot, EPOLLIN);
+}
+
+static void
+edge_accept(struct edge *e, unsigned li)
+{
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(e->ls[li].fd, (struct sockaddr *)&ss, &sl,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		uint8_t family, ip[16];
+		uint16_t port;
+
+		if (fd < 0)
+			return;
+		ST_INC(e, conns_accepted);
+		from_sockaddr(&ss, &family, ip, &port);
+		uint16_t b = ip_bucket(e, ip);
+		if (e->free_head == UINT32_MAX) {
+			ST_INC(e, refused_total);
+			close(fd);
+			continue;
+		}
+		if (e->ip_count[b] >= e->c.max_conns_per_ip) {
+			ST_INC(e, refused_per_ip);
+			close(fd);
+			continue;
+		}
+		uint32_t slot = e->free_head;
+		struct edge_conn *c = &e->conns[slot];
+		e->free_head = c->next;
+		c->fd = fd;
+		c->family = family;
+		memcpy(c->ip, ip, 16);
+		c->port = port;
+		c->bucket = b;
+		c->born_ms = (uint32_t)now_ms();
+		c->last_s = c->born_ms / 1000u;
+		c->state = CONN_OPEN;
+		e->ip_count[b]++;
+		ST_INC(e, conns_open);
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (e->ls[li].tls) {
+			SSL_CTX *ctx = e->ls[li].tls == 2 ? e->mctx[0] : e->ctx[0];
+			c->ssl = SSL_new(ctx);
+			if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+				ST_INC(e, closed_handshake);
+				c->state = CONN_HANDSHAKE;
+				conn_close(e, slot);
+				continue;
+			}
+			SSL_set_accept_state(c->ssl);
+			c->state = CONN_HANDSHAKE;
+		}
+		if (ep_add(e, fd, EPOLLIN, EDGE_EV_CONN, slot) != 0) {
+			ST_INC(e,
+			       closed_write); /* conn_close's EPOLL_CTL_DEL then fails harmlessly */
+			conn_close(e, slot);
+		}
+	}
+}
+
+/* ================= relaying ================= */
+
+int
+edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len, struct cfg_addr *addr,
+              uint16_t *port)
+{
+	struct edge *e = arg;
+
+	(void)group; /* the table was built for e->c.group */
+	if (e->table == NULL || len == 0)
+		return -1;
+	uint16_t i = maglev_lookup(e->table, keyhash_calc(&e->kh, key, len));
+	if (i == MAGLEV_NONE || i >= e->nb_be)
+		return -1;
+	*addr = e->be[i].addr;
+	*port = e->be[i].port;
+	return 0;
+}
+
+static void
+udp_send(struct edge *e, const struct cfg_addr *a, uint16_t port, const uint8_t *p, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, port, &ss);
+
+	sendto(e->udp, p, n, 0, (struct sockaddr *)&ss, sl);
+}
+
+/* Append to the output buffer; 0 or -1 when it would not fit. */
+static int
+ob_put(struct edge *e, size_t *o, const void *p, size_t n)
+{
+	if (*o + n > e->obuf_cap)
+		return -1;
+	memcpy(e->obuf + *o, p, n);
+	*o += n;
+	return 0;
+}
+
+static int ob_printf(struct edge *e, size_t *o, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int
+ob_printf(struct edge *e, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf((char *)e->obuf + *o, e->obuf_cap - *o, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= e->obuf_cap - *o)
+		return -1;
+	*o += (size_t)n;
+	return 0;
+}
+
+/* The end of the start line (just past its LF). */
+static size_t
+start_line_end(const uint8_t *p, size_t n)
+{
+	const uint8_t *lf = memchr(p, '\n', n);
+	return lf != NULL ? (size_t)(lf - p) + 1 : n;
+}
+
+/* Bounds of the header value v (a span of m) when it is the first value of its own line:
+ * [*ls, *le) is what to cut to remove that value (the whole line when it is alone, else
+ * the value and its comma). @return 0, or -1 when v is not found as expected. */
+static int
+cut_first_value(const uint8_t *p, size_t n, struct sip_span v, size_t *ls, size_t *le)
+{
+	size_t s = v.off, e = (size_t)v.off + v.len;
+
+	if (v.len == 0 || e > n)
+		return -1;
+	size_t j = e;
+	while (j < n && (p[j] == ' ' || p[j] == '\t'))
+		j++;
+	if (j < n && p[j] == ',') {
+		j++;
+		while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
+			j++;
+		*ls = s;
+		*le = j;
+		return 0;
+	}
+	/* alone on its line: from the line's start to past its line feed */
+	size_t b = s;
+	while (b > 0 && p[b - 1] != '\n')
+		b--;
+	const uint8_t *lf = memchr(p + e, '\n', n - e);
+	if (lf == NULL)
+		return -1;
+	*ls = b;
+	*le = (size_t)(lf - p) + 1;
+	return 0;
+}
+
+/* The flow token of one of our URIs, "<sip:TOKEN@host...", in value v: 0 and its id when it
+ * is there and verifies. */
+static int
+uri_token(struct edge *e, const uint8_t *p, struct sip_span v, struct edge_flow_id *id)
+{
+	const uint8_t *s = p + v.off, *end = s + v.len;
+	const uint8_t *u = memchr(s, ':', v.len);
+	if (u == NULL)
+		return -1;
+	u++;
+	const uint8_t *at = memchr(u, '@', (size_t)(end - u));
+	if (at == NULL)
+		return -1;
+	/* the host must be ours, so another proxy's Route is never taken for a flow */
+	size_t hl = strlen(e->via_host);
+	if ((size_t)(end - at - 1) < hl || memcmp(at + 1, e->via_host, hl) != 0)
+		return -1;
+	return edge_flow_check(e->flow_key, e->flow_key_len, (const char *)u, (size_t)(at - u), id);
+}
+
+static int
+flow_live(struct edge *e, struct edge_flow_id id)
+{
+	return id.slot < e->c.max_conns && e->conns[id.slot].state == CONN_OPEN &&
+	       e->conns[id.slot].gen == id.gen;
+}
+
+/* Branch of our Via: the flow token, then a hash of the sender's branch, so a retransmission
+ * gets the same branch (RFC 3261 §16.11) and a response finds its connection statelessly. */
+static void
+our_branch(struct edge *e, const char *tok, const uint8_t *p, const struct sip_msg *m, char *out,
+           size_t cap)
+{
+	uint64_t h = m->via_branch.len != 0
+	                     ? keyhash_calc(&e->kh, p + m->via_branch.off, m->via_branch.len)
+	                     : keyhash_calc(&e->kh, p + m->call_id.off, m->call_id.len) ^ m->cseq;
+	snprintf(out, cap, EDGE_BRANCH_MAGIC "%s-%016" PRIx64, tok, h);
+}
+
+/* A request or response from a client connection. */
+static void
+from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct sip_msg *m)
+{
+	struct edge_conn *c = &e->conns[slot];
+	char tok[EDGE_FLOW_TOKEN_LEN + 1], branch[128];
+	struct edge_flow_id id = {slot, c->gen};
+	size_t o = 0;
+
+	ST_INC(e, msgs_in);
+	if (edge_flow_token(e->flow_key, e->flow_key_len, id, tok) < 0)
+		return;
+	if (m->kind == SIP_RESPONSE) {
+		/* To a request a backend sent down this flow: our Via is on top; the next one
+		 * says where the response goes. */
+		size_t ls, le;
+		struct edge_flow_id vid;
+		if (m->via_branch.len <= sizeof(EDGE_BRANCH_MAGIC) - 1 ||
+		    memcmp(p + m->via_branch.off, EDGE_BRANCH_MAGIC,
+		           sizeof(EDGE_BRANCH_MAGIC) - 1) != 0 ||
+		    m->via_branch.len < sizeof(EDGE_BRANCH_MAGIC) - 1 + EDGE_FLOW_TOKEN_LEN ||
+		    edge_flow_check(e->flow_key, e->flow_key_len,
+		                    (const char *)p + m->via_branch.off +
+		                            sizeof(EDGE_BRANCH_MAGIC) - 1,
+		                    EDGE_FLOW_TOKEN_LEN, &vid) != 0 ||
+		    cut_first_value(p, n, m->via, &ls, &le) != 0) {
+			ST_INC(e, client_resp_drop);
+			return;
+		}
+		if (ob_put(e, &o, p, ls) < 0 || ob_put(e, &o, p + le, n - le) < 0) {
+			ST_INC(e, client_resp_drop);
+			return;
+		}
+		struct sip_msg m2;
+		struct cfg_addr a;
+		uint16_t port;
+		char host[64];
+		if (sip_parse(e->obuf, o, &m2) != SIP_OK || m2.via_host.len == 0) {
+			ST_INC(e, client_resp_drop);
+			return;
+		}
+		/* A received= or host longer than any address literal is no address. */
+		struct sip_span hs = m2.via_received.len != 0 ? m2.via_received : m2.via_host;
+		if (hs.len >= sizeof(host)) {
+			ST_INC(e, client_resp_drop);
+			return;
+		}
+		memcpy(host, e->obuf + hs.off, hs.len);
+		host[hs.len] = '\0';
+		port = m2.via_port != 0 ? m2.via_port : CFG_DEFAULT_PORT;
+		uint32_t rp = 0;
+		for (uint16_t k = 0; k < m2.via_rport.len && rp < 65536; k++) {
+			uint8_t d = e->obuf[m2.via_rport.off + k];
+			rp = d >= '0' && d <= '9' ? rp * 10 + (d - '0') : 65536;
+		}
+		if (rp > 0 && rp < 65536)
+			port = (uint16_t)rp;
+		uint16_t ignored;
+		if (cfg_addr_parse(host, &a, &ignored) != 0) {
+			ST_INC(e, client_resp_drop); /* backends name themselves by address */
+			return;
+		}
+		udp_send(e, &a, port, e->obuf, o);
+		ST_INC(e, to_backend);
+		return;
+	}
+
+	/* A request: REGISTER by AOR, anything else by Call-ID (as the dataplane does). */
+	struct cfg_addr baddr;
+	uint16_t bport;
+	int picked;
+	if (m->method == SIP_METHOD_REGISTER) {
+		char aor[EDGE_AOR_MAX];
+		int al = m->to.len != 0 ? edge_aor_norm(p + m->to.off, m->to.len, aor) : -1;
+		picked = al > 0 ? e->pick(e->pick_arg, e->c.group, (const uint8_t *)aor, (size_t)al,
+		                          &baddr, &bport)
+		                : -1;
+	} else {
+		picked = m->call_id.len != 0 ? e->pick(e->pick_arg, e->c.group, p + m->call_id.off,
+		                                       m->call_id.len, &baddr, &bport)
+		                             : -1;
+	}
+	if (picked != 0) {
+		ST_INC(e, no_backend);
+		return;
+	}
+	/* Our own Route (from our Record-Route, on an in-dialog request) is removed: it
+	 * names us, and the rest of the route set is the backend's business. */
+	size_t cut_s = 0, cut_e = 0;
+	struct edge_flow_id rid;
+	if (m->route.len != 0 && uri_token(e, p, m->route, &rid) == 0 &&
+	    cut_first_value(p, n, m->route, &cut_s, &cut_e) != 0)
+		cut_s = cut_e = 0;
+
+	size_t sl = start_line_end(p, n);
+	our_branch(e, tok, p, m, branch, sizeof(branch));
+	int rc = ob_put(e, &o, p, sl);
+	rc |= ob_printf(e, &o, "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", e->via_host, branch);
+	if (m->method == SIP_METHOD_REGISTER) {
+		/* RFC 5626 §5.1: ;ob when the client asks for outbound (;ob in its Contact). */
+		struct sip_msg rf;
+		int ob = 0;
+		if (sip_parse_rf(p, n, &rf) == SIP_OK && rf.contact.len >= 3)
+			for (size_t k = rf.contact.off;
+			     k + 3 <= (size_t)rf.contact.off + rf.contact.len; k++)
+				if (memcmp(p + k, ";ob", 3) == 0 &&
+				    (k + 3 == (size_t)rf.contact.off + rf.contact.len ||
+				     p[k + 3] == ';' || p[k + 3] == '>' || p[k + 3] == ' ' ||
+				     p[k + 3] == '\r'))
+					ob = 1;
+		rc |= ob_printf(e, &o, "Path: <sip:%s@%s;lr%s>\r\n", tok, e->via_host,
+		                ob ? ";ob" : "");
+	} else if ((m->method == SIP_METHOD_INVITE || m->method == SIP_METHOD_SUBSCRIBE ||
+	            m->method == SIP_METHOD_REFER) &&
+	           m->to_tag.len == 0) {
+		rc |= ob_printf(e, &o, "Record-Route: <sip:%s@%s;lr>\r\n", tok, e->via_host);
+	}
+	if (cut_e > cut_s && cut_s >= sl) {
+		rc |= ob_put(e, &o, p + sl, cut_s - sl);
+		rc |= ob_put(e, &o, p + cut_e, n - cut_e);
+	} else {
+		rc |= ob_put(e, &o, p + sl, n - sl);
+	}
+	if (rc != 0) {
+		ST_INC(e, no_backend);
+		return;
+	}
+	udp_send(e, &baddr, bport, e->obuf, o);
+	ST_INC(e, to_backend);
+}
+
+/* Copy every header line named name (or its compact form) from p to the output. */
+static int
+copy_headers(struct edge *e, size_t *o, const uint8_t *p, size_t hdr_end, const char *name,
+             char compact)
+{
+	size_t i = start_line_end(p, hdr_end), nl = strlen(name);
+	int rc = 0;
+
+	while (i < hdr_end) {
+		const uint8_t *lf = memchr(p + i, '\n', hdr_end - i);
+		size_t le = lf != NULL ? (size_t)(lf - p) + 1 : hdr_end;
+		/* continuation lines belong to the header above */
+		while (le < hdr_end && (p[le] == ' ' || p[le] == '\t')) {
+			lf = memchr(p + le, '\n', hdr_end - le);
+			le = lf != NULL ? (size_t)(lf - p) + 1 : hdr_end;
+		}
+		size_t k = i;
+		while (k < le && p[k] != ':' && p[k] != ' ' && p[k] != '\t')
+			k++;
+		size_t len = k - i;
+		if ((len == nl && strncasecmp((const char *)p + i, name, nl) == 0) ||
+		    (len == 1 && (p[i] | 0x20) == compact))
+			rc |= ob_put(e, o, p + i, le - i);
+		i = le;
+	}
+	return rc;
+}
+
+static void
+answer_430(struct edge *e, const struct sockaddr_storage *to, socklen_t tl, const uint8_t *p,
+           const struct sip_msg *m)
+{
+	size_t o = 0, hdr_end = m->body.off;
+
+	ST_INC(e, flow_failed);
+	if (m->method == SIP_METHOD_ACK)
+		return; /* never answered (§17) */
+	int rc = ob_printf(e, &o, "SIP/2.0 430 Flow Failed\r\n");
+	rc |= copy_headers(e, &o, p, hdr_end, "Via", 'v');
+	rc |= copy_headers(e, &o, p, hdr_end, "From", 'f');
+	rc |= copy_headers(e, &o, p, hdr_end, "To", 't');
+	rc |= copy_headers(e, &o, p, hdr_end, "Call-ID", 'i');
+	rc |= copy_headers(e, &o, p, hdr_end, "CSeq", 0);
+	rc |= ob_printf(e, &o, "Content-Length: 0\r\n\r\n");
+	if (rc == 0)
+		sendto(e->udp, e->obuf, o, 0, (const struct sockaddr *)to, tl);
+}
+
+/* One datagram from a backend: a request for a registered client (its top Route names
+ * our flow), or a response to a request we relayed (its top Via is ours). */
+static void
+from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_storage *from,
+             socklen_t fl)
+{
+	struct sip_msg m;
+	struct edge_flow_id id;
+	size_t ls, le, o = 0;
+
+	ST_INC(e, from_backend);
+	if (sip_parse(p, n, &m) != SIP_OK) {
+		ST_INC(e, backend_drop);
+		return;
+	}
+	if (m.kind == SIP_RESPONSE) {
+		const size_t ml = sizeof(EDGE_BRANCH_MAGIC) - 1;
+		if (m.via_branch.len < ml + EDGE_FLOW_TOKEN_LEN ||
+		    memcmp(p + m.via_branch.off, EDGE_BRANCH_MAGIC, ml) != 0 ||
+		    edge_flow_check(e->flow_key, e->flow_key_len,
+		                    (const char *)p + m.via_branch.off + ml, EDGE_FLOW_TOKEN_LEN,
+		                    &id) != 0 ||
+		    !flow_live(e, id) || cut_first_value(p, n, m.via, &ls, &le) != 0) {
+			ST_INC(e, backend_drop);
+			return;
+		}
+		if (ob_put(e, &o, p, ls) < 0 || ob_put(e, &o, p + le, n - le) < 0) {
+			ST_INC(e, backend_drop);
+			return;
+		}
+		if (conn_write(e, id.slot, e->obuf, o) == 0)
+			ST_INC(e, to_client);
+		return;
+	}
+	if (m.route.len == 0 || uri_token(e, p, m.route, &id) != 0 || !flow_live(e, id) ||
+	    cut_first_value(p, n, m.route, &ls, &le) != 0) {
+		answer_430(e, from, fl, p, &m);
+		return;
+	}
+	/* Our Via (TLS towards the client, RFC 3261 §18.2.1 for the next hop) on top; our
+	 * Route gone. The client's response comes back on the same connection. */
+	char tok[EDGE_FLOW_TOKEN_LEN + 1], branch[128];
+	if (edge_flow_token(e->flow_key, e->flow_key_len, id, tok) < 0) {
+		ST_INC(e, backend_drop);
+		return;
+	}
+	our_branch(e, tok, p, &m, branch, sizeof(branch));
+	size_t sl = start_line_end(p, n);
+	int rc = ob_put(e, &o, p, sl);
+	rc |= ob_printf(e, &o, "Via: SIP/2.0/%s %s;branch=%s\r\n",
+	                e->conns[id.slot].ssl != NULL ? "TLS" : "TCP", e->via_host, branch);
+	if (ls >= sl) {
+		rc |= ob_put(e, &o, p + sl, ls - sl);
+		rc |= ob_put(e, &o, p + le, n - le);
+	} else {
+		rc = -1;
+	}
+	if (rc != 0) {
+		ST_INC(e, backend_drop);
+		return;
+	}
+	if (conn_write(e, id.slot, e->obuf, o) == 0)
+		ST_INC(e, to_client);
+}
+
+static void
+udp_readable(struct edge *e)
+{
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t r = recvfrom(e->udp, e->buf, SIP_MAX_MSG, 0, (struct sockaddr *)&from, &fl);
+		if (r < 0)
+			return;
+		from_backend(e, e->buf, (size_t)r, &from, fl);
+	}
+}
+
+/* ================= reading a connection ================= */
+
+/* Frame and handle what buf[0, *n) holds; keep the rest at its start. @return 0, or -1 when
+ * the connection was closed. */
+static int
+conn_frames(struct edge *e, uint32_t slot, size_t *n)
+{
+	size_t off = 0;
+	uint32_t now_s = (uint32_t)(now_ms() / 1000u);
+
+	while (off < *n) {
+		struct sip_msg m;
+		size_t len;
+		enum edge_frame_err fe;
+		enum sip_verdict v;
+		enum edge_frame_rc rc = edge_frame_next(e->buf + off, *n - off, e->c.max_header,
+		                                        e->c.max_message, &m, &len, &fe, &v);
+		if (rc == EDGE_FRAME_MORE)
+			break;
+		if (rc == EDGE_FRAME_ERR) {
+			if (fe == EDGE_FERR_HEADER_SIZE)
+				ST_INC(e, closed_header_size);
+			else if (fe == EDGE_FERR_MSG_SIZE)
+				ST_INC(e, closed_msg_size);
+			else if (fe == EDGE_FERR_NO_LENGTH)
+				ST_INC(e, closed_no_length);
+			else
+				ST_INC(e, closed_parse);
+			conn_close(e, slot);
+			return -1;
+		}
+		if (rc == EDGE_FRAME_PING) {
+			ST_INC(e, keepalives);
+			if (conn_write(e, slot, (const uint8_t *)"\r\n", 2) < 0)
+				return -1;
+		} else if (rc == EDGE_FRAME_MSG) {
+			struct edge_conn *c = &e->conns[slot];
+			if (c->rate_s != now_s) {
+				c->rate_s = now_s;
+				c->rate_n = 0;
+			}
+			if (++c->rate_n > e->c.max_msgs_per_sec) {
+				ST_INC(e, closed_rate);
+				conn_close(e, slot);
+				return -1;
+			}
+			from_client(e, slot, e->buf + off, len, &m);
+			if (e->conns[slot].state == CONN_FREE)
+				return -1;
+		}
+		off += len;
+	}
+	memmove(e->buf, e->buf + off, *n - off);
+	*n -= off;
+	return 0;
+}
+
+static void
+conn_readable(struct edge *e, uint32_t slot)
+{
+	struct edge_conn *c = &e->conns[slot];
+	size_t n = c->pend_len;
+
+	int fresh = n == 0; /* what is left at the end starts a new message */
+
+	if (n > 0)
+		memcpy(e->buf, c->pend, n);
+	edge_mem_free(c->pend);
+	c->pend = NULL;
+	c->pend_len = 0;
+	for (;;) {
+		ssize_t r;
+		if (c->ssl != NULL) {
+			ERR_clear_error();
+			r = SSL_read(c->ssl, e->buf + n, (int)(e->buf_cap - n));
+			if (r <= 0) {
+				int se = SSL_get_error(c->ssl, (int)r);
+				if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
+					break;
+				if (se == SSL_ERROR_ZERO_RETURN || se == SSL_ERROR_SYSCALL)
+					ST_INC(e, closed_peer);
+				else
+					ST_INC(e, closed_tls);
+				conn_close(e, slot);
+				return;
+			}
+		} else {
+			r = recv(c->fd, e->buf + n, e->buf_cap - n, 0);
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (r <= 0) {
+				ST_INC(e, closed_peer);
+				conn_close(e, slot);
+				return;
+			}
+		}
+		c->last_s = (uint32_t)(now_ms() / 1000u);
+		n += (size_t)r;
+		size_t before = n;
+		if (conn_frames(e, slot, &n) < 0)
+			return;
+		fresh |= n < before;
+	}
+	if (n > 0) {
+		/* A slow-loris trickles one message for ever: it gets message_timeout_ms from
+		 * its first octet, however often octets come. */
+		if (fresh)
+			c->born_ms = (uint32_t)now_ms();
+		c->pend = edge_mem_calloc(n);
+		if (c->pend == NULL) {
+			ST_INC(e, closed_write);
+			conn_close(e, slot);
+			return;
+		}
+		memcpy(c->pend, e->buf, n);
+		c->pend_len = (uint32_t)n;
+	}
+}
+
+static void
+conn_handshake(struct edge *e, uint32_t slot)
+{
+	struct edge_conn *c = &e->conns[slot];
+
+	ERR_clear_error();
+	int r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		c->state = CONN_OPEN;
+		c->flags &= (uint8_t)~CONN_F_HS_WRITE;
+		ep_mod(e, slot, EPOLLIN);
+		conn_readable(e, slot); /* early data may sit in OpenSSL's buffer already */
+		return;
+	}
+	int se = SSL_get_error(c->ssl, r);
+	if (se == SSL_ERROR_WANT_READ) {
+		if (c->flags & CONN_F_HS_WRITE) {
+			c->flags &= (uint8_t)~CONN_F_HS_WRITE;
+			ep_mod(e, slot, EPOLLIN);
+		}
+		return;
+	}
+	if (se == SSL_ERROR_WANT_WRITE) {
+		if (!(c->flags & CONN_F_HS_WRITE)) {
+			c->flags |= CONN_F_HS_WRITE;
+			ep_mod(e, slot, EPOLLOUT);
+		}
+		return;
+	}
+	ST_INC(e, closed_handshake);
+	conn_close(e, slot);
+}
+
+static void
+conn_event(struct edge *e, uint32_t slot, uint32_t events)
+{
+	if (slot >= e->c.max_conns || e->conns[slot].state == CONN_FREE)
+		return;
+	struct edge_conn *c = &e->conns[slot];
+
+	if (c->state == CONN_HANDSHAKE) {
+		conn_handshake(e, slot);
+		return;
+	}
+	if ((events & EPOLLOUT) && c->out_len > 0) {
+		conn_flush(e, slot);
+		if (c->state == CONN_FREE)
+			return;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		conn_readable(e, slot);
+}
+
+/* Once a second: handshake and idle timeouts. */
+static void
+sweep(struct edge *e)
+{
+	uint64_t ms = now_ms();
+	uint32_t now32 = (uint32_t)ms, now_s = (uint32_t)(ms / 1000u);
+
+	for (uint32_t i = 0; i < e->c.max_conns; i++) {
+		struct edge_conn *c = &e->conns[i];
+		if (c->state == CONN_HANDSHAKE &&
+		    (uint32_t)(now32 - c->born_ms) >= e->c.handshake_timeout_ms) {
+			ST_INC(e, closed_handshake_timeout);
+			conn_close(e, i);
+		} else if (c->state == CONN_OPEN &&
+		           (uint32_t)(now_s - c->last_s) >= e->c.idle_timeout_s) {
+			ST_INC(e, closed_idle);
+			conn_close(e, i);
+		} else if (c->state == CONN_OPEN && c->pend_len > 0 &&
+		           (uint32_t)(now32 - c->born_ms) >= e->c.message_timeout_ms) {
+			ST_INC(e, closed_slow);
+			conn_close(e, i);
+		}
+	}
+}
+
+static void *
+edge_loop(void *arg)
+{
+	struct edge *e = arg;
+	struct epoll_event ev[EDGE_EVENTS];
+	uint64_t next_sweep = now_ms() + 1000u;
+
+	for (;;) {
+		int n = epoll_wait(e->ep, ev, EDGE_EVENTS, 200);
+		for (int i = 0; i < n; i++) {
+			uint32_t kind = (uint32_t)(ev[i].data.u64 >> 32);
+			uint32_t idx = (uint32_t)ev[i].data.u64;
+			if (kind == EDGE_EV_STOP)
+				return NULL;
+			if (kind == EDGE_EV_LISTEN)
+				edge_accept(e, idx);
+			else if (kind == EDGE_EV_UDP)
+				udp_readable(e);
+			else if (kind == EDGE_EV_CONN)
+				conn_event(e, idx, ev[i].events);
+		}
+		if (now_ms() >= next_sweep) {
+			sweep(e);
+			next_sweep = now_ms() + 1000u;
+		}
+	}
+}
+
+/* ================= start, stop, stats ================= */
+
+static int
+build_table(struct edge *e, const struct sph_cfg *cfg, char *err, size_t errlen)
+{
+	const struct cfg_group *g = cfg_group_find(cfg, cfg->edge.group);
+	struct maglev_backend *mb;
+
+	if (g == NULL) {
+		snprintf(err, errlen, "edge: group \"%s\" is not defined", cfg->edge.group);
+		return -1;
+	}
+	e->nb_be = g->nb_backends;
+	e->be = edge_mem_calloc(sizeof(*e->be) * g->nb_backends);
+	mb = edge_mem_calloc(sizeof(*mb) * g->nb_backends);
+	e->table = edge_mem_calloc(maglev_table_bytes(cfg->maglev_size));
+	if (e->be == NULL || mb == NULL || e->table == NULL) {
+		edge_mem_free(mb);
+		snprintf(err, errlen, "edge: out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < g->nb_backends; i++) {
+		e->be[i] = g->backends[i];
+		mb[i].id = e->be[i].name;
+		mb[i].weight = e->be[i].weight;
+		mb[i].state = e->be[i].state;
+	}
+	int rc = maglev_build(e->table, cfg->maglev_size, mb, g->nb_backends);
+	edge_mem_free(mb);
+	if (rc != 0) {
+		snprintf(err, errlen, "edge: Maglev table of group \"%s\": %s", g->name,
+		         strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+edge_free(struct edge *e)
+{
+	if (e->conns != NULL)
+		for (uint32_t i = 0; i < e->c.max_conns; i++)
+			conn_close(e, i);
+	for (unsigned i = 0; i < e->nb_ls; i++)
+		close(e->ls[i].fd);
+	if (e->udp >= 0)
+		close(e->udp);
+	if (e->stopfd >= 0)
+		close(e->stopfd);
+	if (e->ep >= 0)
+		close(e->ep);
+	for (unsigned k = 0; k < CFG_EDGE_CERTS_MAX; k++) {
+		if (e->ctx[k] != NULL)
+			edge_mem_free(SSL_CTX_get_app_data(e->ctx[k]));
+		SSL_CTX_free(e->ctx[k]);
+		SSL_CTX_free(e->mctx[k]);
+	}
+	edge_mem_free(e->conns);
+	edge_mem_free(e->ip_count);
+	edge_mem_free(e->buf);
+	edge_mem_free(e->obuf);
+	edge_mem_free(e->table);
+	edge_mem_free(e->be);
+	edge_mem_free(e);
+}
+
+int
+edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct edge **out,
+           char *err, size_t errlen)
+{
+	char why[200];
+	struct edge *e;
+	const struct cfg_edge *c = &cfg->edge;
+
+	*out = NULL;
+	if (c->nb_tls + c->nb_mtls + c->nb_tcp == 0) {
+		snprintf(err, errlen, "edge: no listener");
+		return -1;
+	}
+	if (!edge_mem_open(why, sizeof(why)))
+		sph_log(SPH_LOG_NOTICE, "edge: jemalloc not loaded (%s); using libc malloc", why);
+	else if (!edge_mem_openssl())
+		sph_log(SPH_LOG_NOTICE,
+		        "edge: OpenSSL was in use already; its memory stays in libc's "
+		        "malloc, out of the edge's figures");
+	e = edge_mem_calloc(sizeof(*e));
+	if (e == NULL) {
+		snprintf(err, errlen, "edge: out of memory");
+		return -1;
+	}
+	e->ep = e->stopfd = e->udp = -1;
+	e->c = *c;
+	e->pick = pick != NULL ? pick : edge_pick_cfg;
+	e->pick_arg = pick != NULL ? pick_arg : e;
+	e->flow_key_len = strlen(c->flow_key);
+	memcpy(e->flow_key, c->flow_key, e->flow_key_len);
+	if (keyhash_init(&e->kh, cfg->hash_key, cfg->hash_key_len) != 0) {
+		snprintf(err, errlen, "edge: hash key");
+		goto fail;
+	}
+	if (build_table(e, cfg, err, errlen) != 0)
+		goto fail;
+	if ((c->nb_tls + c->nb_mtls) > 0 && load_certs(e, err, errlen) != 0)
+		goto fail;
+	e->conns = edge_mem_calloc(sizeof(*e->conns) * c->max_conns);
+	e->ip_count = edge_mem_calloc(sizeof(*e->ip_count) * EDGE_IP_BUCKETS);
+	e->buf_cap = c->max_message + EDGE_READ_CHUNK;
+	e->buf = edge_mem_calloc(e->buf_cap > SIP_MAX_MSG ? e->buf_cap : SIP_MAX_MSG);
+	e->obuf_cap = SIP_MAX_MSG + EDGE_HDR_ROOM;
+	e->obuf = edge_mem_calloc(e->obuf_cap);
+	if (e->conns == NULL || e->ip_count == NULL || e->buf == NULL || e->obuf == NULL) {
+		snprintf(err, errlen, "edge: out of memory for %u connections", c->max_conns);
+		goto fail;
+	}
+	e->free_head = UINT32_MAX;
+	for (uint32_t i = c->max_conns; i-- > 0;) {
+		e->conns[i].fd = -1;
+		e->conns[i].next = e->free_head;
+		e->free_head = i;
+	}
+	e->ep = epoll_create1(EPOLL_CLOEXEC);
+	e->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->ep < 0 || e->stopfd < 0 || ep_add(e, e->stopfd, EPOLLIN, EDGE_EV_STOP, 0) != 0) {
+		snprintf(err, errlen, "edge: epoll: %s", strerror(errno));
+		goto fail;
+	}
+	if ((e->udp = open_socket(&c->address, SOCK_DGRAM, err, errlen)) < 0 ||
+	    ep_add(e, e->udp, EPOLLIN, EDGE_EV_UDP, 0) != 0)
+		goto fail;
+	cfg_addr_format(&c->address.addr, c->address.port, e->via_host, sizeof(e->via_host));
+	const struct {
+		const struct cfg_edge_listen *l;
+		unsigned n;
+		uint8_t tls;
+	} kinds[] = {{c->tls, c->nb_tls, 1}, {c->mtls, c->nb_mtls, 2}, {c->tcp, c->nb_tcp, 0}};
+	for (size_t k = 0; k < 3; k++)
+		for (unsigned i = 0; i < kinds[k].n; i++) {
+			int fd = open_socket(&kinds[k].l[i], SOCK_STREAM, err, errlen);
+			if (fd < 0)
+				goto fail;
+			e->ls[e->nb_ls].fd = fd;
+			e->ls[e->nb_ls].tls = kinds[k].tls;
+			if (ep_add(e, fd, EPOLLIN, EDGE_EV_LISTEN, e->nb_ls++) != 0) {
+				snprintf(err, errlen, "edge: epoll: %s", strerror(errno));
+				goto fail;
+			}
+		}
+	/* The thread starts with the process's signals blocked: SIGINT and SIGTERM stay the
+	 * main thread's, and a SIGPIPE from SSL_write() to a reset connection (OpenSSL writes
+	 * with write(), not send(MSG_NOSIGNAL)) stays pending on the edge thread instead of
+	 * killing the daemon; the write then fails with EPIPE and the connection is closed. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int prc = pthread_create(&e->thread, NULL, edge_loop, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (prc != 0) {
+		snprintf(err, errlen, "edge: cannot start its thread");
+		goto fail;
+	}
+	e->running = 1;
+	*out = e;
+	return 0;
+fail:
+	edge_free(e);
+	return -1;
+}
+
+void
+edge_stop(struct edge *e)
+{
+	uint64_t one = 1;
+
+	if (e == NULL)
+		return;
+	if (e->running) {
+		if (write(e->stopfd, &one, sizeof(one)) != sizeof(one))
+			sph_log(SPH_LOG_WARNING, "edge: stop signal: %s", strerror(errno));
+		pthread_join(e->thread, NULL);
+	}
+	edge_free(e);
+}
+
+void
+edge_get_stats(struct edge *e, struct edge_stats *st)
+{
+	struct edge_mem_stats ms;
+	unsigned i = 0;
+
+#define EDGE_X_COPY_(f, d) st->f = atomic_load_explicit(&e->st[i++], memory_order_relaxed);
+	EDGE_STATS(EDGE_X_COPY_)
+#undef EDGE_X_COPY_
+	edge_mem_stats(&ms);
+	st->mem_allocated = ms.allocated;
+	st->mem_resident = ms.resident;
+}
+
+void
+edge_print_stats(struct edge *e, FILE *f)
+{
+	struct edge_stats st;
+
+	edge_get_stats(e, &st);
+#define EDGE_X_PRINT_(fld, d) fprintf(f, "edge_%s %" PRIu64 "\n", #fld, st.fld);
+	EDGE_STATS(EDGE_X_PRINT_)
+#undef EDGE_X_PRINT_
+	fprintf(f, "edge_mem_allocated %" PRIu64 "\nedge_mem_resident %" PRIu64 "\n",
+	        st.mem_allocated, st.mem_resident);
+}

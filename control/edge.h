@@ -1,0 +1,99 @@
+/*
+ * edge.h - the SIP-over-TLS/TCP edge proxy (issue 8, docs/edge.md): listens on the
+ * configuration's edge addresses, terminates TLS (OpenSSL 3), frames SIP over each stream
+ * (edge_frame.h) and relays between client connections and the UDP backends of one group,
+ * as an RFC 5626 edge proxy with RFC 3327 Path.
+ * Control plane, one thread of its own with epoll, never on a worker core: nothing it does
+ * can stop or slow UDP forwarding. edge_start() and edge_stop() are called by one thread
+ * (main.c); edge_get_stats() from any thread.
+ */
+#ifndef SIPHON_CTL_EDGE_H
+#define SIPHON_CTL_EDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "siphon/cfg.h"
+
+/**
+ * The edge's counters, X(field, meaning). Connections closed by the edge are counted once,
+ * by the first reason; messages refused without closing are counted by theirs.
+ */
+#define EDGE_STATS(X)                                                                              \
+	X(conns_accepted, "connections accepted")                                                  \
+	X(conns_open, "connections open now (a gauge)")                                            \
+	X(refused_total, "connections refused: max_conns reached")                                 \
+	X(refused_per_ip, "connections refused: max_conns_per_ip of their source reached")         \
+	X(closed_peer, "connections the client closed or reset")                                   \
+	X(closed_handshake,                                                                        \
+	  "TLS handshakes that failed (plaintext on a TLS port, bad certificate)")                 \
+	X(closed_handshake_timeout, "TLS handshakes not done within handshake_timeout_ms")         \
+	X(closed_idle, "connections closed after idle_timeout_s without a byte")                   \
+	X(closed_slow, "connections closed: a message not whole within message_timeout_ms")        \
+	X(closed_header_size, "connections closed: a header section over max_header")              \
+	X(closed_msg_size, "connections closed: a message over max_message")                       \
+	X(closed_no_length, "connections closed: a message without Content-Length")                \
+	X(closed_parse, "connections closed: bytes the SIP scanner refused")                       \
+	X(closed_rate, "connections closed: over max_msgs_per_sec")                                \
+	X(closed_write, "connections closed: write failed or too much unsent output")              \
+	X(closed_tls, "connections closed: TLS error after the handshake")                         \
+	X(keepalives, "double-CRLF pings answered")                                                \
+	X(msgs_in, "messages received from clients")                                               \
+	X(to_backend, "messages sent to a backend")                                                \
+	X(no_backend, "client requests dropped: no usable backend or no AOR")                      \
+	X(from_backend, "datagrams received from backends")                                        \
+	X(to_client, "messages sent down a client connection")                                     \
+	X(flow_failed, "requests from backends answered 430 Flow Failed (dead or forged flow)")    \
+	X(backend_drop, "datagrams from backends dropped: unparseable or not routable")            \
+	X(client_resp_drop, "responses from clients dropped: no Via of ours or no next hop")
+
+/** A consistent-enough copy of the counters (each one read atomically). */
+struct edge_stats {
+#define EDGE_X_FIELD_(f, d) uint64_t f;
+	EDGE_STATS(EDGE_X_FIELD_)
+#undef EDGE_X_FIELD_
+	uint64_t mem_allocated; /**< octets the edge holds in its jemalloc arena */
+	uint64_t mem_resident;  /**< octets of that arena in RAM */
+};
+
+struct edge;
+
+/**
+ * Choose the backend of group for a key (a normalised AOR, or a Call-ID): hashed with
+ * keyhash, looked up in the group's Maglev table. Called on the edge thread for every
+ * request from a client; must not block for long.
+ * @return 0 with *addr and *port (its SIP port), or -1 when no backend is usable.
+ */
+typedef int (*edge_pick_fn)(void *arg, const char *group, const uint8_t *key, size_t len,
+                            struct cfg_addr *addr, uint16_t *port);
+
+/**
+ * The picker of a configuration alone (arg: the struct edge): the table edge_start() built
+ * from cfg's group, backends in their configured states, cfg's hash_key. The daemon
+ * passes edge_snap_pick() (edge_snap.h) instead, which follows health and changes.
+ */
+int edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len,
+                  struct cfg_addr *addr, uint16_t *port);
+
+/**
+ * Open every listener and the backend-facing socket, load the certificates, build the
+ * configuration's backend table, and start the edge thread. cfg->edge must have a
+ * listener. Nothing of cfg is kept: it may be freed once this returns.
+ * @param pick      How backends are chosen; NULL: edge_pick_cfg().
+ * @param pick_arg  Its argument; must outlive the edge.
+ * @param err       One line on failure, naming the file or address at fault.
+ * @return 0 and *out, or -1 (nothing left open).
+ */
+int edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct edge **out,
+               char *err, size_t errlen);
+
+/** Stop the thread, close every connection and free everything. NULL is a no-op. */
+void edge_stop(struct edge *e);
+
+/** Copy the counters. Any thread. */
+void edge_get_stats(struct edge *e, struct edge_stats *st);
+
+/** Print every counter as "name value" lines (tests and the daemon's exit summary). */
+void edge_print_stats(struct edge *e, FILE *f);
+
+#endif /* SIPHON_CTL_EDGE_H */

@@ -1,0 +1,565 @@
+#!/usr/bin/env python3
+"""edge_test.py EDGE_RUN - the edge proxy end to end, over loopback (run by test_edge.sh
+inside a network namespace of its own). Python's ssl module plays the phones, a UDP socket
+the registrar. Covers: TLS 1.2 and 1.3 handshakes, ECDSA and RSA chains, SNI, session
+resumption; REGISTER through the edge (split across writes, packed with a keep-alive) with
+the edge's Via and a Path carrying the flow token; the registrar's 200 back to the phone;
+a MESSAGE from the registrar down the flow and its 200 back; a forged and a replayed token
+answered 430; plain TCP; bad input (plaintext on the TLS port, garbage after the handshake,
+oversized messages, a Content-Length lie, a silent client) closed and counted, while a
+witness connection opened first keeps working. Every check prints one line; exit 1 on any
+failure."""
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+EDGE_RUN = sys.argv[1]
+TLS, TCP, EDGE_UDP, REG_UDP = 5061, 5060, 5070, 5090
+HOST = "127.0.0.1"
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def gen_cert(tmp, name, cn, kind):
+    key, crt = f"{tmp}/{name}.key", f"{tmp}/{name}.pem"
+    newkey = ["-newkey", "rsa:2048"] if kind == "rsa" else [
+        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "2", "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn}"],
+                   check=True, capture_output=True)
+    return crt, key
+
+
+def client_ctx(maxv=None, ciphers=None, cafile=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if maxv:
+        ctx.maximum_version = maxv
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    return ctx
+
+
+def tls_conn(ctx=None, sni="edge.test", session=None):
+    s = socket.create_connection((HOST, TLS), timeout=5)
+    return (ctx or client_ctx()).wrap_socket(s, server_hostname=sni, session=session)
+
+
+class Reader:
+    """Frames SIP from a stream by Content-Length, as a phone does."""
+
+    def __init__(self, sock):
+        self.s, self.buf = sock, b""
+
+    def msg(self, timeout=5):
+        self.s.settimeout(timeout)
+        while True:
+            while self.buf.startswith(b"\r\n"):
+                self.buf = self.buf[2:]
+            h = self.buf.find(b"\r\n\r\n")
+            if h >= 0:
+                m = re.search(rb"(?im)^(?:content-length|l)\s*:\s*(\d+)", self.buf[:h])
+                n = h + 4 + (int(m.group(1)) if m else 0)
+                if len(self.buf) >= n:
+                    out, self.buf = self.buf[:n], self.buf[n:]
+                    return out.decode()
+            d = self.s.recv(65536)
+            if not d:
+                raise ConnectionError("closed")
+            self.buf += d
+
+
+def closed_by_peer(sock, timeout=5):
+    """True when the edge closes the connection (EOF or reset) within timeout."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except (ConnectionError, ssl.SSLError, OSError) as e:
+        return not isinstance(e, socket.timeout)
+
+
+def headers(msg, name):
+    return [l.split(":", 1)[1].strip() for l in msg.split("\r\n\r\n")[0].split("\r\n")[1:]
+            if l.split(":", 1)[0].strip().lower() == name.lower()]
+
+
+def register(user, cseq=1, transport="TLS", ob=True):
+    return (f"REGISTER sip:edge.test SIP/2.0\r\n"
+            f"Via: SIP/2.0/{transport} 10.9.9.9:5061;branch=z9hG4bK-{user}-{cseq};rport\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:{user}@Edge.Test>;tag=f{user}\r\n"
+            f"To: <sip:{user}@Edge.Test>\r\n"
+            f"Call-ID: reg-{user}\r\n"
+            f"CSeq: {cseq} REGISTER\r\n"
+            f"Contact: <sip:{user}@10.9.9.9:5061;transport=tls>;reg-id=1{';ob' if ob else ''}\r\n"
+            f"Supported: outbound, path\r\n"
+            f"Content-Length: 0\r\n\r\n")
+
+
+def response(req, code, reason, extra=""):
+    """A response to req as a UAS writes it: Vias, From, To (tagged), Call-ID, CSeq."""
+    lines = [f"SIP/2.0 {code} {reason}"]
+    for v in headers(req, "Via"):
+        lines.append(f"Via: {v}")
+    lines.append(f"From: {headers(req, 'From')[0]}")
+    to = headers(req, "To")[0]
+    lines.append(f"To: {to}" + ("" if "tag=" in to else ";tag=uas1"))
+    lines.append(f"Call-ID: {headers(req, 'Call-ID')[0]}")
+    lines.append(f"CSeq: {headers(req, 'CSeq')[0]}")
+    return "\r\n".join(lines) + "\r\n" + extra + "Content-Length: 0\r\n\r\n"
+
+
+class Registrar:
+    def __init__(self):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((HOST, REG_UDP))
+        self.s.settimeout(5)
+
+    def recv(self):
+        d, a = self.s.recvfrom(65535)
+        return d.decode(), a
+
+    def drain(self):
+        """Drop what is queued (the 430s to messages sent after a flow died)."""
+        self.s.settimeout(0.3)
+        n = 0
+        try:
+            while True:
+                self.s.recvfrom(65535)
+                n += 1
+        except socket.timeout:
+            pass
+        self.s.settimeout(5)
+        return n
+
+    def send(self, text, addr=(HOST, EDGE_UDP)):
+        self.s.sendto(text.encode(), addr)
+
+
+def register_through(reg, sock, user, cseq=1, split=False, transport="TLS"):
+    """REGISTER on sock, seen by the registrar, answered 200; returns (Path URI, request)."""
+    r = register(user, cseq, transport).encode()
+    if split:
+        sock.sendall(r[:37])
+        time.sleep(0.05)
+        sock.sendall(r[37:])
+    else:
+        sock.sendall(r)
+    req, addr = reg.recv()
+    path = headers(req, "Path")
+    reg.send(response(req, 200, "OK", "".join(f"Path: {p}\r\n" for p in path) +
+                      f"Contact: <sip:{user}@10.9.9.9:5061;transport=tls>;expires=600\r\n"), addr)
+    return (path[0] if path else ""), req
+
+
+def message_to(reg, route, user, n, via_params=""):
+    reg.send(f"MESSAGE sip:{user}@10.9.9.9:5061;transport=tls SIP/2.0\r\n"
+             f"Via: SIP/2.0/UDP {HOST}:{REG_UDP};branch=z9hG4bK-m{n}{via_params}\r\n"
+             f"Route: {route}\r\n"
+             f"Max-Forwards: 70\r\n"
+             f"From: <sip:server@edge.test>;tag=s{n}\r\n"
+             f"To: <sip:{user}@edge.test>\r\n"
+             f"Call-ID: msg-{n}\r\n"
+             f"CSeq: 1 MESSAGE\r\n"
+             f"Content-Type: text/plain\r\n"
+             f"Content-Length: 5\r\n\r\nhello")
+
+
+def cert_of(sock):
+    pem = ssl.DER_cert_to_PEM_cert(sock.getpeercert(binary_form=True))
+    return subprocess.run(["openssl", "x509", "-noout", "-subject", "-text"], input=pem,
+                          capture_output=True, text=True).stdout
+
+
+def stats(proc):
+    proc.send_signal(signal.SIGUSR1)
+    out = {}
+    for line in proc.stdout:
+        line = line.strip()
+        if line == "end":
+            break
+        k, v = line.split()
+        out[k[len("edge_"):]] = int(v)
+    return out
+
+
+def gen_ca_and_client(tmp):
+    """A CA and a client certificate it signs, for the mtls listener."""
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", f"{tmp}/ca.key", "-out", f"{tmp}/ca.pem", "-days", "2",
+        "-subj", "/CN=edge test CA")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{tmp}/cl.key", "-out", f"{tmp}/cl.csr", "-subj", "/CN=trunk1")
+    run("openssl", "x509", "-req", "-in", f"{tmp}/cl.csr", "-CA", f"{tmp}/ca.pem", "-CAkey",
+        f"{tmp}/ca.key", "-CAcreateserial", "-out", f"{tmp}/cl.pem", "-days", "2")
+    return f"{tmp}/ca.pem", f"{tmp}/cl.pem", f"{tmp}/cl.key"
+
+
+def wait_open(proc, n, timeout=5):
+    """Until the edge counts n open connections (it sees closes asynchronously)."""
+    end = time.monotonic() + timeout
+    while True:
+        st = stats(proc)
+        if st.get("conns_open") == n or time.monotonic() > end:
+            return st
+        time.sleep(0.05)
+
+
+def phase_limits(tmp, reg):
+    """A second edge: an mtls listener, and small limits to hit."""
+    ca, cl_crt, cl_key = gen_ca_and_client(tmp)
+    ec = (f"{tmp}/ec.pem", f"{tmp}/ec.key")
+    conf = f"{tmp}/limits.conf"
+    with open(conf, "w") as f:
+        f.write(f"""hash_key = "edge-test-hash-key-0123";
+groups = ( {{ name = "reg"; backends = ( {{ name = "r1"; address = "{HOST}"; port = {REG_UDP}; }} ); }} );
+edge = {{
+    mtls = [ "{HOST}:{TLS}" ];
+    tcp = [ "{HOST}:{TCP}" ];
+    address = "{HOST}:{EDGE_UDP}";
+    group = "reg";
+    flow_key = "edge-test-flow-key-0123456789";
+    certs = [ "{ec[0]}" ];
+    keys = [ "{ec[1]}" ];
+    client_ca = "{ca}";
+    max_msgs_per_sec = 5;
+    max_conns_per_ip = 3;
+    idle_timeout_s = 1;
+    message_timeout_ms = 500;
+}};
+""")
+    proc = subprocess.Popen([EDGE_RUN, conf], stdout=subprocess.PIPE, text=True)
+    try:
+        check(proc.stdout.readline().strip() == "ready", "limits: edge_run starts")
+        # mTLS: no client certificate, no connection; a certificate of the CA, in.
+        try:
+            n = tls_conn()
+            n.settimeout(5)
+            refused = n.recv(1) == b""  # TLS 1.3: the alert comes after the client's Finished
+        except (ssl.SSLError, ConnectionError, OSError):
+            refused = True
+        check(refused, "mtls: a client without a certificate is refused")
+        ctx = client_ctx()
+        ctx.load_cert_chain(cl_crt, cl_key)
+        m = tls_conn(ctx)
+        mr = Reader(m)
+        _, req = register_through(reg, m, "trunk1")
+        check(mr.msg().startswith("SIP/2.0 200"), "mtls: a client with a CA-signed certificate registers")
+        m.close()
+        wait_open(proc, 0)
+
+        # max_conns_per_ip: the fourth connection from 127.0.0.1 is closed at once.
+        cs = [socket.create_connection((HOST, TCP), timeout=5) for _ in range(3)]
+        fourth = socket.create_connection((HOST, TCP), timeout=5)
+        check(closed_by_peer(fourth, 2), "max_conns_per_ip: the fourth connection is refused")
+        for c in cs:
+            c.sendall(b"\r\n\r\n")
+            c.settimeout(5)
+        check(all(c.recv(2) == b"\r\n" for c in cs), "max_conns_per_ip: the three in keep working")
+        for c in cs:
+            c.close()
+        wait_open(proc, 0)
+
+        # max_msgs_per_sec: six messages in one write (within one second) close it.
+        r = socket.create_connection((HOST, TCP), timeout=5)
+        r.sendall(b"".join(register("rate", cseq=i).encode() for i in range(1, 7)))
+        check(closed_by_peer(r), "max_msgs_per_sec: a sixth message in a second closes it")
+        got = reg.drain()
+        check(got == 5, f"max_msgs_per_sec: the five within the limit were relayed ({got})")
+
+        # message_timeout_ms: a header trickled an octet every 100 ms (never idle) is
+        # closed once its message is older than the limit (slow-loris).
+        slow = socket.create_connection((HOST, TCP), timeout=5)
+        trickled, t0 = 0, time.monotonic()
+        try:
+            for ch in ("REGISTER sip:x SIP/2.0\r\nX-Slow: " + "a" * 1000).encode():
+                slow.send(bytes([ch]))
+                trickled += 1
+                time.sleep(0.1)
+                if time.monotonic() - t0 > 8:
+                    break
+        except OSError:
+            pass
+        check(closed_by_peer(slow, 5) and time.monotonic() - t0 < 8,
+              f"message_timeout_ms: a trickled header is closed ({trickled} octets sent)")
+
+        # idle_timeout_s: a connection that sends nothing is closed by the sweep.
+        idle = socket.create_connection((HOST, TCP), timeout=5)
+        check(closed_by_peer(idle, 5), "idle_timeout_s: a silent connection is closed")
+
+        st = stats(proc)
+        print("limits counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
+        for k in ("closed_handshake", "refused_per_ip", "closed_rate", "closed_idle", "closed_slow"):
+            check(st.get(k, 0) >= 1, f"limits: counter {k} = {st.get(k)}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            check(proc.wait(timeout=10) == 0, "limits: edge_run stops cleanly")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            check(False, "limits: edge_run stops")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="edge-")
+    proc = None
+    try:
+        ec = gen_cert(tmp, "ec", "edge.test", "ec")
+        rsa = gen_cert(tmp, "rsa", "edge.test", "rsa")
+        other = gen_cert(tmp, "other", "other.test", "ec")
+        conf = f"{tmp}/edge.conf"
+        with open(conf, "w") as f:
+            f.write(f"""hash_key = "edge-test-hash-key-0123";
+groups = ( {{ name = "reg"; backends = ( {{ name = "r1"; address = "{HOST}"; port = {REG_UDP}; }} ); }} );
+edge = {{
+    tls = [ "{HOST}:{TLS}" ];
+    tcp = [ "{HOST}:{TCP}" ];
+    address = "{HOST}:{EDGE_UDP}";
+    group = "reg";
+    flow_key = "edge-test-flow-key-0123456789";
+    certs = [ "{ec[0]}", "{rsa[0]}", "{other[0]}" ];
+    keys = [ "{ec[1]}", "{rsa[1]}", "{other[1]}" ];
+    max_header = 4096;
+    max_message = 8192;
+    handshake_timeout_ms = 1000;
+}};
+""")
+        reg = Registrar()
+        proc = subprocess.Popen([EDGE_RUN, conf], stdout=subprocess.PIPE, text=True)
+        check(proc.stdout.readline().strip() == "ready", "edge_run starts")
+
+        # TLS: versions, key types, SNI, resumption.
+        s12 = tls_conn(client_ctx(maxv=ssl.TLSVersion.TLSv1_2))
+        check(s12.version() == "TLSv1.2", "TLS 1.2 handshake")
+        sess = s12.session
+        s12.close()
+        s13 = tls_conn()
+        check(s13.version() == "TLSv1.3", "TLS 1.3 handshake")
+        check("edge.test" in cert_of(s13), "SNI edge.test gets its certificate")
+        s13.close()
+        so = tls_conn(sni="other.test")
+        check("CN = other.test" in cert_of(so), "SNI other.test gets the other certificate")
+        so.close()
+        se = tls_conn(client_ctx(maxv=ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256"))
+        check("id-ecPublicKey" in cert_of(se), "an ECDSA-only client gets the ECDSA chain")
+        se.close()
+        sr = tls_conn(client_ctx(maxv=ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-RSA-AES128-GCM-SHA256"))
+        check("rsaEncryption" in cert_of(sr), "an RSA-only client gets the RSA chain")
+        sr.close()
+        ctx12 = client_ctx(maxv=ssl.TLSVersion.TLSv1_2)
+        a = tls_conn(ctx12)
+        sess = a.session
+        a.close()
+        b = tls_conn(ctx12, session=sess)
+        check(b.session_reused, "a TLS 1.2 session resumes (session ticket)")
+        b.close()
+
+        # The witness: registered first, must still work at the end.
+        w = tls_conn()
+        wr = Reader(w)
+        wpath, _ = register_through(reg, w, "witness")
+        check(wr.msg().startswith("SIP/2.0 200"), "witness registers")
+
+        # REGISTER split across two writes; what the registrar sees.
+        alice = tls_conn()
+        ar = Reader(alice)
+        path, req = register_through(reg, alice, "alice", split=True)
+        vias = headers(req, "Via")
+        check(req.startswith("REGISTER "), "registrar gets the REGISTER (split across writes)")
+        check(len(vias) == 2 and vias[0].startswith(f"SIP/2.0/UDP {HOST}:{EDGE_UDP};branch=z9hG4bK-sph"),
+              "the edge's Via is on top, the phone's below: " + (vias[0] if vias else "none"))
+        check(re.fullmatch(rf"<sip:[0-9a-f]{{48}}@{HOST}:{EDGE_UDP};lr;ob>", path) is not None,
+              "Path carries a flow token and ;ob: " + path)
+        ok = ar.msg()
+        check(ok.startswith("SIP/2.0 200") and headers(ok, "Via") == [vias[1]],
+              "the 200 reaches the phone with only the phone's Via")
+
+        # Packed: a REGISTER and a keep-alive in one write.
+        bob = tls_conn()
+        br = Reader(bob)
+        bob.sendall(register("bob").encode() + b"\r\n\r\n")
+        req_b, addr = reg.recv()
+        check(headers(req_b, "Call-ID") == ["reg-bob"], "a REGISTER packed with a ping is relayed")
+        bob.settimeout(5)
+        check(bob.recv(2) == b"\r\n", "the ping is answered CRLF")
+        reg.send(response(req_b, 200, "OK"), addr)
+        check(br.msg().startswith("SIP/2.0 200"), "bob's 200 arrives after the pong")
+
+        # A request from the registrar down alice's flow, and her answer back.
+        message_to(reg, path, "alice", 1)
+        m = ar.msg()
+        mv = headers(m, "Via")
+        check(m.startswith("MESSAGE ") and m.endswith("hello"), "MESSAGE arrives on alice's connection")
+        check(headers(m, "Route") == [] and len(mv) == 2 and mv[0].startswith(f"SIP/2.0/TLS {HOST}:{EDGE_UDP}"),
+              "the edge removed its Route and added its Via")
+        alice.sendall(response(m, 200, "OK").encode())
+        r200, _ = reg.recv()
+        check(r200.startswith("SIP/2.0 200") and headers(r200, "Via") == [mv[1]],
+              "alice's 200 reaches the registrar with only its Via")
+
+        # A next hop whose received= is no address: alice's answer is dropped, counted
+        # (a backend names itself by address), and nothing overflows.
+        message_to(reg, path, "alice", 9, ";received=" + "a" * 200)
+        m9 = ar.msg()
+        alice.sendall(response(m9, 200, "OK").encode())
+        message_to(reg, path, "alice", 10)
+        m10 = ar.msg()
+        alice.sendall(response(m10, 200, "OK").encode())
+        r10, _ = reg.recv()
+        check(headers(r10, "Call-ID") == ["msg-10"],
+              "a response with an unusable next hop is dropped, the next one relayed")
+
+        # A forged token: 430, and no byte to anyone's connection.
+        forged = path.replace(path[5:13], "00000000" if path[5:13] != "00000000" else "11111111")
+        message_to(reg, forged, "alice", 2)
+        r430, _ = reg.recv()
+        check(r430.startswith("SIP/2.0 430") and headers(r430, "Call-ID") == ["msg-2"],
+              "a forged flow token gets 430 Flow Failed")
+        # A replayed generation: alice's slot goes to a new connection.
+        alice.close()
+        time.sleep(0.2)
+        carol = tls_conn()
+        cr = Reader(carol)
+        cpath, _ = register_through(reg, carol, "carol")
+        check(cr.msg().startswith("SIP/2.0 200"), "carol registers")
+        check(cpath[5:13] == path[5:13] and cpath != path,
+              "carol's connection took alice's slot, a new generation")
+        message_to(reg, path, "alice", 3)
+        r430b, _ = reg.recv()
+        check(r430b.startswith("SIP/2.0 430") and headers(r430b, "Call-ID") == ["msg-3"],
+              "alice's token, replayed after she left, gets 430")
+        carol.settimeout(0.5)
+        try:
+            leak = carol.recv(100)
+        except (socket.timeout, ssl.SSLError):
+            leak = b""
+        check(leak == b"", "carol got nothing of alice's")
+
+        # Plain TCP.
+        t = socket.create_connection((HOST, TCP), timeout=5)
+        tr = Reader(t)
+        tpath, _ = register_through(reg, t, "dave", transport="TCP")
+        check(tr.msg().startswith("SIP/2.0 200") and tpath != "", "REGISTER over plain TCP")
+        t.close()
+
+        # Bad input, each closed.
+        p = socket.create_connection((HOST, TLS), timeout=5)
+        p.sendall(register("eve").encode())
+        check(closed_by_peer(p), "plaintext on the TLS port is closed")
+        p.close()
+        g = tls_conn()
+        g.sendall(b"\x00\x01\x02 garbage \xff\r\n\r\n")
+        check(closed_by_peer(g), "garbage after the handshake is closed")
+        big = tls_conn()
+        big.sendall(register("frank").replace("Content-Length: 0", "Content-Length: 100000").encode())
+        check(closed_by_peer(big), "a message over max_message is closed")
+        hdr = tls_conn()
+        hdr.sendall(("REGISTER sip:edge.test SIP/2.0\r\nX-Pad: " + "a" * 5000).encode())
+        check(closed_by_peer(hdr), "a header section over max_header is closed")
+        lie = tls_conn()
+        lie.sendall(register("gina").replace("Content-Length: 0", "Content-Length: 2").encode()
+                    + b"hello world\r\n\r\n")
+        reg.recv()  # the REGISTER itself is well framed: relayed
+        check(closed_by_peer(lie), "the bytes after a short Content-Length close it")
+        silent = socket.create_connection((HOST, TLS), timeout=5)
+        check(closed_by_peer(silent), "a client that never says hello is closed (handshake timeout)")
+
+        # A client that never reads: what the backends send it piles up in the edge
+        # until EDGE_OUT_MAX, then the connection is closed (closed_write).
+        deaf = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        deaf.settimeout(5)
+        deaf.connect((HOST, TLS))
+        deaf = client_ctx().wrap_socket(deaf, server_hostname="edge.test")
+        dr = Reader(deaf)
+        dpath, _ = register_through(reg, deaf, "deaf")
+        check(dr.msg().startswith("SIP/2.0 200"), "a client that will stop reading registers")
+        body = "x" * 8000
+        sent = 0
+        while sent < 3000 and stats(proc).get("closed_write", 0) == 0:
+            for _ in range(50):
+                reg.send(f"MESSAGE sip:deaf@10.9.9.9 SIP/2.0\r\n"
+                         f"Via: SIP/2.0/UDP {HOST}:{REG_UDP};branch=z9hG4bK-d{sent}\r\n"
+                         f"Route: {dpath}\r\nFrom: <sip:s@edge.test>;tag=d\r\n"
+                         f"To: <sip:deaf@edge.test>\r\nCall-ID: deaf-{sent}\r\n"
+                         f"CSeq: 1 MESSAGE\r\nContent-Length: {len(body)}\r\n\r\n{body}")
+                sent += 1
+            time.sleep(0.01)
+        check(stats(proc).get("closed_write", 0) == 1,
+              f"a client that never reads is closed once its backlog is full ({sent} messages)")
+        deaf.close()
+        reg.drain()
+
+        # The witness is unaffected.
+        w.sendall(b"\r\n\r\n")
+        w.settimeout(5)
+        check(w.recv(2) == b"\r\n", "the witness's ping is answered")
+        _, _ = register_through(reg, w, "witness", cseq=2)
+        check(wr.msg().startswith("SIP/2.0 200"), "the witness re-registers after all that")
+
+        # Memory: what an idle TLS connection costs in the edge's arena (OpenSSL's share
+        # included), and back to the baseline after connect/close cycles.
+        base = wait_open(proc, 3)["mem_allocated"]
+        idle = [tls_conn() for _ in range(200)]
+        st = wait_open(proc, 203)
+        per = (st["mem_allocated"] - base) / 200
+        print(f"memory: {per:.0f} octets per idle TLS 1.3 connection (edge arena)", flush=True)
+        check(st.get("conns_open") == 203 and per > 0, "200 idle TLS connections are held")
+        for c in idle:
+            c.close()
+        for _ in range(2000):
+            socket.create_connection((HOST, TCP), timeout=5).close()
+        for _ in range(100):
+            tls_conn().close()
+        st = wait_open(proc, 3)
+        check(st["mem_allocated"] <= base + 65536,
+              f"memory back to its baseline after 2000 TCP and 300 TLS connections: "
+              f"{st['mem_allocated'] - base:+d} octets")
+
+        st = stats(proc)
+        print("counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
+        for k, want in [("closed_handshake", 1), ("closed_handshake_timeout", 1),
+                        ("closed_parse", 2), ("closed_msg_size", 1), ("closed_header_size", 1),
+                        ("flow_failed", 2), ("keepalives", 2), ("client_resp_drop", 1)]:
+            check(st.get(k, 0) >= want, f"counter {k} = {st.get(k)} (>= {want})")
+        check(st.get("conns_open") == 3, f"open connections: {st.get('conns_open')} (witness, bob, carol)")
+        if os.environ.get("GLIBC_TUNABLES"):
+            check(st.get("mem_allocated", 0) > 0, f"jemalloc arena holds the edge's memory: {st.get('mem_allocated')}")
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(timeout=10) == 0, "edge_run stops cleanly")
+        proc = None
+        phase_limits(tmp, reg)
+    except Exception as e:  # a failure to talk is a failed check, never a hang
+        check(False, f"exception: {type(e).__name__}: {e}")
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                check(proc.wait(timeout=10) == 0, "edge_run stops cleanly")
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                check(False, "edge_run stops")
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"edge: {len(failures)} failed", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

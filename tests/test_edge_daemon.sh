@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# tests/test_edge_daemon.sh SIPHON SIPHONCTL - the edge inside the real daemon: siphon on a
+# net_null vdev (no NIC, no hugepages) with an edge block, in a network namespace of its
+# own ("edge-d-PID", removed on any exit). Two registrars (UDP sockets on addresses of
+# the namespace's loopback) behind the edge's group; REGISTERs over TCP spread over both
+# by AOR; after `siphonctl backend state r1 down` every AOR lands on r2 (the edge reads
+# the published snapshot, health and operator states included); back up, the AORs that
+# were r1's go back to it. Not parallel: the daemon busy-polls lcores 0 and 1.
+set -uo pipefail
+SIPHON=${1:?usage: test_edge_daemon.sh SIPHON SIPHONCTL}
+CTL=${2:?usage: test_edge_daemon.sh SIPHON SIPHONCTL}
+ns="edge-d-$$"
+TMP=$(mktemp -d /tmp/edge-d.XXXXXX)
+PID=
+
+cleanup() {
+	[ -n "$PID" ] && kill -INT "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ip netns add "$ns" || exit 1
+ip -n "$ns" link set lo up
+ip -n "$ns" addr add 192.0.2.21/32 dev lo
+ip -n "$ns" addr add 192.0.2.22/32 dev lo
+cat >"$TMP/siphon.conf" <<CONF
+hash_key = "edge-daemon-test-key-0123";
+ports = ( { name = "net0"; device = "net_null0"; addresses = [ "192.0.2.2/24" ]; } );
+groups = ( { name = "reg"; backends = (
+  { name = "r1"; address = "192.0.2.21"; port = 5090; mac = "02:00:00:00:00:21"; },
+  { name = "r2"; address = "192.0.2.22"; port = 5090; mac = "02:00:00:00:00:22"; } ); } );
+control = { socket = "$TMP/ctl.sock"; };
+health = { enabled = false; };
+edge = { tcp = [ "127.0.0.1:5060" ]; address = "127.0.0.1:5070"; group = "reg";
+  flow_key = "edge-daemon-test-flow-key"; max_msgs_per_sec = 65535; };
+CONF
+GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 ip netns exec "$ns" "$SIPHON" --no-huge \
+	-m 512 --no-pci --no-shconf --file-prefix="edge_d_$$" --no-telemetry \
+	--log-level=lib.eal:error --vdev net_null0 -l 0,1 -- --config "$TMP/siphon.conf" \
+	>"$TMP/siphon.log" 2>&1 &
+PID=$!
+for _ in $(seq 200); do
+	[ -S "$TMP/ctl.sock" ] && break
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ ! -S "$TMP/ctl.sock" ]; then
+	echo "FAIL  siphon did not start"
+	cat "$TMP/siphon.log"
+	exit 1
+fi
+ip netns exec "$ns" timeout 60 python3 - "$CTL" "$TMP/ctl.sock" <<'PY'
+import select, socket, subprocess, sys
+ctl, sock = sys.argv[1], sys.argv[2]
+failures = []
+def check(c, what):
+    print(("ok    " if c else "FAIL  ") + what, flush=True)
+    if not c:
+        failures.append(what)
+regs = {}
+for name, addr in (("r1", "192.0.2.21"), ("r2", "192.0.2.22")):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 5090))
+    regs[name] = s
+conn = socket.create_connection(("127.0.0.1", 5060), timeout=5)
+buf = b""
+def register(user, n):
+    """One REGISTER through the edge: which registrar got it; it answers 200."""
+    global buf
+    conn.sendall((f"REGISTER sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.9;branch=z9hG4bK-{user}-{n}\r\n"
+                  f"From: <sip:{user}@x>;tag=1\r\nTo: <sip:{user}@x>\r\nCall-ID: {user}-{n}\r\n"
+                  f"CSeq: {n} REGISTER\r\nContent-Length: 0\r\n\r\n").encode())
+    r, _, _ = select.select(list(regs.values()), [], [], 5)
+    if not r:
+        return None
+    d, a = r[0].recvfrom(65535)
+    t = d.decode()
+    vias = [l for l in t.split("\r\n") if l.startswith("Via")]
+    r[0].sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(vias) + f"\r\nFrom: <sip:{user}@x>;tag=1\r\n"
+                 f"To: <sip:{user}@x>;tag=2\r\nCall-ID: {user}-{n}\r\nCSeq: {n} REGISTER\r\n"
+                 "Content-Length: 0\r\n\r\n").encode(), a)
+    while b"\r\n\r\n" not in buf:
+        buf += conn.recv(4096)
+    resp, buf = buf.split(b"\r\n\r\n", 1)
+    if not resp.startswith(b"SIP/2.0 200"):
+        return None
+    return [k for k, v in regs.items() if v is r[0]][0]
+users = [f"user{i}" for i in range(40)]
+first = {u: register(u, 1) for u in users}
+check(None not in first.values(), "every REGISTER reaches a registrar and its 200 the client")
+check(set(first.values()) == {"r1", "r2"}, "AORs spread over both registrars")
+again = {u: register(u, 2) for u in users}
+check(again == first, "each AOR goes to the same registrar again")
+rc = subprocess.run([ctl, "--socket", sock, "backend", "state", "r1", "down"], capture_output=True)
+check(rc.returncode == 0, "siphonctl backend state r1 down")
+down = {u: register(u, 3) for u in users}
+check(set(down.values()) == {"r2"}, "with r1 down every AOR lands on r2 (the published snapshot)")
+subprocess.run([ctl, "--socket", sock, "backend", "state", "r1", "up"], capture_output=True)
+up = {u: register(u, 4) for u in users}
+check(up == first, "r1 up again: its AORs go back to it")
+print(f"edge daemon: {len(failures)} failed", flush=True)
+sys.exit(1 if failures else 0)
+PY
+rc=$?
+kill -INT "$PID"
+wait "$PID"
+drc=$?
+PID=
+grep -q "siphon: edge proxy on" "$TMP/siphon.log" && grep -q "^edge_to_backend 160$" "$TMP/siphon.log"
+erc=$?
+[ $erc -eq 0 ] && echo "ok    the daemon started the edge and counted 160 messages to backends" ||
+	{ echo "FAIL  edge start or counters"; cat "$TMP/siphon.log"; }
+[ $drc -eq 0 ] && echo "ok    siphon stops cleanly" || echo "FAIL  siphon exit $drc"
+[ $rc -eq 0 ] && [ $erc -eq 0 ] && [ $drc -eq 0 ]
