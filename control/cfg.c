@@ -1168,7 +1168,7 @@ static const struct cfg_key edge_keys[] = {
          "octets of a header section; a longer one closes the connection (counted)", NULL, 0},
         {"max_message", p_u32, EDGE_OFF(max_message), 512, 65535, 65535, "integer", NULL, NULL,
          "octets of a message, body included; a longer one closes the connection", NULL, 0},
-        {"max_msgs_per_sec", p_u32, EDGE_OFF(max_msgs_per_sec), 1, 65535, 100, "integer", NULL,
+        {"max_msgs_per_sec", p_u32, EDGE_OFF(max_msgs_per_sec), 1, 65534, 100, "integer", NULL,
          NULL, "messages one connection may send in a second; more closes it", NULL, 0},
         {"max_conns_per_ip", p_u32, EDGE_OFF(max_conns_per_ip), 1, 65535, 1000, "integer", NULL,
          NULL,

@@ -29,6 +29,7 @@
  *   the address: two sources sharing a bucket share its limit (an attacker cannot aim
  *   at one, the key is secret), and the table's size never depends on the traffic.
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -623,13 +624,32 @@ edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len, stru
 	return 0;
 }
 
+/* Send to a backend; counted as sent, or as a send that failed (EMSGSIZE: a message
+ * and the headers the edge added over a datagram's 65,507 octets). */
 static void
 udp_send(struct edge *e, const struct cfg_addr *a, uint16_t port, const uint8_t *p, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(a, port, &ss);
 
-	sendto(e->udp, p, n, 0, (struct sockaddr *)&ss, sl);
+	if (sendto(e->udp, p, n, 0, (struct sockaddr *)&ss, sl) < 0)
+		ST_INC(e, to_backend_failed);
+	else
+		ST_INC(e, to_backend);
+}
+
+/* Whether a, port is a backend of the edge's group: the only place a client's response
+ * may be sent, whatever its Via says (else a client writing the next Via could have the
+ * edge send its bytes to any address). Backends as the configuration loaded at start
+ * lists them; one added at run time gets responses after a restart (docs/edge.md). */
+static bool
+be_known(const struct edge *e, const struct cfg_addr *a, uint16_t port)
+{
+	for (unsigned i = 0; i < e->nb_be; i++)
+		if (e->be[i].port == port && e->be[i].addr.family == a->family &&
+		    memcmp(e->be[i].addr.a, a->a, sizeof(a->a)) == 0)
+			return true;
+	return false;
 }
 
 /* Append to the output buffer; 0 or -1 when it would not fit. */
@@ -765,6 +785,7 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		                    (const char *)p + m->via_branch.off +
 		                            sizeof(EDGE_BRANCH_MAGIC) - 1,
 		                    EDGE_FLOW_TOKEN_LEN, &vid) != 0 ||
+		    vid.slot != slot || vid.gen != c->gen || /* our Via, but of another flow */
 		    cut_first_value(p, n, m->via, &ls, &le) != 0) {
 			ST_INC(e, client_resp_drop);
 			return;
@@ -798,12 +819,11 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		if (rp > 0 && rp < 65536)
 			port = (uint16_t)rp;
 		uint16_t ignored;
-		if (cfg_addr_parse(host, &a, &ignored) != 0) {
+		if (cfg_addr_parse(host, &a, &ignored) != 0 || !be_known(e, &a, port)) {
 			ST_INC(e, client_resp_drop); /* backends name themselves by address */
 			return;
 		}
 		udp_send(e, &a, port, e->obuf, o);
-		ST_INC(e, to_backend);
 		return;
 	}
 
@@ -868,7 +888,6 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		return;
 	}
 	udp_send(e, &baddr, bport, e->obuf, o);
-	ST_INC(e, to_backend);
 }
 
 /* Copy every header line named name (or its compact form) from p to the output. */
@@ -1038,7 +1057,10 @@ conn_frames(struct edge *e, uint32_t slot, size_t *n)
 				c->rate_s = now_s;
 				c->rate_n = 0;
 			}
-			if (++c->rate_n > e->c.max_msgs_per_sec) {
+			/* Saturating: a 16-bit count that wrapped would never exceed the limit
+			 * (max_msgs_per_sec is at most 65,534). */
+			c->rate_n += c->rate_n < UINT16_MAX;
+			if (c->rate_n > e->c.max_msgs_per_sec) {
 				ST_INC(e, closed_rate);
 				conn_close(e, slot);
 				return -1;

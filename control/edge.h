@@ -40,12 +40,15 @@
 	X(keepalives, "double-CRLF pings answered")                                                \
 	X(msgs_in, "messages received from clients")                                               \
 	X(to_backend, "messages sent to a backend")                                                \
+	X(to_backend_failed, "messages to a backend the kernel refused (over a datagram's size)")  \
 	X(no_backend, "client requests dropped: no usable backend or no AOR")                      \
 	X(from_backend, "datagrams received from backends")                                        \
 	X(to_client, "messages sent down a client connection")                                     \
 	X(flow_failed, "requests from backends answered 430 Flow Failed (dead or forged flow)")    \
 	X(backend_drop, "datagrams from backends dropped: unparseable or not routable")            \
-	X(client_resp_drop, "responses from clients dropped: no Via of ours or no next hop")
+	X(client_resp_drop,                                                                        \
+	  "responses from clients dropped: no Via of this flow's, or a next hop "                  \
+	  "that is no backend")
 
 /** A consistent-enough copy of the counters (each one read atomically). */
 struct edge_stats {

@@ -34,7 +34,7 @@ groups = ( { name = "reg"; backends = (
 control = { socket = "$TMP/ctl.sock"; };
 health = { enabled = false; };
 edge = { tcp = [ "127.0.0.1:5060" ]; address = "127.0.0.1:5070"; group = "reg";
-  flow_key = "edge-daemon-test-flow-key"; max_msgs_per_sec = 65535; };
+  flow_key = "edge-daemon-test-flow-key"; max_msgs_per_sec = 65534; };
 CONF
 GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 ip netns exec "$ns" "$SIPHON" --no-huge \
 	-m 512 --no-pci --no-shconf --file-prefix="edge_d_$$" --no-telemetry \

@@ -387,3 +387,33 @@ Test(rules, method_conditions_bounded)
 	struct rules *r = compile(d, 64);
 	rules_free(r);
 }
+
+/* Hits that did not fit may hide an earlier rule: the later winner is not returned as if
+ * it were the first (rules 0..99 need From X and their own User-Agent; 100 needs only a
+ * User-Agent with Y; the one that matches, 80, lies past the 64 kept). */
+Test(rules, lost_hits_never_promote_a_later_rule)
+{
+	enum { N = 101 };
+	static struct rules_def d[N];
+	static struct rules_cond c[N][2];
+	static char names[N][8], uas[N][16];
+	char b[1024];
+	struct rules *r;
+
+	for (unsigned i = 0; i < N - 1; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%u", i);
+		snprintf(uas[i], sizeof(uas[i]), "^Y0%02u$", i);
+		c[i][0] = (struct rules_cond){.field = RULES_FROM, .regex = "X"};
+		c[i][1] = (struct rules_cond){.field = RULES_UA, .regex = uas[i]};
+		d[i] = (struct rules_def){.name = names[i], .conds = c[i], .nb_conds = 2};
+	}
+	c[N - 1][0] = (struct rules_cond){.field = RULES_UA, .regex = "Y"};
+	d[N - 1] = (struct rules_def){.name = "any-y", .conds = c[N - 1], .nb_conds = 1};
+	r = compile(d, N);
+	invite(b, sizeof(b), "INVITE", "1", "X", "User-Agent: Y080\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), -3);
+	/* Without the From that fills the hits, the one rule that matches wins. */
+	invite(b, sizeof(b), "INVITE", "1", "1", "User-Agent: Y080\r\n", NULL);
+	cr_assert_eq(match(r, b, NULL, NULL), N - 1);
+	rules_free(r);
+}

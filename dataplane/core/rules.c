@@ -489,7 +489,8 @@ struct rules_ctx {
 	rules_accept_fn accept;
 	void *arg;
 	unsigned nhits;
-	bool lost; /* a hit did not fit */
+	bool lost;         /* a hit did not fit */
+	uint32_t lost_min; /* the lowest rule of a hit that did not fit */
 	struct rules_of_cond hits[RULES_HITS_MAX];
 };
 
@@ -525,8 +526,10 @@ rules_on_match(unsigned int id, unsigned long long from, unsigned long long to, 
 			rules_take(c, oc.rule);
 		else if (c->nhits < RULES_HITS_MAX)
 			c->hits[c->nhits++] = oc;
-		else
+		else if (!c->lost || oc.rule < c->lost_min) {
 			c->lost = true;
+			c->lost_min = oc.rule;
+		}
 	}
 	return c->best == 0; /* nothing can come before rule 0: stop */
 }
@@ -545,6 +548,7 @@ rules_match(const struct rules *r, struct rules_scratch *s, const struct rules_i
 	c.arg = ctx;
 	c.nhits = 0;
 	c.lost = false;
+	c.lost_min = 0;
 	c.mmet = 0;
 	if (r->mdb != NULL && in->len[RULES_METHOD] != 0) {
 		if (in->method != SIP_METHOD_OTHER && in->method < SIP_METHOD_COUNT)
@@ -582,9 +586,11 @@ rules_match(const struct rules *r, struct rules_scratch *s, const struct rules_i
 		if (got == r->all[rule])
 			rules_take(&c, rule);
 	}
-	if (c.best < (int)RULES_MAX)
-		return c.best;
-	return c.lost ? -3 : -1;
+	/* A hit that did not fit may be of a rule before the winner: then the winner is not
+	 * known to be the first, and the caller is told so rather than given it. */
+	if (c.lost && (c.best == (int)RULES_MAX || (int)c.lost_min < c.best))
+		return -3;
+	return c.best < (int)RULES_MAX ? c.best : -1;
 }
 
 /* A header's value region without the white space around it. */

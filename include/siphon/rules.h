@@ -125,10 +125,11 @@ typedef int (*rules_accept_fn)(void *ctx, unsigned rule);
  * The first rule (lowest index) whose conditions all match in and that accept accepts.
  *
  * @return its index; -1 when none; -2 when Hyperscan failed (a scratch that does not fit
- *         r: a bug, counted by the caller); -3 when none was found but more conditions of
- *         rules with several met than rules_match() keeps (64 in one message), so one of
- *         those rules may have matched (counted by the caller). Any lcore; no allocation,
- *         no locks, no syscalls.
+ *         r: a bug, counted by the caller); -3 when more conditions of rules with several
+ *         met than rules_match() keeps (64 in one message) and one of those it did not
+ *         keep is of a rule before any it found: the first rule is not known (counted by
+ *         the caller, who decides what an unknown verdict means). Any lcore; no
+ *         allocation, no locks, no syscalls.
  */
 int rules_match(const struct rules *r, struct rules_scratch *s, const struct rules_input *in,
                 rules_accept_fn accept, void *ctx);
