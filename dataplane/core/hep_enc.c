@@ -4,6 +4,8 @@
  * mirror, the tests and any tool write the same bytes; the worker calls it once per
  * mirrored message, with fixed-size writes only.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "siphon/hep.h"
@@ -89,4 +91,58 @@ hep_encode(uint8_t *out, size_t cap, const struct hep_meta *m, const uint8_t *pa
 		memcpy(out + head, payload, payload_len);
 	hep_tail_write(out + head + payload_len, cid, cid_len);
 	return total;
+}
+
+/* Whether a is within prefix p; IPv4 is stored mapped, so its prefix covers 96 + n bits. */
+static bool
+hep_prefix_has(const struct cfg_prefix *p, const struct cfg_addr *a)
+{
+	unsigned bits = (a->family == 4 ? 96u : 0u) + p->len, i;
+
+	if (p->addr.family != a->family)
+		return false;
+	for (i = 0; i < bits / 8; i++)
+		if (p->addr.a[i] != a->a[i])
+			return false;
+	return bits % 8 == 0 || ((p->addr.a[i] ^ a->a[i]) & (uint8_t)(0xff00u >> (bits % 8))) == 0;
+}
+
+int
+hep_route(const struct sph_cfg *cfg, unsigned *port, const struct cfg_addr **hop,
+          const struct cfg_addr **src, char *err, size_t errlen)
+{
+	const struct cfg_addr *a = &cfg->mirror.addr;
+	int p = -1;
+
+	*hop = a;
+	for (unsigned i = 0; i < cfg->nb_ports && p < 0; i++)
+		for (unsigned j = 0; j < cfg->ports[i].nb_addrs; j++)
+			if (hep_prefix_has(&cfg->ports[i].addrs[j], a))
+				p = (int)i;
+	for (unsigned i = 0; i < cfg->nb_ports && p < 0; i++) {
+		const struct cfg_addr *gw =
+		        a->family == 4 ? &cfg->ports[i].gw4 : &cfg->ports[i].gw6;
+
+		if (gw->family != 0) {
+			p = (int)i;
+			*hop = gw;
+		}
+	}
+	if (p < 0) {
+		snprintf(err, errlen,
+		         "collector: not within any port's prefix and no port has a gateway%u",
+		         a->family);
+		return -1;
+	}
+	*src = NULL;
+	for (unsigned j = 0; j < cfg->ports[p].nb_addrs && *src == NULL; j++)
+		if (cfg->ports[p].addrs[j].addr.family == a->family)
+			*src = &cfg->ports[p].addrs[j].addr;
+	if (*src == NULL) {
+		snprintf(err, errlen, "collector: port \"%s\" has no IPv%u address to send from",
+		         cfg->ports[p].name, a->family);
+		return -1;
+	}
+	*port = (unsigned)p;
+	return 0;
 }

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "siphon/cfg.h"
+
 #define HEP_MAX          65535u /**< bytes of a whole HEPv3 packet: its length is 16 bits */
 #define HEP_CHUNK_HDR    6u     /**< vendor, type, length */
 #define HEP_HEAD4        (73u + 2 * 10u + HEP_CHUNK_HDR) /**< head of an IPv4 capture */
@@ -98,5 +100,16 @@ size_t hep_tail_write(uint8_t *out, const uint8_t *cid, size_t cid_len);
  */
 size_t hep_encode(uint8_t *out, size_t cap, const struct hep_meta *m, const uint8_t *payload,
                   size_t payload_len, const uint8_t *cid, size_t cid_len);
+
+/**
+ * How the dataplane reaches cfg's mirror collector, from the configuration alone (as
+ * backends are reached): out of the first port whose prefix holds it, the collector its
+ * own next hop; else out of the first port with a gateway of its family, through that
+ * gateway. The source is that port's first address of the family. The daemon's check
+ * (cfg_validate) and the dataplane's set-up (dp_mirror_set) both call it, so they agree.
+ * @return 0 with *port, *hop and *src set, or -1 with the reason (one line) in err.
+ */
+int hep_route(const struct sph_cfg *cfg, unsigned *port, const struct cfg_addr **hop,
+              const struct cfg_addr **src, char *err, size_t errlen);
 
 #endif /* SIPHON_HEP_H */
