@@ -16,6 +16,7 @@
 #include "siphon/sph.h"
 #include "frag.h"
 #include "fwd.h"
+#include "hep.h"
 #include "limit.h"
 #include "worker.h"
 
@@ -603,7 +604,12 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		goto drop;
 	}
 	uint32_t bytes = m->pkt_len;
+	/* The HEP mirror (hep.h): one load and test while it is off. Before the rewrite,
+	 * while pi still describes m. */
+	const struct dp_hep *hc = __atomic_load_n(&dp->hep, __ATOMIC_ACQUIRE);
 
+	if (SPH_UNLIKELY(hc != NULL) && dp_hep_want(hc, w->hep, h))
+		dp_hep_mirror(w, m, &pi, &msg);
 	if (v->mode == CFG_VIP_IPIP) {
 		int rc = fwd_ipip(w, m, &pi, be, mac, out, (uint32_t)h);
 
@@ -644,6 +650,8 @@ dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
 	uint16_t i;
 
+	if (SPH_UNLIKELY(__atomic_load_n(&w->dp->hep, __ATOMIC_RELAXED) != NULL))
+		dp_hep_burst(w); /* the mirror's own TX budget, per burst */
 	/* Prime the pipeline, then keep DP_PREFETCH frames on their way to L1
 	 * while one is processed (l3fwd_em.h's shape). */
 	for (i = 0; i < n && i < DP_PREFETCH; i++)
@@ -660,6 +668,8 @@ dp_worker_flush(struct dp_worker *w)
 {
 	for (unsigned p = 0; p < w->dp->nb_ports; p++)
 		rte_eth_tx_buffer_flush(w->dp->ports[p].port_id, (uint16_t)w->id, w->tx[p]);
+	if (SPH_UNLIKELY(w->hep->queued))
+		dp_hep_flush(w);
 }
 
 /* Worker 0 sends what the main lcore built for ports without a TX queue of its own. */
@@ -695,6 +705,7 @@ dp_worker_main(void *arg)
 			if (w->id == 0)
 				dp_worker_ctl(w);
 			dp_worker_flush(w);
+			dp_hep_poll(w, now); /* marked calls age out */
 			last_drain = now;
 		}
 		for (unsigned p = 0; p < dp->nb_ports; p++) {
@@ -735,7 +746,8 @@ dp_worker_create(struct dp *dp, unsigned id, unsigned lcore)
 	w->lcore = lcore;
 	w->st = rte_zmalloc_socket("dp_stats", sizeof(*w->st), RTE_CACHE_LINE_SIZE, socket);
 	w->lim = rte_zmalloc_socket("dp_limit", sizeof(*w->lim), RTE_CACHE_LINE_SIZE, socket);
-	if (w->st == NULL || w->lim == NULL)
+	w->hep = dp_hep_worker_create(dp->nb_ports, socket);
+	if (w->st == NULL || w->lim == NULL || w->hep == NULL)
 		goto fail;
 	for (unsigned p = 0; p < dp->nb_ports; p++) {
 		w->tx[p] =
@@ -775,6 +787,7 @@ dp_worker_free(struct dp_worker *w)
 	frag_free(w->frag);
 	for (unsigned p = 0; p < DP_MAX_PORTS; p++)
 		rte_free(w->tx[p]);
+	dp_hep_worker_free(w->hep);
 	rte_free(w->st);
 	rte_free(w->lim);
 	rte_free(w);
