@@ -149,11 +149,9 @@ dp_hep_poll(struct dp_worker *w, uint64_t now_tsc)
 /* ---- the mirror frame ---- */
 
 void
-dp_hep_burst(struct dp_worker *w)
+dp_hep_burst(struct dp_worker *w, const struct dp_hep *hc)
 {
-	const struct dp_hep *hc = __atomic_load_n(&w->dp->hep, __ATOMIC_ACQUIRE);
-
-	w->hep->left = hc != NULL ? hc->budget : 0;
+	w->hep->left = hc->budget;
 }
 
 void

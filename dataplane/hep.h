@@ -97,8 +97,8 @@ void dp_hep_mark_call(struct dp_worker *w, uint64_t h);
 void dp_hep_mirror(struct dp_worker *w, struct rte_mbuf *m, const struct pkt_info *pi,
                    const struct sip_msg *msg);
 
-/** Reset the burst's mirror budget (dp_worker_burst, once per burst). */
-void dp_hep_burst(struct dp_worker *w);
+/** Reset the burst's mirror budget to hc's (dp_worker_burst, once per burst). */
+void dp_hep_burst(struct dp_worker *w, const struct dp_hep *hc);
 
 /** Send the mirror's TX buffers (dp_worker_flush, when queued). */
 void dp_hep_flush(struct dp_worker *w);

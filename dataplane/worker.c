@@ -494,7 +494,7 @@ dp_worker_frag_poll(struct dp_worker *w)
 }
 
 static void
-dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
+dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf *m)
 {
 	struct dp *dp = w->dp;
 	struct stats_worker *st = w->st;
@@ -603,13 +603,12 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		st->no_neighbor++;
 		goto drop;
 	}
-	uint32_t bytes = m->pkt_len;
-	/* The HEP mirror (hep.h): one load and test while it is off. Before the rewrite,
-	 * while pi still describes m. */
-	const struct dp_hep *hc = __atomic_load_n(&dp->hep, __ATOMIC_ACQUIRE);
-
+	/* The HEP mirror (hep.h), read once per burst: one test while it is off. Before the
+	 * rewrite, while pi still describes m, and before m is queued (then it may be freed). */
 	if (SPH_UNLIKELY(hc != NULL) && dp_hep_want(hc, w->hep, h))
 		dp_hep_mirror(w, m, &pi, &msg);
+	uint32_t bytes = m->pkt_len;
+
 	if (v->mode == CFG_VIP_IPIP) {
 		int rc = fwd_ipip(w, m, &pi, be, mac, out, (uint32_t)h);
 
@@ -648,10 +647,11 @@ void
 dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
+	const struct dp_hep *hc = __atomic_load_n(&w->dp->hep, __ATOMIC_ACQUIRE);
 	uint16_t i;
 
-	if (SPH_UNLIKELY(__atomic_load_n(&w->dp->hep, __ATOMIC_RELAXED) != NULL))
-		dp_hep_burst(w); /* the mirror's own TX budget, per burst */
+	if (SPH_UNLIKELY(hc != NULL))
+		dp_hep_burst(w, hc); /* the mirror's own TX budget, per burst */
 	/* Prime the pipeline, then keep DP_PREFETCH frames on their way to L1
 	 * while one is processed (l3fwd_em.h's shape). */
 	for (i = 0; i < n && i < DP_PREFETCH; i++)
@@ -659,7 +659,7 @@ dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (i = 0; i < n; i++) {
 		if (i + DP_PREFETCH < n)
 			dp_prefetch_frame(pkts[i + DP_PREFETCH]);
-		dp_pkt(w, s, pkts[i]);
+		dp_pkt(w, s, hc, pkts[i]);
 	}
 }
 
