@@ -2,7 +2,8 @@
  * hep.c - the HEPv3 mirror (docs/protection.md#mirroring-hep): the main lcore publishes
  * where the collector is (dp_mirror_set), and workers send it a copy of chosen messages
  * without copying their SIP bytes: a header mbuf (Ethernet, IP, UDP, HEP head) chained to
- * an indirect mbuf of the original's payload and a small mbuf with the Call-ID chunk.
+ * an indirect mbuf of the original's payload and a small mbuf with the Call-ID chunk (one
+ * segment with the payload copied where the device does not say it sends chains).
  * The mirror has its own TX buffers, budget and counters: whatever it cannot send is
  * counted and dropped, and the frame being forwarded never waits for it.
  */
@@ -11,6 +12,7 @@
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
+#include <rte_memcpy.h>
 #include <rte_rcu_qsbr.h>
 
 #include "siphon/hep.h"
@@ -260,6 +262,7 @@ dp_hep_mirror(struct dp_worker *w, struct rte_mbuf *m, const struct pkt_info *pi
 	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->payload_off);
 	size_t plen = pi->payload_len, clen = msg->call_id.len;
 	struct rte_mbuf *seg[3];
+	unsigned nseg;
 	uint32_t l3, l4, udp_len;
 	struct hep_meta hm;
 	uint8_t mac[6], *f, *t;
@@ -282,14 +285,22 @@ dp_hep_mirror(struct dp_worker *w, struct rte_mbuf *m, const struct pkt_info *pi
 		hw->c.too_big++;
 		return;
 	}
-	if (rte_pktmbuf_alloc_bulk(dp->pool, seg, 3) != 0) {
+	/* A port whose device does not say it sends chains gets one segment: the payload
+	 * copied (net_null, net_pcap; every NIC siphon was tried on says it does). */
+	nseg = out->tx_multi_seg ? 3 : 1;
+	if (rte_pktmbuf_alloc_bulk(dp->pool, seg, nseg) != 0) {
 		hw->c.no_mbuf++;
 		return;
 	}
-	f = (uint8_t *)rte_pktmbuf_append(seg[0], (uint16_t)(14 + l3 + l4));
-	t = (uint8_t *)rte_pktmbuf_append(seg[2], (uint16_t)hep_tail_len(clen));
-	if (f == NULL || t == NULL) { /* a Call-ID longer than an mbuf: the MTU allowed it */
-		rte_pktmbuf_free_bulk(seg, 3);
+	if (nseg == 3) {
+		f = (uint8_t *)rte_pktmbuf_append(seg[0], (uint16_t)(14 + l3 + l4));
+		t = (uint8_t *)rte_pktmbuf_append(seg[2], (uint16_t)hep_tail_len(clen));
+	} else {
+		f = (uint8_t *)rte_pktmbuf_append(seg[0], (uint16_t)(14 + l3 + udp_len));
+		t = f != NULL ? f + 14 + l3 + l4 + plen : NULL;
+	}
+	if (f == NULL || t == NULL) { /* longer than an mbuf holds: the MTU allowed it */
+		rte_pktmbuf_free_bulk(seg, nseg);
 		hw->c.too_big++;
 		return;
 	}
@@ -306,14 +317,18 @@ dp_hep_mirror(struct dp_worker *w, struct rte_mbuf *m, const struct pkt_info *pi
 	dp_hep_l2l4(w, hc, out, mac, seg[0], f, udp_len);
 	hep_tail_write(t, (const uint8_t *)payload + msg->call_id.off, clen);
 
-	/* The payload, in place: one more reference to m's buffer, which m's own free (or the
-	 * NIC's, once m is sent) and this segment's each drop. */
-	rte_pktmbuf_attach(seg[1], m);
-	seg[1]->data_off = (uint16_t)(payload - (const uint8_t *)seg[1]->buf_addr);
-	seg[1]->data_len = (uint16_t)plen;
-	seg[1]->pkt_len = (uint32_t)plen;
-	rte_pktmbuf_chain(seg[0], seg[1]);
-	rte_pktmbuf_chain(seg[0], seg[2]);
+	if (nseg == 3) {
+		/* The payload, in place: one more reference to m's buffer, which m's own free
+		 * (or the NIC's, once m is sent) and this segment's each drop. */
+		rte_pktmbuf_attach(seg[1], m);
+		seg[1]->data_off = (uint16_t)(payload - (const uint8_t *)seg[1]->buf_addr);
+		seg[1]->data_len = (uint16_t)plen;
+		seg[1]->pkt_len = (uint32_t)plen;
+		rte_pktmbuf_chain(seg[0], seg[1]);
+		rte_pktmbuf_chain(seg[0], seg[2]);
+	} else {
+		rte_memcpy(f + 14 + l3 + l4, payload, plen);
+	}
 	if (hc->family == 6) /* IPv6 forbids a UDP datagram without a checksum */
 		dp_hep_csum6(f + 14, l4, payload, plen, t, hep_tail_len(clen));
 	hw->c.sent++;

@@ -88,7 +88,8 @@ void dp_hep_mark_call(struct dp_worker *w, uint64_t h);
 /**
  * Send a HEPv3 copy of the SIP message m carries (decoded as pi, scanned as msg) to the
  * collector: a header mbuf (Ethernet, IP, UDP, the HEP head) chained to an indirect mbuf
- * of m's payload and a small one with the Call-ID chunk, queued on the mirror's own TX
+ * of m's payload and a small one with the Call-ID chunk (one segment, the payload copied,
+ * when the egress device does not say it sends chains), queued on the mirror's own TX
  * buffer. Call it before m is rewritten for forwarding (fwd_l2dsr, fwd_ipip) and sent; m
  * itself is left as it was (one more reference to its buffer). Never fails the caller:
  * what cannot be mirrored is counted (no mbuf, budget, too big, no route). No-op without

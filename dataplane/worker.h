@@ -49,6 +49,7 @@ struct dp_port {
 	uint8_t mac[6];            /**< its Ethernet address: l2dsr/ipip source, ARP/ND replies */
 	bool accept_any;           /**< take unicast frames to any MAC (--promisc, pcap replay) */
 	bool ipv4_cksum_offload;   /**< the NIC computes outer IPv4 header checksums */
+	bool tx_multi_seg;         /**< the NIC sends chained mbufs (else: one segment each) */
 	bool ctl_txq;              /**< TX queue nb_workers exists, for the main lcore */
 	struct rte_ring *ctl_ring; /**< else: main lcore -> worker 0, frames to send (SP/SC) */
 	uint16_t mtu;              /**< largest IP datagram it sends */

@@ -4,7 +4,8 @@
  * the collector's MAC, IPv4 or IPv6 with a checksum recomputed here, UDP, the HEPv3
  * packet equal to hep_encode() of the original) beside the forwarded frame unchanged;
  * sampling by Call-ID hash against an independent count; the budget, an empty pool, an
- * unresolved collector; marked calls, their ageing and eviction; no mbuf leaked.
+ * unresolved collector; marked calls, their ageing and eviction; the one-segment copy
+ * for devices that send no chains; no mbuf leaked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +196,8 @@ check_mirror(struct rte_mbuf *m, uint8_t cap, const char *payload, const char *c
 	size_t n;
 
 	cr_assert_not_null(f);
-	cr_assert_eq(m->nb_segs, 3, "head, payload in place, tail");
+	cr_assert_eq(m->nb_segs, E.dp.ports[0].tx_multi_seg ? 3 : 1,
+	             "head, payload in place, tail; or one copy where the port sends no chain");
 	cr_assert_arr_eq(f, collector_mac, 6);
 	cr_assert_arr_eq(f + 6, port_mac, 6);
 	cr_assert_eq(f[12], 0x08);
@@ -256,6 +258,31 @@ Test(hep_dp, ipv4_capture_byte_exact)
 	cr_assert_eq(c.bytes, out[1]->pkt_len);
 	free_all(out, n);
 	cr_assert_eq(wenv_pool_avail(&E), WENV_POOL_N, "no mbuf held or leaked");
+}
+
+/* A device that does not say it sends chains (net_null, net_pcap) gets the same bytes in
+ * one segment, the payload copied. */
+Test(hep_dp, one_segment_where_no_chains)
+{
+	static const char msg[] = SIP("copy-call");
+	struct rte_mbuf *in, *out[8];
+	unsigned n;
+
+	cr_assert(E.dp.ports[0].tx_multi_seg, "net_ring says it sends chains");
+	E.dp.ports[0].tx_multi_seg = false;
+	resolve_collector();
+	in = frame(4, msg);
+	n = burst(&in, 1, out, 8);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(out[1]->nb_segs, 1);
+	check_mirror(out[1], 4, msg, "copy-call");
+	free_all(out, n);
+	in = frame(6, msg);
+	n = burst(&in, 1, out, 8);
+	cr_assert_eq(n, 2);
+	check_mirror(out[1], 6, msg, "copy-call");
+	free_all(out, n);
+	cr_assert_eq(wenv_pool_avail(&E), WENV_POOL_N);
 }
 
 Test(hep_dp, ipv6_capture_and_ipv6_collector)
