@@ -285,8 +285,9 @@ dp_hep_mirror(struct dp_worker *w, struct rte_mbuf *m, const struct pkt_info *pi
 		hw->c.too_big++;
 		return;
 	}
-	/* A port whose device does not say it sends chains gets one segment: the payload
-	 * copied (net_null, net_pcap; every NIC siphon was tried on says it does). */
+	/* A port whose device does not report that it sends chains (net_null, net_pcap do
+	 * not; NIC drivers, net_af_packet and net_tap do) gets one segment, the payload
+	 * copied. */
 	nseg = out->tx_multi_seg ? 3 : 1;
 	if (rte_pktmbuf_alloc_bulk(dp->pool, seg, nseg) != 0) {
 		hw->c.no_mbuf++;
