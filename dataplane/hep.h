@@ -81,7 +81,11 @@ dp_hep_want(const struct dp_hep *hc, struct dp_hep_worker *hw, uint64_t h)
 /**
  * Mark the call of Call-ID hash h on worker w: its messages through w are mirrored until
  * none has come for the configured call_timeout (the rule action "mirror"). A full set
- * evicts the entry closest to expiring. The worker's lcore; no allocation.
+ * evicts the entry closest to expiring. No-op without a collector. The worker's lcore; no
+ * allocation. A rule action that runs before dp_pkt()'s mirror check (dp_hep_want())
+ * only marks: the check then mirrors this message and the call's next ones (calling
+ * dp_hep_mirror() as well would send this one twice). One that runs after the check marks
+ * and calls dp_hep_mirror() for this message.
  */
 void dp_hep_mark_call(struct dp_worker *w, uint64_t h);
 
