@@ -4,8 +4,8 @@
  * the collector's MAC, IPv4 or IPv6 with a checksum recomputed here, UDP, the HEPv3
  * packet equal to hep_encode() of the original) beside the forwarded frame unchanged;
  * sampling by Call-ID hash against an independent count; the budget, an empty pool, an
- * unresolved collector; marked calls, their ageing and eviction; the one-segment copy
- * for devices that send no chains; no mbuf leaked.
+ * unresolved collector, a full TX ring; an IP-in-IP VIP; marked calls, their ageing and
+ * eviction; the one-segment copy for devices that send no chains; no mbuf leaked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,8 @@ static const char conf_text[] =
         "groups = ( { name = \"core\"; backends = (\n"
         "  { name = \"b1\"; address = \"203.0.113.21\"; mac = \"02:00:00:00:00:21\"; } ); } );\n"
         "vips = ( { address = \"203.0.113.10\"; group = \"core\"; mode = \"l2dsr\"; },\n"
-        "         { address = \"2001:db8::10\"; group = \"core\"; mode = \"l2dsr\"; } );\n"
+        "         { address = \"2001:db8::10\"; group = \"core\"; mode = \"l2dsr\"; },\n"
+        "         { address = \"203.0.113.11\"; group = \"core\"; mode = \"ipip\"; } );\n"
         "mirror = { collector = \"203.0.113.50:9060\"; sample = 1; agent_id = 77; };\n";
 
 static const uint8_t port_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
@@ -105,6 +106,8 @@ static const uint8_t cli4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 
 static const uint8_t vip4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 10};
 static const uint8_t cli6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
 static const uint8_t vip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+static const uint8_t ipip4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 11};
+static const uint8_t *dst4 = vip4; /* the IPv4 VIP frame() sends to */
 
 static uint32_t
 sum16(uint32_t s, const uint8_t *p, size_t n)
@@ -144,7 +147,7 @@ frame(uint8_t ipv, const char *payload)
 		ip[2] = (uint8_t)((20 + 8 + plen) >> 8), ip[3] = (uint8_t)(20 + 8 + plen);
 		ip[8] = 64, ip[9] = 17;
 		memcpy(ip + 12, cli4 + 12, 4);
-		memcpy(ip + 16, vip4 + 12, 4);
+		memcpy(ip + 16, dst4 + 12, 4);
 		uint16_t c = (uint16_t)~fold(sum16(0, ip, 20));
 
 		ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
@@ -213,7 +216,7 @@ check_mirror(struct rte_mbuf *m, uint8_t cap, const char *payload, const char *c
 	cr_assert_eq((size_t)(f[38] << 8 | f[39]), len - 34, "UDP length");
 	/* The HEPv3 packet is hep_encode() of the original, at the time the frame says. */
 	memcpy(hm.src, cap == 4 ? cli4 : cli6, 16);
-	memcpy(hm.dst, cap == 4 ? vip4 : vip6, 16);
+	memcpy(hm.dst, cap == 4 ? dst4 : vip6, 16);
 	hm.ts_sec = (uint32_t)f[42 + 42] << 24 | (uint32_t)f[42 + 43] << 16 |
 	            (uint32_t)f[42 + 44] << 8 | f[42 + 45];
 	hm.ts_usec = (uint32_t)f[42 + 52] << 24 | (uint32_t)f[42 + 53] << 16 |
@@ -469,5 +472,53 @@ Test(hep_dp, marked_calls)
 	cr_assert_eq(c.mark_full, 1);
 	cr_assert_eq(c.marked, 6);
 	cr_assert_eq(E.w->hep->nb_marked, 4);
+	cr_assert_eq(wenv_pool_avail(&E), WENV_POOL_N);
+}
+
+/* An IP-in-IP VIP: the mirror is taken before the outer header is prepended, and holds the
+ * client's datagram as it came. */
+Test(hep_dp, ipip_vip)
+{
+	static const char msg[] = SIP("ipip-call");
+	struct rte_mbuf *in, *out[4];
+	unsigned n;
+
+	resolve_collector();
+	dst4 = ipip4;
+	in = frame(4, msg);
+	n = burst(&in, 1, out, 4);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(out[0]->pkt_len, 14 + 20 + 20 + 8 + strlen(msg), "forwarded, encapsulated");
+	check_mirror(out[1], 4, msg, "ipip-call");
+	free_all(out, n);
+	cr_assert_eq(wenv_pool_avail(&E), WENV_POOL_N);
+}
+
+/* A full TX ring refuses the forwarded frame and the mirror alike: each counted where it
+ * belongs, both freed. */
+Test(hep_dp, tx_ring_full)
+{
+	static const char msg[] = SIP("full-call");
+	struct rte_mbuf *in, *out[8], *dummy = rte_pktmbuf_alloc(E.dp.pool);
+	struct dp_mirror_counters c;
+	unsigned filled = 0, n;
+
+	cr_assert_not_null(dummy);
+	resolve_collector();
+	while (rte_ring_enqueue(E.txr, dummy) == 0)
+		filled++;
+	cr_assert_gt(filled, 0);
+	in = frame(4, msg);
+	dp_worker_burst(E.w, &in, 1);
+	dp_worker_flush(E.w);
+	dp_mirror_read(&E.dp, &c);
+	cr_assert_eq(c.tx_full, 1);
+	cr_assert_eq(c.sent, 0, "refused frames are not sent ones");
+	cr_assert_eq(c.bytes, 0);
+	cr_assert_eq(E.w->st->tx_drop, 1, "the forwarded frame: the worker's own counter");
+	while ((n = rte_ring_dequeue_burst(E.txr, (void **)out, 8, NULL)) > 0)
+		filled -= n;
+	cr_assert_eq(filled, 0);
+	rte_pktmbuf_free(dummy);
 	cr_assert_eq(wenv_pool_avail(&E), WENV_POOL_N);
 }
