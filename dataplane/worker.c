@@ -493,7 +493,9 @@ dp_worker_frag_poll(struct dp_worker *w)
 	}
 }
 
-static void
+/* Always inline: dp_worker_burst() calls it with hc a constant NULL while the mirror is
+ * off, so that copy has no mirror test at all (constant folding, STYLE.md). */
+static inline __attribute__((always_inline)) void
 dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf *m)
 {
 	struct dp *dp = w->dp;
@@ -643,15 +645,12 @@ dp_prefetch_frame(const struct rte_mbuf *m)
 		rte_prefetch0(p + off);
 }
 
-void
-dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+static inline __attribute__((always_inline)) void
+dp_burst(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf **pkts,
+         uint16_t n)
 {
-	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
-	const struct dp_hep *hc = __atomic_load_n(&w->dp->hep, __ATOMIC_ACQUIRE);
 	uint16_t i;
 
-	if (SPH_UNLIKELY(hc != NULL))
-		dp_hep_burst(w, hc); /* the mirror's own TX budget, per burst */
 	/* Prime the pipeline, then keep DP_PREFETCH frames on their way to L1
 	 * while one is processed (l3fwd_em.h's shape). */
 	for (i = 0; i < n && i < DP_PREFETCH; i++)
@@ -661,6 +660,28 @@ dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			dp_prefetch_frame(pkts[i + DP_PREFETCH]);
 		dp_pkt(w, s, hc, pkts[i]);
 	}
+}
+
+/* The burst with the HEP mirror on: the same path, with the mirror's test. */
+static __attribute__((noinline)) void
+dp_burst_mirror(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc,
+                struct rte_mbuf **pkts, uint16_t n)
+{
+	dp_hep_burst(w, hc); /* the mirror's own TX budget, per burst */
+	dp_burst(w, s, hc, pkts, n);
+}
+
+void
+dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
+	const struct dp_hep *hc = __atomic_load_n(&w->dp->hep, __ATOMIC_ACQUIRE);
+
+	if (SPH_UNLIKELY(hc != NULL)) {
+		dp_burst_mirror(w, s, hc, pkts, n);
+		return;
+	}
+	dp_burst(w, s, NULL, pkts, n);
 }
 
 void
