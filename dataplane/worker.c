@@ -605,8 +605,9 @@ dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struc
 		st->no_neighbor++;
 		goto drop;
 	}
-	/* The HEP mirror (hep.h), read once per burst: one test while it is off. Before the
-	 * rewrite, while pi still describes m, and before m is queued (then it may be freed). */
+	/* The HEP mirror (hep.h), read once per burst; hc is a constant NULL in the copy that
+	 * runs while it is off. Before the rewrite, while pi still describes m, and before m
+	 * is queued (then it may be freed). */
 	if (SPH_UNLIKELY(hc != NULL) && dp_hep_want(hc, w->hep, h))
 		dp_hep_mirror(w, m, &pi, &msg);
 	uint32_t bytes = m->pkt_len;
