@@ -9,6 +9,7 @@ answered 430; plain TCP; bad input (plaintext on the TLS port, garbage after the
 oversized messages, a Content-Length lie, a silent client) closed and counted, while a
 witness connection opened first keeps working. Every check prints one line; exit 1 on any
 failure."""
+import hashlib
 import os
 import re
 import shutil
@@ -222,6 +223,81 @@ def wait_open(proc, n, timeout=5):
         time.sleep(0.05)
 
 
+def ec_fingerprint():
+    """SHA-256 of the ECDSA leaf a new connection gets (a client that takes only ECDSA)."""
+    c = tls_conn(client_ctx(maxv=ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256"))
+    fp = hashlib.sha256(c.getpeercert(binary_form=True)).hexdigest()
+    c.close()
+    return fp
+
+
+def file_fingerprint(pem_path):
+    with open(pem_path) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+def reload(proc):
+    proc.send_signal(signal.SIGHUP)
+    return proc.stdout.readline().strip()
+
+
+def phase_reload(tmp, proc, reg, w, wr, wpath, ec):
+    """Certificates swapped under a running edge: the chain files replaced in place (as a
+    renewal does), then a reload; bad files refused with the old contexts kept."""
+    before = stats(proc)
+    fp_old = ec_fingerprint()
+    check(fp_old == file_fingerprint(ec[0]), "reload: the ECDSA chain is served before")
+    # A connection in the middle of its handshake across the reload: the ClientHello
+    # goes after the swap, on a context of the previous generation.
+    half = socket.create_connection((HOST, TLS), timeout=5)
+    new_crt, new_key = gen_cert(tmp, "ec-new", "edge.test", "ec")
+    good = {ec[0]: open(new_crt).read(), ec[1]: open(new_key).read()}
+    for path, text in good.items():
+        with open(path, "w") as f:
+            f.write(text)
+    out = reload(proc)
+    check(out == "reload ok", "reload: new chain and key accepted: " + out)
+    fp_new = ec_fingerprint()
+    check(fp_new == file_fingerprint(new_crt) and fp_new != fp_old,
+          "reload: a new connection gets the new certificate")
+    h = client_ctx().wrap_socket(half, server_hostname="edge.test")
+    check(h.version() == "TLSv1.3", "reload: a handshake begun before it completes after it")
+    h.close()
+    # The connection opened before the reload keeps working, both ways.
+    w.sendall(b"\r\n\r\n")
+    w.settimeout(5)
+    check(w.recv(2) == b"\r\n", "reload: an established connection still answers its ping")
+    message_to(reg, wpath, "witness", 100)
+    m = wr.msg()
+    check(m.startswith("MESSAGE "), "reload: a request still goes down the established connection")
+    w.sendall(response(m, 200, "OK").encode())
+    r, _ = reg.recv()
+    check(r.startswith("SIP/2.0 200"), "reload: its answer still comes back")
+
+    def refused(label, files, want):
+        for path, text in files.items():
+            if text is None:
+                os.unlink(path)
+            else:
+                with open(path, "w") as f:
+                    f.write(text)
+        out = reload(proc)
+        check(out.startswith("reload failed:") and want in out, f"reload: {label} refused: {out}")
+        check(ec_fingerprint() == fp_new, f"reload: after {label} the current certificate stays")
+
+    refused("a garbage chain", {ec[0]: "garbage\n"}, ec[0])
+    refused("a missing key", {ec[0]: good[ec[0]], ec[1]: None}, ec[1])
+    refused("a key of another certificate", {ec[1]: open(f"{tmp}/other.key").read()}, "does not match")
+    with open(ec[1], "w") as f:
+        f.write(good[ec[1]])
+    out = reload(proc)
+    check(out == "reload ok", "reload: the good files again: " + out)
+    st = stats(proc)
+    check(st["tls_reloads"] - before["tls_reloads"] == 2 and
+          st["tls_reload_failed"] - before["tls_reload_failed"] == 3,
+          f"reload: counted, {st['tls_reloads']} done and {st['tls_reload_failed']} refused")
+
+
 def phase_limits(tmp, reg):
     """A second edge: an mtls listener, and small limits to hit."""
     ca, cl_crt, cl_key = gen_ca_and_client(tmp)
@@ -377,6 +453,8 @@ edge = {{
         wpath, _ = register_through(reg, w, "witness")
         check(wr.msg().startswith("SIP/2.0 200"), "witness registers")
 
+        phase_reload(tmp, proc, reg, w, wr, wpath, ec)
+
         # REGISTER split across two writes; what the registrar sees.
         alice = tls_conn()
         ar = Reader(alice)
@@ -514,7 +592,7 @@ edge = {{
                          f"CSeq: 1 MESSAGE\r\nContent-Length: {len(body)}\r\n\r\n{body}")
                 sent += 1
             time.sleep(0.01)
-        check(stats(proc).get("closed_write", 0) == 1,
+        check(stats(proc).get("closed_out_full", 0) == 1,
               f"a client that never reads is closed once its backlog is full ({sent} messages)")
         deaf.close()
         reg.drain()
