@@ -1642,6 +1642,12 @@ edge_tls_commit(struct edge *e, struct edge_tls *t)
 }
 
 int
+edge_tls_on(const struct edge *e)
+{
+	return e != NULL && e->tls != NULL;
+}
+
+int
 edge_tls_reload(struct edge *e, const struct cfg_edge *c, char *err, size_t errlen)
 {
 	struct edge_tls *t;

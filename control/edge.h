@@ -137,6 +137,9 @@ void edge_tls_commit(struct edge *e, struct edge_tls *t);
 /** Free prepared contexts never committed. NULL is a no-op. */
 void edge_tls_abort(struct edge_tls *t);
 
+/** Whether the edge serves TLS (has tls or mtls listeners): whether there is anything to reload. */
+int edge_tls_on(const struct edge *e);
+
 /** edge_tls_prepare() then edge_tls_commit(): `siphonctl tls reload`. */
 int edge_tls_reload(struct edge *e, const struct cfg_edge *c, char *err, size_t errlen);
 

@@ -402,6 +402,8 @@ main(int argc, char **argv)
 			sph_log(SPH_LOG_WARNING, "%s; running without the edge", err);
 		else
 			sph_log(SPH_LOG_INFO, "edge proxy on");
+		cmd_bind_edge(edge); /* show-edge, tls-reload, reload; NULL when it failed */
+		metrics_set_edge(edge);
 	}
 	/* Forwarding matters more than the control socket: without it siphon still runs,
 	 * and says so loudly (the socket may be held by another instance). */
@@ -437,6 +439,8 @@ main(int argc, char **argv)
 	sph_log(SPH_LOG_NOTICE, "stopping");
 	if (edge != NULL) {
 		edge_print_stats(edge, stdout);
+		cmd_bind_edge(NULL);
+		metrics_set_edge(NULL);
 		edge_stop(edge);
 		edge = NULL;
 	}
@@ -452,6 +456,8 @@ main(int argc, char **argv)
 	stats_print(dp, stdout);
 	ret = EXIT_SUCCESS;
 out:
+	cmd_bind_edge(NULL);
+	metrics_set_edge(NULL);
 	edge_stop(edge);
 	metrics_stop(); /* before the snapshot and the workers' counters go */
 	metrics_set_announce(NULL);
