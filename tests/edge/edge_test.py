@@ -6,8 +6,10 @@ resumption; REGISTER through the edge (split across writes, packed with a keep-a
 the edge's Via and a Path carrying the flow token; the registrar's 200 back to the phone;
 a MESSAGE from the registrar down the flow and its 200 back; a forged and a replayed token
 answered 430; plain TCP; bad input (plaintext on the TLS port, garbage after the handshake,
-oversized messages, a Content-Length lie, a silent client) closed and counted, while a
-witness connection opened first keeps working. Every check prints one line; exit 1 on any
+oversized messages, a Content-Length lie, a silent client, a client that never reads)
+closed and counted, while a witness connection opened first keeps working; certificates
+reloaded (SIGHUP) under open connections, bad files refused; 10,000 connect/close cycles
+with the jemalloc arena back to its baseline. Every check prints one line; exit 1 on any
 failure."""
 import hashlib
 import os
@@ -548,6 +550,12 @@ edge = {{
         tpath, _ = register_through(reg, t, "dave", transport="TCP")
         check(tr.msg().startswith("SIP/2.0 200") and tpath != "", "REGISTER over plain TCP")
         t.close()
+        wait_open(proc, 3)
+        # A token replayed once its connection is gone and its slot still free: 430.
+        message_to(reg, tpath, "dave", 4)
+        r430c, _ = reg.recv()
+        check(r430c.startswith("SIP/2.0 430") and headers(r430c, "Call-ID") == ["msg-4"],
+              "a closed connection's token, replayed, gets 430 (slot free)")
 
         # Bad input, each closed.
         p = socket.create_connection((HOST, TLS), timeout=5)
@@ -614,20 +622,31 @@ edge = {{
         check(st.get("conns_open") == 203 and per > 0, "200 idle TLS connections are held")
         for c in idle:
             c.close()
-        for _ in range(2000):
-            socket.create_connection((HOST, TCP), timeout=5).close()
-        for _ in range(100):
+        # 10,000 connect/close cycles (issue 8 §5), the 200 above included: plain TCP,
+        # every tenth leaving half a message behind (a buffered tail to free), and TLS
+        # full handshakes. Judged by the arena's figure, not by time.
+        t0 = time.monotonic()
+        half = register("cycle").encode()[:60]
+        for i in range(8800):
+            c = socket.create_connection((HOST, TCP), timeout=5)
+            if i % 10 == 0:
+                c.sendall(half)
+            c.close()
+        for _ in range(1000):
             tls_conn().close()
         st = wait_open(proc, 3)
+        print(f"cycles: 10,000 connect/close in {time.monotonic() - t0:.1f} s", flush=True)
         check(st["mem_allocated"] <= base + 65536,
-              f"memory back to its baseline after 2000 TCP and 300 TLS connections: "
-              f"{st['mem_allocated'] - base:+d} octets")
+              f"memory back to its baseline after 10,000 connect/close cycles "
+              f"(8,800 TCP, 1,200 TLS): {st['mem_allocated'] - base:+d} octets")
+        check(st["conns_open"] == 3 and st["conns_handshake"] == 0 and st["flows"] == 3,
+              "after the cycles: the three registered connections, none left in handshake")
 
         st = stats(proc)
         print("counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
         for k, want in [("closed_handshake", 1), ("closed_handshake_timeout", 1),
                         ("closed_parse", 2), ("closed_msg_size", 1), ("closed_header_size", 1),
-                        ("flow_failed", 2), ("keepalives", 2), ("client_resp_drop", 2)]:
+                        ("flow_failed", 3), ("keepalives", 2), ("client_resp_drop", 2)]:
             check(st.get(k, 0) >= want, f"counter {k} = {st.get(k)} (>= {want})")
         check(st.get("conns_open") == 3, f"open connections: {st.get('conns_open')} (witness, bob, carol)")
         if os.environ.get("GLIBC_TUNABLES"):
