@@ -1437,9 +1437,34 @@ edge_free(struct edge *e)
 	edge_mem_free(e);
 }
 
+/* The CPUs the edge thread may run on: edge.cpu, or every configured CPU no worker has.
+ * @return 1 with *set, 0 to inherit the caller's, -1 when edge.cpu cannot be. */
+static int
+edge_cpus(const struct cfg_edge *c, const cpu_set_t *workers, cpu_set_t *set, char *err,
+          size_t errlen)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+
+	CPU_ZERO(set);
+	if (c->cpu != CFG_EDGE_CPU_AUTO) {
+		if (c->cpu >= CPU_SETSIZE || (n > 0 && c->cpu >= (unsigned long)n)) {
+			snprintf(err, errlen, "edge: cpu %u: this machine has %ld CPUs", c->cpu, n);
+			return -1;
+		}
+		CPU_SET(c->cpu, set);
+		return 1;
+	}
+	if (workers == NULL || n <= 0)
+		return 0;
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		if (!CPU_ISSET(i, workers))
+			CPU_SET(i, set);
+	return CPU_COUNT(set) > 0;
+}
+
 int
-edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct edge **out,
-           char *err, size_t errlen)
+edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const cpu_set_t *workers,
+           struct edge **out, char *err, size_t errlen)
 {
 	char why[200];
 	struct edge *e;
@@ -1528,15 +1553,36 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct 
 	 * main thread's, and a SIGPIPE from SSL_write() to a reset connection (OpenSSL writes
 	 * with write(), not send(MSG_NOSIGNAL)) stays pending on the edge thread instead of
 	 * killing the daemon; the write then fails with EPIPE and the connection is closed. */
+	/* Its CPUs are set at creation, so it never runs a turn on a worker's CPU. */
+	cpu_set_t cpus;
+	pthread_attr_t attr;
+	int pin = edge_cpus(c, workers, &cpus, err, errlen);
+	if (pin < 0)
+		goto fail;
+	pthread_attr_init(&attr);
+	if (pin > 0)
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int prc = pthread_create(&e->thread, NULL, edge_loop, e);
+	int prc = pthread_create(&e->thread, &attr, edge_loop, e);
+	if (prc == EINVAL && pin > 0 && c->cpu == CFG_EDGE_CPU_AUTO) {
+		/* none of those CPUs is ours (a cpuset or taskset): the caller's, then */
+		sph_log(SPH_LOG_NOTICE, "edge: no CPU outside the workers' allowed; running on "
+		                        "the main lcore's");
+		prc = pthread_create(&e->thread, NULL, edge_loop, e);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (prc != 0) {
-		snprintf(err, errlen, "edge: cannot start its thread");
+		if (pin > 0 && c->cpu != CFG_EDGE_CPU_AUTO)
+			snprintf(err, errlen, "edge: cannot start its thread on cpu %u: %s", c->cpu,
+			         strerror(prc));
+		else
+			snprintf(err, errlen, "edge: cannot start its thread: %s", strerror(prc));
 		goto fail;
 	}
+	pthread_setname_np(e->thread, "sph-edge");
 	e->running = 1;
 	*out = e;
 	return 0;

@@ -10,6 +10,7 @@
 #ifndef SIPHON_CTL_EDGE_H
 #define SIPHON_CTL_EDGE_H
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,15 +96,19 @@ int edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len,
 
 /**
  * Open every listener and the backend-facing socket, load the certificates, build the
- * configuration's backend table, and start the edge thread. cfg->edge must have a
- * listener. Nothing of cfg is kept: it may be freed once this returns.
+ * configuration's backend table, and start the edge thread (named "sph-edge"). cfg->edge
+ * must have a listener. Nothing of cfg is kept: it may be freed once this returns.
+ * The thread runs on cfg->edge.cpu; by default (CFG_EDGE_CPU_AUTO) on every CPU not in
+ * workers, or where the caller runs when workers is NULL or leaves no CPU.
  * @param pick      How backends are chosen; NULL: edge_pick_cfg().
  * @param pick_arg  Its argument; must outlive the edge.
- * @param err       One line on failure, naming the file or address at fault.
+ * @param workers   The CPUs of the worker lcores, which the edge must leave alone; NULL:
+ *                  none known.
+ * @param err       One line on failure, naming the file, address or CPU at fault.
  * @return 0 and *out, or -1 (nothing left open).
  */
-int edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct edge **out,
-               char *err, size_t errlen);
+int edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg,
+               const cpu_set_t *workers, struct edge **out, char *err, size_t errlen);
 
 /** Stop the thread, close every connection and free everything. NULL is a no-op. */
 void edge_stop(struct edge *e);

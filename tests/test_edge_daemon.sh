@@ -64,14 +64,21 @@ if [ ! -S "$TMP/ctl.sock" ]; then
 	cat "$TMP/siphon.log"
 	exit 1
 fi
-ip netns exec "$ns" timeout 60 python3 - "$CTL" "$TMP/ctl.sock" "$TMP" <<'PY'
-import hashlib, json, re, select, shutil, socket, ssl, subprocess, sys, time, urllib.request
-ctl, sock, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
+ip netns exec "$ns" timeout 60 python3 - "$CTL" "$TMP/ctl.sock" "$TMP" "$PID" <<'PY'
+import hashlib, json, os, re, select, shutil, socket, ssl, subprocess, sys, time, urllib.request
+ctl, sock, tmp, pid = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 failures = []
 def check(c, what):
     print(("ok    " if c else "FAIL  ") + what, flush=True)
     if not c:
         failures.append(what)
+# -l 0,1: lcore 1 is the worker, on CPU 1; the edge thread must not be allowed there.
+cpus = None
+for tid in os.listdir(f"/proc/{pid}/task"):
+    if open(f"/proc/{pid}/task/{tid}/comm").read().strip() == "sph-edge":
+        cpus = re.search(r"(?m)^Cpus_allowed_list:\s*(\S+)", open(f"/proc/{pid}/task/{tid}/status").read()).group(1)
+check(cpus is not None and "1" not in re.split(r"[,-]", cpus),
+      f"the edge thread stays off the worker's CPU 1 (allowed: {cpus})")
 regs = {}
 for name, addr in (("r1", "192.0.2.21"), ("r2", "192.0.2.22")):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

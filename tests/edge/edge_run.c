@@ -38,7 +38,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "edge_run: %s\n", err);
 		return 1;
 	}
-	if (edge_start(cfg, NULL, NULL, &e, err, sizeof(err)) != 0) {
+	if (edge_start(cfg, NULL, NULL, NULL, &e, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edge_run: %s\n", err);
 		cfg_free(cfg);
 		return 1;

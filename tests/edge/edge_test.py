@@ -215,6 +215,17 @@ def gen_ca_and_client(tmp):
     return f"{tmp}/ca.pem", f"{tmp}/cl.pem", f"{tmp}/cl.key"
 
 
+def edge_thread_cpus(pid):
+    """Cpus_allowed_list of the process's thread named sph-edge, or None."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() != "sph-edge":
+                continue
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            return re.search(r"(?m)^Cpus_allowed_list:\s*(\S+)", f.read()).group(1)
+    return None
+
+
 def wait_open(proc, n, timeout=5):
     """Until the edge counts n open connections (it sees closes asynchronously)."""
     end = time.monotonic() + timeout
@@ -321,11 +332,14 @@ edge = {{
     max_conns_per_ip = 3;
     idle_timeout_s = 1;
     message_timeout_ms = 500;
+    cpu = 0;
 }};
 """)
     proc = subprocess.Popen([EDGE_RUN, conf], stdout=subprocess.PIPE, text=True)
     try:
         check(proc.stdout.readline().strip() == "ready", "limits: edge_run starts")
+        cpus = edge_thread_cpus(proc.pid)
+        check(cpus == "0", f"edge.cpu = 0: the sph-edge thread runs on CPU 0 only ({cpus})")
         # mTLS: no client certificate, no connection; a certificate of the CA, in.
         try:
             n = tls_conn()
