@@ -332,6 +332,8 @@ edge = {{
     max_conns_per_ip = 3;
     idle_timeout_s = 1;
     message_timeout_ms = 500;
+    max_header = 40000;
+    max_message = 1000;
     cpu = 0;
 }};
 """)
@@ -395,6 +397,19 @@ edge = {{
         # idle_timeout_s: a connection that sends nothing is closed by the sweep.
         idle = socket.create_connection((HOST, TCP), timeout=5)
         check(closed_by_peer(idle, 5), "idle_timeout_s: a silent connection is closed")
+
+        # max_header above max_message + a read's room: an endless header section is still
+        # closed as one (the read buffer holds max_header), not as a peer close.
+        big = socket.create_connection((HOST, TCP), timeout=5)
+        try:
+            big.sendall(("REGISTER sip:x SIP/2.0\r\nX-Pad: " + "a" * 41000).encode())
+        except OSError:
+            pass
+        check(closed_by_peer(big), "max_header 40000 > max_message 1000: a long header is closed")
+        st = stats(proc)
+        check(st.get("closed_header_size") == 1 and st.get("closed_peer", 0) == 4,
+              f"... counted as closed_header_size ({st.get('closed_header_size')}), "
+              f"not as a peer close ({st.get('closed_peer')})")
 
         st = stats(proc)
         print("limits counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
