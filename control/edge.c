@@ -120,7 +120,8 @@ struct edge {
 	int ep, stopfd, wakefd, udp;
 	struct edge_listener ls[EDGE_LISTEN_MAX];
 	unsigned nb_ls;
-	struct edge_tls *tls;                 /* the edge thread's; NULL without TLS listeners */
+	struct edge_tls *tls; /* the edge thread's; NULL without TLS listeners */
+	bool has_tls;         /* tls != NULL, fixed at start: what other threads may read */
 	struct edge_tls *_Atomic tls_next;    /* handed over by edge_tls_commit() */
 	_Atomic uint64_t tls_asked, tls_done; /* commits made, and taken by the edge thread */
 	struct cfg_edge c;
@@ -1500,6 +1501,7 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 		goto fail;
 	if ((c->nb_tls + c->nb_mtls) > 0 && (e->tls = tls_build(e, c, err, errlen)) == NULL)
 		goto fail;
+	e->has_tls = e->tls != NULL;
 	e->conns = edge_mem_calloc(sizeof(*e->conns) * c->max_conns);
 	e->ip_count = edge_mem_calloc(sizeof(*e->ip_count) * EDGE_IP_BUCKETS);
 	/* Room for the larger limit and a read past it, so that either limit is what ends
@@ -1549,10 +1551,6 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 				goto fail;
 			}
 		}
-	/* The thread starts with the process's signals blocked: SIGINT and SIGTERM stay the
-	 * main thread's, and a SIGPIPE from SSL_write() to a reset connection (OpenSSL writes
-	 * with write(), not send(MSG_NOSIGNAL)) stays pending on the edge thread instead of
-	 * killing the daemon; the write then fails with EPIPE and the connection is closed. */
 	/* Its CPUs are set at creation, so it never runs a turn on a worker's CPU. */
 	cpu_set_t cpus;
 	pthread_attr_t attr;
@@ -1562,6 +1560,10 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 	pthread_attr_init(&attr);
 	if (pin > 0)
 		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	/* The thread starts with the process's signals blocked: SIGINT and SIGTERM stay the
+	 * main thread's, and a SIGPIPE from SSL_write() to a reset connection (OpenSSL writes
+	 * with write(), not send(MSG_NOSIGNAL)) stays pending on the edge thread instead of
+	 * killing the daemon; the write then fails with EPIPE and the connection is closed. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1640,7 +1642,7 @@ edge_tls_prepare(struct edge *e, const struct cfg_edge *c, struct edge_tls **out
                  size_t errlen)
 {
 	*out = NULL;
-	if (e->tls == NULL) {
+	if (!e->has_tls) {
 		snprintf(err, errlen, "edge: no TLS listener, no certificate to reload");
 		return -1;
 	}
@@ -1690,7 +1692,7 @@ edge_tls_commit(struct edge *e, struct edge_tls *t)
 int
 edge_tls_on(const struct edge *e)
 {
-	return e != NULL && e->tls != NULL;
+	return e != NULL && e->has_tls;
 }
 
 int
