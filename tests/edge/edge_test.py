@@ -656,6 +656,13 @@ edge = {{
               f"a client that never reads is closed once its backlog is full ({sent} messages)")
         deaf.close()
         reg.drain()
+        # ... and the connection beside it did not notice: a request still reaches bob.
+        message_to(reg, headers(req_b, "Path")[0], "bob", 50)
+        mb = br.msg()
+        check(mb.startswith("MESSAGE ") and headers(mb, "Call-ID") == ["msg-50"],
+              "while the deaf client's backlog filled, bob's connection kept working")
+        bob.sendall(response(mb, 200, "OK").encode())
+        reg.recv()
 
         # The witness is unaffected.
         w.sendall(b"\r\n\r\n")
