@@ -213,13 +213,15 @@ struct cfg_health {
 	uint64_t accept[11];    /**< bitmap over codes 0..699: bit c set = c means alive */
 };
 
-#define CFG_EDGE_LISTEN_MAX 4u    /**< addresses of each edge listener kind */
-#define CFG_EDGE_CERTS_MAX  8u    /**< certificate chains the edge serves */
-#define CFG_EDGE_PATH_MAX   256u  /**< bytes of an edge file path with its NUL */
-#define CFG_EDGE_KEY_MIN    16u   /**< shortest edge.flow_key, in bytes */
-#define CFG_EDGE_KEY_MAX    64u   /**< longest edge.flow_key, in bytes */
-#define CFG_EDGE_CPU_AUTO   1024u /**< edge.cpu's default: any CPU no worker runs on */
-#define CFG_EDGE_SUITES_MAX 256u  /**< bytes of a cipher list with its NUL */
+#define CFG_EDGE_LISTEN_MAX 4u   /**< addresses of each edge listener kind */
+#define CFG_EDGE_CERTS_MAX  8u   /**< certificate chains the edge serves */
+#define CFG_EDGE_PATH_MAX   256u /**< bytes of an edge file path with its NUL */
+#define CFG_EDGE_KEY_MIN    16u  /**< shortest edge.flow_key, in bytes */
+#define CFG_EDGE_KEY_MAX    64u  /**< longest edge.flow_key, in bytes */
+#define CFG_EDGE_SUITES_MAX 256u /**< bytes of a cipher list with its NUL */
+
+/** edge.cpu's default: the edge thread runs on any CPU no worker runs on. */
+#define CFG_EDGE_CPU_AUTO 1024u
 
 /** How an edge mtls listener treats client certificates. */
 enum cfg_edge_verify {
