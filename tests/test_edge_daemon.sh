@@ -143,6 +143,14 @@ txt = siphonctl("show", "edge").stdout
 check("connections: 1 open (0 in handshake, 1 established), 1 flows" in txt and
       "messages: 160 in, 160 out" in txt, "show edge: the same in text")
 m = scrape()
+types = dict(re.findall(r"(?m)^# TYPE (siphon_edge_\w+) (\w+)$", m))
+helps = set(re.findall(r"(?m)^# HELP (siphon_edge_\w+) \S", m))
+samples = re.findall(r"(?m)^(siphon_edge_\w+)(?:\{[a-z_]+=\"[a-z_]+\"\})? \d+$", m)
+lines = [l for l in m.splitlines() if l.startswith("siphon_edge_")]
+check(len(types) >= 15 and set(types) == helps == set(samples) and len(samples) == len(lines) and
+      all((t == "counter") == n.endswith("_total") for n, t in types.items()),
+      f"metrics: {len(types)} siphon_edge_* families, each with HELP and TYPE, "
+      f"{len(lines)} well-formed samples, counters named _total")
 check(metric(m, 'siphon_edge_connections{state="established"}') == 1 and
       metric(m, "siphon_edge_flows") == 1 and
       metric(m, 'siphon_edge_messages_total{direction="in"}') == 160 and
