@@ -196,11 +196,34 @@ check(r.returncode == 0 and json.loads(r.stdout).get("tls") == "reloaded",
 check(fp_conn() == fp_file("a.pem"), "reload: a new connection gets the file's certificate")
 held.sendall(b"\r\n\r\n")
 check(held.recv(2) == b"\r\n", "reload: the connection opened first still answers")
+# A file with another backend weight and a garbage chain: the whole reload is refused,
+# the weight not applied. With the chain good again: applied, and the edge setting it
+# also changes is said to wait for a restart.
+conf = open(f"{tmp}/siphon.conf").read()
+gen0 = json.loads(siphonctl("--json", "show", "groups").stdout)["generation"]
+changed = conf.replace('port = 5090; mac = "02:00:00:00:00:22";',
+                       'port = 5090; weight = 3; mac = "02:00:00:00:00:22";')
+changed = changed.replace("max_msgs_per_sec = 65534;", "max_msgs_per_sec = 65534; idle_timeout_s = 600;")
+check(changed.count("weight = 3") == 1 and changed.count("idle_timeout_s = 600") == 1,
+      "the test's file edits apply")
+open(f"{tmp}/siphon.conf", "w").write(changed)
+open(f"{tmp}/edge.pem", "w").write("not a certificate\n")
+r = siphonctl("reload")
+g = json.loads(siphonctl("--json", "show", "groups").stdout)
+check(r.returncode == 1 and g["generation"] == gen0,
+      f"reload with a bad chain and other changes: refused, generation {g['generation']} kept")
+shutil.copy(f"{tmp}/a.pem", f"{tmp}/edge.pem")
+r = siphonctl("--json", "reload")
+j = json.loads(r.stdout) if r.returncode == 0 else {}
+check(j.get("changed") is True and j.get("tls") == "reloaded" and
+      any("edge settings other than its certificates" in n for n in j.get("notes", [])),
+      "the same file with a good chain: applied, certificates reloaded, the edge change noted: "
+      + r.stdout.replace("\n", " ")[:300])
 e = show_edge().get("edge") or {}
-check(e.get("tls_reloads") == 2 and e.get("tls_reload_failed") == 2,
+check(e.get("tls_reloads") == 3 and e.get("tls_reload_failed") == 3,
       f"reloads counted: {e.get('tls_reloads')} done, {e.get('tls_reload_failed')} refused")
 m = scrape()
-check(metric(m, 'siphon_edge_tls_reloads_total{result="refused"}') == 2 and
+check(metric(m, 'siphon_edge_tls_reloads_total{result="refused"}') == 3 and
       (metric(m, 'siphon_edge_handshakes_total{kind="full"}') or 0) >= 5,
       "metrics: reloads and handshakes counted")
 held.close()
