@@ -9,7 +9,9 @@
 # --json) and the siphon_edge_* metrics agree with what was sent; `siphonctl tls reload`
 # swaps the TLS certificate (fingerprints compared) while a TLS connection stays up, and
 # a garbage chain is refused by it and by `siphonctl reload`, naming the file, the
-# certificate in use staying. Not parallel: the daemon busy-polls lcores 0 and 1.
+# certificate in use staying (and the whole reload refused when the file changes more);
+# the edge thread keeps off the worker's CPU. Not parallel: the daemon busy-polls lcores
+# 0 and 1.
 set -uo pipefail
 SIPHON=${1:?usage: test_edge_daemon.sh SIPHON SIPHONCTL}
 CTL=${2:?usage: test_edge_daemon.sh SIPHON SIPHONCTL}
