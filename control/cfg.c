@@ -1254,6 +1254,11 @@ static const struct cfg_key edge_keys[] = {
          NULL, 0},
         {"idle_timeout_s", p_u32, EDGE_OFF(idle_timeout_s), 1, 86400, 900, "integer", NULL, NULL,
          "seconds without a byte from the client (keep-alives count) before it is closed", NULL, 0},
+        {"cpu", p_u32, EDGE_OFF(cpu), 0, CFG_EDGE_CPU_AUTO, CFG_EDGE_CPU_AUTO, "integer", NULL,
+         "0..1023, or 1024",
+         "the CPU the edge thread runs on; 1024: any CPU no worker lcore runs on. Read at "
+         "start",
+         NULL, 0},
 };
 
 static int

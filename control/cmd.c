@@ -1,9 +1,9 @@
 /*
  * cmd.c - the control socket's commands (cmd.h): show, backend add/remove/weight/state,
- * acl add/remove, reload, log-level, dispatch, shutdown. Each request is one line of JSON and gets
- * one line back. A command reads the running generation and, to change anything, builds the next
- * configuration and hands it to gen_apply(), which owns every rule of a change. Main
- * lcore; docs/control.md documents every command.
+ * acl add/remove, reload, tls-reload, log-level, dispatch, shutdown. Each request is one line of
+ * JSON and gets one line back. A command reads the running generation and, to change anything,
+ * builds the next configuration and hands it to gen_apply(), which owns every rule of a change.
+ * Main lcore; docs/control.md documents every command.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +28,7 @@
 #include "siphon/stats.h"
 #include "announce.h"
 #include "cmd.h"
+#include "edge.h"
 #include "gen.h"
 #include "health.h"
 
@@ -836,12 +837,58 @@ cmd_show_limited(struct cmd_req *r)
 	return 0;
 }
 
+static struct edge *cmd_edge; /* NULL: no edge */
+
+void
+cmd_bind_edge(struct edge *e)
+{
+	cmd_edge = e;
+}
+
+/* Whether two edge blocks differ in more than what a reload of the certificates takes:
+ * listeners, limits and the rest are read at start only. */
+static bool
+cmd_edge_rest_differs(const struct cfg_edge *a, const struct cfg_edge *b)
+{
+	struct cfg_edge x = *a, y = *b;
+	struct cfg_edge *both[2] = {&x, &y};
+
+	for (int i = 0; i < 2; i++) {
+		memset(both[i]->certs, 0, sizeof(both[i]->certs));
+		memset(both[i]->keys, 0, sizeof(both[i]->keys));
+		both[i]->nb_certs = 0;
+		memset(both[i]->client_ca, 0, sizeof(both[i]->client_ca));
+		both[i]->client_verify = 0;
+		memset(both[i]->ciphers, 0, sizeof(both[i]->ciphers));
+		memset(both[i]->ciphersuites, 0, sizeof(both[i]->ciphersuites));
+	}
+	return memcmp(&x, &y, sizeof(x)) != 0;
+}
+
+/* The edge's certificates from the files the running configuration names (a renewal
+ * replaced them in place): new handshakes get them, connections stay. */
+static int
+cmd_tls_reload(struct cmd_req *r)
+{
+	static const char *const keys[] = {NULL};
+
+	if (req_keys(r, keys) != 0)
+		return -1;
+	if (!edge_tls_on(cmd_edge))
+		return req_fail(r, "no TLS edge is running");
+	if (edge_tls_reload(cmd_edge, &gen_cfg(r->gen)->edge, r->err, sizeof(r->err)) != 0)
+		return -1;
+	json_object_set_new(r->reply, "tls", json_string("reloaded"));
+	return 0;
+}
+
 static int
 cmd_reload(struct cmd_req *r)
 {
 	static const char *const keys[] = {NULL};
 	const struct sph_cfg *cur = gen_cfg(r->gen);
 	struct sph_cfg *next = NULL;
+	struct edge_tls *tls = NULL;
 	json_t *notes;
 
 	if (req_keys(r, keys) != 0)
@@ -850,14 +897,29 @@ cmd_reload(struct cmd_req *r)
 		return req_fail(r, "the running configuration was not read from a file");
 	if (cfg_load(cur->path, &next, r->err, sizeof(r->err)) != 0)
 		return -1;
+	/* The edge's certificates first, files read again even when the configuration is
+	 * unchanged: a bad one refuses the whole reload, and nothing changes. */
+	if (edge_tls_on(cmd_edge) &&
+	    edge_tls_prepare(cmd_edge, &next->edge, &tls, r->err, sizeof(r->err)) != 0) {
+		cfg_free(next);
+		return -1;
+	}
 	if (cfg_equal(cur, next)) {
 		cfg_free(next);
 		json_object_set_new(r->reply, "changed", json_false());
 		json_object_set_new(r->reply, "generation",
 		                    json_integer((json_int_t)gen_generation(r->gen)));
+		if (tls != NULL) {
+			edge_tls_commit(cmd_edge, tls);
+			json_object_set_new(r->reply, "tls", json_string("reloaded"));
+		}
 		return 0;
 	}
 	notes = json_array();
+	if (cmd_edge != NULL && cmd_edge_rest_differs(&cur->edge, &next->edge))
+		json_array_append_new(notes, json_string("edge settings other than its "
+		                                         "certificates take effect at the next "
+		                                         "start"));
 	if (strcmp(cur->ctl_socket, next->ctl_socket) != 0 || cur->ctl_mode != next->ctl_mode ||
 	    strcmp(cur->ctl_group, next->ctl_group) != 0)
 		json_array_append_new(notes, json_string("control socket settings take effect at "
@@ -870,11 +932,51 @@ cmd_reload(struct cmd_req *r)
 		json_array_append_new(notes, json_string("health settings take effect at the next "
 		                                         "start"));
 	if (cmd_commit(r, next) != 0) {
+		edge_tls_abort(tls);
 		json_decref(notes);
 		return -1;
 	}
 	json_object_set_new(r->reply, "changed", json_true());
 	json_object_set_new(r->reply, "notes", notes);
+	if (tls != NULL) {
+		edge_tls_commit(cmd_edge, tls);
+		json_object_set_new(r->reply, "tls", json_string("reloaded"));
+	}
+	return 0;
+}
+
+/* The edge's counters as edge.h's EDGE_STATS names them, its memory, and the figures
+ * derived from both (what docs/edge.md and the metrics show). */
+static int
+cmd_show_edge(struct cmd_req *r)
+{
+	static const char *const keys[] = {NULL};
+	struct edge_stats st;
+	json_t *c;
+
+	if (req_keys(r, keys) != 0)
+		return -1;
+	if (cmd_edge == NULL) {
+		json_object_set_new(r->reply, "edge", json_null());
+		return 0;
+	}
+	edge_get_stats(cmd_edge, &st);
+	c = json_object();
+	if (c == NULL)
+		return req_fail(r, "out of memory");
+#define CMD_EDGE_X_(f, d) json_object_set_new(c, #f, json_integer((json_int_t)st.f));
+	EDGE_STATS(CMD_EDGE_X_)
+#undef CMD_EDGE_X_
+	json_object_set_new(r->reply, "edge", c);
+	json_object_set_new(r->reply, "tls", json_boolean(edge_tls_on(cmd_edge)));
+	json_object_set_new(r->reply, "conns_established",
+	                    json_integer((json_int_t)(st.conns_open - st.conns_handshake)));
+	json_object_set_new(r->reply, "mem_allocated", json_integer((json_int_t)st.mem_allocated));
+	json_object_set_new(r->reply, "mem_resident", json_integer((json_int_t)st.mem_resident));
+	json_object_set_new(
+	        r->reply, "mem_per_conn",
+	        json_integer(
+	                (json_int_t)(st.conns_open != 0 ? st.mem_allocated / st.conns_open : 0)));
 	return 0;
 }
 
@@ -1103,6 +1205,9 @@ static const struct cmd_cmd cmd_cmds[] = {
         {"show-limited", cmd_show_limited,
          "the sources over a rate limit, most dropped first [max], drops by class"},
         {"reload", cmd_reload, "read the configuration file again and apply it"},
+        {"show-edge", cmd_show_edge, "the TLS/TCP edge's connections, counters and memory"},
+        {"tls-reload", cmd_tls_reload,
+         "read the edge's certificate and key files again; connections stay"},
         {"log-level", cmd_log_level, "set DPDK's global log level and siphon's: level"},
         {"dispatch", cmd_dispatch, "which backend a Call-ID goes to: call_id [, vip]"},
         {"show-announce", cmd_show_announce,

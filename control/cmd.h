@@ -26,4 +26,12 @@ char *cmd_handle(void *gen, const char *req, size_t len);
  */
 void cmd_bind(struct ann *ann, volatile sig_atomic_t *term);
 
+struct edge;
+
+/**
+ * The TLS/TCP edge that "show-edge", "tls-reload" and "reload" act on (control/edge.h);
+ * NULL: no edge. Set after edge_start(), reset before edge_stop().
+ */
+void cmd_bind_edge(struct edge *e);
+
 #endif /* SIPHON_CTL_CMD_H */

@@ -69,10 +69,12 @@
 #define EDGE_LISTEN_MAX   (3u * CFG_EDGE_LISTEN_MAX)
 #define EDGE_BRANCH_MAGIC "z9hG4bK-sph"
 
-enum { EDGE_EV_LISTEN = 1, EDGE_EV_CONN, EDGE_EV_UDP, EDGE_EV_STOP };
+enum { EDGE_EV_LISTEN = 1, EDGE_EV_CONN, EDGE_EV_UDP, EDGE_EV_STOP, EDGE_EV_WAKE };
 enum { CONN_FREE = 0, CONN_HANDSHAKE, CONN_OPEN };
 #define CONN_F_WANT_WRITE 0x01u /* EPOLLOUT is armed: out holds octets */
 #define CONN_F_HS_WRITE   0x02u /* the handshake waits to write */
+#define CONN_F_RD_WRITE   0x04u /* SSL_read() waits to write (a TLS 1.3 key update) */
+#define CONN_F_FLOW       0x08u /* a REGISTER went out with this connection's Path */
 
 struct edge_conn {
 	SSL *ssl;      /* NULL on plain TCP */
@@ -102,15 +104,26 @@ struct edge_listener {
 	uint8_t tls; /* 0 tcp, 1 tls, 2 mtls */
 };
 
+/* One generation of TLS contexts: what a reload builds whole, off the edge thread, and
+ * swaps in at once. Each SSL holds a reference to its SSL_CTX, so a connection accepted
+ * (or switched by SNI) under an old generation keeps its context after the swap. */
+struct edge_tls {
+	SSL_CTX *ctx[CFG_EDGE_CERTS_MAX];  /* one per certificate name set; [0] is the default */
+	SSL_CTX *mctx[CFG_EDGE_CERTS_MAX]; /* the same with client verification (mtls) */
+	char *names[CFG_EDGE_CERTS_MAX];   /* each set's DNS names, NUL-separated, for SNI */
+	unsigned nb_ctx;
+};
+
 struct edge {
 	pthread_t thread;
 	int running;
-	int ep, stopfd, udp;
+	int ep, stopfd, wakefd, udp;
 	struct edge_listener ls[EDGE_LISTEN_MAX];
 	unsigned nb_ls;
-	SSL_CTX *ctx[CFG_EDGE_CERTS_MAX]; /* one per certificate name set; [0] is the default */
-	unsigned nb_ctx;
-	SSL_CTX *mctx[CFG_EDGE_CERTS_MAX]; /* the same with client verification (mtls) */
+	struct edge_tls *tls; /* the edge thread's; NULL without TLS listeners */
+	bool has_tls;         /* tls != NULL, fixed at start: what other threads may read */
+	struct edge_tls *_Atomic tls_next;    /* handed over by edge_tls_commit() */
+	_Atomic uint64_t tls_asked, tls_done; /* commits made, and taken by the edge thread */
 	struct cfg_edge c;
 	uint8_t flow_key[CFG_EDGE_KEY_MAX];
 	size_t flow_key_len;
@@ -139,8 +152,9 @@ enum {
 };
 _Static_assert(EDGE_ST_COUNT <= 64, "edge counters");
 
-#define ST_INC(e, f) atomic_fetch_add_explicit(&(e)->st[EDGE_ST_##f], 1, memory_order_relaxed)
-#define ST_DEC(e, f) atomic_fetch_sub_explicit(&(e)->st[EDGE_ST_##f], 1, memory_order_relaxed)
+#define ST_INC(e, f)    atomic_fetch_add_explicit(&(e)->st[EDGE_ST_##f], 1, memory_order_relaxed)
+#define ST_DEC(e, f)    atomic_fetch_sub_explicit(&(e)->st[EDGE_ST_##f], 1, memory_order_relaxed)
+#define ST_ADD(e, f, n) atomic_fetch_add_explicit(&(e)->st[EDGE_ST_##f], (n), memory_order_relaxed)
 
 static uint64_t
 now_ms(void)
@@ -245,7 +259,7 @@ ssl_err(char *err, size_t errlen, const char *what, const char *file)
 static int edge_sni(SSL *ssl, int *ad, void *arg);
 
 static SSL_CTX *
-ctx_new(struct edge *e, int mtls, char *err, size_t errlen)
+ctx_new(struct edge *e, const struct cfg_edge *c, int mtls, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -265,21 +279,21 @@ ctx_new(struct edge *e, int mtls, char *err, size_t errlen)
 	/* Session tickets (stateless resumption, OpenSSL's own rotating key) are on by
 	 * default; no server-side session cache to grow with the clients. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	if (e->c.ciphers[0] != '\0' && SSL_CTX_set_cipher_list(ctx, e->c.ciphers) != 1) {
-		ssl_err(err, errlen, "ciphers", e->c.ciphers);
+	if (c->ciphers[0] != '\0' && SSL_CTX_set_cipher_list(ctx, c->ciphers) != 1) {
+		ssl_err(err, errlen, "ciphers", c->ciphers);
 		goto fail;
 	}
-	if (e->c.ciphersuites[0] != '\0' && SSL_CTX_set_ciphersuites(ctx, e->c.ciphersuites) != 1) {
-		ssl_err(err, errlen, "ciphersuites", e->c.ciphersuites);
+	if (c->ciphersuites[0] != '\0' && SSL_CTX_set_ciphersuites(ctx, c->ciphersuites) != 1) {
+		ssl_err(err, errlen, "ciphersuites", c->ciphersuites);
 		goto fail;
 	}
 	if (mtls) {
-		if (SSL_CTX_load_verify_locations(ctx, e->c.client_ca, NULL) != 1) {
-			ssl_err(err, errlen, "client_ca", e->c.client_ca);
+		if (SSL_CTX_load_verify_locations(ctx, c->client_ca, NULL) != 1) {
+			ssl_err(err, errlen, "client_ca", c->client_ca);
 			goto fail;
 		}
 		SSL_CTX_set_verify(ctx,
-		                   SSL_VERIFY_PEER | (e->c.client_verify == CFG_EDGE_VERIFY_REQUIRED
+		                   SSL_VERIFY_PEER | (c->client_verify == CFG_EDGE_VERIFY_REQUIRED
 		                                              ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
 		                                              : 0),
 		                   NULL);
@@ -323,74 +337,102 @@ cert_names(X509 *x, char *out, size_t cap)
 	return o;
 }
 
-static int
-load_certs(struct edge *e, char *err, size_t errlen)
+static void
+tls_free(struct edge_tls *t)
+{
+	if (t == NULL)
+		return;
+	for (unsigned k = 0; k < CFG_EDGE_CERTS_MAX; k++) {
+		SSL_CTX_free(t->ctx[k]);
+		SSL_CTX_free(t->mctx[k]);
+		edge_mem_free(t->names[k]);
+	}
+	edge_mem_free(t);
+}
+
+/* Build every context of c's chains, keys and client CA, as one generation. Any thread:
+ * it touches nothing the edge thread reads. mtls contexts are made when the edge has mtls
+ * listeners (those are fixed at start). Every failure names its file. */
+static struct edge_tls *
+tls_build(struct edge *e, const struct cfg_edge *c, char *err, size_t errlen)
 {
 	char names[CFG_EDGE_CERTS_MAX][512];
 	size_t nlen[CFG_EDGE_CERTS_MAX];
 	int need_m = e->c.nb_mtls > 0;
+	struct edge_tls *t;
 
-	for (unsigned i = 0; i < e->c.nb_certs; i++) {
+	if (c->nb_certs == 0) {
+		snprintf(err, errlen, "edge: no certificate for the TLS listeners");
+		return NULL;
+	}
+	if ((t = edge_mem_calloc(sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "edge: out of memory");
+		return NULL;
+	}
+	for (unsigned i = 0; i < c->nb_certs; i++) {
 		SSL_CTX *probe = SSL_CTX_new(TLS_server_method());
 		X509 *leaf;
 		unsigned k;
 
-		if (probe == NULL ||
-		    SSL_CTX_use_certificate_chain_file(probe, e->c.certs[i]) != 1) {
-			ssl_err(err, errlen, "certificate", e->c.certs[i]);
+		ERR_clear_error();
+		if (probe == NULL || SSL_CTX_use_certificate_chain_file(probe, c->certs[i]) != 1) {
+			ssl_err(err, errlen, "certificate", c->certs[i]);
 			SSL_CTX_free(probe);
-			return -1;
+			goto fail;
 		}
 		leaf = SSL_CTX_get0_certificate(probe);
-		size_t n = cert_names(leaf, names[e->nb_ctx], sizeof(names[0]));
+		size_t n = cert_names(leaf, names[t->nb_ctx], sizeof(names[0]));
 		SSL_CTX_free(probe);
-		for (k = 0; k < e->nb_ctx; k++)
-			if (nlen[k] == n && memcmp(names[k], names[e->nb_ctx], n) == 0)
+		for (k = 0; k < t->nb_ctx; k++)
+			if (nlen[k] == n && memcmp(names[k], names[t->nb_ctx], n) == 0)
 				break;
-		if (k == e->nb_ctx) {
+		if (k == t->nb_ctx) {
 			nlen[k] = n;
-			if ((e->ctx[k] = ctx_new(e, 0, err, errlen)) == NULL)
-				return -1;
-			if (need_m && (e->mctx[k] = ctx_new(e, 1, err, errlen)) == NULL)
-				return -1;
-			e->nb_ctx++;
+			if ((t->ctx[k] = ctx_new(e, c, 0, err, errlen)) == NULL)
+				goto fail;
+			if (need_m && (t->mctx[k] = ctx_new(e, c, 1, err, errlen)) == NULL)
+				goto fail;
+			t->nb_ctx++;
 		}
 		/* Chain and key into the name set's contexts: OpenSSL keeps one chain per key
 		 * type, so an ECDSA and an RSA chain of one name sit side by side and each
 		 * client gets the one its signature algorithms allow. */
-		SSL_CTX *both[2] = {e->ctx[k], e->mctx[k]};
+		SSL_CTX *both[2] = {t->ctx[k], t->mctx[k]};
 		for (int j = 0; j < 2; j++) {
 			if (both[j] == NULL)
 				continue;
-			if (SSL_CTX_use_certificate_chain_file(both[j], e->c.certs[i]) != 1) {
-				ssl_err(err, errlen, "certificate", e->c.certs[i]);
-				return -1;
+			if (SSL_CTX_use_certificate_chain_file(both[j], c->certs[i]) != 1) {
+				ssl_err(err, errlen, "certificate", c->certs[i]);
+				goto fail;
 			}
-			if (SSL_CTX_use_PrivateKey_file(both[j], e->c.keys[i], SSL_FILETYPE_PEM) !=
-			    1) {
-				ssl_err(err, errlen, "key", e->c.keys[i]);
-				return -1;
+			/* OpenSSL checks a key against the chain's leaf as it loads it */
+			int ok = SSL_CTX_use_PrivateKey_file(both[j], c->keys[i], SSL_FILETYPE_PEM);
+			unsigned long why = ERR_peek_last_error();
+			if (ok != 1 && (ERR_GET_LIB(why) != ERR_LIB_X509 ||
+			                ERR_GET_REASON(why) != X509_R_KEY_VALUES_MISMATCH)) {
+				ssl_err(err, errlen, "key", c->keys[i]);
+				goto fail;
 			}
-			if (SSL_CTX_check_private_key(both[j]) != 1) {
-				ssl_err(err, errlen, "key does not match", e->c.certs[i]);
-				return -1;
+			if (ok != 1 || SSL_CTX_check_private_key(both[j]) != 1) {
+				char what[CFG_EDGE_PATH_MAX + 40];
+				snprintf(what, sizeof(what), "key %s does not match certificate",
+				         c->keys[i]);
+				ssl_err(err, errlen, what, c->certs[i]);
+				goto fail;
 			}
 		}
 	}
-	/* Keep the name sets for SNI: stored as the contexts' ex_data would need an index;
-	 * a flat copy in the edge is simpler and read-only after start. */
-	for (unsigned k = 0; k < e->nb_ctx; k++) {
-		char *copy = edge_mem_calloc(nlen[k] + 1);
-		if (copy == NULL) {
+	for (unsigned k = 0; k < t->nb_ctx; k++) {
+		if ((t->names[k] = edge_mem_calloc(nlen[k] + 1)) == NULL) {
 			snprintf(err, errlen, "edge: out of memory");
-			return -1;
+			goto fail;
 		}
-		memcpy(copy, names[k], nlen[k]);
-		SSL_CTX_set_app_data(e->ctx[k], copy);
-		if (e->mctx[k] != NULL)
-			SSL_CTX_set_app_data(e->mctx[k], copy);
+		memcpy(t->names[k], names[k], nlen[k]);
 	}
-	return 0;
+	return t;
+fail:
+	tls_free(t);
+	return NULL;
 }
 
 /* A server name matches a certificate name exactly or through one leading "*." label. */
@@ -412,17 +454,21 @@ static int
 edge_sni(SSL *ssl, int *ad, void *arg)
 {
 	struct edge *e = arg;
+	const struct edge_tls *t = e->tls; /* the current generation: SNI runs on the edge
+	                                      thread, which alone swaps it */
 	const char *host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	int m = SSL_get_SSL_CTX(ssl) == e->mctx[0] && e->mctx[0] != NULL;
+	/* mtls by the context's verify mode, not by identity: a handshake accepted before a
+	 * reload holds a context of the previous generation. */
+	int m = (SSL_CTX_get_verify_mode(SSL_get_SSL_CTX(ssl)) & SSL_VERIFY_PEER) != 0;
 
 	(void)ad;
-	if (host == NULL)
+	if (host == NULL || t == NULL)
 		return SSL_TLSEXT_ERR_OK;
-	for (unsigned k = 0; k < e->nb_ctx; k++) {
-		const char *names = SSL_CTX_get_app_data(e->ctx[k]);
+	for (unsigned k = 0; k < t->nb_ctx; k++) {
+		const char *names = t->names[k];
 		for (const char *n = names; n != NULL && *n != '\0'; n += strlen(n) + 1)
 			if (name_match(n, host)) {
-				SSL_CTX *to = m ? e->mctx[k] : e->ctx[k];
+				SSL_CTX *to = m ? t->mctx[k] : t->ctx[k];
 				if (SSL_get_SSL_CTX(ssl) != to) {
 					SSL_set_SSL_CTX(ssl, to);
 					/* SSL_set_SSL_CTX does not carry the verify mode over */
@@ -459,6 +505,10 @@ conn_close(struct edge *e, uint32_t slot)
 	edge_mem_free(c->out);
 	if (e->ip_count[c->bucket] > 0)
 		e->ip_count[c->bucket]--;
+	if (c->state == CONN_HANDSHAKE)
+		ST_DEC(e, conns_handshake);
+	if (c->flags & CONN_F_FLOW)
+		ST_DEC(e, flows);
 	uint32_t gen = c->gen;
 	memset(c, 0, sizeof(*c));
 	c->gen = gen + 1; /* tokens of this connection now name a past generation */
@@ -470,7 +520,7 @@ conn_close(struct edge *e, uint32_t slot)
 
 /* Queue or send octets to a client; 0, or -1 when the connection was closed. */
 static int
-conn_write(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
+conn_send(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
 {
 	struct edge_conn *c = &e->conns[slot];
 	size_t done = 0;
@@ -505,7 +555,7 @@ conn_write(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
 	if (done == n)
 		return 0;
 	if (c->out_len + (n - done) > EDGE_OUT_MAX) {
-		ST_INC(e, closed_write);
+		ST_INC(e, closed_out_full);
 		conn_close(e, slot);
 		return -1;
 	}
@@ -525,6 +575,14 @@ conn_write(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* conn_send() of octets new to the connection (counted once, not again when flushed). */
+static int
+conn_write(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
+{
+	ST_ADD(e, bytes_out, n);
+	return conn_send(e, slot, p, n);
+}
+
 static void
 conn_flush(struct edge *e, uint32_t slot)
 {
@@ -535,12 +593,13 @@ conn_flush(struct edge *e, uint32_t slot)
 	c->out = NULL;
 	c->out_len = 0;
 	c->flags &= (uint8_t)~CONN_F_WANT_WRITE;
-	if (n > 0 && conn_write(e, slot, o, n) < 0) {
+	if (n > 0 && conn_send(e, slot, o, n) < 0) {
 		edge_mem_free(o);
 		return;
 	}
 	edge_mem_free(o);
-	if (e->conns[slot].state != CONN_FREE && !(e->conns[slot].flags & CONN_F_WANT_WRITE))
+	if (e->conns[slot].state != CONN_FREE &&
+	    !(e->conns[slot].flags & (CONN_F_WANT_WRITE | CONN_F_RD_WRITE)))
 		ep_mod(e, slot, EPOLLIN);
 }
 
@@ -586,16 +645,16 @@ edge_accept(struct edge *e, unsigned li)
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (e->ls[li].tls) {
-			SSL_CTX *ctx = e->ls[li].tls == 2 ? e->mctx[0] : e->ctx[0];
+			SSL_CTX *ctx = e->ls[li].tls == 2 ? e->tls->mctx[0] : e->tls->ctx[0];
 			c->ssl = SSL_new(ctx);
 			if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
 				ST_INC(e, closed_handshake);
-				c->state = CONN_HANDSHAKE;
 				conn_close(e, slot);
 				continue;
 			}
 			SSL_set_accept_state(c->ssl);
 			c->state = CONN_HANDSHAKE;
+			ST_INC(e, conns_handshake);
 		}
 		if (ep_add(e, fd, EPOLLIN, EDGE_EV_CONN, slot) != 0) {
 			ST_INC(e,
@@ -887,6 +946,10 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		ST_INC(e, no_backend);
 		return;
 	}
+	if (m->method == SIP_METHOD_REGISTER && !(c->flags & CONN_F_FLOW)) {
+		c->flags |= CONN_F_FLOW;
+		ST_INC(e, flows);
+	}
 	udp_send(e, &baddr, bport, e->obuf, o);
 }
 
@@ -1096,8 +1159,18 @@ conn_readable(struct edge *e, uint32_t slot)
 			r = SSL_read(c->ssl, e->buf + n, (int)(e->buf_cap - n));
 			if (r <= 0) {
 				int se = SSL_get_error(c->ssl, (int)r);
-				if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
+				if (se == SSL_ERROR_WANT_READ)
 					break;
+				if (se == SSL_ERROR_WANT_WRITE) {
+					/* A TLS 1.3 key update (or ticket) to send and a full
+					 * socket: the read resumes when it is writable, not at
+					 * the next octet the client happens to send. */
+					if (!(c->flags & CONN_F_RD_WRITE)) {
+						c->flags |= CONN_F_RD_WRITE;
+						ep_mod(e, slot, EPOLLIN | EPOLLOUT);
+					}
+					break;
+				}
 				if (se == SSL_ERROR_ZERO_RETURN || se == SSL_ERROR_SYSCALL)
 					ST_INC(e, closed_peer);
 				else
@@ -1116,6 +1189,7 @@ conn_readable(struct edge *e, uint32_t slot)
 			}
 		}
 		c->last_s = (uint32_t)(now_ms() / 1000u);
+		ST_ADD(e, bytes_in, (uint64_t)r);
 		n += (size_t)r;
 		size_t before = n;
 		if (conn_frames(e, slot, &n) < 0)
@@ -1138,6 +1212,30 @@ conn_readable(struct edge *e, uint32_t slot)
 	}
 }
 
+/* Which of the handshake failures this is, by OpenSSL's reason (its queue, this thread). */
+static void
+hs_fail_reason(struct edge *e, int se)
+{
+	unsigned long err = ERR_peek_last_error();
+	int why = ERR_GET_LIB(err) == ERR_LIB_SSL ? ERR_GET_REASON(err) : 0;
+
+	if (se == SSL_ERROR_ZERO_RETURN || se == SSL_ERROR_SYSCALL ||
+	    why == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		ST_INC(e, hs_fail_peer);
+	else if (why == SSL_R_WRONG_VERSION_NUMBER || why == SSL_R_HTTP_REQUEST ||
+	         why == SSL_R_HTTPS_PROXY_REQUEST || why == SSL_R_PACKET_LENGTH_TOO_LONG ||
+	         why == SSL_R_UNKNOWN_PROTOCOL || why == SSL_R_RECORD_LENGTH_MISMATCH)
+		ST_INC(e, hs_fail_not_tls);
+	else if (why == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ||
+	         why == SSL_R_CERTIFICATE_VERIFY_FAILED || why == SSL_R_NO_CERTIFICATES_RETURNED)
+		ST_INC(e, hs_fail_client_cert);
+	else if (why == SSL_R_NO_SHARED_CIPHER || why == SSL_R_UNSUPPORTED_PROTOCOL ||
+	         why == SSL_R_NO_PROTOCOLS_AVAILABLE || why == SSL_R_VERSION_TOO_LOW ||
+	         why == SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM || why == SSL_R_NO_SHARED_GROUPS ||
+	         why == SSL_R_NO_SUITABLE_KEY_SHARE)
+		ST_INC(e, hs_fail_proto);
+}
+
 static void
 conn_handshake(struct edge *e, uint32_t slot)
 {
@@ -1147,6 +1245,10 @@ conn_handshake(struct edge *e, uint32_t slot)
 	int r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->state = CONN_OPEN;
+		ST_DEC(e, conns_handshake);
+		ST_INC(e, handshakes_ok);
+		if (SSL_session_reused(c->ssl))
+			ST_INC(e, handshakes_resumed);
 		c->flags &= (uint8_t)~CONN_F_HS_WRITE;
 		ep_mod(e, slot, EPOLLIN);
 		conn_readable(e, slot); /* early data may sit in OpenSSL's buffer already */
@@ -1168,6 +1270,7 @@ conn_handshake(struct edge *e, uint32_t slot)
 		return;
 	}
 	ST_INC(e, closed_handshake);
+	hs_fail_reason(e, se);
 	conn_close(e, slot);
 }
 
@@ -1186,6 +1289,13 @@ conn_event(struct edge *e, uint32_t slot, uint32_t events)
 		conn_flush(e, slot);
 		if (c->state == CONN_FREE)
 			return;
+	}
+	if ((events & EPOLLOUT) && (c->flags & CONN_F_RD_WRITE)) {
+		c->flags &= (uint8_t)~CONN_F_RD_WRITE;
+		if (!(c->flags & CONN_F_WANT_WRITE))
+			ep_mod(e, slot, EPOLLIN);
+		conn_readable(e, slot);
+		return;
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_readable(e, slot);
@@ -1216,6 +1326,24 @@ sweep(struct edge *e)
 	}
 }
 
+/* The safe point of a reload: between events, nothing of OpenSSL's in use on this thread.
+ * New handshakes get the new generation; each open connection keeps its own reference. */
+static void
+tls_take(struct edge *e)
+{
+	uint64_t v;
+
+	if (read(e->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		sph_log(SPH_LOG_WARNING, "edge: wake: %s", strerror(errno));
+	struct edge_tls *t = atomic_exchange(&e->tls_next, NULL);
+	uint64_t asked = atomic_load(&e->tls_asked);
+	if (t != NULL) {
+		tls_free(e->tls);
+		e->tls = t;
+	}
+	atomic_store(&e->tls_done, asked);
+}
+
 static void *
 edge_loop(void *arg)
 {
@@ -1230,6 +1358,8 @@ edge_loop(void *arg)
 			uint32_t idx = (uint32_t)ev[i].data.u64;
 			if (kind == EDGE_EV_STOP)
 				return NULL;
+			if (kind == EDGE_EV_WAKE)
+				tls_take(e);
 			if (kind == EDGE_EV_LISTEN)
 				edge_accept(e, idx);
 			else if (kind == EDGE_EV_UDP)
@@ -1295,12 +1425,10 @@ edge_free(struct edge *e)
 		close(e->stopfd);
 	if (e->ep >= 0)
 		close(e->ep);
-	for (unsigned k = 0; k < CFG_EDGE_CERTS_MAX; k++) {
-		if (e->ctx[k] != NULL)
-			edge_mem_free(SSL_CTX_get_app_data(e->ctx[k]));
-		SSL_CTX_free(e->ctx[k]);
-		SSL_CTX_free(e->mctx[k]);
-	}
+	tls_free(e->tls);
+	tls_free(atomic_exchange(&e->tls_next, NULL));
+	if (e->wakefd >= 0)
+		close(e->wakefd);
 	edge_mem_free(e->conns);
 	edge_mem_free(e->ip_count);
 	edge_mem_free(e->buf);
@@ -1310,9 +1438,34 @@ edge_free(struct edge *e)
 	edge_mem_free(e);
 }
 
+/* The CPUs the edge thread may run on: edge.cpu, or every configured CPU no worker has.
+ * @return 1 with *set, 0 to inherit the caller's, -1 when edge.cpu cannot be. */
+static int
+edge_cpus(const struct cfg_edge *c, const cpu_set_t *workers, cpu_set_t *set, char *err,
+          size_t errlen)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+
+	CPU_ZERO(set);
+	if (c->cpu != CFG_EDGE_CPU_AUTO) {
+		if (c->cpu >= CPU_SETSIZE || (n > 0 && c->cpu >= (unsigned long)n)) {
+			snprintf(err, errlen, "edge: cpu %u: this machine has %ld CPUs", c->cpu, n);
+			return -1;
+		}
+		CPU_SET(c->cpu, set);
+		return 1;
+	}
+	if (workers == NULL || n <= 0)
+		return 0;
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		if (!CPU_ISSET(i, workers))
+			CPU_SET(i, set);
+	return CPU_COUNT(set) > 0;
+}
+
 int
-edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct edge **out,
-           char *err, size_t errlen)
+edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const cpu_set_t *workers,
+           struct edge **out, char *err, size_t errlen)
 {
 	char why[200];
 	struct edge *e;
@@ -1334,7 +1487,7 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct 
 		snprintf(err, errlen, "edge: out of memory");
 		return -1;
 	}
-	e->ep = e->stopfd = e->udp = -1;
+	e->ep = e->stopfd = e->wakefd = e->udp = -1;
 	e->c = *c;
 	e->pick = pick != NULL ? pick : edge_pick_cfg;
 	e->pick_arg = pick != NULL ? pick_arg : e;
@@ -1346,11 +1499,15 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct 
 	}
 	if (build_table(e, cfg, err, errlen) != 0)
 		goto fail;
-	if ((c->nb_tls + c->nb_mtls) > 0 && load_certs(e, err, errlen) != 0)
+	if ((c->nb_tls + c->nb_mtls) > 0 && (e->tls = tls_build(e, c, err, errlen)) == NULL)
 		goto fail;
+	e->has_tls = e->tls != NULL;
 	e->conns = edge_mem_calloc(sizeof(*e->conns) * c->max_conns);
 	e->ip_count = edge_mem_calloc(sizeof(*e->ip_count) * EDGE_IP_BUCKETS);
-	e->buf_cap = c->max_message + EDGE_READ_CHUNK;
+	/* Room for the larger limit and a read past it, so that either limit is what ends
+	 * an oversized message (and names the close), never a full buffer. */
+	e->buf_cap =
+	        (c->max_header > c->max_message ? c->max_header : c->max_message) + EDGE_READ_CHUNK;
 	e->buf = edge_mem_calloc(e->buf_cap > SIP_MAX_MSG ? e->buf_cap : SIP_MAX_MSG);
 	e->obuf_cap = SIP_MAX_MSG + EDGE_HDR_ROOM;
 	e->obuf = edge_mem_calloc(e->obuf_cap);
@@ -1366,7 +1523,10 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct 
 	}
 	e->ep = epoll_create1(EPOLL_CLOEXEC);
 	e->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (e->ep < 0 || e->stopfd < 0 || ep_add(e, e->stopfd, EPOLLIN, EDGE_EV_STOP, 0) != 0) {
+	e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->ep < 0 || e->stopfd < 0 || e->wakefd < 0 ||
+	    ep_add(e, e->stopfd, EPOLLIN, EDGE_EV_STOP, 0) != 0 ||
+	    ep_add(e, e->wakefd, EPOLLIN, EDGE_EV_WAKE, 0) != 0) {
 		snprintf(err, errlen, "edge: epoll: %s", strerror(errno));
 		goto fail;
 	}
@@ -1391,6 +1551,15 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct 
 				goto fail;
 			}
 		}
+	/* Its CPUs are set at creation, so it never runs a turn on a worker's CPU. */
+	cpu_set_t cpus;
+	pthread_attr_t attr;
+	int pin = edge_cpus(c, workers, &cpus, err, errlen);
+	if (pin < 0)
+		goto fail;
+	pthread_attr_init(&attr);
+	if (pin > 0)
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
 	/* The thread starts with the process's signals blocked: SIGINT and SIGTERM stay the
 	 * main thread's, and a SIGPIPE from SSL_write() to a reset connection (OpenSSL writes
 	 * with write(), not send(MSG_NOSIGNAL)) stays pending on the edge thread instead of
@@ -1398,12 +1567,24 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, struct 
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int prc = pthread_create(&e->thread, NULL, edge_loop, e);
+	int prc = pthread_create(&e->thread, &attr, edge_loop, e);
+	if (prc == EINVAL && pin > 0 && c->cpu == CFG_EDGE_CPU_AUTO) {
+		/* none of those CPUs is ours (a cpuset or taskset): the caller's, then */
+		sph_log(SPH_LOG_NOTICE, "edge: no CPU outside the workers' allowed; running on "
+		                        "the main lcore's");
+		prc = pthread_create(&e->thread, NULL, edge_loop, e);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (prc != 0) {
-		snprintf(err, errlen, "edge: cannot start its thread");
+		if (pin > 0 && c->cpu != CFG_EDGE_CPU_AUTO)
+			snprintf(err, errlen, "edge: cannot start its thread on cpu %u: %s", c->cpu,
+			         strerror(prc));
+		else
+			snprintf(err, errlen, "edge: cannot start its thread: %s", strerror(prc));
 		goto fail;
 	}
+	pthread_setname_np(e->thread, "sph-edge");
 	e->running = 1;
 	*out = e;
 	return 0;
@@ -1452,4 +1633,75 @@ edge_print_stats(struct edge *e, FILE *f)
 #undef EDGE_X_PRINT_
 	fprintf(f, "edge_mem_allocated %" PRIu64 "\nedge_mem_resident %" PRIu64 "\n",
 	        st.mem_allocated, st.mem_resident);
+}
+
+/* ================= TLS reload ================= */
+
+int
+edge_tls_prepare(struct edge *e, const struct cfg_edge *c, struct edge_tls **out, char *err,
+                 size_t errlen)
+{
+	*out = NULL;
+	if (!e->has_tls) {
+		snprintf(err, errlen, "edge: no TLS listener, no certificate to reload");
+		return -1;
+	}
+	*out = tls_build(e, c, err, errlen);
+	if (*out == NULL) {
+		ST_INC(e, tls_reload_failed);
+		sph_log(SPH_LOG_WARNING, "%s; the current certificates stay", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+edge_tls_abort(struct edge_tls *t)
+{
+	tls_free(t);
+}
+
+void
+edge_tls_commit(struct edge *e, struct edge_tls *t)
+{
+	uint64_t one = 1;
+
+	if (t == NULL)
+		return;
+	/* Whoever takes a set from tls_next owns it: a set never taken is freed here. */
+	tls_free(atomic_exchange(&e->tls_next, t));
+	uint64_t mine = atomic_fetch_add(&e->tls_asked, 1) + 1;
+	if (!e->running) {
+		tls_free(e->tls);
+		e->tls = atomic_exchange(&e->tls_next, NULL);
+		atomic_store(&e->tls_done, mine);
+	} else if (write(e->wakefd, &one, sizeof(one)) != sizeof(one)) {
+		sph_log(SPH_LOG_WARNING, "edge: wake: %s", strerror(errno));
+	}
+	/* Wait for the swap (one loop turn, microseconds), so that a connection opened once
+	 * the command answered gets the new certificate; bounded, should the thread be
+	 * stuck in a long turn: the swap then happens at its next turn. */
+	for (int i = 0; i < 2000 && atomic_load(&e->tls_done) < mine; i++) {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	ST_INC(e, tls_reloads);
+	sph_log(SPH_LOG_INFO, "edge: certificates reloaded");
+}
+
+int
+edge_tls_on(const struct edge *e)
+{
+	return e != NULL && e->has_tls;
+}
+
+int
+edge_tls_reload(struct edge *e, const struct cfg_edge *c, char *err, size_t errlen)
+{
+	struct edge_tls *t;
+
+	if (edge_tls_prepare(e, c, &t, err, errlen) != 0)
+		return -1;
+	edge_tls_commit(e, t);
+	return 0;
 }

@@ -22,6 +22,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_pdump.h>
 
 #include "siphon/cfg.h"
@@ -398,10 +399,22 @@ main(int argc, char **argv)
 	 * libcrypto: OpenSSL's allocations can then still go to the edge's arena. */
 	if (gen_cfg(ops)->edge.nb_tls + gen_cfg(ops)->edge.nb_mtls + gen_cfg(ops)->edge.nb_tcp >
 	    0) {
-		if (edge_start(gen_cfg(ops), edge_snap_pick, dp, &edge, err, sizeof(err)) != 0)
+		cpu_set_t workers;
+		unsigned lc;
+
+		CPU_ZERO(&workers); /* the edge thread stays off the workers' CPUs */
+		RTE_LCORE_FOREACH_WORKER(lc)
+		{
+			if (rte_lcore_to_cpu_id((int)lc) >= 0)
+				CPU_SET((unsigned)rte_lcore_to_cpu_id((int)lc), &workers);
+		}
+		if (edge_start(gen_cfg(ops), edge_snap_pick, dp, &workers, &edge, err,
+		               sizeof(err)) != 0)
 			sph_log(SPH_LOG_WARNING, "%s; running without the edge", err);
 		else
 			sph_log(SPH_LOG_INFO, "edge proxy on");
+		cmd_bind_edge(edge); /* show-edge, tls-reload, reload; NULL when it failed */
+		metrics_set_edge(edge);
 	}
 	/* Forwarding matters more than the control socket: without it siphon still runs,
 	 * and says so loudly (the socket may be held by another instance). */
@@ -437,6 +450,8 @@ main(int argc, char **argv)
 	sph_log(SPH_LOG_NOTICE, "stopping");
 	if (edge != NULL) {
 		edge_print_stats(edge, stdout);
+		cmd_bind_edge(NULL);
+		metrics_set_edge(NULL);
 		edge_stop(edge);
 		edge = NULL;
 	}
@@ -452,6 +467,8 @@ main(int argc, char **argv)
 	stats_print(dp, stdout);
 	ret = EXIT_SUCCESS;
 out:
+	cmd_bind_edge(NULL);
+	metrics_set_edge(NULL);
 	edge_stop(edge);
 	metrics_stop(); /* before the snapshot and the workers' counters go */
 	metrics_set_announce(NULL);

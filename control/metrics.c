@@ -17,6 +17,8 @@
  *    be missing from the catalog: it is left out of that one scrape rather than shown
  *    with a wrong group.
  *  - table fingerprints: the snapshot's groups, copied under dp_lock() with the rows.
+ *  - the TLS/TCP edge: edge_get_stats() (control/edge.h; atomic counters and jemalloc's
+ *    arena figures), under metrics_lock so that metrics_set_edge(NULL) waits for it.
  * All formatting happens after both locks are released, into a memory stream.
  *
  * The HTTP side (the end of the file) keeps bad clients from starving scrapers: limits
@@ -49,6 +51,7 @@
 #include "siphon/stats.h"
 #include "health.h"
 #include "announce.h"
+#include "edge.h"
 #include "metrics.h"
 
 #ifndef SIPHON_VERSION
@@ -101,6 +104,7 @@ static struct MHD_Daemon *metrics_mhd;         /* main lcore only */
 static struct dp *metrics_dp;
 static struct health *metrics_health; /* under metrics_lock; NULL: no health checks */
 static struct ann *metrics_ann;       /* under metrics_lock; NULL: not announcing */
+static struct edge *metrics_edge;     /* under metrics_lock; NULL: no edge */
 
 /* MHD's messages: into the start-up error while starting, to stderr afterwards. The
  * HTTP thread may log while metrics_start() returns, hence the atomic pointer. */
@@ -640,6 +644,147 @@ metrics_render_mirror(FILE *out, struct dp *dp)
 	        c.mark_full);
 }
 
+/* ---- the TLS/TCP edge (docs/edge.md#metrics) ---- */
+
+void
+metrics_set_edge(struct edge *e)
+{
+	pthread_mutex_lock(&metrics_lock);
+	metrics_edge = e;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+/* One labelled series of a family whose HELP and TYPE came before. */
+static void
+metrics_edge_row(FILE *out, const char *name, const char *label, const char *value, uint64_t v)
+{
+	fprintf(out, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, value, v);
+}
+
+/* The edge's counters (edge.h's EDGE_STATS) as families by what an operator asks: how
+ * many connections and in what state, why they ended, how handshakes went, what was
+ * relayed, which limit was hit, what the memory costs. Every series, zeros included, so
+ * rate() has a start. */
+static void
+metrics_render_edge(FILE *out, const struct edge_stats *s)
+{
+	const char *n;
+
+	metrics_family(out, n = "siphon_edge_connections", "gauge",
+	               "Client connections open now, by state (handshake: TLS not yet done).");
+	metrics_edge_row(out, n, "state", "handshake", s->conns_handshake);
+	metrics_edge_row(out, n, "state", "established", s->conns_open - s->conns_handshake);
+	metrics_family(out, n = "siphon_edge_flows", "gauge",
+	               "Open connections that registered: a flow token of theirs is in a Path.");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->flows);
+	metrics_family(out, n = "siphon_edge_accepted_total", "counter",
+	               "Connections accepted (before any limit).");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->conns_accepted);
+	metrics_family(out, n = "siphon_edge_refused_total", "counter",
+	               "Connections accepted and closed at once, by the limit reached.");
+	metrics_edge_row(out, n, "reason", "max_conns", s->refused_total);
+	metrics_edge_row(out, n, "reason", "max_conns_per_ip", s->refused_per_ip);
+	metrics_family(out, n = "siphon_edge_closed_total", "counter",
+	               "Connections closed, by the first reason (docs/edge.md#metrics).");
+	const struct {
+		const char *why;
+		uint64_t v;
+	} closed[] = {
+	        {"peer", s->closed_peer},
+	        {"handshake", s->closed_handshake},
+	        {"handshake_timeout", s->closed_handshake_timeout},
+	        {"idle", s->closed_idle},
+	        {"slow", s->closed_slow},
+	        {"header_size", s->closed_header_size},
+	        {"msg_size", s->closed_msg_size},
+	        {"no_length", s->closed_no_length},
+	        {"parse", s->closed_parse},
+	        {"rate", s->closed_rate},
+	        {"write", s->closed_write},
+	        {"out_full", s->closed_out_full},
+	        {"tls", s->closed_tls},
+	};
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(closed); i++)
+		metrics_edge_row(out, n, "reason", closed[i].why, closed[i].v);
+	metrics_family(out, n = "siphon_edge_handshakes_total", "counter",
+	               "TLS handshakes completed, by kind (resumed: with a session ticket).");
+	metrics_edge_row(out, n, "kind", "full", s->handshakes_ok - s->handshakes_resumed);
+	metrics_edge_row(out, n, "kind", "resumed", s->handshakes_resumed);
+	metrics_family(out, n = "siphon_edge_handshake_failures_total", "counter",
+	               "TLS handshakes that failed, by reason (not_tls: no TLS record; "
+	               "client_cert: missing or not verified; proto: no common version, suite "
+	               "or algorithm; peer: the client left; timeout: handshake_timeout_ms).");
+	uint64_t known =
+	        s->hs_fail_not_tls + s->hs_fail_client_cert + s->hs_fail_proto + s->hs_fail_peer;
+	metrics_edge_row(out, n, "reason", "not_tls", s->hs_fail_not_tls);
+	metrics_edge_row(out, n, "reason", "client_cert", s->hs_fail_client_cert);
+	metrics_edge_row(out, n, "reason", "proto", s->hs_fail_proto);
+	metrics_edge_row(out, n, "reason", "peer", s->hs_fail_peer);
+	metrics_edge_row(out, n, "reason", "timeout", s->closed_handshake_timeout);
+	metrics_edge_row(out, n, "reason", "other",
+	                 s->closed_handshake > known ? s->closed_handshake - known : 0);
+	metrics_family(out, n = "siphon_edge_messages_total", "counter",
+	               "SIP messages relayed, by direction (in: from clients; out: down client "
+	               "connections; to_backend, from_backend: the UDP side).");
+	metrics_edge_row(out, n, "direction", "in", s->msgs_in);
+	metrics_edge_row(out, n, "direction", "out", s->to_client);
+	metrics_edge_row(out, n, "direction", "to_backend", s->to_backend);
+	metrics_edge_row(out, n, "direction", "from_backend", s->from_backend);
+	metrics_family(out, n = "siphon_edge_bytes_total", "counter",
+	               "Octets of client connections after TLS, by direction.");
+	metrics_edge_row(out, n, "direction", "in", s->bytes_in);
+	metrics_edge_row(out, n, "direction", "out", s->bytes_out);
+	metrics_family(out, n = "siphon_edge_keepalives_total", "counter",
+	               "Double-CRLF pings answered (RFC 5626 keep-alives).");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->keepalives);
+	metrics_family(out, n = "siphon_edge_flow_failed_total", "counter",
+	               "Requests from backends answered 430 Flow Failed: dead or forged flow.");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->flow_failed);
+	metrics_family(out, n = "siphon_edge_dropped_total", "counter",
+	               "Messages dropped without closing, by reason (no_backend: none usable; "
+	               "backend_refused: over a datagram; backend_unroutable: from a backend, "
+	               "unparseable or for no flow; client_response: no Via of the flow's or a "
+	               "next hop that is no backend).");
+	metrics_edge_row(out, n, "reason", "no_backend", s->no_backend);
+	metrics_edge_row(out, n, "reason", "backend_refused", s->to_backend_failed);
+	metrics_edge_row(out, n, "reason", "backend_unroutable", s->backend_drop);
+	metrics_edge_row(out, n, "reason", "client_response", s->client_resp_drop);
+	metrics_family(out, n = "siphon_edge_limits_hit_total", "counter",
+	               "Times an edge limit was hit, by its configuration key (output: the "
+	               "unsent-output bound of a client that does not read).");
+	const struct {
+		const char *key;
+		uint64_t v;
+	} lim[] = {
+	        {"max_conns", s->refused_total},
+	        {"max_conns_per_ip", s->refused_per_ip},
+	        {"max_header", s->closed_header_size},
+	        {"max_message", s->closed_msg_size},
+	        {"max_msgs_per_sec", s->closed_rate},
+	        {"handshake_timeout_ms", s->closed_handshake_timeout},
+	        {"message_timeout_ms", s->closed_slow},
+	        {"idle_timeout_s", s->closed_idle},
+	        {"output", s->closed_out_full},
+	};
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(lim); i++)
+		metrics_edge_row(out, n, "limit", lim[i].key, lim[i].v);
+	metrics_family(
+	        out, n = "siphon_edge_tls_reloads_total", "counter",
+	        "Certificate reloads, by result (refused: a bad file, the old ones stayed).");
+	metrics_edge_row(out, n, "result", "done", s->tls_reloads);
+	metrics_edge_row(out, n, "result", "refused", s->tls_reload_failed);
+	metrics_family(out, n = "siphon_edge_memory_bytes", "gauge",
+	               "The edge's jemalloc arena (OpenSSL's allocations included): allocated, "
+	               "and resident in RAM.");
+	metrics_edge_row(out, n, "kind", "allocated", s->mem_allocated);
+	metrics_edge_row(out, n, "kind", "resident", s->mem_resident);
+	metrics_family(out, n = "siphon_edge_memory_per_connection_bytes", "gauge",
+	               "Allocated octets of the arena per open connection (0 with none); "
+	               "includes the fixed connection table and buffers.");
+	fprintf(out, "%s %" PRIu64 "\n", n,
+	        s->conns_open != 0 ? s->mem_allocated / s->conns_open : 0);
+}
+
 int
 metrics_render(struct dp *dp, FILE *out)
 {
@@ -678,6 +823,15 @@ metrics_render(struct dp *dp, FILE *out)
 	/* Under metrics_lock: metrics_set_announce(NULL) waits for us before it is freed. */
 	pthread_mutex_lock(&metrics_lock);
 	ann_render_metrics(metrics_ann, out);
+	pthread_mutex_unlock(&metrics_lock);
+	/* Under metrics_lock: metrics_set_edge(NULL) waits for us before the edge stops. */
+	pthread_mutex_lock(&metrics_lock);
+	if (metrics_edge != NULL) {
+		struct edge_stats es;
+
+		edge_get_stats(metrics_edge, &es);
+		metrics_render_edge(out, &es);
+	}
 	pthread_mutex_unlock(&metrics_lock);
 	return ferror(out) ? -1 : 0;
 }

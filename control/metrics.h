@@ -93,6 +93,15 @@ void metrics_set_health(struct health *h);
  */
 void metrics_set_announce(struct ann *a);
 
+struct edge;
+
+/**
+ * The TLS/TCP edge whose counters and memory scrapes show (siphon_edge_*; control/edge.h);
+ * NULL: no edge, no such family. Setting NULL waits for a scrape in progress, so the
+ * caller may stop the edge once it returns. Any thread.
+ */
+void metrics_set_edge(struct edge *e);
+
 /**
  * Write dp's metrics to out in text exposition format 0.0.4 (what a scrape returns).
  * Any thread but a worker; briefly takes dp->ctl_lock. Used by the HTTP handler and

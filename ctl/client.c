@@ -546,6 +546,50 @@ print_log_level(const json_t *r)
 	printf("log level %s (was %s)\n", jstr(r, "level"), jstr(r, "previous"));
 }
 
+/* The edge's figures, grouped as docs/edge.md#metrics describes them. */
+static void
+print_edge(const json_t *r)
+{
+	const json_t *e = json_object_get(r, "edge"), *v;
+	const char *k;
+	int col = 0;
+
+	if (!json_is_object(e)) {
+		printf("no edge running\n");
+		return;
+	}
+	printf("connections: %lld open (%lld in handshake, %lld established), %lld flows\n",
+	       jint(e, "conns_open"), jint(e, "conns_handshake"), jint(r, "conns_established"),
+	       jint(e, "flows"));
+	printf("handshakes: %lld ok (%lld resumed), %lld failed, %lld timed out\n",
+	       jint(e, "handshakes_ok"), jint(e, "handshakes_resumed"), jint(e, "closed_handshake"),
+	       jint(e, "closed_handshake_timeout"));
+	printf("messages: %lld in, %lld out, %lld to backends, %lld from backends, "
+	       "%lld answered 430\n",
+	       jint(e, "msgs_in"), jint(e, "to_client"), jint(e, "to_backend"),
+	       jint(e, "from_backend"), jint(e, "flow_failed"));
+	printf("bytes: %lld in, %lld out\n", jint(e, "bytes_in"), jint(e, "bytes_out"));
+	printf("memory: %lld allocated, %lld resident, %lld per open connection\n",
+	       jint(r, "mem_allocated"), jint(r, "mem_resident"), jint(r, "mem_per_conn"));
+	printf("certificate reloads: %lld done, %lld refused%s\n", jint(e, "tls_reloads"),
+	       jint(e, "tls_reload_failed"),
+	       json_is_true(json_object_get(r, "tls")) ? "" : " (no TLS)");
+	printf("counters:\n");
+	json_object_foreach((json_t *)e, k, v)
+	{
+		printf("  %-26s %-12lld%s", k, json_integer_value(v), ++col % 2 == 0 ? "\n" : "");
+	}
+	if (col % 2 != 0)
+		printf("\n");
+}
+
+static void
+print_tls_reload(const json_t *r)
+{
+	(void)r;
+	printf("certificates reloaded: new handshakes use them, connections stay\n");
+}
+
 /* Send, then print the reply with how (human form) or as JSON. */
 static int
 client_run(json_t *req, void (*how)(const json_t *))
@@ -592,7 +636,7 @@ void
 show_usage(FILE *out)
 {
 	fprintf(out, "usage: " CTL_PROG " [--socket PATH] [--json] show "
-	             "vips|groups|config|stats|announce|limited|mirror\n"
+	             "vips|groups|config|stats|announce|limited|edge|mirror\n"
 	             "       " CTL_PROG " [--socket PATH] [--json] show backends [GROUP]\n"
 	             "       " CTL_PROG " [--socket PATH] [--json] show acl [VIP]\n\n"
 	             "Show what the running daemon serves: VIPs, groups, backends (state, weight,\n"
@@ -600,7 +644,8 @@ show_usage(FILE *out)
 	             "active configuration (a valid configuration file; it holds the hash "
 	             "key), the\nVIP announcement through BIRD (docs/bgp.md), each VIP's allowlist "
 	             "tiers and\nrate limits, or the sources over a limit, most dropped first\n"
-	             "(docs/protection.md), or the HEP mirror and its counters.\n\n" CLIENT_COMMON
+	             "(docs/protection.md), the TLS/TCP edge's connections, counters and\n"
+	             "memory (docs/edge.md), or the HEP mirror and its counters.\n\n" CLIENT_COMMON
 	             "exit status: 0 ok, 1 refused, 2 usage, 3 cannot reach the daemon\n");
 }
 
@@ -619,6 +664,7 @@ show_run(int argc, char **argv)
 	        {"announce", "show-announce", print_announce},
 	        {"acl", "show-acl", print_acl},
 	        {"limited", "show-limited", print_limited},
+	        {"edge", "show-edge", print_edge},
 	        {"mirror", "show-mirror", print_mirror},
 	};
 	struct client_args a;
@@ -794,6 +840,38 @@ shutdown_run(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	return client_run(json_pack("{s:s}", "cmd", "shutdown"), print_shutdown);
+}
+
+void
+tls_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: " CTL_PROG " [--socket PATH] [--json] tls reload\n\n"
+	        "Make the daemon's TLS edge read its certificate chains, keys and client CA\n"
+	        "again, from the files the running configuration names (a renewal replaced\n"
+	        "them), and use them for new handshakes; established connections stay. A file\n"
+	        "that is missing, not PEM, or a key that does not match its certificate is\n"
+	        "refused with its name, and the certificates in use stay.\n\n" CLIENT_COMMON
+	        "exit status: 0 reloaded, 1 refused, 2 usage, 3 cannot reach the daemon\n");
+}
+
+int
+tls_run(int argc, char **argv)
+{
+	struct client_args a;
+	int rc = client_parse(argc, argv, "", &a);
+
+	if (rc != 0)
+		return rc;
+	if (a.help) {
+		tls_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (a.nb_pos != 1 || strcmp(a.pos[0], "reload") != 0) {
+		tls_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	return client_run(json_pack("{s:s}", "cmd", "tls-reload"), print_tls_reload);
 }
 
 void

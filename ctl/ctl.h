@@ -52,6 +52,8 @@ int acl_run(int argc, char **argv);
 void acl_usage(FILE *out);
 int reload_run(int argc, char **argv);
 void reload_usage(FILE *out);
+int tls_run(int argc, char **argv);
+void tls_usage(FILE *out);
 int shutdown_run(int argc, char **argv);
 void shutdown_usage(FILE *out);
 int log_level_run(int argc, char **argv);

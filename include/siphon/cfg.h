@@ -227,6 +227,9 @@ struct cfg_health {
 #define CFG_EDGE_KEY_MAX    64u  /**< longest edge.flow_key, in bytes */
 #define CFG_EDGE_SUITES_MAX 256u /**< bytes of a cipher list with its NUL */
 
+/** edge.cpu's default: the edge thread runs on any CPU no worker runs on. */
+#define CFG_EDGE_CPU_AUTO 1024u
+
 /** How an edge mtls listener treats client certificates. */
 enum cfg_edge_verify {
 	CFG_EDGE_VERIFY_REQUIRED = 0, /**< no valid client certificate, no connection */
@@ -268,6 +271,7 @@ struct cfg_edge {
 	uint32_t handshake_timeout_ms;          /**< from accept to a finished TLS handshake */
 	uint32_t message_timeout_ms;            /**< from a message's first octet to its last */
 	uint32_t idle_timeout_s;                /**< without a byte from the client */
+	uint32_t cpu; /**< CPU of the edge thread; CFG_EDGE_CPU_AUTO: any no worker runs on */
 };
 
 /** A whole configuration. Every (address, port) pair belongs to at most one VIP. */

@@ -6,9 +6,12 @@ resumption; REGISTER through the edge (split across writes, packed with a keep-a
 the edge's Via and a Path carrying the flow token; the registrar's 200 back to the phone;
 a MESSAGE from the registrar down the flow and its 200 back; a forged and a replayed token
 answered 430; plain TCP; bad input (plaintext on the TLS port, garbage after the handshake,
-oversized messages, a Content-Length lie, a silent client) closed and counted, while a
-witness connection opened first keeps working. Every check prints one line; exit 1 on any
+oversized messages, a Content-Length lie, a silent client, a client that never reads)
+closed and counted, while a witness connection opened first keeps working; certificates
+reloaded (SIGHUP) under open connections, bad files refused; 10,000 connect/close cycles
+with the jemalloc arena back to its baseline. Every check prints one line; exit 1 on any
 failure."""
+import hashlib
 import os
 import re
 import shutil
@@ -212,6 +215,17 @@ def gen_ca_and_client(tmp):
     return f"{tmp}/ca.pem", f"{tmp}/cl.pem", f"{tmp}/cl.key"
 
 
+def edge_thread_cpus(pid):
+    """Cpus_allowed_list of the process's thread named sph-edge, or None."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() != "sph-edge":
+                continue
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            return re.search(r"(?m)^Cpus_allowed_list:\s*(\S+)", f.read()).group(1)
+    return None
+
+
 def wait_open(proc, n, timeout=5):
     """Until the edge counts n open connections (it sees closes asynchronously)."""
     end = time.monotonic() + timeout
@@ -220,6 +234,81 @@ def wait_open(proc, n, timeout=5):
         if st.get("conns_open") == n or time.monotonic() > end:
             return st
         time.sleep(0.05)
+
+
+def ec_fingerprint():
+    """SHA-256 of the ECDSA leaf a new connection gets (a client that takes only ECDSA)."""
+    c = tls_conn(client_ctx(maxv=ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256"))
+    fp = hashlib.sha256(c.getpeercert(binary_form=True)).hexdigest()
+    c.close()
+    return fp
+
+
+def file_fingerprint(pem_path):
+    with open(pem_path) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+def reload(proc):
+    proc.send_signal(signal.SIGHUP)
+    return proc.stdout.readline().strip()
+
+
+def phase_reload(tmp, proc, reg, w, wr, wpath, ec):
+    """Certificates swapped under a running edge: the chain files replaced in place (as a
+    renewal does), then a reload; bad files refused with the old contexts kept."""
+    before = stats(proc)
+    fp_old = ec_fingerprint()
+    check(fp_old == file_fingerprint(ec[0]), "reload: the ECDSA chain is served before")
+    # A connection in the middle of its handshake across the reload: the ClientHello
+    # goes after the swap, on a context of the previous generation.
+    half = socket.create_connection((HOST, TLS), timeout=5)
+    new_crt, new_key = gen_cert(tmp, "ec-new", "edge.test", "ec")
+    good = {ec[0]: open(new_crt).read(), ec[1]: open(new_key).read()}
+    for path, text in good.items():
+        with open(path, "w") as f:
+            f.write(text)
+    out = reload(proc)
+    check(out == "reload ok", "reload: new chain and key accepted: " + out)
+    fp_new = ec_fingerprint()
+    check(fp_new == file_fingerprint(new_crt) and fp_new != fp_old,
+          "reload: a new connection gets the new certificate")
+    h = client_ctx().wrap_socket(half, server_hostname="edge.test")
+    check(h.version() == "TLSv1.3", "reload: a handshake begun before it completes after it")
+    h.close()
+    # The connection opened before the reload keeps working, both ways.
+    w.sendall(b"\r\n\r\n")
+    w.settimeout(5)
+    check(w.recv(2) == b"\r\n", "reload: an established connection still answers its ping")
+    message_to(reg, wpath, "witness", 100)
+    m = wr.msg()
+    check(m.startswith("MESSAGE "), "reload: a request still goes down the established connection")
+    w.sendall(response(m, 200, "OK").encode())
+    r, _ = reg.recv()
+    check(r.startswith("SIP/2.0 200"), "reload: its answer still comes back")
+
+    def refused(label, files, want):
+        for path, text in files.items():
+            if text is None:
+                os.unlink(path)
+            else:
+                with open(path, "w") as f:
+                    f.write(text)
+        out = reload(proc)
+        check(out.startswith("reload failed:") and want in out, f"reload: {label} refused: {out}")
+        check(ec_fingerprint() == fp_new, f"reload: after {label} the current certificate stays")
+
+    refused("a garbage chain", {ec[0]: "garbage\n"}, ec[0])
+    refused("a missing key", {ec[0]: good[ec[0]], ec[1]: None}, ec[1])
+    refused("a key of another certificate", {ec[1]: open(f"{tmp}/other.key").read()}, "does not match")
+    with open(ec[1], "w") as f:
+        f.write(good[ec[1]])
+    out = reload(proc)
+    check(out == "reload ok", "reload: the good files again: " + out)
+    st = stats(proc)
+    check(st["tls_reloads"] - before["tls_reloads"] == 2 and
+          st["tls_reload_failed"] - before["tls_reload_failed"] == 3,
+          f"reload: counted, {st['tls_reloads']} done and {st['tls_reload_failed']} refused")
 
 
 def phase_limits(tmp, reg):
@@ -243,11 +332,16 @@ edge = {{
     max_conns_per_ip = 3;
     idle_timeout_s = 1;
     message_timeout_ms = 500;
+    max_header = 40000;
+    max_message = 1000;
+    cpu = 0;
 }};
 """)
     proc = subprocess.Popen([EDGE_RUN, conf], stdout=subprocess.PIPE, text=True)
     try:
         check(proc.stdout.readline().strip() == "ready", "limits: edge_run starts")
+        cpus = edge_thread_cpus(proc.pid)
+        check(cpus == "0", f"edge.cpu = 0: the sph-edge thread runs on CPU 0 only ({cpus})")
         # mTLS: no client certificate, no connection; a certificate of the CA, in.
         try:
             n = tls_conn()
@@ -262,6 +356,28 @@ edge = {{
         mr = Reader(m)
         _, req = register_through(reg, m, "trunk1")
         check(mr.msg().startswith("SIP/2.0 200"), "mtls: a client with a CA-signed certificate registers")
+        m.close()
+        wait_open(proc, 0)
+
+        # A reload keeps mTLS, for new handshakes and for one begun before it whose SNI
+        # moves it to a context of the new generation.
+        def no_cert_refused(sock=None):
+            try:
+                n = client_ctx().wrap_socket(sock or socket.create_connection((HOST, TLS), timeout=5),
+                                             server_hostname="edge.test")
+                n.settimeout(5)
+                return n.recv(1) == b""
+            except (ssl.SSLError, ConnectionError, OSError):
+                return True
+        half = socket.create_connection((HOST, TLS), timeout=5)
+        out = reload(proc)
+        check(out == "reload ok", "mtls: reload: " + out)
+        check(no_cert_refused(half), "mtls: a handshake begun before the reload still needs a certificate")
+        check(no_cert_refused(), "mtls: after the reload a client without a certificate is refused")
+        m = tls_conn(ctx)
+        mr = Reader(m)
+        register_through(reg, m, "trunk1", cseq=2)
+        check(mr.msg().startswith("SIP/2.0 200"), "mtls: after the reload a CA-signed client registers")
         m.close()
         wait_open(proc, 0)
 
@@ -303,6 +419,20 @@ edge = {{
         # idle_timeout_s: a connection that sends nothing is closed by the sweep.
         idle = socket.create_connection((HOST, TCP), timeout=5)
         check(closed_by_peer(idle, 5), "idle_timeout_s: a silent connection is closed")
+
+        # max_header above max_message + a read's room: an endless header section is still
+        # closed as one (the read buffer holds max_header), not as a peer close.
+        st0 = stats(proc)
+        big = socket.create_connection((HOST, TCP), timeout=5)
+        try:
+            big.sendall(("REGISTER sip:x SIP/2.0\r\nX-Pad: " + "a" * 41000).encode())
+        except OSError:
+            pass
+        check(closed_by_peer(big), "max_header 40000 > max_message 1000: a long header is closed")
+        st = stats(proc)
+        hs, peer = (st.get(k, 0) - st0.get(k, 0) for k in ("closed_header_size", "closed_peer"))
+        check(hs == 1 and peer == 0,
+              f"... counted as closed_header_size (+{hs}), not as a peer close (+{peer})")
 
         st = stats(proc)
         print("limits counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
@@ -376,6 +506,8 @@ edge = {{
         wr = Reader(w)
         wpath, _ = register_through(reg, w, "witness")
         check(wr.msg().startswith("SIP/2.0 200"), "witness registers")
+
+        phase_reload(tmp, proc, reg, w, wr, wpath, ec)
 
         # REGISTER split across two writes; what the registrar sees.
         alice = tls_conn()
@@ -470,6 +602,12 @@ edge = {{
         tpath, _ = register_through(reg, t, "dave", transport="TCP")
         check(tr.msg().startswith("SIP/2.0 200") and tpath != "", "REGISTER over plain TCP")
         t.close()
+        wait_open(proc, 3)
+        # A token replayed once its connection is gone and its slot still free: 430.
+        message_to(reg, tpath, "dave", 4)
+        r430c, _ = reg.recv()
+        check(r430c.startswith("SIP/2.0 430") and headers(r430c, "Call-ID") == ["msg-4"],
+              "a closed connection's token, replayed, gets 430 (slot free)")
 
         # Bad input, each closed.
         p = socket.create_connection((HOST, TLS), timeout=5)
@@ -514,10 +652,17 @@ edge = {{
                          f"CSeq: 1 MESSAGE\r\nContent-Length: {len(body)}\r\n\r\n{body}")
                 sent += 1
             time.sleep(0.01)
-        check(stats(proc).get("closed_write", 0) == 1,
+        check(stats(proc).get("closed_out_full", 0) == 1,
               f"a client that never reads is closed once its backlog is full ({sent} messages)")
         deaf.close()
         reg.drain()
+        # ... and the connection beside it did not notice: a request still reaches bob.
+        message_to(reg, headers(req_b, "Path")[0], "bob", 50)
+        mb = br.msg()
+        check(mb.startswith("MESSAGE ") and headers(mb, "Call-ID") == ["msg-50"],
+              "while the deaf client's backlog filled, bob's connection kept working")
+        bob.sendall(response(mb, 200, "OK").encode())
+        reg.recv()
 
         # The witness is unaffected.
         w.sendall(b"\r\n\r\n")
@@ -536,20 +681,31 @@ edge = {{
         check(st.get("conns_open") == 203 and per > 0, "200 idle TLS connections are held")
         for c in idle:
             c.close()
-        for _ in range(2000):
-            socket.create_connection((HOST, TCP), timeout=5).close()
-        for _ in range(100):
+        # 10,000 connect/close cycles (issue 8 §5), the 200 above included: plain TCP,
+        # every tenth leaving half a message behind (a buffered tail to free), and TLS
+        # full handshakes. Judged by the arena's figure, not by time.
+        t0 = time.monotonic()
+        half = register("cycle").encode()[:60]
+        for i in range(8800):
+            c = socket.create_connection((HOST, TCP), timeout=5)
+            if i % 10 == 0:
+                c.sendall(half)
+            c.close()
+        for _ in range(1000):
             tls_conn().close()
         st = wait_open(proc, 3)
+        print(f"cycles: 10,000 connect/close in {time.monotonic() - t0:.1f} s", flush=True)
         check(st["mem_allocated"] <= base + 65536,
-              f"memory back to its baseline after 2000 TCP and 300 TLS connections: "
-              f"{st['mem_allocated'] - base:+d} octets")
+              f"memory back to its baseline after 10,000 connect/close cycles "
+              f"(8,800 TCP, 1,200 TLS): {st['mem_allocated'] - base:+d} octets")
+        check(st["conns_open"] == 3 and st["conns_handshake"] == 0 and st["flows"] == 3,
+              "after the cycles: the three registered connections, none left in handshake")
 
         st = stats(proc)
         print("counters:", " ".join(f"{k}={v}" for k, v in st.items() if v), flush=True)
         for k, want in [("closed_handshake", 1), ("closed_handshake_timeout", 1),
                         ("closed_parse", 2), ("closed_msg_size", 1), ("closed_header_size", 1),
-                        ("flow_failed", 2), ("keepalives", 2), ("client_resp_drop", 2)]:
+                        ("flow_failed", 3), ("keepalives", 2), ("client_resp_drop", 2)]:
             check(st.get(k, 0) >= want, f"counter {k} = {st.get(k)} (>= {want})")
         check(st.get("conns_open") == 3, f"open connections: {st.get('conns_open')} (witness, bob, carol)")
         if os.environ.get("GLIBC_TUNABLES"):
