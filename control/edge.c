@@ -1052,6 +1052,13 @@ from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_s
 	int rc = ob_put(e, &o, p, sl);
 	rc |= ob_printf(e, &o, "Via: SIP/2.0/%s %s;branch=%s\r\n",
 	                e->conns[id.slot].ssl != NULL ? "TLS" : "TCP", e->via_host, branch);
+	/* A dialog the backend opens towards the client records us too: the caller's ACK,
+	 * BYE and re-INVITE then come back here with our token as their Route, since the
+	 * client's Contact (a TLS address behind us) is no place a backend can reach. */
+	if ((m.method == SIP_METHOD_INVITE || m.method == SIP_METHOD_SUBSCRIBE ||
+	     m.method == SIP_METHOD_REFER) &&
+	    m.to_tag.len == 0)
+		rc |= ob_printf(e, &o, "Record-Route: <sip:%s@%s;lr>\r\n", tok, e->via_host);
 	if (ls >= sl) {
 		rc |= ob_put(e, &o, p + sl, ls - sl);
 		rc |= ob_put(e, &o, p + le, n - le);
