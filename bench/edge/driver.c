@@ -316,6 +316,8 @@ connected(struct conn *c)
 	SSL_set_app_data(c->ssl, c);
 	if (O.sni != NULL)
 		SSL_set_tlsext_host_name(c->ssl, O.sni);
+	if (O.sni != NULL && O.ca != NULL)
+		SSL_set1_host(c->ssl, O.sni); /* --ca verifies the chain; this, the name */
 	if (O.resume && c->sess != NULL)
 		SSL_set_session(c->ssl, c->sess);
 	c->state = C_HANDSHAKE;
