@@ -9,6 +9,7 @@
 # STORM=1 makes every connection reconnect and register again (on TLS tickets) first.
 # Namespaces "edgem-PID-e" (edge, registrar, sender) and "edgem-PID-c" (the clients),
 # joined by one veth pair; removed on any exit.
+# KEEP=1 keeps the logs directory (/tmp/edgep.*) for a look after a failure.
 set -uo pipefail
 EDGE_RUN=${1:?usage: test_edge_many.sh EDGE_RUN EDGE_DRIVER SRC_DIR [N]}
 DRIVER=${2:?usage: test_edge_many.sh EDGE_RUN EDGE_DRIVER SRC_DIR [N]}
@@ -163,6 +164,10 @@ echo "      udp receive-buffer drops in the edge's namespace: ${udp_drops:-unkno
 echo "      edge: keepalives $(stat keepalives) to_client $(stat to_client) flow_failed $(stat flow_failed) mem_allocated $(stat mem_allocated)"
 [ "$(stat flow_failed)" -eq 0 ] && [ "$(stat keepalives)" -ge "$N" ]
 check $? "the edge answered every keep-alive and failed no flow" || true
+# Stopped as the daemon stops it: exit 0 (in the sanitizer build, also no leak).
+kill -TERM "$EDGE_PID"
+wait "$EDGE_PID"
+check $? "edge_run stops cleanly" || true
 if [ "$failed" -ne 0 ]; then
 	for f in "$TMP/driver.err" "$TMP/sipp.err" "$TMP/edge.err" "$TMP/kam/log"; do
 		[ -s "$f" ] && { echo "--- $f"; tail -30 "$f"; }

@@ -6,7 +6,9 @@
 # (kamcmd ul.dump); then a sipp UAC on the core side calls the user through Kamailio:
 # lookup() -> Path -> the edge -> baresip's TLS connection; baresip answers by itself
 # (answermode auto), and the call's ACK and BYE come back the same way (sipp's exit code).
-# All in a network namespace of its own ("edgep-PID": loopback only), removed on any exit.
+# All in a network namespace of its own ("edgep-PID": its loopback and a veth pair with both
+# ends inside it), removed on any exit.
+# KEEP=1 keeps the logs directory (/tmp/edgep.*) for a look after a failure.
 set -uo pipefail
 EDGE_RUN=${1:?usage: test_edge_peers.sh EDGE_RUN SRC_DIR}
 SRC=${2:?usage: test_edge_peers.sh EDGE_RUN SRC_DIR}
@@ -152,6 +154,10 @@ stat() { awk -v k="edge_$1" '$1 == k { v = $2 } END { print v + 0 }' "$TMP/edge.
 echo "      edge: to_client $(stat to_client) to_backend $(stat to_backend) flow_failed $(stat flow_failed)"
 [ "$(stat flow_failed)" -eq 0 ] && [ "$(stat to_client)" -ge 4 ]
 check $? "the edge relayed the dialog down the flow, no 430" || true
+# Stopped as the daemon stops it: exit 0 (in the sanitizer build, also no leak).
+kill -TERM "$EDGE_PID"
+wait "$EDGE_PID"
+check $? "edge_run stops cleanly" || true
 if [ "$failed" -ne 0 ]; then
 	for f in "$TMP/bs/log" "$TMP/sipp.out" "$TMP/sipp.err" "$TMP/edge.err" "$TMP/kam/log"; do
 		[ -s "$f" ] && { echo "--- $f"; tail -40 "$f"; }
