@@ -12,6 +12,7 @@ connections, the arena's allocated and the process's RSS per connection, and its
 over 30 s idle (docs/edge.md#sizing)."""
 import asyncio
 import os
+import random
 import resource
 import shutil
 import signal
@@ -94,7 +95,8 @@ def wait_until(pred, timeout):
 
 
 async def tls_clients(port, n, timeout):
-    """n TLS clients at once; each pings once. Returns (writers kept open, failures)."""
+    """n TLS clients at once; each pings once. Returns ((reader, writer) pairs kept open,
+    failures)."""
     ctx = client_ctx()
 
     async def one():
@@ -104,7 +106,7 @@ async def tls_clients(port, n, timeout):
         await w.drain()
         if await asyncio.wait_for(r.readexactly(2), timeout) != b"\r\n":
             raise ConnectionError("no pong")
-        return w
+        return r, w
 
     res = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
     return [w for w in res if not isinstance(w, BaseException)], \
@@ -122,7 +124,7 @@ def phase_rate(tmp, ec):
         async def storm():
             ws, bad = await tls_clients(5161, 50, 30)
             storm_checks_of(proc)(ws, bad)
-            for w in ws:
+            for _, w in ws:
                 w.transport.abort()
             await asyncio.sleep(0.1)
         asyncio.run(storm())
@@ -296,7 +298,7 @@ def sizing(tmp, ec, n):
     """N idle TLS 1.3 connections: what each costs in the arena and in RSS, and CPU idle."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 2 * n + 1024), hard))
-    conf = write_conf(tmp, "size", 5161, 5160, 5170, ec, f"    max_conns = {n + 100};")
+    conf = write_conf(tmp, "size", 5161, 5160, 5170, ec, f"    max_conns = {n + 100};\n    max_conns_per_ip = 65535;")
     proc = subprocess.Popen(["prlimit", f"--nofile={n + 1024}", EDGE_RUN, conf],
                             stdout=subprocess.PIPE, text=True)
     check(proc.stdout.readline().strip() == "ready", "edge_run starts")
@@ -312,23 +314,42 @@ def sizing(tmp, ec, n):
 
     try:
         time.sleep(0.5)
-        a0, r0 = stats(proc)["mem_allocated"], rss()
+        st0, r0 = stats(proc), rss()
+        a0, s0 = st0["mem_allocated"], st0["mem_resident"]
 
         async def hold():
-            ws = []
+            ws, hc0 = [], cpu()
             for i in range(0, n, 500):  # in waves: the client is one Python thread
                 got, bad = await tls_clients(5161, min(500, n - i), 60)
                 ws += got
                 check(not bad, f"sizing: wave {i // 500}: {len(bad)} failed")
+            hcpu = cpu() - hc0
             await asyncio.sleep(1)
             st = stats(proc)
             a1, r1, c0, t0 = st["mem_allocated"], rss(), cpu(), time.monotonic()
-            await asyncio.sleep(30)
+
+            async def keepalive(r, w):  # one CRLF ping in the 30 s, as a phone sends
+                await asyncio.sleep(random.uniform(0, 29))
+                w.write(b"\r\n\r\n")
+                await w.drain()
+                return await asyncio.wait_for(r.readexactly(2), 10) == b"\r\n"
+            pongs = await asyncio.gather(*(keepalive(r, w) for r, w in ws),
+                                         return_exceptions=True)
+            await asyncio.sleep(max(0, 30 - (time.monotonic() - t0)))
             c1, t1 = cpu(), time.monotonic()
+            st2, r2 = stats(proc), rss()
+            check(pongs.count(True) == len(ws), f"sizing: {pongs.count(True)} keep-alives "
+                                                f"answered of {len(ws)}")
             print(f"sizing: N={len(ws)} open={st['conns_open']} "
                   f"allocated/N={(a1 - a0) / len(ws):.0f} B rss/N={(r1 - r0) / len(ws):.0f} B "
-                  f"cpu idle={100 * (c1 - c0) / (t1 - t0):.3f} % of a core", flush=True)
-            for w in ws:
+                  f"(after 30 s idle: allocated/N={(st2['mem_allocated'] - a0) / len(ws):.0f} B "
+                  f"arena resident/N={(st2['mem_resident'] - s0) / len(ws):.0f} B "
+                  f"rss/N={(r2 - r0) / len(ws):.0f} B) "
+                  f"cpu={100 * (c1 - c0) / (t1 - t0):.3f} % of a core "
+                  f"(keep-alives every 30 s) = {1e6 * (c1 - c0) / (t1 - t0) / len(ws):.3f} "
+                  f"us/s per connection; handshakes: {1e3 * hcpu / max(1, st['handshakes_ok']):.2f} "
+                  f"ms of edge CPU each", flush=True)
+            for _, w in ws:
                 w.transport.abort()
         asyncio.run(hold())
     finally:
