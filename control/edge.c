@@ -24,7 +24,7 @@
  *   owner: it gets 430 Flow Failed.
  * - Timeouts (handshake, idle, an unfinished message) are found by a sweep of the table once a
  *   second: O(n), 88 octets read per record. Measured (docs/edge.md#sizing): 1.3 ms a sweep
- *   at 10^5 records, 0.13 % of a core, against about 22 % (extrapolated) for the
+ *   at 10^5 records, 0.13 % of a core, against 22-28 % (extrapolated) for the
  *   keep-alives of as many phones. A timer wheel would cost every record octets and every
  *   read bookkeeping; it pays only near 10^6 records.
  * - Storms (docs/edge.md#storms): handshakes_per_sec is a token bucket; while it is empty
