@@ -283,12 +283,29 @@ def phase_tickets(tmp, ec):
         check(et.reload(procs["B"]) == "reload ok", "ticket_keys: the old key dropped")
         check(not resumes(ports["B"], sess), "ticket_keys: then the old ticket no longer resumes")
         check(resumes(ports["B"], session_of(ports["B"])), "ticket_keys: a new one does")
-        with open(shared, "w") as f:
-            f.write("not-a-key\n")
-        out = et.reload(procs["B"])
-        check(out.startswith("reload failed:") and "ticket_keys" in out and "line 1" in out,
-              "ticket_keys: a bad file refuses the reload: " + out)
-        check(resumes(ports["B"], session_of(ports["B"])), "ticket_keys: the keys in use stay")
+        # Files refused, each naming what is wrong; the keys in use stay (a ticket
+        # issued before still resumes).
+        sess_b = session_of(ports["B"])
+        for label, text, want in [
+                ("a line not a key", "not-a-key\n", "line 1: a key is 160 hex digits"),
+                ("a key one digit short", k1[:-1] + "\n", "line 1: a key is 160 hex digits"),
+                ("a key with a non-hex digit", "g" + k1[1:] + "\n", "line 1: a key is"),
+                ("two keys of one name", k1 + "\n" + k1[:32] + k2[32:] + "\n",
+                 "line 2: its name"),
+                ("nine keys", "".join(os.urandom(80).hex() + "\n" for _ in range(9)),
+                 "line 9: more than 8 keys"),
+                ("no key", "# nothing\n\n", "no key"),
+                ("a missing file", None, "No such file")]:
+            if text is None:
+                os.unlink(shared)
+            else:
+                with open(shared, "w") as f:
+                    f.write(text)
+            out = et.reload(procs["B"])
+            check(out.startswith("reload failed:") and "ticket_keys" in out and want in out,
+                  f"ticket_keys: {label} refuses the reload: {out}")
+        check(resumes(ports["B"], sess_b), "ticket_keys: the keys in use stay: a ticket from "
+                                           "before the refusals resumes")
     finally:
         for name, p in procs.items():
             stop(p, f"tickets {name}")
