@@ -251,7 +251,7 @@ def phase_tickets(tmp, ec):
             procs[name] = start(conf)
         ctx = client_ctx()
 
-        def session_of(port):
+        def session_of(port, ctx=ctx):
             s = ctx.wrap_socket(socket.create_connection((HOST, port), timeout=5),
                                 server_hostname="edge.test")
             served(s)  # TLS 1.3 tickets come after the handshake: read something first
@@ -259,7 +259,7 @@ def phase_tickets(tmp, ec):
             s.close()
             return sess
 
-        def resumes(port, sess):
+        def resumes(port, sess, ctx=ctx):
             s = ctx.wrap_socket(socket.create_connection((HOST, port), timeout=5),
                                 server_hostname="edge.test", session=sess)
             ok = s.session_reused
@@ -271,8 +271,11 @@ def phase_tickets(tmp, ec):
         check(resumes(ports["B"], sess), "ticket_keys: a session from instance A resumes on B")
         check(not resumes(ports["C"], sess),
               "ticket_keys: it does not on C, whose file holds another key")
+        ctx12 = client_ctx(maxv=ssl.TLSVersion.TLSv1_2)
+        check(resumes(ports["B"], session_of(ports["A"], ctx12), ctx12),
+              "ticket_keys: a TLS 1.2 session from A resumes on B too")
         st = stats(procs["B"])
-        check(st["handshakes_resumed"] == 1, f"ticket_keys: B counts it resumed "
+        check(st["handshakes_resumed"] == 2, f"ticket_keys: B counts both resumed "
                                              f"({st['handshakes_resumed']})")
         # Rotation on B: a new key first, the old one second; A's ticket still decrypts.
         keyfile("tk-shared", k2, k1)
