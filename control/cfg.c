@@ -18,6 +18,7 @@
 #include <libconfig.h>
 
 #include "siphon/cfg.h"
+#include "siphon/hep.h"
 #include "siphon/maglev.h"
 #include "siphon/sph.h"
 #include "cfg_int.h"
@@ -983,6 +984,73 @@ p_announce(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct
 	return rc;
 }
 
+/* ---- mirror ---- */
+
+/* mirror.collector: "address:port" of the HEP collector; the port is required. */
+static int
+p_mirror_collector(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct sph_cfg *cfg = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *v = "";
+	uint16_t port = 0;
+	int rc;
+
+	(void)k;
+	if (get_str(x, s, NULL, &v) < 0)
+		return -1;
+	rc = cfg_addr_parse(v, &cfg->mirror.addr, &port);
+	if (rc == -2)
+		return fail(x, s, "collector %s: port must be 1..65535", quote(q, v));
+	if (rc < 0 || port == 0)
+		return fail(x, s,
+		            "collector must be \"address:port\" (\"192.0.2.50:9060\", "
+		            "\"[2001:db8::50]:9060\"), got %s",
+		            quote(q, v));
+	cfg->mirror.port = port;
+	return 0;
+}
+
+static const struct cfg_key mirror_keys[] = {
+        {"collector", p_mirror_collector, 0, 0, 0, 0, "string", NULL,
+         "`\"address:port\"` or `\"[IPv6]:port\"`",
+         "the HEPv3 collector (Homer, heplify-server, sngrep) that receives a copy of each "
+         "mirrored message over UDP, through the dataplane port whose prefix holds it, else "
+         "a port's gateway",
+         NULL, 1},
+        {"sample", p_u32, offsetof(struct sph_cfg, mirror.sample), 0, CFG_MIRROR_SAMPLE_MAX, 0,
+         "integer", NULL, NULL,
+         "mirror every message of 1 call in `sample`, chosen by Call-ID hash (the same calls "
+         "on every instance sharing the hash key); `1` mirrors everything, `0` only the calls "
+         "a rule marks",
+         NULL, 0},
+        {"agent_id", p_u32, offsetof(struct sph_cfg, mirror.agent_id), 0, INT32_MAX, 0, "integer",
+         NULL, NULL, "the HEP capture agent id, so the collector tells instances apart", NULL, 0},
+        {"budget", p_u32, offsetof(struct sph_cfg, mirror.budget), 1, CFG_MIRROR_BUDGET_MAX,
+         CFG_MIRROR_BUDGET, "integer", NULL, NULL,
+         "mirror frames each worker sends per received burst of up to 32, at most; the rest "
+         "are counted (`budget`), never delaying what is forwarded",
+         NULL, 0},
+        {"call_timeout", p_u32, offsetof(struct sph_cfg, mirror.call_timeout), 1,
+         CFG_MIRROR_TIMEOUT_MAX, CFG_MIRROR_TIMEOUT, "integer", NULL, NULL,
+         "seconds a call a rule marked stays mirrored after its last message", NULL, 0},
+};
+
+static int
+p_mirror(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	int rc;
+
+	(void)obj, (void)k;
+	x->cfg->mirror.line = src_line(x, s);
+	if (read_section(x, s, "mirror", mirror_keys, SPH_ARRAY_SIZE(mirror_keys)) < 0)
+		return -1;
+	set_item(x, "mirror");
+	rc = keys_require(x, s, mirror_keys, SPH_ARRAY_SIZE(mirror_keys));
+	x->item[0] = '\0';
+	return rc;
+}
+
 /* ---- edge ---- */
 
 #define CFG_EDGE_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -1290,6 +1358,10 @@ static const struct cfg_key top_keys[] = {
          "VIP routes kept for BIRD, and the graceful shutdown", NULL, 0},
         {"edge", p_edge, 0, 0, 0, 0, "group, see [edge](#edge)", "off", "",
          "the SIP-over-TLS/TCP edge proxy in front of the registrars", NULL, 0},
+        {"mirror", p_mirror, 0, 0, 0, 0, "group, see [mirror](#mirror)", "off", "",
+         "HEPv3 copies of SIP messages to a capture collector "
+         "([protection.md](protection.md#mirroring-hep))",
+         NULL, 0},
 };
 
 /* ---- ports ---- */
@@ -2632,6 +2704,7 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	keys_default(announce_keys, SPH_ARRAY_SIZE(announce_keys), x.cfg);
 	snprintf(x.cfg->ann_bird_socket, sizeof(x.cfg->ann_bird_socket), "%s", CFG_ANN_BIRD_SOCKET);
 	keys_default(edge_keys, SPH_ARRAY_SIZE(edge_keys), x.cfg);
+	keys_default(mirror_keys, SPH_ARRAY_SIZE(mirror_keys), x.cfg);
 	snprintf(x.cfg->edge.ciphers, sizeof(x.cfg->edge.ciphers), "%s", CFG_EDGE_CIPHERS);
 	snprintf(x.cfg->edge.ciphersuites, sizeof(x.cfg->edge.ciphersuites), "%s", CFG_EDGE_SUITES);
 
@@ -2692,6 +2765,8 @@ writable(const struct sph_cfg *cfg)
 	    (!keys_ok(control_keys, SPH_ARRAY_SIZE(control_keys), cfg) || cfg->ctl_mode > 0777))
 		return 0;
 	if (cfg->ann_file[0] != '\0' && !keys_ok(announce_keys, SPH_ARRAY_SIZE(announce_keys), cfg))
+		return 0;
+	if (cfg->mirror.port != 0 && cfg->mirror.addr.family != 4 && cfg->mirror.addr.family != 6)
 		return 0;
 	if (cfg->metrics_port != 0 && cfg->metrics_addr.family != 4 &&
 	    cfg->metrics_addr.family != 6)
@@ -2796,6 +2871,15 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		        cfg->ann_file, cfg->ann_bird_socket,
 		        cfg->ann_interface[0] != '\0' ? "\tinterface = \"" : "", cfg->ann_interface,
 		        cfg->ann_interface[0] != '\0' ? "\";\n" : "", (unsigned)cfg->ann_drain_ms);
+
+	if (cfg->mirror.port != 0) {
+		char a[CFG_ADDR_STRLEN];
+
+		fprintf(f, "\nmirror = {\n\tcollector = \"%s\";\n",
+		        cfg_addr_format(&cfg->mirror.addr, cfg->mirror.port, a, sizeof(a)));
+		keys_write(f, "\t", mirror_keys, SPH_ARRAY_SIZE(mirror_keys), cfg);
+		fprintf(f, "};\n");
+	}
 
 	if (cfg->edge.nb_tls + cfg->edge.nb_mtls + cfg->edge.nb_tcp > 0) {
 		const struct cfg_edge *e = &cfg->edge;
@@ -3146,6 +3230,28 @@ validate_vips(struct val_ctx *v)
 	return rule_vips(&r);
 }
 
+/* mirror = { ... }: its keys' rules, and a route to the collector when the configuration
+ * has ports (a tool's configuration has none, and sends nothing). */
+static int
+validate_mirror(struct val_ctx *v)
+{
+	const struct cfg_mirror *m = &v->cfg->mirror;
+	const struct cfg_addr *hop, *src;
+	unsigned port;
+	char why[256];
+
+	if (m->port == 0)
+		return 0;
+	v->file = 0;
+	if (m->addr.family != 4 && m->addr.family != 6)
+		return vfail(v, "mirror", m->line, "collector must be an IPv4 or IPv6 address");
+	if (keys_check(v, mirror_keys, SPH_ARRAY_SIZE(mirror_keys), v->cfg, "mirror", m->line) < 0)
+		return -1;
+	if (v->cfg->nb_ports > 0 && hep_route(v->cfg, &port, &hop, &src, why, sizeof(why)) != 0)
+		return vfail(v, "mirror", m->line, "%s", why);
+	return 0;
+}
+
 /* edge = { ... }: what p_edge() checks of a file, on any configuration. */
 static int
 validate_edge(struct val_ctx *v)
@@ -3243,7 +3349,7 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 	if (cfg->ann_file[0] != '\0' &&
 	    keys_check(&v, announce_keys, SPH_ARRAY_SIZE(announce_keys), cfg, "announce", 0) < 0)
 		return -1;
-	if (validate_edge(&v) < 0)
+	if (validate_edge(&v) < 0 || validate_mirror(&v) < 0)
 		return -1;
 	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
 		return -1;
@@ -3263,6 +3369,7 @@ static const struct {
         {"health", health_keys, SPH_ARRAY_SIZE(health_keys)},
         {"announce", announce_keys, SPH_ARRAY_SIZE(announce_keys)},
         {"edge", edge_keys, SPH_ARRAY_SIZE(edge_keys)},
+        {"mirror", mirror_keys, SPH_ARRAY_SIZE(mirror_keys)},
         {"ports", port_keys, SPH_ARRAY_SIZE(port_keys)},
         {"groups", group_keys, SPH_ARRAY_SIZE(group_keys)},
         {"backends", backend_keys, SPH_ARRAY_SIZE(backend_keys)},

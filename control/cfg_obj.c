@@ -67,6 +67,13 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 	     b->edge.nb_tls + b->edge.nb_mtls + b->edge.nb_tcp > 0) &&
 	    memcmp(&a->edge, &b->edge, sizeof(a->edge)) != 0)
 		return 0;
+	if (a->mirror.port != b->mirror.port ||
+	    (a->mirror.port != 0 &&
+	     (!cfg_addr_equal(&a->mirror.addr, &b->mirror.addr) ||
+	      a->mirror.sample != b->mirror.sample || a->mirror.agent_id != b->mirror.agent_id ||
+	      a->mirror.budget != b->mirror.budget ||
+	      a->mirror.call_timeout != b->mirror.call_timeout)))
+		return 0;
 	if (a->health.enabled != b->health.enabled ||
 	    a->health.interval_ms != b->health.interval_ms ||
 	    a->health.timeout_ms != b->health.timeout_ms || a->health.fall != b->health.fall ||

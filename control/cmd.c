@@ -1124,6 +1124,39 @@ cmd_show_announce(struct cmd_req *r)
 	return 0;
 }
 
+/* show-mirror: the HEP mirror's collector, sampling and counters summed over workers
+ * (docs/protection.md#mirroring-hep); "mirror": null when there is none. */
+static int
+cmd_show_mirror(struct cmd_req *r)
+{
+	static const char *const keys[] = {NULL};
+	const struct cfg_mirror *m = &gen_cfg(r->gen)->mirror;
+	struct dp_mirror_counters c;
+	char a[CFG_ADDR_STRLEN];
+	json_t *o, *cn;
+
+	if (req_keys(r, keys) != 0)
+		return -1;
+	if (m->port == 0) {
+		json_object_set_new(r->reply, "mirror", json_null());
+		return 0;
+	}
+	dp_mirror_read(gen_dp(r->gen), &c);
+	cn = json_object();
+#define CMD_MIRROR_JSON(name, doc) json_object_set_new(cn, #name, json_integer((json_int_t)c.name));
+	DP_MIRROR_COUNTERS(CMD_MIRROR_JSON)
+#undef CMD_MIRROR_JSON
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:o}", "collector",
+	              dp_mirror_collector(gen_dp(r->gen), a, sizeof(a)), "sample",
+	              (json_int_t)m->sample, "agent_id", (json_int_t)m->agent_id, "budget",
+	              (json_int_t)m->budget, "call_timeout", (json_int_t)m->call_timeout,
+	              "counters", cn);
+	if (o == NULL)
+		return req_fail(r, "out of memory");
+	json_object_set_new(r->reply, "mirror", o);
+	return 0;
+}
+
 /* As a SIGTERM: the first withdraws and drains, a second stops at once. */
 static int
 cmd_shutdown(struct cmd_req *r)
@@ -1180,6 +1213,8 @@ static const struct cmd_cmd cmd_cmds[] = {
         {"dispatch", cmd_dispatch, "which backend a Call-ID goes to: call_id [, vip]"},
         {"show-announce", cmd_show_announce,
          "VIP announcement through BIRD: each VIP servable/announced, BIRD's replies"},
+        {"show-mirror", cmd_show_mirror,
+         "the HEP mirror: collector, sampling, counters (sent, dropped by reason)"},
         {"shutdown", cmd_shutdown,
          "withdraw the VIPs, forward for announce.shutdown_drain_ms, stop (again: stop now)"},
         {"help", cmd_help, "the commands"},

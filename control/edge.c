@@ -71,7 +71,8 @@
 #define EDGE_OUT_MAX      (256u << 10) /* unsent octets a connection may hold */
 #define EDGE_EVENTS       256u         /* epoll events per wait */
 #define EDGE_IP_BUCKETS   65536u
-#define EDGE_HDR_ROOM     512u /* octets the edge may add to a message (Via, Path) */
+#define EDGE_UDP_RCVBUF   (16 << 20) /* the backend socket's receive buffer, octets */
+#define EDGE_HDR_ROOM     512u       /* octets the edge may add to a message (Via, Path) */
 #define EDGE_LISTEN_MAX   (3u * CFG_EDGE_LISTEN_MAX)
 #define EDGE_BRANCH_MAGIC "z9hG4bK-sph"
 
@@ -1175,6 +1176,13 @@ from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_s
 	int rc = ob_put(e, &o, p, sl);
 	rc |= ob_printf(e, &o, "Via: SIP/2.0/%s %s;branch=%s\r\n",
 	                e->conns[id.slot].ssl != NULL ? "TLS" : "TCP", e->via_host, branch);
+	/* A dialog the backend opens towards the client records us too: the caller's ACK,
+	 * BYE and re-INVITE then come back here with our token as their Route, since the
+	 * client's Contact (a TLS address behind us) is no place a backend can reach. */
+	if ((m.method == SIP_METHOD_INVITE || m.method == SIP_METHOD_SUBSCRIBE ||
+	     m.method == SIP_METHOD_REFER) &&
+	    m.to_tag.len == 0)
+		rc |= ob_printf(e, &o, "Record-Route: <sip:%s@%s;lr>\r\n", tok, e->via_host);
 	if (ls >= sl) {
 		rc |= ob_put(e, &o, p + sl, ls - sl);
 		rc |= ob_put(e, &o, p + le, n - le);
@@ -1672,6 +1680,14 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 	if ((e->udp = open_socket(&c->address, SOCK_DGRAM, 0, err, errlen)) < 0 ||
 	    ep_add(e, e->udp, EPOLLIN, EDGE_EV_UDP, 0) != 0)
 		goto fail;
+	/* Every registrar's answers for every client come in on this one socket, and while
+	 * the thread is busy with a burst of handshakes they queue here: at the kernel's
+	 * default (~200 kB, some 100 datagrams) a reconnect storm of 1,000 clients overflowed
+	 * it, and a 200 to a REGISTER lost here is lost for good (the client sent it over
+	 * TLS and never resends). FORCE passes net.core.rmem_max when we may (root). */
+	int rcvbuf = EDGE_UDP_RCVBUF;
+	if (setsockopt(e->udp, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+		(void)setsockopt(e->udp, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	cfg_addr_format(&c->address.addr, c->address.port, e->via_host, sizeof(e->via_host));
 	const struct {
 		const struct cfg_edge_listen *l;

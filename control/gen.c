@@ -563,6 +563,9 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 	}
 	gen_panic_mark(s, panic, next->nb_groups);
 	snap_publish(gen->dp, s); /* returns after the grace period: old snapshot gone */
+	/* The HEP mirror: its own publication; its route was checked with the rest. */
+	if (dp_mirror_set(gen->dp, next, err, errlen) != 0)
+		sph_log(SPH_LOG_WARNING, "%s; the mirror stays as it was", err), err[0] = 0;
 	gen->window_ns = (uint64_t)next->dialog_window * 1000000000u;
 	gen_trans_published(gen, s);
 	free(gen->eff);

@@ -605,6 +605,45 @@ metrics_render_http(FILE *out)
 		        __atomic_load_n(&metrics_http_errors[r], __ATOMIC_RELAXED));
 }
 
+/* The HEP mirror (docs/protection.md#mirroring-hep), summed over workers; zeros without
+ * a collector, so a dashboard's queries hold either way. */
+static void
+metrics_render_mirror(FILE *out, struct dp *dp)
+{
+	struct dp_mirror_counters c;
+
+	dp_mirror_read(dp, &c);
+	const struct {
+		const char *reason;
+		uint64_t v;
+	} drops[] = {{"no_mbuf", c.no_mbuf},
+	             {"tx_full", c.tx_full},
+	             {"budget", c.budget},
+	             {"too_big", c.too_big},
+	             {"no_route", c.no_route}};
+	metrics_family(out, "siphon_mirror_packets_total", "counter",
+	               "HEPv3 mirror frames the NIC accepted for the collector.");
+	fprintf(out, "siphon_mirror_packets_total %" PRIu64 "\n", c.sent);
+	metrics_family(out, "siphon_mirror_bytes_total", "counter", "Bytes of those frames.");
+	fprintf(out, "siphon_mirror_bytes_total %" PRIu64 "\n", c.bytes);
+	metrics_family(
+	        out, "siphon_mirror_drops_total", "counter",
+	        "Messages not mirrored, by reason (no_mbuf: pool empty, tx_full: NIC TX ring "
+	        "full, budget: the burst's mirror budget spent, too_big: over the MTU or "
+	        "HEP's 65535 bytes, no_route: collector's MAC unknown); forwarding is never "
+	        "affected.");
+	for (size_t i = 0; i < SPH_ARRAY_SIZE(drops); i++)
+		fprintf(out, "siphon_mirror_drops_total{reason=\"%s\"} %" PRIu64 "\n",
+		        drops[i].reason, drops[i].v);
+	metrics_family(out, "siphon_mirror_marked_calls_total", "counter",
+	               "Calls a rule marked for mirroring, and of those the marks that evicted a "
+	               "call still marked (evicted=\"true\").");
+	fprintf(out, "siphon_mirror_marked_calls_total{evicted=\"false\"} %" PRIu64 "\n",
+	        c.marked - c.mark_full);
+	fprintf(out, "siphon_mirror_marked_calls_total{evicted=\"true\"} %" PRIu64 "\n",
+	        c.mark_full);
+}
+
 /* ---- the TLS/TCP edge (docs/edge.md#metrics) ---- */
 
 void
@@ -793,6 +832,7 @@ metrics_render(struct dp *dp, FILE *out)
 	}
 	pthread_mutex_unlock(&metrics_lock);
 	metrics_render_http(out);
+	metrics_render_mirror(out, dp);
 	/* Under metrics_lock: metrics_set_announce(NULL) waits for us before it is freed. */
 	pthread_mutex_lock(&metrics_lock);
 	ann_render_metrics(metrics_ann, out);

@@ -323,6 +323,29 @@ print_announce(const json_t *r)
 	               json_is_true(json_object_get(v, "announced")) ? "yes" : "no");
 }
 
+/* show mirror: the collector and sampling, then the counters on one line. */
+static void
+print_mirror(const json_t *r)
+{
+	const json_t *o = json_object_get(r, "mirror"), *v;
+	const char *k;
+
+	if (!json_is_object(o)) {
+		printf("not mirroring (no mirror block in the configuration)\n");
+		return;
+	}
+	printf("HEPv3 to %s, agent id %lld, ", jstr(o, "collector"), jint(o, "agent_id"));
+	if (jint(o, "sample") == 0)
+		printf("no sampling (marked calls only)");
+	else
+		printf("1 call in %lld", jint(o, "sample"));
+	printf(", budget %lld a burst, marked calls for %lld s\n", jint(o, "budget"),
+	       jint(o, "call_timeout"));
+	json_object_foreach((json_t *)json_object_get(o, "counters"), k, v)
+	        printf("%s %lld ", k, json_integer_value(v));
+	printf("\n");
+}
+
 static void
 print_groups(const json_t *r)
 {
@@ -615,19 +638,18 @@ client_run(json_t *req, void (*how)(const json_t *))
 void
 show_usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: " CTL_PROG
-	        " [--socket PATH] [--json] show vips|groups|config|stats|announce|limited|edge\n"
-	        "       " CTL_PROG " [--socket PATH] [--json] show backends [GROUP]\n"
-	        "       " CTL_PROG " [--socket PATH] [--json] show acl [VIP]\n\n"
-	        "Show what the running daemon serves: VIPs, groups, backends (state, weight,\n"
-	        "health, neighbour, share of the Maglev table, counters), statistics, the\n"
-	        "active configuration (a valid configuration file; it holds the hash "
-	        "key), the\nVIP announcement through BIRD (docs/bgp.md), each VIP's allowlist "
-	        "tiers and\nrate limits, or the sources over a limit, most dropped first\n"
-	        "(docs/protection.md), or the TLS/TCP edge's connections, counters and\n"
-	        "memory (docs/edge.md).\n\n" CLIENT_COMMON
-	        "exit status: 0 ok, 1 refused, 2 usage, 3 cannot reach the daemon\n");
+	fprintf(out, "usage: " CTL_PROG " [--socket PATH] [--json] show "
+	             "vips|groups|config|stats|announce|limited|edge|mirror\n"
+	             "       " CTL_PROG " [--socket PATH] [--json] show backends [GROUP]\n"
+	             "       " CTL_PROG " [--socket PATH] [--json] show acl [VIP]\n\n"
+	             "Show what the running daemon serves: VIPs, groups, backends (state, weight,\n"
+	             "health, neighbour, share of the Maglev table, counters), statistics, the\n"
+	             "active configuration (a valid configuration file; it holds the hash "
+	             "key), the\nVIP announcement through BIRD (docs/bgp.md), each VIP's allowlist "
+	             "tiers and\nrate limits, or the sources over a limit, most dropped first\n"
+	             "(docs/protection.md), the TLS/TCP edge's connections, counters and\n"
+	             "memory (docs/edge.md), or the HEP mirror and its counters.\n\n" CLIENT_COMMON
+	             "exit status: 0 ok, 1 refused, 2 usage, 3 cannot reach the daemon\n");
 }
 
 int
@@ -646,6 +668,7 @@ show_run(int argc, char **argv)
 	        {"acl", "show-acl", print_acl},
 	        {"limited", "show-limited", print_limited},
 	        {"edge", "show-edge", print_edge},
+	        {"mirror", "show-mirror", print_mirror},
 	};
 	struct client_args a;
 	json_t *req;

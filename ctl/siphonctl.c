@@ -19,7 +19,8 @@ static const struct ctl_cmd ctl_cmds[] = {
         {"scan", "explain a capture or SIP message: scanner verdict and backend per packet",
          scan_run, scan_usage},
         {"show",
-         "show the daemon's VIPs, groups, backends, stats, configuration, announcement or edge",
+         "show the daemon's VIPs, groups, backends, stats, configuration, announcement, edge "
+         "or mirror",
          show_run, show_usage},
         {"backend", "add or remove a backend, set its weight or state", backend_run, backend_usage},
         {"acl", "add or remove a prefix of a VIP's trusted or blocked tier", acl_run, acl_usage},

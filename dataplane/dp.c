@@ -146,7 +146,7 @@ dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size
 	if (s == NULL)
 		return -1;
 	snap_publish(dp, s);
-	return 0;
+	return dp_mirror_set(dp, cfg, err, errlen); /* the HEP mirror (hep.c), when configured */
 }
 
 void
@@ -157,6 +157,7 @@ dp_teardown(struct dp *dp)
 	for (unsigned i = 0; i < dp->nb_workers; i++)
 		dp_worker_free(dp->workers[i]);
 	snap_free(dp->snap);
+	rte_free(dp->hep);
 	dp_aff_free(dp);
 	rte_ring_free(dp->learn);
 	rte_free(dp->nd);

@@ -81,6 +81,12 @@ port_init(struct dp *dp, struct dp_port *p, bool promisc, char *err, size_t errl
 			        p->name);
 		}
 	}
+	/* Chained mbufs (the HEP mirror's frames, dataplane/hep.c): a NIC picks a TX path
+	 * that sends every segment only when asked to. */
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		p->tx_multi_seg = true;
+	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 		p->ipv4_cksum_offload = true;

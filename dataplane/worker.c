@@ -16,6 +16,7 @@
 #include "siphon/sph.h"
 #include "frag.h"
 #include "fwd.h"
+#include "hep.h"
 #include "limit.h"
 #include "worker.h"
 
@@ -492,8 +493,10 @@ dp_worker_frag_poll(struct dp_worker *w)
 	}
 }
 
-static void
-dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
+/* Always inline: dp_worker_burst() calls it with hc a constant NULL while the mirror is
+ * off, so that copy has no mirror test at all (constant folding, STYLE.md). */
+static inline __attribute__((always_inline)) void
+dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf *m)
 {
 	struct dp *dp = w->dp;
 	struct stats_worker *st = w->st;
@@ -602,6 +605,11 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 		st->no_neighbor++;
 		goto drop;
 	}
+	/* The HEP mirror (hep.h), read once per burst; hc is a constant NULL in the copy that
+	 * runs while it is off. Before the rewrite, while pi still describes m, and before m
+	 * is queued (then it may be freed). */
+	if (SPH_UNLIKELY(hc != NULL) && dp_hep_want(hc, w->hep, h))
+		dp_hep_mirror(w, m, &pi, &msg);
 	uint32_t bytes = m->pkt_len;
 
 	if (v->mode == CFG_VIP_IPIP) {
@@ -638,10 +646,10 @@ dp_prefetch_frame(const struct rte_mbuf *m)
 		rte_prefetch0(p + off);
 }
 
-void
-dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+static inline __attribute__((always_inline)) void
+dp_burst(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf **pkts,
+         uint16_t n)
 {
-	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
 	uint16_t i;
 
 	/* Prime the pipeline, then keep DP_PREFETCH frames on their way to L1
@@ -651,8 +659,30 @@ dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (i = 0; i < n; i++) {
 		if (i + DP_PREFETCH < n)
 			dp_prefetch_frame(pkts[i + DP_PREFETCH]);
-		dp_pkt(w, s, pkts[i]);
+		dp_pkt(w, s, hc, pkts[i]);
 	}
+}
+
+/* The burst with the HEP mirror on: the same path, with the mirror's test. */
+static __attribute__((noinline)) void
+dp_burst_mirror(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc,
+                struct rte_mbuf **pkts, uint16_t n)
+{
+	dp_hep_burst(w, hc); /* the mirror's own TX budget, per burst */
+	dp_burst(w, s, hc, pkts, n);
+}
+
+void
+dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
+	const struct dp_hep *hc = __atomic_load_n(&w->dp->hep, __ATOMIC_ACQUIRE);
+
+	if (SPH_UNLIKELY(hc != NULL)) {
+		dp_burst_mirror(w, s, hc, pkts, n);
+		return;
+	}
+	dp_burst(w, s, NULL, pkts, n);
 }
 
 void
@@ -660,6 +690,8 @@ dp_worker_flush(struct dp_worker *w)
 {
 	for (unsigned p = 0; p < w->dp->nb_ports; p++)
 		rte_eth_tx_buffer_flush(w->dp->ports[p].port_id, (uint16_t)w->id, w->tx[p]);
+	if (SPH_UNLIKELY(w->hep->queued))
+		dp_hep_flush(w);
 }
 
 /* Worker 0 sends what the main lcore built for ports without a TX queue of its own. */
@@ -695,6 +727,7 @@ dp_worker_main(void *arg)
 			if (w->id == 0)
 				dp_worker_ctl(w);
 			dp_worker_flush(w);
+			dp_hep_poll(w, now); /* marked calls age out */
 			last_drain = now;
 		}
 		for (unsigned p = 0; p < dp->nb_ports; p++) {
@@ -735,7 +768,8 @@ dp_worker_create(struct dp *dp, unsigned id, unsigned lcore)
 	w->lcore = lcore;
 	w->st = rte_zmalloc_socket("dp_stats", sizeof(*w->st), RTE_CACHE_LINE_SIZE, socket);
 	w->lim = rte_zmalloc_socket("dp_limit", sizeof(*w->lim), RTE_CACHE_LINE_SIZE, socket);
-	if (w->st == NULL || w->lim == NULL)
+	w->hep = dp_hep_worker_create(dp->nb_ports, socket);
+	if (w->st == NULL || w->lim == NULL || w->hep == NULL)
 		goto fail;
 	for (unsigned p = 0; p < dp->nb_ports; p++) {
 		w->tx[p] =
@@ -775,6 +809,7 @@ dp_worker_free(struct dp_worker *w)
 	frag_free(w->frag);
 	for (unsigned p = 0; p < DP_MAX_PORTS; p++)
 		rte_free(w->tx[p]);
+	dp_hep_worker_free(w->hep);
 	rte_free(w->st);
 	rte_free(w->lim);
 	rte_free(w);

@@ -49,6 +49,7 @@ struct dp_port {
 	uint8_t mac[6];            /**< its Ethernet address: l2dsr/ipip source, ARP/ND replies */
 	bool accept_any;           /**< take unicast frames to any MAC (--promisc, pcap replay) */
 	bool ipv4_cksum_offload;   /**< the NIC computes outer IPv4 header checksums */
+	bool tx_multi_seg;         /**< the NIC sends chained mbufs (else: one segment each) */
 	bool ctl_txq;              /**< TX queue nb_workers exists, for the main lcore */
 	struct rte_ring *ctl_ring; /**< else: main lcore -> worker 0, frames to send (SP/SC) */
 	uint16_t mtu;              /**< largest IP datagram it sends */
@@ -70,6 +71,8 @@ union dp_learn_rec {
 
 struct dp_worker;
 struct limit_table;
+struct dp_hep;
+struct dp_hep_worker;
 
 /**
  * Dialog affinity: Call-ID hash -> counter slot of the backend a moved new dialog went to,
@@ -105,6 +108,7 @@ struct dp {
 	struct dp_affinity *aff;     /**< dialog affinity, made by the first snap_build() */
 	uint32_t aff_entries;        /**< its entries per bank (power of two); 0: DP_AFF_ENTRIES */
 	struct frag_limits frag_lim; /**< each worker's fragment table; entries 0: none */
+	struct dp_hep *hep; /**< the HEP mirror (hep.h), NULL: off; workers __atomic_load_n */
 };
 
 /** A worker lcore's state; rte_zmalloc'd on its socket. */
@@ -118,6 +122,7 @@ struct dp_worker {
 	struct limit_table *lim;    /**< per-source rate limits of initial requests (limit.h) */
 	struct frag_table *frag;    /**< its datagrams in reassembly; NULL: fragments dropped */
 	struct rte_ring *frag_ring; /**< other workers -> it: fragments it owns (MP/SC) */
+	struct dp_hep_worker *hep;  /**< its mirror state: marked calls, TX, counters */
 } __rte_cache_aligned;
 
 /**

@@ -71,6 +71,13 @@
 #define CFG_FRAG_BYTES     (4u << 20) /**< default frag_bytes: IP bytes held per worker */
 #define CFG_FRAG_BYTES_MAX (1u << 30) /**< largest frag_bytes */
 
+/* The HEP mirror to a capture collector (docs/protection.md#mirroring-hep). */
+#define CFG_MIRROR_SAMPLE_MAX  1000000u /**< largest mirror.sample: 1 call in a million */
+#define CFG_MIRROR_BUDGET      8u       /**< default mirror.budget, frames per burst */
+#define CFG_MIRROR_BUDGET_MAX  32u      /**< largest mirror.budget: a whole burst */
+#define CFG_MIRROR_TIMEOUT     120u     /**< default mirror.call_timeout, in seconds */
+#define CFG_MIRROR_TIMEOUT_MAX 86400u   /**< largest mirror.call_timeout */
+
 /** An IP address, stored as struct pkt_info stores packet addresses. */
 struct cfg_addr {
 	uint8_t family; /**< 4 or 6, as pkt_info.ip_version */
@@ -275,6 +282,17 @@ struct cfg_edge {
 };
 
 /** A whole configuration. Every (address, port) pair belongs to at most one VIP. */
+/** mirror = { ... }: HEPv3 copies of SIP messages to a collector; port 0: no mirror. */
+struct cfg_mirror {
+	struct cfg_addr addr;  /**< the collector */
+	uint16_t port;         /**< its UDP port; 0 when there is no mirror block */
+	uint32_t sample;       /**< mirror 1 call in sample, by Call-ID hash; 0: none sampled */
+	uint32_t agent_id;     /**< HEP capture agent id, so a collector tells instances apart */
+	uint32_t budget;       /**< mirror frames per received burst, at most, per worker */
+	uint32_t call_timeout; /**< seconds a marked call stays marked after its last message */
+	unsigned line;         /**< of the block, for messages */
+};
+
 struct sph_cfg {
 	char *path;   /**< the file it was read from */
 	char **files; /**< every file read, as messages name them: [0] the main
@@ -313,6 +331,7 @@ struct sph_cfg {
 	char ann_interface[CFG_IFNAME_MAX];   /**< routes "via" it; "": blackhole routes */
 	uint32_t ann_drain_ms;                /**< forwarding after the withdrawal at shutdown */
 	struct cfg_edge edge;                 /**< edge = { ... }; off when it has no listener */
+	struct cfg_mirror mirror;             /**< mirror = { ... }; off when port is 0 */
 };
 
 /**

@@ -97,4 +97,41 @@ void dp_aff_clear(struct dp *dp);
  */
 void dp_aff_forget(struct dp *dp, const uint8_t *gone);
 
+/*
+ * The HEPv3 mirror to a capture collector (docs/protection.md#mirroring-hep).
+ * DP_MIRROR_COUNTERS(X): X(name, meaning) of each counter, summed over workers.
+ */
+#define DP_MIRROR_COUNTERS(X)                                                                      \
+	X(sent, "mirror frames the NIC accepted")                                                  \
+	X(bytes, "bytes of those frames")                                                          \
+	X(no_mbuf, "not mirrored: the mbuf pool was empty")                                        \
+	X(tx_full, "mirror frames the NIC refused (TX ring full), freed")                          \
+	X(budget, "not mirrored: the worker's mirror budget for the burst was spent")              \
+	X(too_big, "not mirrored: larger than the port's MTU or a HEPv3 packet")                   \
+	X(no_route, "not mirrored: the collector's MAC is not known (yet)")                        \
+	X(marked, "calls marked for mirroring by a rule")                                          \
+	X(mark_full, "marks that evicted a call still marked: the worker's table was full")
+
+/** The mirror's counters, one field per DP_MIRROR_COUNTERS entry. */
+struct dp_mirror_counters {
+#define DP_MIRROR_FIELD(name, doc) uint64_t name;
+	DP_MIRROR_COUNTERS(DP_MIRROR_FIELD)
+#undef DP_MIRROR_FIELD
+};
+
+/**
+ * Make cfg->mirror what workers mirror by: the collector, its next hop added to the
+ * neighbour table (hep_route()), sampling, budget; or no mirror when cfg->mirror.port
+ * is 0. Published with one pointer store; the old one is freed after a grace period.
+ * A mirror equal to the running one changes nothing. Main lcore.
+ * @return 0, or -1 with one line in err (the running mirror stays).
+ */
+int dp_mirror_set(struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen);
+
+/** The collector workers mirror to now ("" when none), as "address:port". Main lcore. */
+const char *dp_mirror_collector(const struct dp *dp, char *buf, size_t len);
+
+/** The mirror's counters summed over every worker. Any thread; they lag a burst at most. */
+void dp_mirror_read(const struct dp *dp, struct dp_mirror_counters *out);
+
 #endif /* SIPHON_DP_H */
