@@ -510,6 +510,36 @@ parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct para
 			return i;
 		if (p[i] != ';')
 			return NONE;
+#if SIP_ISA == SIP_ISA_AVX2
+		/* What nearly every parameter is: a name, then '=' and a bare value or
+		 * nothing, no white space, the name and the value's start within 32
+		 * octets. One classification of those octets gives both ends; the
+		 * octet after the region is in no class, so neither needs a clamp to
+		 * end. Anything else is left to the general walk below, from the ';',
+		 * which would take this shape the same way. */
+		uint32_t q = i + 1;
+		if (SPH_LIKELY(q + 32 <= n) && p[q] > ' ') {
+			uint32_t tm, pm;
+			class_miss32x2(p + q, CC_TOKEN, CC_PVAL, &tm, &pm);
+			uint32_t nl = tm != 0 ? (uint32_t)__builtin_ctz(tm) : 0;
+			uint32_t fe = q + nl;
+			if (nl != 0 && nl < 31 && p[fe] == '=' && p[fe + 1] > ' ' &&
+			    p[fe + 1] != '"') {
+				uint32_t vs = fe + 1, rest = pm >> (nl + 1);
+				uint32_t ve = rest != 0 ? vs + (uint32_t)__builtin_ctz(rest)
+				                        : class_end(p, n, q + 32, end, CC_PVAL);
+				if (ve != vs) {
+					param_take(p, q, fe, vs, ve, true, k);
+					i = ve;
+					continue;
+				}
+			} else if (nl != 0 && (p[fe] > ' ' || fe == end) && p[fe] != '=') {
+				param_take(p, q, fe, fe, fe, false, k);
+				i = fe;
+				continue;
+			}
+		}
+#endif
 		i = skip_lws(p, i + 1, end);
 		uint32_t ns = i;
 		i = class_end(p, n, i, end, CC_TOKEN);

@@ -208,6 +208,26 @@ class_miss32(const uint8_t *q, unsigned k)
 	__m256i out = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
 	return (uint32_t)_mm256_movemask_epi8(out);
 }
+
+/* class_miss32() for two classes of the same 32 octets: one load, one high-nibble
+ * lookup, so a parameter's name and its value cost one classification, not two. */
+SIP_INLINE void
+class_miss32x2(const uint8_t *q, unsigned k1, unsigned k2, uint32_t *m1, uint32_t *m2)
+{
+	const uint8_t(*t)[32] = cc_vec;
+	__asm__("" : "+r"(t)); /* as in class_miss32() */
+	const __m256i hi = _mm256_load_si256((const __m256i *)(const void *)t[CC_ROW_HI]);
+	const __m256i nib = _mm256_load_si256((const __m256i *)(const void *)t[CC_ROW_NIB]);
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)q);
+	__m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+	__m256i l1 =
+	        _mm256_shuffle_epi8(_mm256_load_si256((const __m256i *)(const void *)t[k1]), v);
+	__m256i l2 =
+	        _mm256_shuffle_epi8(_mm256_load_si256((const __m256i *)(const void *)t[k2]), v);
+	*m1 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(l1, h), zero));
+	*m2 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(l2, h), zero));
+}
 #endif
 
 /*
