@@ -1101,8 +1101,10 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 				return SIP_BAD_HEADER;
 		}
 		/* Folded continuation lines are rare; e (lf > ls here) stays as
-		 * computed unless there are some. */
-		if (SPH_UNLIKELY(lf + 1 < n && (p[lf + 1] == ' ' || p[lf + 1] == '\t'))) {
+		 * computed unless there are some. The next line nearly always starts
+		 * with a name octet (> SP), which one compare rules out. */
+		if (SPH_UNLIKELY(lf + 1 < n && p[lf + 1] <= ' ') &&
+		    (p[lf + 1] == ' ' || p[lf + 1] == '\t')) {
 			do {
 				lf = lf_next(&it);
 				if (lf == NONE)
