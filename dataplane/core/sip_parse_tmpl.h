@@ -383,7 +383,7 @@ parse_request_line(const uint8_t *p, uint32_t n, uint32_t i, uint32_t e, struct 
 	if (i != e)
 		return SIP_BAD_START_LINE;
 	m->kind = SIP_REQUEST;
-	m->method = (uint8_t)sip_method_of(p + m->method_name.off, m->method_name.len);
+	m->method = (uint8_t)sip_method_lookup(p + m->method_name.off, m->method_name.len);
 	return SIP_OK;
 }
 
@@ -435,7 +435,7 @@ parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_ms
 	m->cseq = (uint32_t)num;
 	m->cseq_num = span(s, ns);
 	m->cseq_name = span(ms, i);
-	m->cseq_method = (uint8_t)sip_method_of(p + ms, i - ms);
+	m->cseq_method = (uint8_t)sip_method_lookup(p + ms, i - ms);
 	return SIP_OK;
 }
 
