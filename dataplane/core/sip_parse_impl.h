@@ -1,7 +1,8 @@
 /*
  * sip_parse_impl.h - the per-ISA builds of the SIP grammar, for sip.c to
- * choose from (internal to the core). All three return identical views for
- * identical input; the scalar one is the reference the tests hold them to.
+ * choose from (internal to the core), and the method lookup they share with
+ * sip.c. All three return identical views for identical input; the scalar one
+ * is the reference the tests hold them to.
  */
 #ifndef SIPHON_SIP_PARSE_IMPL_H
 #define SIPHON_SIP_PARSE_IMPL_H
