@@ -149,11 +149,20 @@ parse_uint(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint64_t max,
 			}
 			if (i + k <= end) {
 				/* Digits to the top octets, zeros (leading zeros) below;
-				 * then pairs, quads and octets of digits combined. */
-				uint64_t x = d << (8 * (8 - k));
-				x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffu;
-				x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffu;
-				x = (x * 10000 + (x >> 32)) & 0xffffffffu;
+				 * then pairs, quads and octets of digits combined. Up to
+				 * four digits (ports, CSeq numbers, lengths) in a 32-bit
+				 * word: two steps, and masks that fit an instruction. */
+				uint64_t x;
+				if (k <= 4) {
+					uint32_t y = (uint32_t)d << (8 * (4 - k));
+					y = (y * 10 + (y >> 8)) & 0x00ff00ffu;
+					x = (y * 100 + (y >> 16)) & 0xffffu;
+				} else {
+					x = d << (8 * (8 - k));
+					x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffu;
+					x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffu;
+					x = (x * 10000 + (x >> 32)) & 0xffffffffu;
+				}
 				*ok = x <= max;
 				*val = x;
 				return i + k;
