@@ -2098,6 +2098,107 @@ Test(sip, differential_scanners)
 	cr_assert_eq(sip_scan_select(SIP_SCAN_AUTO), 0);
 }
 
+/*
+ * Parameters of every name and value length around the SIMD builds' 32-octet steps, with
+ * each separator and ending that decides between their one-step path and the general
+ * walk: all scanners must agree on each message. A Via, a From and a To carry them, and
+ * the header may end the header section, so the steps also meet the datagram's end.
+ */
+static const char *const param_eqs[] = {"=", " =", "= ", "=\"q\\\"v\"", "=\"\"", "", "=,"};
+static const char *const param_ends[] = {"", ";x", ";", " ;lr", ",SIP/2.0/UDP h", " ", ">"};
+static const char *const param_hdrs[] = {"Via: SIP/2.0/UDP h:5060", "From: <sip:a@b>",
+                                         "To: \"T\" <sip:c@d>", "f: sip:a@b"};
+
+/* One message: header h with one parameter of name length nl (starting "branch" or
+ * "tag", padded with token octets), separator e, value length vl, ending t. Returns
+ * whether it was routed without anomalies. */
+static bool
+param_case(size_t h, unsigned nl, size_t e, unsigned vl, size_t t, bool last)
+{
+	/* the other headers a message must have, each but the one under test */
+	char ids[128];
+	snprintf(ids, sizeof(ids), "%s%s%sCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n",
+	         h == 0 ? "" : "Via: SIP/2.0/UDP h\r\n",
+	         h == 1 || h == 3 ? "" : "From: <sip:a@b>\r\n", h == 2 ? "" : "To: <sip:c@d>\r\n");
+	const char *base = h == 0 ? "branch" : "tag";
+	char name[40], val[72], msg[1024];
+	uint32_t anom;
+
+	for (unsigned k = 0; k < nl; k++)
+		name[k] = k < strlen(base) ? base[k] : "x-.!%*_+`'~9"[k % 12];
+	name[nl] = '\0';
+	for (unsigned k = 0; k < vl; k++)
+		val[k] = "z9hG4bK.:[]-7"[k % 13];
+	val[vl] = '\0';
+	int w = snprintf(msg, sizeof(msg), "OPTIONS sip:x@y SIP/2.0\r\n%s%s;%s%s%s%s\r\n%s\r\n",
+	                 last ? ids : "", param_hdrs[h], name, param_eqs[e], e < 5 ? val : "",
+	                 param_ends[t], last ? "" : ids);
+	cr_assert(w > 0 && (size_t)w < sizeof(msg));
+	return differential("params", (const uint8_t *)msg, (size_t)w, &anom) == SIP_OK &&
+	       anom == 0;
+}
+
+Test(sip, differential_params)
+{
+	unsigned count = 0, clean = 0;
+
+	for (size_t h = 0; h < SPH_ARRAY_SIZE(param_hdrs); h++)
+		for (unsigned nl = 0; nl <= 36; nl += nl < 8 || (nl >= 28 && nl <= 33) ? 1 : 4)
+			for (size_t e = 0; e < SPH_ARRAY_SIZE(param_eqs); e++)
+				for (unsigned vl = 0; vl <= 70;
+				     vl += vl < 4 || (vl >= 26 && vl <= 34) ? 1 : 6)
+					for (size_t t = 0; t < SPH_ARRAY_SIZE(param_ends); t++)
+						for (int last = 0; last < 2; last++, count++)
+							clean += param_case(h, nl, e, vl, t, last);
+	/* A malformed parameter is an anomaly (SIP_BAD_VIA, _FROM, _TO), not a drop. */
+	cr_log_info("%u parameter shapes, %u without anomalies", count, clean);
+	cr_expect(clean > count / 8 && clean < count - count / 8,
+	          "shapes should be both clean and anomalous: %u of %u clean", clean, count);
+}
+
+/*
+ * Numbers of every length from 1 to 12 digits, with leading zeros and at each field's
+ * limit, in the four fields that read one (the Via port, CSeq, Max-Forwards and
+ * Content-Length) and followed by each octet that ends them: the SIMD builds read up to
+ * eight digits in one word and up to four in a shorter one, the scalar build one at a
+ * time, and all must agree.
+ */
+Test(sip, differential_numbers)
+{
+	static const char *const nums[] = {
+	        "0",          "7",          "70",           "255",        "256",     "5060",
+	        "0070",       "65535",      "65536",        "000255",     "1234567", "12345678",
+	        "4294967295", "4294967296", "000000000001", "99999999999"};
+	static const char *const tails[] = {"", " ", "x", ";rport", "\t", " 1"};
+	unsigned count = 0, clean = 0;
+
+	for (size_t f = 0; f < 4; f++)
+		for (size_t k = 0; k < SPH_ARRAY_SIZE(nums); k++)
+			for (size_t t = 0; t < SPH_ARRAY_SIZE(tails); t++) {
+				char msg[512];
+				uint32_t anom;
+				const char *nm = nums[k], *tl = tails[t];
+				int w = snprintf(
+				        msg, sizeof(msg),
+				        "INVITE sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h:%s%s\r\n"
+				        "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: c1\r\n"
+				        "CSeq: %s%s INVITE\r\nMax-Forwards: %s%s\r\n"
+				        "Content-Length: %s%s\r\n\r\n",
+				        f == 0 ? nm : "5060", f == 0 ? tl : "", f == 1 ? nm : "1",
+				        f == 1 ? tl : "", f == 2 ? nm : "70", f == 2 ? tl : "",
+				        f == 3 ? nm : "0", f == 3 ? tl : "");
+				cr_assert(w > 0 && (size_t)w < sizeof(msg));
+				if (differential("numbers", (const uint8_t *)msg, (size_t)w,
+				                 &anom) == SIP_OK &&
+				    anom == 0)
+					clean++;
+				count++;
+			}
+	cr_log_info("%u numbers, %u clean", count, clean);
+	cr_expect(clean > 0 && clean < count, "numbers should be both clean and not: %u of %u",
+	          clean, count);
+}
+
 /* ---- octet classes ---- */
 
 /* RFC 3261 §25.1, written out here independently of the scanner's tables. */

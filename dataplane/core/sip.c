@@ -69,42 +69,7 @@ sip_method_name(enum sip_method m)
 enum sip_method
 sip_method_of(const uint8_t *p, size_t len)
 {
-	/* Method names are case-sensitive (RFC 3261 §7.1); switch on length first. */
-#define M(name, id)                                                                                \
-	if (len == sizeof(name) - 1 && memcmp(p, name, len) == 0)                                  \
-		return id;
-	switch (len) {
-	case 3:
-		M("ACK", SIP_METHOD_ACK);
-		M("BYE", SIP_METHOD_BYE);
-		break;
-	case 4:
-		M("INFO", SIP_METHOD_INFO);
-		break;
-	case 5:
-		M("PRACK", SIP_METHOD_PRACK);
-		M("REFER", SIP_METHOD_REFER);
-		break;
-	case 6:
-		M("INVITE", SIP_METHOD_INVITE);
-		M("CANCEL", SIP_METHOD_CANCEL);
-		M("NOTIFY", SIP_METHOD_NOTIFY);
-		M("UPDATE", SIP_METHOD_UPDATE);
-		break;
-	case 7:
-		M("OPTIONS", SIP_METHOD_OPTIONS);
-		M("PUBLISH", SIP_METHOD_PUBLISH);
-		M("MESSAGE", SIP_METHOD_MESSAGE);
-		break;
-	case 8:
-		M("REGISTER", SIP_METHOD_REGISTER);
-		break;
-	case 9:
-		M("SUBSCRIBE", SIP_METHOD_SUBSCRIBE);
-		break;
-	}
-#undef M
-	return SIP_METHOD_OTHER;
+	return sip_method_lookup(p, len);
 }
 
 /* ------------------------------------------------------------------------ */

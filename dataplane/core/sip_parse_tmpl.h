@@ -149,11 +149,20 @@ parse_uint(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint64_t max,
 			}
 			if (i + k <= end) {
 				/* Digits to the top octets, zeros (leading zeros) below;
-				 * then pairs, quads and octets of digits combined. */
-				uint64_t x = d << (8 * (8 - k));
-				x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffu;
-				x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffu;
-				x = (x * 10000 + (x >> 32)) & 0xffffffffu;
+				 * then pairs, quads and octets of digits combined. Up to
+				 * four digits (ports, CSeq numbers, lengths) in a 32-bit
+				 * word: two steps, and masks that fit an instruction. */
+				uint64_t x;
+				if (k <= 4) {
+					uint32_t y = (uint32_t)d << (8 * (4 - k));
+					y = (y * 10 + (y >> 8)) & 0x00ff00ffu;
+					x = (y * 100 + (y >> 16)) & 0xffffu;
+				} else {
+					x = d << (8 * (8 - k));
+					x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffu;
+					x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffu;
+					x = (x * 10000 + (x >> 32)) & 0xffffffffu;
+				}
 				*ok = x <= max;
 				*val = x;
 				return i + k;
@@ -183,28 +192,11 @@ span(uint32_t s, uint32_t e)
 	return (struct sip_span){.off = (uint16_t)s, .len = (uint16_t)(e - s)};
 }
 
-/* SIP-Version "SIP/2.0" (case-insensitive literal, §7.1). Returns the index
- * after it, or NONE with *v set to the reason. */
+/* parse_version() below for everything but the common spelling. */
 static SIP_TARGET uint32_t
-parse_version(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, enum sip_verdict *v)
+parse_version_slow(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, enum sip_verdict *v)
 {
-	/* Fast path for what nearly every message has: "SIP/2.0" (letters in
-	 * any case) not followed by a digit, which the general path below
-	 * accepts with the same result. Two overlapping 4-octet loads; '/'
-	 * compares exactly (0x0f | 0x20 would fold onto it). */
-	if (end - i >= 7) {
-		static const uint8_t lit[8] = {'s', 'i', 'p', '/', '2', '.', '0', 0};
-		static const uint8_t fold[4] = {0x20, 0x20, 0x20, 0};
-		uint32_t a, b, la, lb, f;
-		memcpy(&a, p + i, 4);
-		memcpy(&b, p + i + 3, 4);
-		memcpy(&la, lit, 4);
-		memcpy(&lb, lit + 3, 4);
-		memcpy(&f, fold, 4);
-		if ((a | f) == la && b == lb && (i + 7 == end || (uint8_t)(p[i + 7] - '0') >= 10))
-			return i + 7;
-	}
-	/* '/' compares exactly, as above. */
+	/* '/' compares exactly, as in parse_version(). */
 	if (end - i < 4 || !ieq(p + i, "sip", 3) || p[i + 3] != '/') {
 		*v = SIP_BAD_START_LINE;
 		return NONE;
@@ -225,6 +217,31 @@ parse_version(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, enum sip_v
 		return NONE;
 	}
 	return d2;
+}
+
+/* SIP-Version "SIP/2.0" (case-insensitive literal, §7.1). Returns the index
+ * after it, or NONE with *v set to the reason. The fast path is inlined into
+ * both start lines, as a call and its register saves cost more than it does. */
+SIP_INLINE uint32_t
+parse_version(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, enum sip_verdict *v)
+{
+	/* What nearly every message has: "SIP/2.0" (letters in any case) not
+	 * followed by a digit, which the general path accepts with the same
+	 * result. Two overlapping 4-octet loads; '/' compares exactly (0x0f |
+	 * 0x20 would fold onto it). */
+	if (end - i >= 7) {
+		static const uint8_t lit[8] = {'s', 'i', 'p', '/', '2', '.', '0', 0};
+		static const uint8_t fold[4] = {0x20, 0x20, 0x20, 0};
+		uint32_t a, b, la, lb, f;
+		memcpy(&a, p + i, 4);
+		memcpy(&b, p + i + 3, 4);
+		memcpy(&la, lit, 4);
+		memcpy(&lb, lit + 3, 4);
+		memcpy(&f, fold, 4);
+		if ((a | f) == la && b == lb && (i + 7 == end || (uint8_t)(p[i + 7] - '0') >= 10))
+			return i + 7;
+	}
+	return parse_version_slow(p, n, i, end, v);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -375,7 +392,7 @@ parse_request_line(const uint8_t *p, uint32_t n, uint32_t i, uint32_t e, struct 
 	if (i != e)
 		return SIP_BAD_START_LINE;
 	m->kind = SIP_REQUEST;
-	m->method = (uint8_t)sip_method_of(p + m->method_name.off, m->method_name.len);
+	m->method = (uint8_t)sip_method_lookup(p + m->method_name.off, m->method_name.len);
 	return SIP_OK;
 }
 
@@ -427,7 +444,7 @@ parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_ms
 	m->cseq = (uint32_t)num;
 	m->cseq_num = span(s, ns);
 	m->cseq_name = span(ms, i);
-	m->cseq_method = (uint8_t)sip_method_of(p + ms, i - ms);
+	m->cseq_method = (uint8_t)sip_method_lookup(p + ms, i - ms);
 	return SIP_OK;
 }
 
@@ -510,6 +527,36 @@ parse_params(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct para
 			return i;
 		if (p[i] != ';')
 			return NONE;
+#if SIP_ISA == SIP_ISA_AVX2
+		/* What nearly every parameter is: a name, then '=' and a bare value or
+		 * nothing, no white space, the name and the value's start within 32
+		 * octets. One classification of those octets gives both ends; the
+		 * octet after the region is in no class, so neither needs a clamp to
+		 * end. Anything else is left to the general walk below, from the ';',
+		 * which would take this shape the same way. */
+		uint32_t q = i + 1;
+		if (SPH_LIKELY(q + 32 <= n) && p[q] > ' ') {
+			uint32_t tm, pm;
+			class_miss32x2(p + q, CC_TOKEN, CC_PVAL, &tm, &pm);
+			uint32_t nl = tm != 0 ? (uint32_t)__builtin_ctz(tm) : 0;
+			uint32_t fe = q + nl;
+			if (nl != 0 && nl < 31 && p[fe] == '=' && p[fe + 1] > ' ' &&
+			    p[fe + 1] != '"') {
+				uint32_t vs = fe + 1, rest = pm >> (nl + 1);
+				uint32_t ve = rest != 0 ? vs + (uint32_t)__builtin_ctz(rest)
+				                        : class_end(p, n, q + 32, end, CC_PVAL);
+				if (ve != vs) {
+					param_take(p, q, fe, vs, ve, true, k);
+					i = ve;
+					continue;
+				}
+			} else if (nl != 0 && (p[fe] > ' ' || fe == end) && p[fe] != '=') {
+				param_take(p, q, fe, fe, fe, false, k);
+				i = fe;
+				continue;
+			}
+		}
+#endif
 		i = skip_lws(p, i + 1, end);
 		uint32_t ns = i;
 		i = class_end(p, n, i, end, CC_TOKEN);
@@ -1071,8 +1118,10 @@ SIP_PARSE_FN(const uint8_t *buf, size_t len, struct sip_msg *m)
 				return SIP_BAD_HEADER;
 		}
 		/* Folded continuation lines are rare; e (lf > ls here) stays as
-		 * computed unless there are some. */
-		if (SPH_UNLIKELY(lf + 1 < n && (p[lf + 1] == ' ' || p[lf + 1] == '\t'))) {
+		 * computed unless there are some. The next line nearly always starts
+		 * with a name octet (> SP), which one compare rules out. */
+		if (SPH_UNLIKELY(lf + 1 < n && p[lf + 1] <= ' ') &&
+		    (p[lf + 1] == ' ' || p[lf + 1] == '\t')) {
 			do {
 				lf = lf_next(&it);
 				if (lf == NONE)

@@ -208,12 +208,35 @@ class_miss32(const uint8_t *q, unsigned k)
 	__m256i out = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
 	return (uint32_t)_mm256_movemask_epi8(out);
 }
+
+/* class_miss32() for two classes of the same 32 octets: one load, one high-nibble
+ * lookup, so a parameter's name and its value cost one classification, not two. */
+SIP_INLINE void
+class_miss32x2(const uint8_t *q, unsigned k1, unsigned k2, uint32_t *m1, uint32_t *m2)
+{
+	const uint8_t(*t)[32] = cc_vec;
+	__asm__("" : "+r"(t)); /* as in class_miss32() */
+	const __m256i hi = _mm256_load_si256((const __m256i *)(const void *)t[CC_ROW_HI]);
+	const __m256i nib = _mm256_load_si256((const __m256i *)(const void *)t[CC_ROW_NIB]);
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)q);
+	__m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+	__m256i l1 =
+	        _mm256_shuffle_epi8(_mm256_load_si256((const __m256i *)(const void *)t[k1]), v);
+	__m256i l2 =
+	        _mm256_shuffle_epi8(_mm256_load_si256((const __m256i *)(const void *)t[k2]), v);
+	*m1 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(l1, h), zero));
+	*m2 = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(l2, h), zero));
+}
 #endif
 
 /*
  * First index in [i, end) whose octet is not in class k, or end. n is the
- * buffer's length: SIMD loads may look past end (the answer is clamped) but
- * never at or past n.
+ * buffer's length: SIMD loads may look past end but never at or past n.
+ * p[end] must be readable and in no class: the grammar's regions end at their
+ * line's CR or LF (sip_parse_tmpl.h). So the first octet not in class k is at
+ * or before end, and the AVX2 steps return it with neither a clamp to end nor
+ * an end test per step.
  */
 SIP_INLINE uint32_t
 class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
@@ -222,37 +245,27 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 	if (k != CC_URI) {
 		/* 32 octets a step (vpshufb looks up within each 128-bit lane, so
 		 * the tables are repeated in both), then 16, then octet by octet
-		 * within 16 of n. Most tokens end within the first step, so it
-		 * is not preceded by an i < end test: the answer is clamped to
-		 * end either way. */
+		 * within 16 of n. A step without a miss has end beyond it. */
 		while (i + 32 <= n) {
 			uint32_t m = class_miss32(p + i, k);
-			if (m != 0) {
-				i += (uint32_t)__builtin_ctz(m);
-				return i < end ? i : end;
-			}
+			if (m != 0)
+				return i + (uint32_t)__builtin_ctz(m);
 			i += 32;
-			if (i >= end)
-				return end;
 		}
 		const uint8_t(*t)[32] = cc_vec;
 		const __m128i lo = _mm_load_si128((const __m128i *)(const void *)t[k]);
 		const __m128i hi = _mm_load_si128((const __m128i *)(const void *)t[CC_ROW_HI]);
 		const __m128i nib = _mm_load_si128((const __m128i *)(const void *)t[CC_ROW_NIB]);
-		while (i < end && i + 16 <= n) {
+		while (i + 16 <= n) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			__m128i l = _mm_shuffle_epi8(lo, v);
 			__m128i h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib));
 			__m128i out = _mm_cmpeq_epi8(_mm_and_si128(l, h), _mm_setzero_si128());
 			uint32_t m = (uint32_t)_mm_movemask_epi8(out);
-			if (m != 0) {
-				i += (uint32_t)__builtin_ctz(m);
-				return i < end ? i : end;
-			}
+			if (m != 0)
+				return i + (uint32_t)__builtin_ctz(m);
 			i += 16;
 		}
-		if (i >= end)
-			return end;
 	}
 #endif
 #if SIP_ISA >= SIP_ISA_SSE2
