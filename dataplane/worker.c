@@ -17,6 +17,7 @@
 #include "frag.h"
 #include "fwd.h"
 #include "limit.h"
+#include "rulecheck.h"
 #include "worker.h"
 
 #define ICMPV6 58
@@ -255,7 +256,7 @@ dp_udp_csum(struct dp_worker *w, uint8_t mode, struct rte_mbuf *m, uint8_t *f,
  */
 static __attribute__((noinline)) uint64_t *
 dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, int vip,
-         const struct pkt_info *pi, const struct sip_msg *msg)
+         const struct pkt_info *pi, const struct sip_msg *msg, uint8_t rule_cls)
 {
 	struct stats_worker *st = w->st;
 	uint8_t cls;
@@ -263,7 +264,8 @@ dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, in
 	if (msg->kind != SIP_REQUEST || msg->to_tag.len != 0 || msg->method == SIP_METHOD_ACK ||
 	    msg->method == SIP_METHOD_CANCEL)
 		return NULL;
-	cls = msg->method == SIP_METHOD_INVITE     ? CFG_LIMIT_INVITE
+	cls = rule_cls != DP_RULE_CLS_METHOD       ? rule_cls /* a limit rule's class */
+	      : msg->method == SIP_METHOD_INVITE   ? CFG_LIMIT_INVITE
 	      : msg->method == SIP_METHOD_REGISTER ? CFG_LIMIT_REGISTER
 	      : msg->method == SIP_METHOD_OPTIONS  ? CFG_LIMIT_OPTIONS
 	                                           : CFG_LIMIT_OTHER;
@@ -363,7 +365,8 @@ dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
 		ck[1] = (uint8_t)c;
 		st->udp_checksum_filled++;
 	}
-	sv = sip_parse(d->data + 8, pi.payload_len, &msg);
+	sv = SPH_UNLIKELY(s->rules != NULL) ? sip_parse_rf(d->data + 8, pi.payload_len, &msg)
+	                                    : sip_parse(d->data + 8, pi.payload_len, &msg);
 	if (sv != SIP_OK) {
 		dp_frag_drop(d, &st->sip_drop[sv]);
 		return;
@@ -371,14 +374,22 @@ dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
 	if (SPH_UNLIKELY(msg.anomalies != 0))
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
+	/* Rules meet a fragmented initial request as an unfragmented one. */
+	struct dp_rule_verdict rv = {.group = v->group, .cls = DP_RULE_CLS_METHOD};
 	uint64_t *limited;
+
+	if (SPH_UNLIKELY(s->rules != NULL) && msg.kind == SIP_REQUEST && msg.to_tag.len == 0 &&
+	    (limited = dp_rules(w, s, v, tier, &pi, d->data + 8, &msg, &rv)) != NULL) {
+		dp_frag_drop(d, limited);
+		return;
+	}
 	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
-	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
+	    (limited = dp_limit(w, s, v, vip, &pi, &msg, rv.cls)) != NULL) {
 		dp_frag_drop(d, limited);
 		return;
 	}
 
-	const struct snap_group *g = &s->groups[v->group];
+	const struct snap_group *g = &s->groups[rv.group];
 	uint64_t h = keyhash_calc(&s->kh, d->data + 8 + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
 
@@ -567,8 +578,10 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	if (SPH_UNLIKELY(s->ports[port].udp_csum != CFG_CSUM_KEEP) &&
 	    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
 		goto drop;
-	/* SIP_OK implies a Call-ID: a message without one is SIP_NO_CALL_ID, never dispatched. */
-	sv = sip_parse(f + pi.payload_off, pi.payload_len, &msg);
+	/* SIP_OK implies a Call-ID: a message without one is SIP_NO_CALL_ID, never dispatched.
+	 * The scanner's build that keeps the fields only rules read, only while rules exist. */
+	sv = SPH_UNLIKELY(s->rules != NULL) ? sip_parse_rf(f + pi.payload_off, pi.payload_len, &msg)
+	                                    : sip_parse(f + pi.payload_off, pi.payload_len, &msg);
 	if (sv != SIP_OK) {
 		st->sip_drop[sv]++;
 		goto drop;
@@ -578,13 +591,22 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	if (SPH_UNLIKELY(msg.anomalies != 0))
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
+	/* Operator rules, on initial requests only (no To tag: what an attacker sends);
+	 * in-dialog requests and responses pay this one test. */
+	struct dp_rule_verdict rv = {.group = v->group, .cls = DP_RULE_CLS_METHOD};
+
+	if (SPH_UNLIKELY(s->rules != NULL) && msg.kind == SIP_REQUEST && msg.to_tag.len == 0 &&
+	    (limited = dp_rules(w, s, v, tier, &pi, f + pi.payload_off, &msg, &rv)) != NULL) {
+		(*limited)++;
+		goto drop;
+	}
 	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
-	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
+	    (limited = dp_limit(w, s, v, vip, &pi, &msg, rv.cls)) != NULL) {
 		(*limited)++;
 		goto drop;
 	}
 
-	const struct snap_group *g = &s->groups[v->group];
+	const struct snap_group *g = &s->groups[rv.group];
 	uint64_t h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
 
