@@ -263,6 +263,12 @@ snap_rules_count(const struct snap *s)
 	return s != NULL && s->rules != NULL ? s->nb_rules : 0;
 }
 
+const char *
+snap_rule_name(const struct snap *s, unsigned i)
+{
+	return i < snap_rules_count(s) ? rules_name(s->rules->rs, i) : "";
+}
+
 void
 snap_rule_stats(const struct snap *s, unsigned i, struct snap_rule_stats *out)
 {

@@ -234,6 +234,9 @@ struct snap_rule_stats {
 /** Rules s applies, in order; 0 when none (or s is NULL). */
 unsigned snap_rules_count(const struct snap *s);
 
+/** Rule i's name (i < snap_rules_count(s)); "" otherwise. Valid while s is. */
+const char *snap_rule_name(const struct snap *s, unsigned i);
+
 /**
  * Rule i's counters (i < snap_rules_count(s); zeros otherwise). Each worker's counters
  * are read as they are, without stopping it. The main lcore, or under dp_lock().
