@@ -12,6 +12,7 @@
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_per_lcore.h>
 
 #include "siphon/sph.h"
 #include "rulecheck.h"
@@ -365,11 +366,15 @@ rule_accept(void *arg, unsigned i)
 	return 0;
 }
 
+/* The lcore's copy of a VIP for a request a route or limit rule matched: valid until its
+ * next such request, which is after the caller is done with this one. */
+static RTE_DEFINE_PER_LCORE(struct snap_vip, rule_vip);
+
 uint64_t *
-dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, uint8_t tier,
-         const struct pkt_info *pi, const uint8_t *payload, const struct sip_msg *msg,
-         struct dp_rule_verdict *out)
+dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp, uint8_t tier,
+         const struct pkt_info *pi, const uint8_t *payload, const struct sip_msg *msg)
 {
+	const struct snap_vip *v = *vp;
 	const struct snap_rules *sr = s->rules;
 	struct stats_worker *st = w->st;
 	struct rule_ctx c = {.s = s,
@@ -399,10 +404,14 @@ dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, ui
 		return &st->rule_reject;
 	case CFG_RULE_ROUTE:
 		st->rule_route++;
-		out->group = s->rule[i].group;
+		RTE_PER_LCORE(rule_vip) = *v;
+		RTE_PER_LCORE(rule_vip).group = s->rule[i].group;
+		*vp = &RTE_PER_LCORE(rule_vip);
 		return NULL;
 	case CFG_RULE_LIMIT:
-		out->cls = s->rule[i].cls;
+		RTE_PER_LCORE(rule_vip) = *v;
+		RTE_PER_LCORE(rule_vip).limit_cls = s->rule[i].cls;
+		*vp = &RTE_PER_LCORE(rule_vip);
 		return NULL;
 	case CFG_RULE_MIRROR:
 		st->rule_mirror++;
@@ -415,4 +424,18 @@ dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, ui
 		st->rule_tag++;
 		return NULL;
 	}
+}
+
+struct dp_ruled
+dp_scan_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, uint8_t tier,
+              const struct pkt_info *pi, const uint8_t *payload, struct sip_msg *msg)
+{
+	struct dp_ruled r = {.v = v};
+	enum sip_verdict sv = sip_parse_rf(payload, pi->payload_len, msg);
+
+	if (sv != SIP_OK)
+		r.drop = &w->st->sip_drop[sv];
+	else if (msg->kind == SIP_REQUEST && msg->to_tag.len == 0)
+		r.drop = dp_rules(w, s, &r.v, tier, pi, payload, msg);
+	return r;
 }

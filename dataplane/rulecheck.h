@@ -17,9 +17,6 @@
 
 struct dp_worker;
 
-/* dp_rules()'s verdict.cls when the request's own method decides its rate-limit class. */
-#define DP_RULE_CLS_METHOD UINT8_MAX
-
 /* One worker's counters of one rule. A worker's array starts on a cache line of its own
  * and is padded to whole lines, so no two workers ever write one line. */
 struct snap_rule_ctr {
@@ -67,12 +64,6 @@ struct snap_rule_src {
 	uint8_t a[16];
 };
 
-/* What the request becomes when no rule drops it. */
-struct dp_rule_verdict {
-	uint16_t group; /* the group whose table dispatches it: the VIP's, or a route rule's */
-	uint8_t cls;    /* rate-limit class to charge, or DP_RULE_CLS_METHOD */
-};
-
 /*
  * Build s's rules from cfg: share old's compiled set when cfg's expressions and names
  * are the ones it was compiled from, else compile (rules_compile()) with a scratch and
@@ -90,15 +81,33 @@ void snap_rules_carry(const struct snap *old, const struct snap *next);
 
 /*
  * Apply s's rules to an initial request (a request with no To tag) msg, of payload, from
- * pi's source, to VIP v with tier. Scans only the fields some rule needs; counts the
- * match in the rule's counters, and a forwarded one in rule_route, rule_tag or
- * rule_mirror; out says how to go on (route: the group; limit: the class).
+ * pi's source, to the VIP *vp with tier. Scans only the fields some rule needs; counts
+ * the match in the rule's counters, and a forwarded one in rule_route, rule_tag or
+ * rule_mirror. A route or limit rule points *vp at the lcore's own copy of the VIP with
+ * the rule's group or limit_cls, which the caller then dispatches and limits by: the
+ * caller's path without rules holds no value of its own for them.
  * @return the drop counter (rule_drop, rule_reject) the caller bumps once per frame
  *         before it frees the request (every fragment of it); NULL to forward. The
  *         worker's lcore; no allocation, no locks, no syscalls.
  */
-uint64_t *dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v,
+uint64_t *dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp,
                    uint8_t tier, const struct pkt_info *pi, const uint8_t *payload,
-                   const struct sip_msg *msg, struct dp_rule_verdict *out);
+                   const struct sip_msg *msg);
+
+/* dp_scan_rules()'s answer, two words (returned in registers). */
+struct dp_ruled {
+	const struct snap_vip *v; /* the VIP to dispatch and limit by: the caller's, or a copy */
+	uint64_t *drop;           /* the counter to bump and free the frame; NULL: go on */
+};
+
+/*
+ * dp_pkt()'s scan while rules exist, out of line so that the path without rules holds
+ * no value of its own: sip_parse_rf() of payload (pi->payload_len octets) into msg, then
+ * dp_rules() when it is an initial request. drop is the scanner's verdict counter for a
+ * message that does not scan, a rule's for one it drops; else msg scanned SIP_OK.
+ */
+struct dp_ruled dp_scan_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v,
+                              uint8_t tier, const struct pkt_info *pi, const uint8_t *payload,
+                              struct sip_msg *msg);
 
 #endif /* SIPHON_DP_RULECHECK_H */

@@ -345,6 +345,7 @@ snap_build_vips(struct snap *s, const struct sph_cfg *cfg, char *err, size_t err
 
 		s->vips[v].mode = cv->mode;
 		s->vips[v].group = (uint16_t)cv->group;
+		s->vips[v].limit_cls = SNAP_LIMIT_BY_METHOD;
 		s->vips[v].addr_id = (uint16_t)v;
 		for (unsigned u = 0; u < v; u++)
 			if (cfg->vips[u].addr.family == cv->addr.family &&

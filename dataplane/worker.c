@@ -256,7 +256,7 @@ dp_udp_csum(struct dp_worker *w, uint8_t mode, struct rte_mbuf *m, uint8_t *f,
  */
 static __attribute__((noinline)) uint64_t *
 dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, int vip,
-         const struct pkt_info *pi, const struct sip_msg *msg, uint8_t rule_cls)
+         const struct pkt_info *pi, const struct sip_msg *msg)
 {
 	struct stats_worker *st = w->st;
 	uint8_t cls;
@@ -264,7 +264,7 @@ dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, in
 	if (msg->kind != SIP_REQUEST || msg->to_tag.len != 0 || msg->method == SIP_METHOD_ACK ||
 	    msg->method == SIP_METHOD_CANCEL)
 		return NULL;
-	cls = rule_cls != DP_RULE_CLS_METHOD       ? rule_cls /* a limit rule's class */
+	cls = v->limit_cls != SNAP_LIMIT_BY_METHOD ? v->limit_cls /* a limit rule's class */
 	      : msg->method == SIP_METHOD_INVITE   ? CFG_LIMIT_INVITE
 	      : msg->method == SIP_METHOD_REGISTER ? CFG_LIMIT_REGISTER
 	      : msg->method == SIP_METHOD_OPTIONS  ? CFG_LIMIT_OPTIONS
@@ -375,21 +375,20 @@ dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
 	/* Rules meet a fragmented initial request as an unfragmented one. */
-	struct dp_rule_verdict rv = {.group = v->group, .cls = DP_RULE_CLS_METHOD};
 	uint64_t *limited;
 
 	if (SPH_UNLIKELY(s->rules != NULL) && msg.kind == SIP_REQUEST && msg.to_tag.len == 0 &&
-	    (limited = dp_rules(w, s, v, tier, &pi, d->data + 8, &msg, &rv)) != NULL) {
+	    (limited = dp_rules(w, s, &v, tier, &pi, d->data + 8, &msg)) != NULL) {
 		dp_frag_drop(d, limited);
 		return;
 	}
 	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
-	    (limited = dp_limit(w, s, v, vip, &pi, &msg, rv.cls)) != NULL) {
+	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
 		dp_frag_drop(d, limited);
 		return;
 	}
 
-	const struct snap_group *g = &s->groups[rv.group];
+	const struct snap_group *g = &s->groups[v->group];
 	uint64_t h = keyhash_calc(&s->kh, d->data + 8 + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
 
@@ -503,8 +502,10 @@ dp_worker_frag_poll(struct dp_worker *w)
 	}
 }
 
-static void
-dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
+/* One frame. rules is a constant of each of its two instances (dp_worker_burst()): the one
+ * without rules is the code siphon had before them, instruction for instruction. */
+static __rte_always_inline void
+dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m, const bool rules)
 {
 	struct dp *dp = w->dp;
 	struct stats_worker *st = w->st;
@@ -579,9 +580,21 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
 		goto drop;
 	/* SIP_OK implies a Call-ID: a message without one is SIP_NO_CALL_ID, never dispatched.
-	 * The scanner's build that keeps the fields only rules read, only while rules exist. */
-	sv = SPH_UNLIKELY(s->rules != NULL) ? sip_parse_rf(f + pi.payload_off, pi.payload_len, &msg)
-	                                    : sip_parse(f + pi.payload_off, pi.payload_len, &msg);
+	 * While operator rules exist: the scanner's build that keeps the fields they read,
+	 * then the rules on initial requests (no To tag: what an attacker sends). Without
+	 * rules every message pays this one test; in-dialog ones pay the To tag's too. */
+	if (rules) {
+		struct dp_ruled r = dp_scan_rules(w, s, v, tier, &pi, f + pi.payload_off, &msg);
+
+		if (r.drop != NULL) {
+			(*r.drop)++;
+			goto drop;
+		}
+		v = r.v; /* a route or limit rule's copy of the VIP */
+		sv = SIP_OK;
+	} else {
+		sv = sip_parse(f + pi.payload_off, pi.payload_len, &msg);
+	}
 	if (sv != SIP_OK) {
 		st->sip_drop[sv]++;
 		goto drop;
@@ -591,22 +604,13 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m)
 	if (SPH_UNLIKELY(msg.anomalies != 0))
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
-	/* Operator rules, on initial requests only (no To tag: what an attacker sends);
-	 * in-dialog requests and responses pay this one test. */
-	struct dp_rule_verdict rv = {.group = v->group, .cls = DP_RULE_CLS_METHOD};
-
-	if (SPH_UNLIKELY(s->rules != NULL) && msg.kind == SIP_REQUEST && msg.to_tag.len == 0 &&
-	    (limited = dp_rules(w, s, v, tier, &pi, f + pi.payload_off, &msg, &rv)) != NULL) {
-		(*limited)++;
-		goto drop;
-	}
 	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
-	    (limited = dp_limit(w, s, v, vip, &pi, &msg, rv.cls)) != NULL) {
+	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
 		(*limited)++;
 		goto drop;
 	}
 
-	const struct snap_group *g = &s->groups[rv.group];
+	const struct snap_group *g = &s->groups[v->group];
 	uint64_t h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
 
@@ -660,10 +664,10 @@ dp_prefetch_frame(const struct rte_mbuf *m)
 		rte_prefetch0(p + off);
 }
 
-void
-dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+static __rte_always_inline void
+dp_burst(struct dp_worker *w, const struct snap *s, struct rte_mbuf **pkts, uint16_t n,
+         const bool rules)
 {
-	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
 	uint16_t i;
 
 	/* Prime the pipeline, then keep DP_PREFETCH frames on their way to L1
@@ -673,8 +677,27 @@ dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	for (i = 0; i < n; i++) {
 		if (i + DP_PREFETCH < n)
 			dp_prefetch_frame(pkts[i + DP_PREFETCH]);
-		dp_pkt(w, s, pkts[i]);
+		dp_pkt(w, s, pkts[i], rules);
 	}
+}
+
+/* The burst while operator rules exist: its own copy of the loop. */
+static __attribute__((noinline)) void
+dp_burst_rules(struct dp_worker *w, const struct snap *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	dp_burst(w, s, pkts, n, true);
+}
+
+void
+dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
+
+	/* Decided once a burst, so that without rules the per-frame path is as it was. */
+	if (SPH_UNLIKELY(s->rules != NULL))
+		dp_burst_rules(w, s, pkts, n);
+	else
+		dp_burst(w, s, pkts, n, false);
 }
 
 void

@@ -95,11 +95,17 @@ struct snap_vip {
 	uint16_t group;
 	/** Whether acl or some limit is set: the worker's one test when neither is. */
 	uint8_t policy;
-	uint8_t limited;     /**< some class of limit has a rate */
-	uint16_t addr_id;    /**< index of the first VIP of its address: what rules name */
+	uint8_t limited;  /**< some class of limit has a rate */
+	uint16_t addr_id; /**< index of the first VIP of its address: what rules name */
+	/** SNAP_LIMIT_BY_METHOD in every published VIP: a request is limited by its method's
+	 *  class. A worker's own copy of the VIP, made for a request a limit rule matched
+	 *  (dataplane/rulecheck.c), holds the rule's class. */
+	uint8_t limit_cls;
 	struct snap_acl acl; /**< v4 / v6 NULL: no prefix of that family */
 	struct snap_limit limit[CFG_LIMIT_CLASSES];
 };
+
+#define SNAP_LIMIT_BY_METHOD UINT8_MAX /**< snap_vip.limit_cls: the method's class */
 
 /** An occupied slot of the VIP lookup table: one (family, address, port) of a VIP. */
 struct snap_vip_slot {
