@@ -394,9 +394,10 @@ dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp, 
 		st->rule_undecided += i != -1;
 		return NULL;
 	}
+	/* One writer (this worker); control reads them as they are, each word whole. */
 	ctr = &sr->ctr[w->id][i];
-	ctr->matches++;
-	ctr->last_tsc = rte_rdtsc();
+	__atomic_store_n(&ctr->matches, ctr->matches + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&ctr->last_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 	switch (s->rule[i].action) {
 	case CFG_RULE_DROP:
 		return &st->rule_drop;

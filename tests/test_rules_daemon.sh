@@ -8,7 +8,8 @@
 # scanner INVITEs from a default-tier source (dropped) and from a trusted one (never
 # dropped by a rule), sipcli REGISTERs (reject-silently), in-dialog BYEs and responses
 # carrying a scanner's User-Agent or Server (no rule looks at them), INVITEs to 00...
-# (routed to another group), tagged and mirrored INVITEs, and a scanner INVITE in two IPv4
+# (routed to another group), tagged and mirrored INVITEs, INVITEs a limit rule charges to
+# the VIP's REGISTER rate, and a scanner INVITE in two IPv4
 # fragments (fragments meet rules too): each counter, show rules and the metrics must
 # say exactly that. Then over the socket: a bad pattern refused with its rule's name and
 # nothing changed, a list replaced keeping the counters of rules whose name stays, one
@@ -94,7 +95,8 @@ groups = (
 		{ name = "b2"; address = "203.0.113.22"; mac = "02:00:00:00:00:22"; } ); },
 	{ name = "quarantine"; backends = (
 		{ name = "q1"; address = "203.0.113.31"; mac = "02:00:00:00:00:31"; } ); } );
-vips = ( { address = "203.0.113.10"; group = "core"; trusted = [ "198.51.100.0/24" ]; } );
+vips = ( { address = "203.0.113.10"; group = "core"; trusted = [ "198.51.100.0/24" ];
+	  rate_register = 1; burst_register = 1; } );
 control = { socket = "$SOCK"; group = "$(id -gn)"; };
 metrics = { listen = "127.0.0.1:$MPORT"; };
 health = { enabled = false; };
@@ -106,7 +108,8 @@ rules = (
 	  action = "route"; group = "quarantine"; vip = "203.0.113.10"; },
 	{ name = "acme"; match = { user_agent = "^Acme"; }; action = "tag"; },
 	{ name = "mirror-me"; match = { from = "mirror"; }; action = "mirror";
-	  source = [ "192.0.2.0/24" ]; }
+	  source = [ "192.0.2.0/24" ]; },
+	{ name = "retry"; match = { user_agent = "^RetryPBX"; }; action = "limit"; class = "register"; }
 );
 EOF
 
@@ -171,6 +174,8 @@ for i in range(10):
     F.append(frame(S, req("INVITE", "acme-%d" % i, S, "Acme SIP 2.1")))
 for i in range(5):
     F.append(frame(S, req("INVITE", "mirror-%d" % i, S, "Phone/1.0", frm="mirror")))
+for i in range(20):
+    F.append(frame(S, req("INVITE", "retry-%d" % i, S, "RetryPBX/2")))
 # A scanner INVITE of 1800 bytes in two IPv4 fragments, the User-Agent in the second.
 big = req("INVITE", "frag-1", S, "friendly-scanner", pad="X-Pad: %s\r\n" % ("p" * 1500))
 udp = struct.pack("!HHHH", 5060, 5060, 8 + len(big), 0) + big
@@ -184,8 +189,7 @@ for i in range(32):
     L.append(frame(S, req("INVITE", "loop-ok-%d" % i, S, "Phone/1.0")))
 write(sys.argv[2], L)
 EOF
-RX=267
-FWD=$((RX - 100 - 30 - 2))
+RX=287
 
 start_daemon "rx_pcap=$TMP/once.pcap,tx_pcap=$TMP/out.pcap"
 for _ in $(seq 100); do
@@ -202,6 +206,12 @@ check "the 20 INVITEs to 00... routed ($(c rule_route))" test "$(c rule_route)" 
 check "10 tagged ($(c rule_tag)), 5 mirrored ($(c rule_mirror))" \
 	test "$(c rule_tag)" = 10 -a "$(c rule_mirror)" = 5
 check "the trusted source's 50 scanner INVITEs are trusted ($(c acl_trusted))" test "$(c acl_trusted)" = 50
+lim=$(c limit_register)
+# The limit rule charges 20 INVITEs to the REGISTER bucket (1/s, burst 1): the first one
+# and one a second of the replay pass (the bound is loose on purpose: no wall-clock check).
+check "the limit rule's INVITEs limited as REGISTERs ($lim of 20)" test "$lim" -ge 10 -a "$lim" -le 19
+check "no INVITE limited by its own class ($(c limit_invite))" test "$(c limit_invite)" = 0
+FWD=$((RX - 100 - 30 - 2 - lim))
 check "everything else forwarded ($(c forwarded) of $FWD)" test "$(c forwarded)" = $FWD
 check "none undecided, no other drop" \
 	test "$(c rule_undecided)" = 0 -a "$(c not_vip)" = 0 -a "$(c no_backend)" = 0 -a "$(c frag_reassembled)" = 1
@@ -211,14 +221,14 @@ check "the routed INVITEs reached the quarantine group" \
 
 ctl_rc 0 --json show rules
 gen0=$(json_get 'j["generation"]')
-check "show rules: five rules, in order" \
-	test "$(json_get '[r["name"] for r in j["rules"]]')" = "['scanner', 'cracker', 'intl', 'acme', 'mirror-me']"
+check "show rules: six rules, in order" \
+	test "$(json_get '[r["name"] for r in j["rules"]]')" = "['scanner', 'cracker', 'intl', 'acme', 'mirror-me', 'retry']"
 check "show rules: matches per rule (the trusted source's never met the drop rule)" \
-	test "$(json_get '[r["matches"] for r in j["rules"]]')" = "[101, 30, 20, 10, 5]"
+	test "$(json_get '[r["matches"] for r in j["rules"]]')" = "[101, 30, 20, 10, 5, 20]"
 check "show rules: a last match time for each, within the last hour" \
 	test "$(json_get 'all(r["last_match"] is not None and abs(r["last_match"] - __import__("time").time()) < 3600 for r in j["rules"])')" = True
-check "show rules: the route rule's group, the mirror rule's source" \
-	test "$(json_get '[j["rules"][2]["group"], j["rules"][4]["source"]]')" = "['quarantine', ['192.0.2.0/24']]"
+check "show rules: the route rule's group, the mirror rule's source, the limit rule's class" \
+	test "$(json_get '[j["rules"][2]["group"], j["rules"][4]["source"], j["rules"][5]["class"]]')" = "['quarantine', ['192.0.2.0/24'], 'register']"
 check "show rules: database memory" test "$(json_get 'j["db_bytes"] > 0 and j["scratch_bytes"] > 0')" = True
 ctl_rc 0 show rules
 check "show rules (text) lists the drop rule with its count" grep -q '^scanner  *drop  *101 ' <<<"$out"
@@ -242,7 +252,7 @@ ctl_rc 1 rules load "$TMP/missing.conf"
 ctl_rc 0 --json show rules
 check "refusals changed nothing: same generation, same rules, same counts" \
 	test "$(json_get '[j["generation"], [(r["name"], r["matches"]) for r in j["rules"]]]')" = \
-	"[$gen0, [('scanner', 101), ('cracker', 30), ('intl', 20), ('acme', 10), ('mirror-me', 5)]]"
+	"[$gen0, [('scanner', 101), ('cracker', 30), ('intl', 20), ('acme', 10), ('mirror-me', 5), ('retry', 20)]]"
 
 cat >"$TMP/new.conf" <<'EOF'
 rules = (
@@ -272,7 +282,7 @@ check "examples/rules-scanners.conf loads" test "$(json_get 'len(j["rules"]) >= 
 ctl_rc 0 --json reload
 ctl_rc 0 --json show rules
 check "reload: the configuration's rules again" \
-	test "$(json_get '[r["name"] for r in j["rules"]]')" = "['scanner', 'cracker', 'intl', 'acme', 'mirror-me']"
+	test "$(json_get '[r["name"] for r in j["rules"]]')" = "['scanner', 'cracker', 'intl', 'acme', 'mirror-me', 'retry']"
 stop_daemon
 
 # ---- hitless: rule lists swapped under an endless replay ----
@@ -295,8 +305,13 @@ ctl_rc 0 --json show stats
 rx=$(c rx_packets); fwd=$(c forwarded); dropped=$(($(c rule_drop) + $(c rule_reject)))
 echo "test_rules_daemon: hitless: $rx frames over 20 rule changes, $fwd forwarded, $dropped dropped by rules"
 check "traffic flowed during the changes ($rx frames)" test "$rx" -gt 64
+# Of P frames fully processed (the capture alternates scanner, benign), ceil(P/2) must be
+# dropped and floor(P/2) forwarded: one scanner forwarded or one benign INVITE dropped moves
+# the difference by 2. The read may catch the worker inside a burst when it does not answer
+# in time (stats.h, a loaded machine): up to a burst of received frames not yet judged.
 check "hitless: every scanner INVITE dropped, every benign one forwarded ($fwd + $dropped of $rx)" \
-	test "$fwd" = "$((rx / 2))" -a "$dropped" = "$((rx - fwd))"
+	test "$((dropped - fwd))" -ge 0 -a "$((dropped - fwd))" -le 1 \
+	-a "$((fwd + dropped))" -le "$rx" -a "$((fwd + dropped))" -ge "$((rx - 32))"
 check "hitless: no other drop" test "$(c not_vip)" = 0 -a "$(c no_backend)" = 0 -a "$(c rule_undecided)" = 0
 stop_daemon
 
