@@ -502,8 +502,8 @@ dp_worker_frag_poll(struct dp_worker *w)
 	}
 }
 
-/* One frame. rules is a constant of each of its two instances (dp_worker_burst()): the one
- * without rules is the code siphon had before them, instruction for instruction. */
+/* One frame. rules is a constant of each of its two instances (dp_worker_burst()), so the
+ * one without operator rules holds none of their code. */
 static __rte_always_inline void
 dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m, const bool rules)
 {
@@ -581,8 +581,7 @@ dp_pkt(struct dp_worker *w, const struct snap *s, struct rte_mbuf *m, const bool
 		goto drop;
 	/* SIP_OK implies a Call-ID: a message without one is SIP_NO_CALL_ID, never dispatched.
 	 * While operator rules exist: the scanner's build that keeps the fields they read,
-	 * then the rules on initial requests (no To tag: what an attacker sends). Without
-	 * rules every message pays this one test; in-dialog ones pay the To tag's too. */
+	 * then the rules on initial requests (no To tag: what an attacker sends). */
 	if (rules) {
 		struct dp_ruled r = dp_scan_rules(w, s, v, tier, &pi, f + pi.payload_off, &msg);
 
