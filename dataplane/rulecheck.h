@@ -1,8 +1,9 @@
 /*
  * rulecheck.h - operator rules in the dataplane (docs/protection.md#rules-hyperscan):
  * the compiled set a snapshot carries with each worker's scratch and counters (built,
- * shared and freed by snap.c), and dp_rules(), which dp_pkt() and dp_frag_send() call on
- * initial requests only. Internal to the dataplane; control sees rules through snap.h.
+ * shared and freed on the main lcore: snap_rules.c), and dp_rules(), which dp_pkt() and
+ * dp_frag_send() call on initial requests only (rulecheck.c, worker code). Internal to the
+ * dataplane; control sees rules through snap.h.
  */
 #ifndef SIPHON_DP_RULECHECK_H
 #define SIPHON_DP_RULECHECK_H
