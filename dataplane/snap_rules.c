@@ -30,14 +30,16 @@ rules_key(const struct sph_cfg *cfg, size_t *len)
 	for (unsigned i = 0; i < cfg->nb_rules; i++) {
 		const struct cfg_rule *r = &cfg->rules[i];
 
-		fprintf(f, "%s%c", r->name, 0);
+		/* Every string with its length before it: two lists have one key only when
+		 * they are the same, whatever bytes their expressions hold. */
+		fprintf(f, "rule %zu:%s", strlen(r->name), r->name);
 		for (unsigned fl = 0; fl < CFG_RULE_FIELDS; fl++) {
 			const char *re = cfg_rule_regex(cfg, r, fl);
 
 			if (re != NULL)
-				fprintf(f, "%u%u%s%c", fl, r->caseless, re, 0);
+				fprintf(f, " %u/%u %zu:%s", fl, r->caseless, strlen(re), re);
 		}
-		fputc(1, f); /* end of rule: no expression holds a 0x01 next to a NUL */
+		fputc('\n', f);
 	}
 	if (fclose(f) != 0) {
 		free(k);
