@@ -8,6 +8,7 @@
  * back either a configuration that passed every check or NULL and one
  * "file:line: item: problem" message, never half of one, and leaks nothing on any path.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -2586,6 +2587,70 @@ p_rule_caseless(struct cfg_ctx *x, const config_setting_t *s, void *obj, const s
 	return 0;
 }
 
+/* A header name as RFC 3261 writes one: a token, 1..63 characters. */
+static int
+header_name_valid(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n >= CFG_NAME_MAX)
+		return 0;
+	for (; *h != '\0'; h++)
+		if (!(isalnum((unsigned char)*h) || strchr("-.!%*_+`'~", *h) != NULL))
+			return 0;
+	return 1;
+}
+
+/* match.headers = ( { name = "X-Foo"; value = "regex"; }, ... ): named headers. */
+static int
+p_rule_headers(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_rule *r = obj;
+	char q[CFG_QUOTE_MAX];
+	int n = config_setting_length(s);
+
+	(void)k;
+	if (get_list(x, s) < 0)
+		return -1;
+	if (n > (int)CFG_RULE_HEADERS)
+		return fail(x, s, "match.headers has %d headers: at most %u", n, CFG_RULE_HEADERS);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *nm, *v;
+		const char *name = "", *re = "";
+
+		if (!config_setting_is_group(e) || config_setting_length(e) != 2 ||
+		    (nm = config_setting_get_member(e, "name")) == NULL ||
+		    (v = config_setting_get_member(e, "value")) == NULL)
+			return fail(x, e,
+			            "match.headers holds groups { name = \"...\"; value = "
+			            "\"regex\"; }");
+		if (get_str(x, nm, "match.headers name", &name) < 0 ||
+		    get_str(x, v, "match.headers value", &re) < 0)
+			return -1;
+		if (!header_name_valid(name))
+			return fail(x, nm,
+			            "match.headers name must be a header name (a token of "
+			            "1..63 characters), got %s",
+			            quote(q, name));
+		for (int j = 0; j < i; j++)
+			if (strcasecmp(cfg_rule_text(x->cfg, r->hname[j]), name) == 0)
+				return fail(x, nm, "header %s is named twice", quote(q, name));
+		if (strlen(re) == 0 || strlen(re) > CFG_RULE_REGEX_MAX)
+			return fail(x, v,
+			            "match.headers value must be 1..%u bytes of a regular "
+			            "expression",
+			            CFG_RULE_REGEX_MAX);
+		if (x->cfg->rule_text_len + strlen(name) + strlen(re) + 2 > UINT32_MAX)
+			return fail(x, v, "more than 4 GB of expressions");
+		r->hname[i] = rule_text_push(x, name);
+		r->hre[i] = r->hname[i] != 0 ? rule_text_push(x, re) : 0;
+		if (r->hre[i] == 0)
+			return fail_nomem(x);
+	}
+	return 0;
+}
+
 static const struct cfg_key match_keys[] = {
         {"method", p_rule_re, 0, 0, 0, 0, "string", "none", "a regular expression",
          "the request method (`\"^(INVITE|REGISTER)$\"`)", NULL, 0},
@@ -2599,6 +2664,9 @@ static const struct cfg_key match_keys[] = {
          "User-Agent, or Server when there is none", NULL, 0},
         {"contact", p_rule_re, 0, 5, 0, 0, "string", "none", "a regular expression",
          "the first Contact value", NULL, 0},
+        {"headers", p_rule_headers, 0, 0, 0, 0, "list of groups", "none",
+         "up to 2 `{ name = \"X-Header\"; value = \"regex\"; }`; at most 4 names in a list",
+         "the first header of each name (either case), its value without the name", NULL, 0},
         {"caseless", p_rule_caseless, 0, 0, 0, 0, "boolean", "`false`", "",
          "letters of every expression of the rule match either case", NULL, 0},
 };
@@ -2617,10 +2685,12 @@ p_rule_match(struct cfg_ctx *x, const config_setting_t *s, void *obj, const stru
 		return -1;
 	for (unsigned f = 0; f < CFG_RULE_FIELDS; f++)
 		n += r->re[f] != 0;
+	for (unsigned k = 0; k < CFG_RULE_HEADERS; k++)
+		n += r->hname[k] != 0;
 	if (n == 0)
 		return fail(x, s,
 		            "match names no field (method, request_uri, from, to, user_agent, "
-		            "contact)");
+		            "contact, headers)");
 	return 0;
 }
 
@@ -2820,10 +2890,12 @@ read_rules(struct cfg_ctx *x)
 static int
 rules_defs(const struct sph_cfg *cfg, struct rules_def **defs, struct rules_cond **conds)
 {
-	unsigned nc = 0;
+	const char *names[RULES_HEADERS];
+	unsigned nc = 0, nh = cfg_rule_header_names(cfg, names, RULES_HEADERS);
 
 	*defs = calloc(cfg->nb_rules + 1, sizeof(**defs));
-	*conds = calloc((size_t)cfg->nb_rules * CFG_RULE_FIELDS + 1, sizeof(**conds));
+	*conds = calloc((size_t)cfg->nb_rules * (CFG_RULE_FIELDS + CFG_RULE_HEADERS) + 1,
+	                sizeof(**conds));
 	if (*defs == NULL || *conds == NULL) {
 		free(*defs);
 		free(*conds);
@@ -2841,6 +2913,20 @@ rules_defs(const struct sph_cfg *cfg, struct rules_def **defs, struct rules_cond
 				continue;
 			(*conds)[nc++] = (struct rules_cond){
 			        .field = (uint8_t)f, .caseless = r->caseless, .regex = re};
+			(*defs)[i].nb_conds++;
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, r->hname[k]);
+			unsigned slot = 0;
+
+			if (h == NULL)
+				continue;
+			while (slot < nh && strcasecmp(names[slot], h) != 0)
+				slot++;
+			(*conds)[nc++] =
+			        (struct rules_cond){.field = (uint8_t)(RULES_HDR0 + slot),
+			                            .caseless = r->caseless,
+			                            .regex = cfg_rule_text(cfg, r->hre[k])};
 			(*defs)[i].nb_conds++;
 		}
 	}
@@ -3227,6 +3313,15 @@ write_rules(const struct sph_cfg *cfg, FILE *f)
 			fprintf(f, " %s = ", match_keys[k].name);
 			write_quoted(f, re);
 			fputc(';', f);
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			if (r->hname[k] == 0)
+				continue;
+			fprintf(f, "%s{ name = \"%s\"; value = ", k ? ", " : " headers = ( ",
+			        cfg_rule_text(cfg, r->hname[k]));
+			write_quoted(f, cfg_rule_text(cfg, r->hre[k]));
+			fprintf(f, "; }%s",
+			        k + 1 < CFG_RULE_HEADERS && r->hname[k + 1] ? "" : " );");
 		}
 		fprintf(f, " caseless = %s; };\n\t  action = \"%s\";",
 		        r->caseless ? "true" : "false", cfg_rule_action_name(r->action));
@@ -3670,6 +3765,16 @@ validate_rules(struct val_ctx *v)
 	if (cfg->rule_text_len > 0 &&
 	    (cfg->rule_text == NULL || cfg->rule_text[cfg->rule_text_len - 1] != '\0'))
 		return vfail(v, NULL, 0, "rules: expression text not terminated (a bug)");
+	{
+		const char *names[RULES_HEADERS];
+		unsigned nh = cfg_rule_header_names(cfg, names, RULES_HEADERS);
+
+		if (nh > RULES_HEADERS)
+			return vfail(v, NULL, 0,
+			             "rules: %u different header names in match.headers: "
+			             "at most %u",
+			             nh, RULES_HEADERS);
+	}
 	for (unsigned i = 0; i < cfg->nb_rules; i++) {
 		const struct cfg_rule *r = &cfg->rules[i];
 		unsigned n = 0;
@@ -3694,6 +3799,28 @@ validate_rules(struct val_ctx *v)
 				return vfail(v, item, r->line,
 				             "match.%s must be 1..%u bytes of a regular expression",
 				             match_keys[f].name, CFG_RULE_REGEX_MAX);
+			n++;
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, r->hname[k]);
+			const char *re = cfg_rule_text(cfg, r->hre[k]);
+
+			if (r->hname[k] == 0 && r->hre[k] == 0)
+				continue;
+			if (h == NULL || re == NULL || !header_name_valid(h) || re[0] == '\0' ||
+			    strlen(re) > CFG_RULE_REGEX_MAX ||
+			    (r->hname[k] > 1 && cfg->rule_text[r->hname[k] - 2] != '\0') ||
+			    (r->hre[k] > 1 && cfg->rule_text[r->hre[k] - 2] != '\0'))
+				return vfail(
+				        v, item, r->line,
+				        "match.headers %u must be a header name and 1..%u bytes "
+				        "of a regular expression",
+				        k + 1, CFG_RULE_REGEX_MAX);
+			for (unsigned j = 0; j < k; j++)
+				if (r->hname[j] != 0 &&
+				    strcasecmp(cfg_rule_text(cfg, r->hname[j]), h) == 0)
+					return vfail(v, item, r->line,
+					             "header \"%s\" is named twice", h);
 			n++;
 		}
 		if (n == 0)

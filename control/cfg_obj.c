@@ -66,6 +66,16 @@ cfg_rules_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 			if ((p == NULL) != (q == NULL) || (p != NULL && strcmp(p, q) != 0))
 				return 0;
 		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *p = cfg_rule_text(a, x->hname[k]),
+			           *q = cfg_rule_text(b, y->hname[k]);
+			const char *pr = cfg_rule_text(a, x->hre[k]),
+			           *qr = cfg_rule_text(b, y->hre[k]);
+
+			if ((p == NULL) != (q == NULL) || (p != NULL && strcmp(p, q) != 0) ||
+			    (pr == NULL) != (qr == NULL) || (pr != NULL && strcmp(pr, qr) != 0))
+				return 0;
+		}
 		for (unsigned j = 0; j < x->nb_sources && j < CFG_RULE_SOURCES_MAX; j++)
 			if (!cfg_addr_equal(&x->sources[j].addr, &y->sources[j].addr) ||
 			    x->sources[j].len != y->sources[j].len)

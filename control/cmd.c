@@ -916,6 +916,15 @@ cmd_show_rules(struct cmd_req *r)
 				json_object_set_new(m, rules_field_name((enum rules_field)f),
 				                    json_string(re));
 		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++)
+			if (cr->hname[k] != 0) {
+				char key[CFG_NAME_MAX + 8];
+
+				snprintf(key, sizeof(key), "header %s",
+				         cfg_rule_text(cfg, cr->hname[k]));
+				json_object_set_new(m, key,
+				                    json_string(cfg_rule_text(cfg, cr->hre[k])));
+			}
 		for (unsigned k = 0; k < cr->nb_sources; k++)
 			json_array_append_new(
 			        src, json_string(cfg_prefix_format(&cr->sources[k], b, sizeof(b))));

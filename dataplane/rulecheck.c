@@ -49,6 +49,57 @@ rule_accept(void *arg, unsigned i)
 	return 0;
 }
 
+static inline uint8_t
+lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* The named headers' slots of in: the first header of each name (letters of either case)
+ * in the header section of payload[0, len), its value without leading or trailing white
+ * space. A second look at the header section, line by line, only for sets that name
+ * headers; compact forms and folded lines are not expanded (docs/protection.md). */
+static void
+rule_headers(struct rules_input *in, const struct snap_rules *sr, const uint8_t *payload,
+             uint32_t len)
+{
+	const uint8_t *p = memchr(payload, '\n', len), *end = payload + len;
+	unsigned found = 0;
+
+	while (p != NULL && ++p < end && found < sr->nb_hdr) {
+		const uint8_t *eol = memchr(p, '\n', (size_t)(end - p)), *c, *ne, *v, *ve;
+
+		ve = eol != NULL ? eol : end;
+		if (ve == p || (ve == p + 1 && *p == '\r'))
+			break; /* the empty line: end of the header section */
+		c = memchr(p, ':', (size_t)(ve - p));
+		if (c != NULL && *p != ' ' && *p != '\t') {
+			for (ne = c; ne > p && (ne[-1] == ' ' || ne[-1] == '\t'); ne--)
+				;
+			for (unsigned h = 0; h < sr->nb_hdr; h++) {
+				unsigned k = 0, n = sr->hdr_len[h];
+
+				if ((size_t)(ne - p) != n || in->len[RULES_HDR0 + h] != 0)
+					continue;
+				while (k < n && lower(p[k]) == lower((uint8_t)sr->hdr[h][k]))
+					k++;
+				if (k < n)
+					continue;
+				for (v = c + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+					;
+				while (ve > v &&
+				       (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+					ve--;
+				in->p[RULES_HDR0 + h] = v;
+				in->len[RULES_HDR0 + h] = (uint16_t)(ve - v);
+				found += ve > v;
+				break;
+			}
+		}
+		p = eol;
+	}
+}
+
 /* The lcore's copy of a VIP for a request a route or limit rule matched: valid until its
  * next such request, which is after the caller is done with this one. */
 static RTE_DEFINE_PER_LCORE(struct snap_vip, rule_vip);
@@ -69,6 +120,8 @@ dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp, 
 	int i;
 
 	rules_input_of(&in, payload, msg);
+	if (SPH_UNLIKELY(sr->nb_hdr != 0))
+		rule_headers(&in, sr, payload, pi->payload_len);
 	i = rules_match(sr->rs, sr->scratch[w->id], &in, rule_accept, &c);
 	if (i < 0) {
 		/* -2 (a scratch that does not fit: a bug) or -3 (too many partial matches to

@@ -45,6 +45,11 @@ struct snap_rules {
 	uint64_t *base_last_ns;
 	char *key; /* names and expressions, as compiled */
 	size_t key_len;
+	/* The headers the rules name (match.headers), slot h in RULES_HDR0 + h: found by a
+	 * second look at the header section, only when there is one. */
+	unsigned nb_hdr;
+	uint8_t hdr_len[RULES_HEADERS];
+	char hdr[RULES_HEADERS][CFG_NAME_MAX];
 };
 
 /* How a rule acts, beyond its expressions; snap.rule[i] for rule i. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <rte_cycles.h>
@@ -38,6 +39,14 @@ rules_key(const struct sph_cfg *cfg, size_t *len)
 
 			if (re != NULL)
 				fprintf(f, " %u/%u %zu:%s", fl, r->caseless, strlen(re), re);
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, r->hname[k]);
+			const char *re = cfg_rule_text(cfg, r->hre[k]);
+
+			if (h != NULL && re != NULL)
+				fprintf(f, " h%u %zu:%s %zu:%s", r->caseless, strlen(h), h,
+				        strlen(re), re);
 		}
 		fputc('\n', f);
 	}
@@ -73,8 +82,10 @@ rules_set_new(const struct sph_cfg *cfg, unsigned nb_workers, char *key, size_t 
               size_t errlen)
 {
 	struct snap_rules *sr = calloc(1, sizeof(*sr));
-	struct rules_cond *conds =
-	        calloc((size_t)cfg->nb_rules * CFG_RULE_FIELDS + 1, sizeof(*conds));
+	struct rules_cond *conds = calloc(
+	        (size_t)cfg->nb_rules * (CFG_RULE_FIELDS + CFG_RULE_HEADERS) + 1, sizeof(*conds));
+	const char *names[RULES_HEADERS];
+	unsigned nh = cfg_rule_header_names(cfg, names, RULES_HEADERS);
 	struct rules_def *defs = calloc(cfg->nb_rules + 1, sizeof(*defs));
 	size_t ctr_bytes;
 	unsigned nc = 0;
@@ -103,6 +114,24 @@ rules_set_new(const struct sph_cfg *cfg, unsigned nb_workers, char *key, size_t 
 			        .field = (uint8_t)f, .caseless = r->caseless, .regex = re};
 			defs[i].nb_conds++;
 		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, r->hname[k]);
+			unsigned slot = 0;
+
+			if (h == NULL)
+				continue;
+			while (slot < nh && slot < RULES_HEADERS && strcasecmp(names[slot], h) != 0)
+				slot++;
+			conds[nc++] = (struct rules_cond){.field = (uint8_t)(RULES_HDR0 + slot),
+			                                  .caseless = r->caseless,
+			                                  .regex = cfg_rule_text(cfg, r->hre[k])};
+			defs[i].nb_conds++;
+		}
+	}
+	sr->nb_hdr = nh < RULES_HEADERS ? nh : RULES_HEADERS;
+	for (unsigned h = 0; h < sr->nb_hdr; h++) {
+		snprintf(sr->hdr[h], sizeof(sr->hdr[h]), "%s", names[h]);
+		sr->hdr_len[h] = (uint8_t)strlen(sr->hdr[h]);
 	}
 	sr->rs = rules_compile(defs, cfg->nb_rules, err, errlen);
 	free(defs);

@@ -2460,3 +2460,65 @@ Test(cfg, rules_load)
 	cfg_free(next);
 	cfg_free(cfg);
 }
+
+/* match.headers: named headers, read, written back, compared, refused. */
+Test(cfg, rules_headers)
+{
+	char err[ERR_LEN];
+	struct sph_cfg *cfg = NULL, *back;
+	const struct cfg_rule *r;
+	const char *names[RULES_HEADERS];
+
+	cr_assert_eq(
+	        load_text(KEY GROUP RVIP RULES(
+	                          "{ name = \"h\"; match = { method = \"^INVITE$\"; headers = ( "
+	                          "{ name = \"X-Scan\"; value = \"^yes\"; }, { name = "
+	                          "\"Subject\"; value = \"\\\"q\"; } ); }; action = \"drop\"; },\n"
+	                          "{ name = \"h2\"; match = { headers = ( { name = \"x-scan\"; "
+	                          "value = \"no\"; } ); }; action = \"tag\"; }"),
+	                  &cfg, err),
+	        0, "%s", err);
+	r = &cfg->rules[0];
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hname[0]), "X-Scan");
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hre[0]), "^yes");
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hname[1]), "Subject");
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hre[1]), "\"q");
+	/* One slot per name, whatever its case. */
+	cr_assert_eq(cfg_rule_header_names(cfg, names, RULES_HEADERS), 2u);
+	back = write_and_reload(cfg, "headers.conf");
+	cr_assert(cfg_equal(cfg, back));
+	cfg_free(back);
+	cfg_free(cfg);
+	rules_refused(
+	        KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X A\"; "
+	                             "value = \"x\"; } ); }; action = \"drop\"; }"),
+	        "match.headers name must be a header name");
+	rules_refused(
+	        KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                             "value = \"x\"; }, { name = \"x\"; value = \"y\"; } ); }; "
+	                             "action = \"drop\"; }"),
+	        "header \"x\" is named twice");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                                   "value = \"\"; } ); }; action = \"drop\"; }"),
+	              "match.headers value must be 1..1024 bytes");
+	rules_refused(
+	        KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"A\"; "
+	                             "value = \"x\"; }, { name = \"B\"; value = \"x\"; }, { "
+	                             "name = \"C\"; value = \"x\"; } ); }; action = \"drop\"; }"),
+	        "match.headers has 3 headers: at most 2");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                                   "value = \"(x\"; } ); }; action = \"drop\"; }"),
+	              "rule \"a\": condition 1 (header0): Missing close parenthesis");
+	rules_refused(
+	        KEY GROUP RVIP RULES(
+	                "{ name = \"a\"; match = { headers = ( { name = \"A\"; value = \"x\"; "
+	                "}, { name = \"B\"; value = \"x\"; } ); }; action = \"drop\"; },\n"
+	                "{ name = \"b\"; match = { headers = ( { name = \"C\"; value = \"x\"; "
+	                "}, { name = \"D\"; value = \"x\"; } ); }; action = \"drop\"; },\n"
+	                "{ name = \"c\"; match = { headers = ( { name = \"E\"; value = \"x\"; "
+	                "} ); }; action = \"drop\"; }"),
+	        "rules: 5 different header names in match.headers: at most 4");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                                   "} ); }; action = \"drop\"; }"),
+	              "match.headers holds groups { name");
+}

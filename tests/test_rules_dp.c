@@ -370,3 +370,41 @@ Test(rules_dp, sets_shared_and_counters_carried)
 	             0x21u);
 	cfg_free(c);
 }
+
+/* A rule on a named header: the first header of that name, in either case, its value
+ * without white space; absent, the rule does not match. */
+Test(rules_dp, named_headers)
+{
+	char err[256], b[1024];
+	struct sph_cfg *c = load(CONF_HEAD "rules = (\n"
+	                                   " { name = \"hdr\"; match = { method = \"^INVITE$\";"
+	                                   " headers = ( { name = \"X-Scanner\"; value ="
+	                                   " \"^yes$\"; } ); }; action = \"drop\"; } );\n");
+	struct snap *s = snap_build_trans(&E.dp, c, NULL, E.dp.snap, err, sizeof(err));
+	struct stats_worker *st = E.dp.workers[0]->st;
+	uint64_t drop0 = st->rule_drop;
+	static const char *const extra[] = {
+	        "x-scanner:  yes  \r\n",               /* dropped: any case, trimmed */
+	        "X-Scanner: no\r\nX-Scanner: yes\r\n", /* the first one decides: forwarded */
+	        "X-Scanners: yes\r\n",                 /* another name: forwarded */
+	        "",                                    /* none: forwarded */
+	        "Subject: x\r\nX-Scanner\t: yes\r\n",  /* white space before the colon */
+	};
+	static const unsigned want[] = {0, 0x21, 0x21, 0x21, 0};
+
+	cr_assert_not_null(s, "%s", err);
+	snap_publish(&E.dp, s);
+	for (unsigned k = 0; k < SPH_ARRAY_SIZE(extra); k++) {
+		snprintf(b, sizeof(b),
+		         "INVITE sip:bob@example.com SIP/2.0\r\n"
+		         "Via: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bK-h%u\r\n"
+		         "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>\r\n"
+		         "Call-ID: hdr-%u@example.com\r\nCSeq: 1 INVITE\r\n%s"
+		         "Content-Length: 0\r\n\r\n",
+		         k, k, extra[k]);
+		cr_assert_eq(send_one("192.0.2.99", "192.0.2.10", b), want[k], "case %u", k);
+	}
+	cr_assert_eq(st->rule_drop - drop0, 2u);
+	cr_assert_eq(matches("hdr"), 2u);
+	cfg_free(c);
+}

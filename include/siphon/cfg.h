@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "siphon/maglev.h"
 
@@ -180,6 +182,8 @@ enum cfg_limit_class {
 #define CFG_RULE_FIELDS      6u      /**< fields a rule may match on (RULES_NB_FIELDS) */
 #define CFG_RULE_REGEX_MAX   1024u   /**< bytes of one expression, without its NUL */
 #define CFG_RULE_SOURCES_MAX 16u     /**< source prefixes of one rule */
+#define CFG_RULE_HEADERS     2u      /**< named headers one rule may match on */
+#define CFG_RULE_HEADER_SETS 4u      /**< distinct header names of a list (RULES_HEADERS) */
 
 /** What a rule does to an initial request it matches. */
 enum cfg_rule_action {
@@ -200,6 +204,10 @@ enum cfg_rule_action {
 struct cfg_rule {
 	char name[CFG_NAME_MAX]; /**< unique among rules: its counters' label */
 	uint32_t re[CFG_RULE_FIELDS];
+	/** Named headers (match.headers): the offset + 1 in rule_text of each one's name and
+	 *  of its expression; 0: no header k. */
+	uint32_t hname[CFG_RULE_HEADERS];
+	uint32_t hre[CFG_RULE_HEADERS];
 	uint8_t caseless;    /**< 1: every expression of the rule ignores case */
 	uint8_t action;      /**< enum cfg_rule_action */
 	uint8_t limit_class; /**< CFG_RULE_LIMIT: enum cfg_limit_class */
@@ -502,6 +510,42 @@ cfg_rule_regex(const struct sph_cfg *cfg, const struct cfg_rule *r, unsigned f)
 	if (f >= CFG_RULE_FIELDS || r->re[f] == 0 || r->re[f] > cfg->rule_text_len)
 		return NULL;
 	return cfg->rule_text + r->re[f] - 1;
+}
+
+/** A text of the rule pool at offset + 1 off, or NULL (0, or outside the pool). */
+static inline const char *
+cfg_rule_text(const struct sph_cfg *cfg, uint32_t off)
+{
+	return off == 0 || off > cfg->rule_text_len ? NULL : cfg->rule_text + off - 1;
+}
+
+/**
+ * The header names cfg's rules match on, each once (letters of either case are one
+ * name), in the order rules first name them: the slot of a rule's header is its name's
+ * index here (RULES_HDR0 + index). Writes at most max names; @return how many there are
+ * (more than max: cfg_validate() refuses it).
+ */
+static inline unsigned
+cfg_rule_header_names(const struct sph_cfg *cfg, const char **names, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->nb_rules; i++)
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, cfg->rules[i].hname[k]);
+			unsigned j = 0;
+
+			if (h == NULL)
+				continue;
+			while (j < n && j < max && strcasecmp(names[j], h) != 0)
+				j++;
+			if (j < n && j < max)
+				continue;
+			if (n < max)
+				names[n] = h;
+			n++;
+		}
+	return n;
 }
 
 /**
