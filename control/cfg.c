@@ -8,9 +8,11 @@
  * back either a configuration that passed every check or NULL and one
  * "file:line: item: problem" message, never half of one, and leaks nothing on any path.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "siphon/cfg.h"
 #include "siphon/hep.h"
 #include "siphon/maglev.h"
+#include "siphon/rules.h"
 #include "siphon/sph.h"
 #include "cfg_int.h"
 #include "cfg_src.h"
@@ -76,6 +79,10 @@ struct cfg_ctx {
 	const config_setting_t *s_port_key, *s_addr_port;
 	struct cfg_src src; /* the text libconfig parsed, and where each of its lines is from */
 	const struct cfg_group **group_order; /* groups sorted by name, for VIPs naming one */
+	/* Rules: the top-level list, the pool their expressions go to, and what the rule being
+	 * read said besides its action, checked against it once the rule is read. */
+	const config_setting_t *s_rules, *s_rule_group, *s_rule_class;
+	size_t rule_text_cap;
 };
 
 /* Where setting s sits in the files: libconfig numbers the lines of the spliced text. */
@@ -1347,6 +1354,11 @@ static const struct cfg_key top_keys[] = {
          "list of [groups](#groups)", "— (required)", "at least 1", "sets of backends", NULL, 0},
         {"vips", p_defer, offsetof(struct cfg_ctx, s_vips), 0, 0, 0, "list of [VIPs](#vips)",
          "empty", "", "addresses and ports clients send to", NULL, 0},
+        {"rules", p_defer, offsetof(struct cfg_ctx, s_rules), 0, 0, 0, "list of [rules](#rules)",
+         "empty", "at most 100000",
+         "operator rules on initial requests, first match wins "
+         "([protection.md](protection.md#rules-hyperscan))",
+         NULL, 0},
         {"control", p_control, 0, 0, 0, 0, "group, see [control](#control)",
          "socket `/run/siphon/siphon.sock`, mode `\"0660\"`, group `\"root\"`", "",
          "the daemon's control socket", NULL, 0},
@@ -2616,6 +2628,465 @@ read_vips(struct cfg_ctx *x)
 	return rule_vips(&r);
 }
 
+/* ---- rules (docs/protection.md#rules-hyperscan) ---- */
+
+static const char *const rule_action_names[CFG_RULE_ACTIONS] = {
+        "drop", "reject-silently", "route", "limit", "tag", "mirror"};
+
+const char *
+cfg_rule_action_name(uint8_t action)
+{
+	return action < CFG_RULE_ACTIONS ? rule_action_names[action] : "unknown";
+}
+
+/* Append an expression to the pool; its offset + 1, or 0 when out of memory. */
+static uint32_t
+rule_text_push(struct cfg_ctx *x, const char *re)
+{
+	struct sph_cfg *cfg = x->cfg;
+	size_t n = strlen(re) + 1;
+
+	if (cfg->rule_text_len + n > x->rule_text_cap) {
+		size_t cap = x->rule_text_cap ? x->rule_text_cap : 4096;
+		char *t;
+
+		while (cap < cfg->rule_text_len + n)
+			cap *= 2;
+		t = realloc(cfg->rule_text, cap);
+		if (t == NULL)
+			return 0;
+		cfg->rule_text = t;
+		x->rule_text_cap = cap;
+	}
+	memcpy(cfg->rule_text + cfg->rule_text_len, re, n);
+	cfg->rule_text_len += n;
+	return (uint32_t)(cfg->rule_text_len - n + 1);
+}
+
+/* match = { FIELD = "regex"; ...; caseless = true; }: k->min is the field. */
+static int
+p_rule_re(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_rule *r = obj;
+	const char *re = "";
+	size_t n;
+
+	if (get_str(x, s, NULL, &re) < 0)
+		return -1;
+	n = strlen(re);
+	if (n == 0 || n > CFG_RULE_REGEX_MAX)
+		return fail(x, s, "match.%s must be 1..%u bytes of a regular expression, got %zu",
+		            k->name, CFG_RULE_REGEX_MAX, n);
+	if (x->cfg->rule_text_len + n + 1 > UINT32_MAX)
+		return fail(x, s, "more than 4 GB of expressions");
+	r->re[k->min] = rule_text_push(x, re);
+	return r->re[k->min] == 0 ? fail_nomem(x) : 0;
+}
+
+static int
+p_rule_caseless(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	(void)k;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(x, s, "caseless must be true or false, got %s", type_name(s));
+	((struct cfg_rule *)obj)->caseless = (uint8_t)config_setting_get_bool(s);
+	return 0;
+}
+
+/* A header name as RFC 3261 writes one: a token, 1..63 characters. */
+static int
+header_name_valid(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n >= CFG_NAME_MAX)
+		return 0;
+	for (; *h != '\0'; h++)
+		if (!(isalnum((unsigned char)*h) || strchr("-.!%*_+`'~", *h) != NULL))
+			return 0;
+	return 1;
+}
+
+/* match.headers = ( { name = "X-Foo"; value = "regex"; }, ... ): named headers. */
+static int
+p_rule_headers(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_rule *r = obj;
+	char q[CFG_QUOTE_MAX];
+	int n = config_setting_length(s);
+
+	(void)k;
+	if (get_list(x, s) < 0)
+		return -1;
+	if (n > (int)CFG_RULE_HEADERS)
+		return fail(x, s, "match.headers has %d headers: at most %u", n, CFG_RULE_HEADERS);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *nm, *v;
+		const char *name = "", *re = "";
+
+		if (!config_setting_is_group(e) || config_setting_length(e) != 2 ||
+		    (nm = config_setting_get_member(e, "name")) == NULL ||
+		    (v = config_setting_get_member(e, "value")) == NULL)
+			return fail(x, e,
+			            "match.headers holds groups { name = \"...\"; value = "
+			            "\"regex\"; }");
+		if (get_str(x, nm, "match.headers name", &name) < 0 ||
+		    get_str(x, v, "match.headers value", &re) < 0)
+			return -1;
+		if (!header_name_valid(name))
+			return fail(x, nm,
+			            "match.headers name must be a header name (a token of "
+			            "1..63 characters), got %s",
+			            quote(q, name));
+		for (int j = 0; j < i; j++)
+			if (strcasecmp(cfg_rule_text(x->cfg, r->hname[j]), name) == 0)
+				return fail(x, nm, "header %s is named twice", quote(q, name));
+		if (strlen(re) == 0 || strlen(re) > CFG_RULE_REGEX_MAX)
+			return fail(x, v,
+			            "match.headers value must be 1..%u bytes of a regular "
+			            "expression",
+			            CFG_RULE_REGEX_MAX);
+		if (x->cfg->rule_text_len + strlen(name) + strlen(re) + 2 > UINT32_MAX)
+			return fail(x, v, "more than 4 GB of expressions");
+		r->hname[i] = rule_text_push(x, name);
+		r->hre[i] = r->hname[i] != 0 ? rule_text_push(x, re) : 0;
+		if (r->hre[i] == 0)
+			return fail_nomem(x);
+	}
+	return 0;
+}
+
+static const struct cfg_key match_keys[] = {
+        {"method", p_rule_re, 0, 0, 0, 0, "string", "none", "a regular expression",
+         "the request method (`\"^(INVITE|REGISTER)$\"`)", NULL, 0},
+        {"request_uri", p_rule_re, 0, 1, 0, 0, "string", "none", "a regular expression",
+         "the Request-URI", NULL, 0},
+        {"from", p_rule_re, 0, 2, 0, 0, "string", "none", "a regular expression",
+         "the From value (display name, URI, parameters)", NULL, 0},
+        {"to", p_rule_re, 0, 3, 0, 0, "string", "none", "a regular expression", "the To value",
+         NULL, 0},
+        {"user_agent", p_rule_re, 0, 4, 0, 0, "string", "none", "a regular expression",
+         "User-Agent, or Server when there is none", NULL, 0},
+        {"contact", p_rule_re, 0, 5, 0, 0, "string", "none", "a regular expression",
+         "the first Contact value", NULL, 0},
+        {"headers", p_rule_headers, 0, 0, 0, 0, "list of groups", "none",
+         "up to 2 `{ name = \"X-Header\"; value = \"regex\"; }`; at most 4 names in a list",
+         "the first header of each name (either case), its value without the name", NULL, 0},
+        {"caseless", p_rule_caseless, 0, 0, 0, 0, "boolean", "`false`", "",
+         "letters of every expression of the rule match either case", NULL, 0},
+};
+
+static int
+p_rule_match(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_rule *r = obj;
+	unsigned n = 0;
+
+	(void)k;
+	if (!config_setting_is_group(s))
+		return fail(x, s, "match must be a group { user_agent = \"...\"; ... }, got %s",
+		            type_name(s));
+	if (walk(x, s, match_keys, SPH_ARRAY_SIZE(match_keys), r) < 0)
+		return -1;
+	for (unsigned f = 0; f < CFG_RULE_FIELDS; f++)
+		n += r->re[f] != 0;
+	for (unsigned k = 0; k < CFG_RULE_HEADERS; k++)
+		n += r->hname[k] != 0;
+	if (n == 0)
+		return fail(x, s,
+		            "match names no field (method, request_uri, from, to, user_agent, "
+		            "contact, headers)");
+	return 0;
+}
+
+static int
+p_rule_source(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_rule *r = obj;
+	char q[CFG_QUOTE_MAX];
+	int n = config_setting_length(s);
+
+	(void)k;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY)
+		return fail(x, s, "source must be an array [ \"address/length\", ... ], got %s",
+		            type_name(s));
+	if (n > (int)CFG_RULE_SOURCES_MAX)
+		return fail(x, s, "source has %d prefixes: at most %u", n, CFG_RULE_SOURCES_MAX);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *t = "";
+		int rc;
+
+		if (get_str(x, e, "source", &t) < 0)
+			return -1;
+		rc = cfg_acl_prefix_parse(t, &r->sources[r->nb_sources]);
+		if (rc == -2)
+			return fail(x, e, "source %s: prefix length must be 0..%u", quote(q, t),
+			            strchr(t, ':') ? 128u : 32u);
+		if (rc < 0)
+			return fail(x, e,
+			            "source must hold \"address/length\" or addresses, got %s",
+			            quote(q, t));
+		r->nb_sources++;
+	}
+	return 0;
+}
+
+static int
+p_rule_vip(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	struct cfg_rule *r = obj;
+	char q[CFG_QUOTE_MAX];
+	const char *t = "";
+	uint16_t port;
+
+	(void)k;
+	if (get_str(x, s, NULL, &t) < 0)
+		return -1;
+	if (cfg_addr_parse(t, &r->vip, &port) != 0 || port != 0)
+		return fail(x, s, "vip must be a VIP's address (no port), got %s", quote(q, t));
+	for (unsigned v = 0; v < x->cfg->nb_vips; v++)
+		if (cfg_addr_equal(&x->cfg->vips[v].addr, &r->vip)) {
+			r->has_vip = 1;
+			return 0;
+		}
+	return fail(x, s, "vip %s is no VIP's address", quote(q, t));
+}
+
+static int
+p_rule_action(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *t = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &t) < 0)
+		return -1;
+	for (uint8_t a = 0; a < CFG_RULE_ACTIONS; a++)
+		if (strcmp(t, rule_action_names[a]) == 0) {
+			((struct cfg_rule *)obj)->action = a;
+			return 0;
+		}
+	return fail(x, s,
+	            "action must be \"drop\", \"reject-silently\", \"route\", \"limit\", \"tag\" "
+	            "or \"mirror\", got %s",
+	            quote(q, t));
+}
+
+static int
+p_rule_group(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	const struct cfg_group *g;
+	char q[CFG_QUOTE_MAX];
+	const char *t = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &t) < 0)
+		return -1;
+	g = cfg_group_find(x->cfg, t);
+	if (g == NULL)
+		return fail(x, s, "group %s is not defined", quote(q, t));
+	((struct cfg_rule *)obj)->group = (unsigned)(g - x->cfg->groups);
+	x->s_rule_group = s;
+	return 0;
+}
+
+static int
+p_rule_class(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *t = "";
+
+	(void)k;
+	if (get_str(x, s, NULL, &t) < 0)
+		return -1;
+	for (uint8_t c = 0; c < CFG_LIMIT_CLASSES; c++)
+		if (strcmp(t, cfg_limit_class_name(c)) == 0) {
+			((struct cfg_rule *)obj)->limit_class = c;
+			x->s_rule_class = s;
+			return 0;
+		}
+	return fail(x, s,
+	            "class must be \"invite\", \"register\", \"options\" or \"other\", got %s",
+	            quote(q, t));
+}
+
+static const struct cfg_key rule_keys[] = {
+        {"name", p_done, 0, 0, 0, 0, "string", NULL, "a [name](#names), unique among rules",
+         "what show rules and the metrics call it", NULL, 1},
+        {"match", p_rule_match, 0, 0, 0, 0, "group, see [match](#match)", NULL,
+         "at least one field", "the expressions a request must all meet", NULL, 1},
+        {"action", p_rule_action, 0, 0, 0, 0, "string", NULL,
+         "`\"drop\"`, `\"reject-silently\"`, `\"route\"`, `\"limit\"`, `\"tag\"`, `\"mirror\"`",
+         "what is done to a request it matches", NULL, 1},
+        {"source", p_rule_source, 0, 0, 0, 0, "array of strings", "every source",
+         "up to 16 `\"address/length\"` or addresses", "the sources it applies to", NULL, 0},
+        {"vip", p_rule_vip, 0, 0, 0, 0, "string", "every VIP", "a VIP's address",
+         "the VIP it applies to", NULL, 0},
+        {"group", p_rule_group, 0, 0, 0, 0, "string", "—", "a group's name",
+         "`route`: the group whose table dispatches the request", NULL, 0},
+        {"class", p_rule_class, 0, 0, 0, 0, "string", "—",
+         "`\"invite\"`, `\"register\"`, `\"options\"`, `\"other\"`",
+         "`limit`: the VIP's rate limit the request is charged to, instead of its method's", NULL,
+         0},
+};
+
+static int
+read_rule(struct cfg_ctx *x, const config_setting_t *g, struct cfg_rule *r, unsigned idx)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *name = "";
+
+	set_item(x, "rule %u", idx + 1);
+	if (!config_setting_is_group(g))
+		return fail(x, g,
+		            "must be a group { name = ...; match = { ... }; action = ...; }, "
+		            "got %s",
+		            type_name(g));
+	if (require(x, g, "name") < 0 ||
+	    get_str(x, config_setting_get_member(g, "name"), NULL, &name) < 0)
+		return -1;
+	if (!cfg_name_valid(name))
+		return fail(x, config_setting_get_member(g, "name"),
+		            "name must be 1..63 characters of A-Z a-z 0-9 . _ -, got %s",
+		            quote(q, name));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	set_item(x, "rule \"%s\"", r->name);
+	r->line = src_line(x, g);
+	r->file = cfg_src_file(&x->src, config_setting_source_line(g));
+	x->s_rule_group = x->s_rule_class = NULL;
+	if (walk(x, g, rule_keys, SPH_ARRAY_SIZE(rule_keys), r) < 0 ||
+	    keys_require(x, g, rule_keys, SPH_ARRAY_SIZE(rule_keys)) < 0)
+		return -1;
+	if ((r->action == CFG_RULE_ROUTE) != (x->s_rule_group != NULL))
+		return fail(x, x->s_rule_group != NULL ? x->s_rule_group : g,
+		            r->action == CFG_RULE_ROUTE ? "action \"route\" needs a group"
+		                                        : "group is for action \"route\" only");
+	if ((r->action == CFG_RULE_LIMIT) != (x->s_rule_class != NULL))
+		return fail(x, x->s_rule_class != NULL ? x->s_rule_class : g,
+		            r->action == CFG_RULE_LIMIT ? "action \"limit\" needs a class"
+		                                        : "class is for action \"limit\" only");
+	return 0;
+}
+
+static int
+read_rules(struct cfg_ctx *x)
+{
+	struct sph_cfg *cfg = x->cfg;
+	const config_setting_t *l = x->s_rules;
+	unsigned n = l ? (unsigned)config_setting_length(l) : 0;
+
+	if (n == 0)
+		return 0;
+	if (n > CFG_RULES_MAX)
+		return fail(x, l, "%u rules: at most %u", n, CFG_RULES_MAX);
+	cfg->rules = calloc(n, sizeof(*cfg->rules));
+	if (cfg->rules == NULL)
+		return fail_nomem(x);
+	cfg->nb_rules = n;
+	for (unsigned i = 0; i < n; i++)
+		if (read_rule(x, config_setting_get_elem(l, i), &cfg->rules[i], i) < 0)
+			return -1;
+	x->item[0] = '\0';
+	return 0;
+}
+
+/* The rules as rules_compile() takes them: conds[] holds every rule's conditions. */
+static int
+rules_defs(const struct sph_cfg *cfg, struct rules_def **defs, struct rules_cond **conds)
+{
+	const char *names[RULES_HEADERS];
+	unsigned nc = 0, nh = cfg_rule_header_names(cfg, names, RULES_HEADERS);
+
+	*defs = calloc(cfg->nb_rules + 1, sizeof(**defs));
+	*conds = calloc((size_t)cfg->nb_rules * (CFG_RULE_FIELDS + CFG_RULE_HEADERS) + 1,
+	                sizeof(**conds));
+	if (*defs == NULL || *conds == NULL) {
+		free(*defs);
+		free(*conds);
+		return -1;
+	}
+	for (unsigned i = 0; i < cfg->nb_rules; i++) {
+		const struct cfg_rule *r = &cfg->rules[i];
+
+		(*defs)[i].name = r->name;
+		(*defs)[i].conds = &(*conds)[nc];
+		for (unsigned f = 0; f < CFG_RULE_FIELDS; f++) {
+			const char *re = cfg_rule_regex(cfg, r, f);
+
+			if (re == NULL)
+				continue;
+			(*conds)[nc++] = (struct rules_cond){
+			        .field = (uint8_t)f, .caseless = r->caseless, .regex = re};
+			(*defs)[i].nb_conds++;
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, r->hname[k]);
+			unsigned slot = 0;
+
+			if (h == NULL)
+				continue;
+			while (slot < nh && strcasecmp(names[slot], h) != 0)
+				slot++;
+			(*conds)[nc++] =
+			        (struct rules_cond){.field = (uint8_t)(RULES_HDR0 + slot),
+			                            .caseless = r->caseless,
+			                            .regex = cfg_rule_text(cfg, r->hre[k])};
+			(*defs)[i].nb_conds++;
+		}
+	}
+	return 0;
+}
+
+static struct rules *
+cfg_rules_compile(const struct sph_cfg *cfg, char *err, size_t errlen)
+{
+	struct rules_def *defs;
+	struct rules_cond *conds;
+	struct rules *rs;
+	char why[512];
+	int bad = -1;
+
+	if (rules_defs(cfg, &defs, &conds) != 0) {
+		snprintf(err, errlen, "out of memory compiling the rules");
+		return NULL;
+	}
+	why[0] = '\0';
+	rs = rules_compile(defs, cfg->nb_rules, why, sizeof(why));
+	if (rs == NULL) {
+		/* Name the place of the rule the message names. */
+		for (unsigned i = 0; i < cfg->nb_rules && bad < 0; i++) {
+			char q[CFG_NAME_MAX + 10];
+
+			snprintf(q, sizeof(q), "rule \"%s\"", cfg->rules[i].name);
+			if (strncmp(why, q, strlen(q)) == 0 &&
+			    (why[strlen(q)] == ':' || why[strlen(q)] == '\0'))
+				bad = (int)i;
+		}
+		if (bad >= 0 && cfg->rules[bad].line != 0)
+			snprintf(err, errlen, "%s:%u: %s", cfg_where(cfg, cfg->rules[bad].file),
+			         cfg->rules[bad].line, why);
+		else
+			snprintf(err, errlen, "%s", why[0] ? why : "rules: cannot compile");
+	}
+	free(defs);
+	free(conds);
+	return rs;
+}
+
+int
+cfg_rules_check(const struct sph_cfg *cfg, char *err, size_t errlen)
+{
+	struct rules *rs;
+
+	if (cfg->nb_rules == 0)
+		return 0;
+	rs = cfg_rules_compile(cfg, err, errlen);
+	rules_free(rs);
+	return rs != NULL ? 0 : -1;
+}
+
 /* ---- cfg_load ---- */
 
 static int
@@ -2646,7 +3117,7 @@ load(struct cfg_ctx *x, config_t *c)
 		            "`openssl rand -hex 32`");
 	if (x->s_groups == NULL)
 		return fail(x, NULL, "groups is required: at least one group of backends");
-	if (read_ports(x) < 0 || read_groups(x) < 0 || read_vips(x) < 0)
+	if (read_ports(x) < 0 || read_groups(x) < 0 || read_vips(x) < 0 || read_rules(x) < 0)
 		return -1;
 	return 0;
 }
@@ -2720,6 +3191,108 @@ cfg_load(const char *path, struct sph_cfg **out, char *err, size_t errlen)
 	 * runs too, so a rule added only there still holds for files. */
 	if (rc == 0)
 		rc = cfg_validate(x.cfg, x.err, x.errlen);
+	if (rc == 0)
+		rc = cfg_rules_check(x.cfg, x.err, x.errlen);
+	if (rc < 0) {
+		cfg_free(x.cfg);
+		return -1;
+	}
+	*out = x.cfg;
+	return 0;
+}
+
+/* ---- cfg_rules_load ---- */
+
+static const struct cfg_key rules_file_keys[] = {
+        {"rules", p_defer, offsetof(struct cfg_ctx, s_rules), 0, 0, 0, "", "", "", "", NULL, 1},
+};
+
+/* Give the rules read from x->src's files their place after the files cfg had. */
+static int
+rules_files_take(struct sph_cfg *cfg, const struct cfg_src *src)
+{
+	unsigned base = cfg->nb_files;
+	char **f;
+
+	if (src->nb_files == 0)
+		return 0;
+	f = realloc(cfg->files, (base + src->nb_files) * sizeof(*f));
+	if (f == NULL)
+		return -1;
+	cfg->files = f;
+	for (size_t i = 0; i < src->nb_files; i++) {
+		f[base + i] = strdup(src->files[i]);
+		if (f[base + i] == NULL)
+			return -1;
+		cfg->nb_files = base + (unsigned)i + 1;
+	}
+	for (unsigned i = 0; i < cfg->nb_rules; i++)
+		cfg->rules[i].file += base;
+	return 0;
+}
+
+int
+cfg_rules_load(const struct sph_cfg *base, const char *path, struct sph_cfg **out, char *err,
+               size_t errlen)
+{
+	struct cfg_ctx x = {.path = path, .dir = ".", .err = err, .errlen = err ? errlen : 0};
+	const config_setting_t *root;
+	char *p, *dir;
+	config_t c;
+	int rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (x.errlen > 0)
+		err[0] = '\0';
+	if (base == NULL || path == NULL || out == NULL) {
+		x.path = "(null)";
+		return fail_at(&x, "cfg_rules_load", 0, "no configuration, path or result pointer");
+	}
+	x.cfg = cfg_dup(base);
+	p = strdup(path);
+	dir = p != NULL ? strdup(dirname(p)) : NULL;
+	free(p);
+	if (x.cfg == NULL || dir == NULL) {
+		cfg_free(x.cfg);
+		free(dir);
+		return fail_nomem(&x);
+	}
+	free(x.cfg->rules);
+	free(x.cfg->rule_text);
+	x.cfg->rules = NULL;
+	x.cfg->rule_text = NULL;
+	x.cfg->nb_rules = 0;
+	x.cfg->rule_text_len = 0;
+	x.dir = dir;
+	config_init(&c);
+	config_set_include_dir(&c, "/dev/null"); /* as load(): cfg_src did the @include */
+	if (cfg_src_read(&x.src, path, dir, x.err, x.errlen) < 0) {
+		rc = -1;
+	} else if (!config_read_string(&c, x.src.text)) {
+		const char *file;
+		unsigned line;
+
+		cfg_src_where(&x.src, (unsigned)config_error_line(&c), &file, &line);
+		rc = fail_at(&x, file != NULL ? file : path, line, "%s",
+		             config_error_text(&c) ? config_error_text(&c) : "syntax error");
+	} else {
+		root = config_root_setting(&c);
+		rc = walk(&x, root, rules_file_keys, SPH_ARRAY_SIZE(rules_file_keys), x.cfg);
+		if (rc == 0 && x.s_rules == NULL)
+			rc = fail(&x, NULL, "rules is required: rules = ( { name = ...; ... } );");
+		if (rc == 0)
+			rc = read_rules(&x);
+		if (rc == 0 && rules_files_take(x.cfg, &x.src) != 0)
+			rc = fail_nomem(&x);
+	}
+	config_destroy(&c);
+	cfg_src_free(&x.src);
+	free(dir);
+	if (rc == 0)
+		rc = cfg_validate(x.cfg, x.err, x.errlen);
+	if (rc == 0)
+		rc = cfg_rules_check(x.cfg, x.err, x.errlen);
 	if (rc < 0) {
 		cfg_free(x.cfg);
 		return -1;
@@ -2752,6 +3325,8 @@ keys_ok(const struct cfg_key *keys, size_t n, const void *obj)
 			return 0;
 	return 1;
 }
+
+static int rules_valid(const struct sph_cfg *cfg);
 
 /* What cfg_load() would refuse before even comparing values: checked up front so a
  * failed write leaves nothing behind. */
@@ -2808,7 +3383,70 @@ writable(const struct sph_cfg *cfg)
 		    acl_check(v, msg, sizeof(msg)) != 0)
 			return 0;
 	}
-	return 1;
+	return rules_valid(cfg);
+}
+
+/* s as a libconfig string: quote and backslash escaped, anything unprintable as \xNN. */
+static void
+write_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void
+write_rules(const struct sph_cfg *cfg, FILE *f)
+{
+	char a[CFG_PREFIX_STRLEN];
+
+	if (cfg->nb_rules == 0)
+		return;
+	fprintf(f, "\nrules = (\n");
+	for (unsigned i = 0; i < cfg->nb_rules; i++) {
+		const struct cfg_rule *r = &cfg->rules[i];
+
+		fprintf(f, "\t{ name = \"%s\";\n\t  match = {", r->name);
+		for (unsigned k = 0; k < CFG_RULE_FIELDS; k++) {
+			const char *re = cfg_rule_regex(cfg, r, k);
+
+			if (re == NULL)
+				continue;
+			fprintf(f, " %s = ", match_keys[k].name);
+			write_quoted(f, re);
+			fputc(';', f);
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			if (r->hname[k] == 0)
+				continue;
+			fprintf(f, "%s{ name = \"%s\"; value = ", k ? ", " : " headers = ( ",
+			        cfg_rule_text(cfg, r->hname[k]));
+			write_quoted(f, cfg_rule_text(cfg, r->hre[k]));
+			fprintf(f, "; }%s",
+			        k + 1 < CFG_RULE_HEADERS && r->hname[k + 1] ? "" : " );");
+		}
+		fprintf(f, " caseless = %s; };\n\t  action = \"%s\";",
+		        r->caseless ? "true" : "false", cfg_rule_action_name(r->action));
+		if (r->action == CFG_RULE_ROUTE)
+			fprintf(f, " group = \"%s\";", cfg->groups[r->group].name);
+		if (r->action == CFG_RULE_LIMIT)
+			fprintf(f, " class = \"%s\";", cfg_limit_class_name(r->limit_class));
+		if (r->has_vip)
+			fprintf(f, " vip = \"%s\";", cfg_addr_format(&r->vip, 0, a, sizeof(a)));
+		for (unsigned j = 0; j < r->nb_sources; j++)
+			fprintf(f, "%s\"%s\"", j ? ", " : " source = [ ",
+			        cfg_prefix_format(&r->sources[j], a, sizeof(a)));
+		fprintf(f, "%s }%s\n", r->nb_sources ? " ];" : "",
+		        i + 1 < cfg->nb_rules ? "," : "");
+	}
+	fprintf(f, ");\n");
 }
 
 int
@@ -3011,6 +3649,7 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		}
 		fprintf(f, ");\n");
 	}
+	write_rules(cfg, f);
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
@@ -3252,6 +3891,135 @@ validate_mirror(struct val_ctx *v)
 	return 0;
 }
 
+/* rules = ( ... ): what the reader checks, on any configuration; the expressions' syntax
+ * is Hyperscan's to judge (cfg_rules_check()). A limit rule's class must have a rate at
+ * every VIP it applies to, or it would limit nothing. */
+static int
+validate_rules(struct val_ctx *v)
+{
+	const struct sph_cfg *cfg = v->cfg;
+	char item[CFG_NAME_MAX + 8], a[CFG_PREFIX_STRLEN];
+
+	if (cfg->nb_rules == 0)
+		return 0;
+	if (cfg->rules == NULL || cfg->nb_rules > CFG_RULES_MAX)
+		return vfail(v, NULL, 0, "rules: at most %u", CFG_RULES_MAX);
+	if (cfg->rule_text_len > 0 &&
+	    (cfg->rule_text == NULL || cfg->rule_text[cfg->rule_text_len - 1] != '\0'))
+		return vfail(v, NULL, 0, "rules: expression text not terminated (a bug)");
+	{
+		const char *names[RULES_HEADERS];
+		unsigned nh = cfg_rule_header_names(cfg, names, RULES_HEADERS);
+
+		if (nh > RULES_HEADERS)
+			return vfail(v, NULL, 0,
+			             "rules: %u different header names in match.headers: "
+			             "at most %u",
+			             nh, RULES_HEADERS);
+	}
+	for (unsigned i = 0; i < cfg->nb_rules; i++) {
+		const struct cfg_rule *r = &cfg->rules[i];
+		unsigned n = 0;
+
+		snprintf(item, sizeof(item), "rule \"%.*s\"", (int)CFG_NAME_MAX - 1, r->name);
+		v->file = r->file;
+		if (memchr(r->name, '\0', sizeof(r->name)) == NULL || !cfg_name_valid(r->name))
+			return vfail(v, item, r->line,
+			             "name must be 1..63 characters of A-Z a-z 0-9 . _ -");
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(cfg->rules[j].name, r->name) == 0)
+				return vfail(v, item, r->line, "defined twice (first at rule %u)",
+				             j + 1);
+		for (unsigned f = 0; f < CFG_RULE_FIELDS; f++) {
+			const char *re;
+
+			if (r->re[f] == 0)
+				continue;
+			re = cfg_rule_regex(cfg, r, f);
+			if (re == NULL || (r->re[f] > 1 && cfg->rule_text[r->re[f] - 2] != '\0') ||
+			    re[0] == '\0' || strlen(re) > CFG_RULE_REGEX_MAX)
+				return vfail(v, item, r->line,
+				             "match.%s must be 1..%u bytes of a regular expression",
+				             match_keys[f].name, CFG_RULE_REGEX_MAX);
+			n++;
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, r->hname[k]);
+			const char *re = cfg_rule_text(cfg, r->hre[k]);
+
+			if (r->hname[k] == 0 && r->hre[k] == 0)
+				continue;
+			if (h == NULL || re == NULL || !header_name_valid(h) || re[0] == '\0' ||
+			    strlen(re) > CFG_RULE_REGEX_MAX ||
+			    (r->hname[k] > 1 && cfg->rule_text[r->hname[k] - 2] != '\0') ||
+			    (r->hre[k] > 1 && cfg->rule_text[r->hre[k] - 2] != '\0'))
+				return vfail(
+				        v, item, r->line,
+				        "match.headers %u must be a header name and 1..%u bytes "
+				        "of a regular expression",
+				        k + 1, CFG_RULE_REGEX_MAX);
+			for (unsigned j = 0; j < k; j++)
+				if (r->hname[j] != 0 &&
+				    strcasecmp(cfg_rule_text(cfg, r->hname[j]), h) == 0)
+					return vfail(v, item, r->line,
+					             "header \"%s\" is named twice", h);
+			n++;
+		}
+		if (n == 0)
+			return vfail(v, item, r->line, "match names no field");
+		if (r->caseless > 1 || r->action >= CFG_RULE_ACTIONS || r->has_vip > 1)
+			return vfail(v, item, r->line, "caseless, action or vip out of range");
+		if (r->action == CFG_RULE_ROUTE && r->group >= cfg->nb_groups)
+			return vfail(v, item, r->line, "group %u is not defined", r->group + 1);
+		if (r->action == CFG_RULE_LIMIT && r->limit_class >= CFG_LIMIT_CLASSES)
+			return vfail(v, item, r->line, "class out of range");
+		if (r->action == CFG_RULE_MIRROR && cfg->mirror.port == 0)
+			return vfail(
+			        v, item, r->line,
+			        "action \"mirror\" needs a mirror = { collector = ...; } block");
+		if (r->nb_sources > CFG_RULE_SOURCES_MAX)
+			return vfail(v, item, r->line, "source has %u prefixes: at most %u",
+			             r->nb_sources, CFG_RULE_SOURCES_MAX);
+		for (unsigned j = 0; j < r->nb_sources; j++) {
+			struct cfg_prefix m = r->sources[j];
+
+			if ((m.addr.family != 4 && m.addr.family != 6) ||
+			    m.len > (m.addr.family == 4 ? 32 : 128))
+				return vfail(v, item, r->line, "source %u is no prefix", j + 1);
+			acl_mask(&m);
+			if (memcmp(m.addr.a, r->sources[j].addr.a, 16) != 0)
+				return vfail(v, item, r->line, "source %s has host bits set",
+				             cfg_prefix_format(&r->sources[j], a, sizeof(a)));
+		}
+		if (r->has_vip) {
+			bool found = false;
+
+			for (unsigned k = 0; k < cfg->nb_vips && !found; k++)
+				found = cfg_addr_equal(&cfg->vips[k].addr, &r->vip);
+			if (!found)
+				return vfail(v, item, r->line, "vip %s is no VIP's address",
+				             cfg_addr_format(&r->vip, 0, a, sizeof(a)));
+		}
+		for (unsigned k = 0; r->action == CFG_RULE_LIMIT && k < cfg->nb_vips; k++)
+			if ((!r->has_vip || cfg_addr_equal(&cfg->vips[k].addr, &r->vip)) &&
+			    cfg->vips[k].limit_rate[r->limit_class] == 0)
+				return vfail(v, item, r->line,
+				             "action \"limit\" class \"%s\": vip %s has no rate_%s",
+				             cfg_limit_class_name(r->limit_class),
+				             cfg_addr_format(&cfg->vips[k].addr, 0, a, sizeof(a)),
+				             cfg_limit_class_name(r->limit_class));
+	}
+	return 0;
+}
+
+static int
+rules_valid(const struct sph_cfg *cfg)
+{
+	struct val_ctx v = {.cfg = cfg}; /* errlen 0: no message */
+
+	return validate_rules(&v) == 0;
+}
+
 /* edge = { ... }: what p_edge() checks of a file, on any configuration. */
 static int
 validate_edge(struct val_ctx *v)
@@ -3351,7 +4119,8 @@ cfg_validate(const struct sph_cfg *cfg, char *err, size_t errlen)
 		return -1;
 	if (validate_edge(&v) < 0 || validate_mirror(&v) < 0)
 		return -1;
-	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0)
+	if (validate_ports(&v) < 0 || validate_groups(&v) < 0 || validate_vips(&v) < 0 ||
+	    validate_rules(&v) < 0)
 		return -1;
 	return 0;
 }
@@ -3374,6 +4143,8 @@ static const struct {
         {"groups", group_keys, SPH_ARRAY_SIZE(group_keys)},
         {"backends", backend_keys, SPH_ARRAY_SIZE(backend_keys)},
         {"vips", vip_keys, SPH_ARRAY_SIZE(vip_keys)},
+        {"rules", rule_keys, SPH_ARRAY_SIZE(rule_keys)},
+        {"match", match_keys, SPH_ARRAY_SIZE(match_keys)},
 };
 
 /* One cell of a Markdown table row; an empty cell stays "| |". */

@@ -24,6 +24,8 @@ cfg_free(struct sph_cfg *cfg)
 	free(cfg->groups);
 	free(cfg->vips);
 	free(cfg->ports);
+	free(cfg->rules);
+	free(cfg->rule_text);
 	if (cfg->hash_key != NULL) {
 		/* The key is a secret: do not leave it in freed heap memory. */
 		memset(cfg->hash_key, 0, cfg->hash_key_len);
@@ -40,6 +42,46 @@ static int
 gw_equal(const struct cfg_addr *a, const struct cfg_addr *b)
 {
 	return a->family == b->family && (a->family == 0 || memcmp(a->a, b->a, 16) == 0);
+}
+
+/* Rule lists compare by value: the expressions' text, not where the pool keeps it. */
+static int
+cfg_rules_equal(const struct sph_cfg *a, const struct sph_cfg *b)
+{
+	if (a->nb_rules != b->nb_rules)
+		return 0;
+	for (unsigned i = 0; i < a->nb_rules; i++) {
+		const struct cfg_rule *x = &a->rules[i], *y = &b->rules[i];
+
+		if (strcmp(x->name, y->name) != 0 || x->caseless != y->caseless ||
+		    x->action != y->action || x->has_vip != y->has_vip ||
+		    (x->has_vip && !cfg_addr_equal(&x->vip, &y->vip)) ||
+		    (x->action == CFG_RULE_ROUTE && x->group != y->group) ||
+		    (x->action == CFG_RULE_LIMIT && x->limit_class != y->limit_class) ||
+		    x->nb_sources != y->nb_sources)
+			return 0;
+		for (unsigned f = 0; f < CFG_RULE_FIELDS; f++) {
+			const char *p = cfg_rule_regex(a, x, f), *q = cfg_rule_regex(b, y, f);
+
+			if ((p == NULL) != (q == NULL) || (p != NULL && strcmp(p, q) != 0))
+				return 0;
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *p = cfg_rule_text(a, x->hname[k]),
+			           *q = cfg_rule_text(b, y->hname[k]);
+			const char *pr = cfg_rule_text(a, x->hre[k]),
+			           *qr = cfg_rule_text(b, y->hre[k]);
+
+			if ((p == NULL) != (q == NULL) || (p != NULL && strcmp(p, q) != 0) ||
+			    (pr == NULL) != (qr == NULL) || (pr != NULL && strcmp(pr, qr) != 0))
+				return 0;
+		}
+		for (unsigned j = 0; j < x->nb_sources && j < CFG_RULE_SOURCES_MAX; j++)
+			if (!cfg_addr_equal(&x->sources[j].addr, &y->sources[j].addr) ||
+			    x->sources[j].len != y->sources[j].len)
+				return 0;
+	}
+	return 1;
 }
 
 int
@@ -114,6 +156,8 @@ cfg_equal(const struct sph_cfg *a, const struct sph_cfg *b)
 			    x->acl[j].tier != y->acl[j].tier)
 				return 0;
 	}
+	if (!cfg_rules_equal(a, b))
+		return 0;
 	for (unsigned i = 0; i < a->nb_ports; i++) {
 		const struct cfg_port *x = &a->ports[i], *y = &b->ports[i];
 
@@ -149,6 +193,10 @@ cfg_dup(const struct sph_cfg *cfg)
 	d->ports = NULL;
 	d->files = NULL;
 	d->nb_files = 0;
+	d->rules = NULL;
+	d->rule_text = NULL;
+	d->nb_rules = 0;
+	d->rule_text_len = 0;
 	d->nb_groups = d->nb_vips = d->nb_ports = 0; /* cfg_free() of a half copy is safe */
 	if (cfg->path != NULL && (d->path = strdup(cfg->path)) == NULL)
 		goto fail;
@@ -216,6 +264,20 @@ cfg_dup(const struct sph_cfg *cfg)
 				goto fail;
 			memcpy(d->vips[i].ports, v->ports, v->nb_ports * sizeof(*v->ports));
 		}
+	}
+	if (cfg->nb_rules > 0) {
+		d->rules = malloc(cfg->nb_rules * sizeof(*d->rules));
+		if (d->rules == NULL)
+			goto fail;
+		memcpy(d->rules, cfg->rules, cfg->nb_rules * sizeof(*d->rules));
+		d->nb_rules = cfg->nb_rules;
+	}
+	if (cfg->rule_text_len > 0) {
+		d->rule_text = malloc(cfg->rule_text_len);
+		if (d->rule_text == NULL)
+			goto fail;
+		memcpy(d->rule_text, cfg->rule_text, cfg->rule_text_len);
+		d->rule_text_len = cfg->rule_text_len;
 	}
 	return d;
 fail:

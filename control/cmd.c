@@ -1,9 +1,9 @@
 /*
  * cmd.c - the control socket's commands (cmd.h): show, backend add/remove/weight/state,
- * acl add/remove, reload, tls-reload, log-level, dispatch, shutdown. Each request is one line of
- * JSON and gets one line back. A command reads the running generation and, to change anything,
- * builds the next configuration and hands it to gen_apply(), which owns every rule of a change.
- * Main lcore; docs/control.md documents every command.
+ * acl add/remove, rules load/remove, reload, tls-reload, log-level, dispatch, shutdown. Each
+ * request is one line of JSON and gets one line back. A command reads the running generation
+ * and, to change anything, builds the next configuration and hands it to gen_apply(), which
+ * owns every rule of a change. Main lcore; docs/control.md documents every command.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +24,7 @@
 #include "siphon/limit.h"
 #include "siphon/maglev.h"
 #include "siphon/neigh.h"
+#include "siphon/rules.h"
 #include "siphon/snap.h"
 #include "siphon/stats.h"
 #include "announce.h"
@@ -883,6 +884,127 @@ cmd_tls_reload(struct cmd_req *r)
 	return 0;
 }
 
+/* ---- rules (docs/protection.md#rules-hyperscan) ---- */
+
+/* rules-load: file (an absolute path the daemon reads): the whole rule list replaced by
+ * the file's, compiled before anything changes; one generation. */
+static int
+cmd_rules_load(struct cmd_req *r)
+{
+	static const char *const keys[] = {"file", NULL};
+	struct sph_cfg *next = NULL;
+	const char *file;
+
+	if (req_keys(r, keys) != 0 || req_str(r, "file", true, &file) != 0)
+		return -1;
+	if (file[0] != '/')
+		return req_fail(r, "file must be an absolute path, got \"%.60s\"", file);
+	if (cfg_rules_load(gen_cfg(r->gen), file, &next, r->err, sizeof(r->err)) != 0)
+		return -1;
+	json_object_set_new(r->reply, "rules", json_integer((json_int_t)next->nb_rules));
+	return cmd_commit(r, next);
+}
+
+/* rules-remove: name. One generation; the other rules keep their counters. */
+static int
+cmd_rules_remove(struct cmd_req *r)
+{
+	static const char *const keys[] = {"name", NULL};
+	const struct sph_cfg *cfg = gen_cfg(r->gen);
+	struct sph_cfg *next;
+	const char *name;
+	unsigned i;
+
+	if (req_keys(r, keys) != 0 || req_str(r, "name", true, &name) != 0)
+		return -1;
+	for (i = 0; i < cfg->nb_rules && strcmp(cfg->rules[i].name, name) != 0; i++)
+		;
+	if (i == cfg->nb_rules)
+		return req_fail(r, "no rule is called \"%.63s\"", name);
+	next = cfg_dup(cfg);
+	if (next != NULL) {
+		memmove(&next->rules[i], &next->rules[i + 1],
+		        (next->nb_rules - i - 1) * sizeof(*next->rules));
+		next->nb_rules--;
+	}
+	return cmd_commit(r, next);
+}
+
+/* show-rules: per rule its definition and counters (matches summed over workers, carried
+ * across rule changes by name; the last match's time), the drops by rule action and the
+ * compiled set's memory. */
+static int
+cmd_show_rules(struct cmd_req *r)
+{
+	static const char *const keys[] = {NULL};
+	const struct sph_cfg *cfg = gen_cfg(r->gen);
+	const struct snap *s = dp_snap(gen_dp(r->gen));
+	unsigned n = snap_rules_count(s);
+	struct stats_counters t;
+	size_t db, scratch;
+	json_t *a;
+
+	if (req_keys(r, keys) != 0)
+		return -1;
+	a = json_array();
+	for (unsigned i = 0; i < cfg->nb_rules; i++) {
+		const struct cfg_rule *cr = &cfg->rules[i];
+		struct snap_rule_stats st = {0};
+		json_t *m = json_object(), *src = json_array(), *o;
+		char b[CFG_PREFIX_STRLEN];
+
+		/* The snapshot is built from the running list, rule for rule. */
+		if (i < n)
+			snap_rule_stats(s, i, &st);
+		for (unsigned f = 0; f < CFG_RULE_FIELDS; f++) {
+			const char *re = cfg_rule_regex(cfg, cr, f);
+
+			if (re != NULL)
+				json_object_set_new(m, rules_field_name((enum rules_field)f),
+				                    json_string(re));
+		}
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++)
+			if (cr->hname[k] != 0) {
+				char key[CFG_NAME_MAX + 8];
+
+				snprintf(key, sizeof(key), "header %s",
+				         cfg_rule_text(cfg, cr->hname[k]));
+				json_object_set_new(m, key,
+				                    json_string(cfg_rule_text(cfg, cr->hre[k])));
+			}
+		for (unsigned k = 0; k < cr->nb_sources; k++)
+			json_array_append_new(
+			        src, json_string(cfg_prefix_format(&cr->sources[k], b, sizeof(b))));
+		o = json_pack("{s:s,s:s,s:o,s:b,s:o,s:I}", "name", cr->name, "action",
+		              cfg_rule_action_name(cr->action), "match", m, "caseless",
+		              cr->caseless, "source", src, "matches", (json_int_t)st.matches);
+		json_object_set_new(o, "last_match",
+		                    st.last_ns ? json_real((double)st.last_ns / 1e9) : json_null());
+		json_object_set_new(o, "vip",
+		                    cr->has_vip ? cmd_addr_json(&cr->vip, 0) : json_null());
+		if (cr->action == CFG_RULE_ROUTE && cr->group < cfg->nb_groups)
+			json_object_set_new(o, "group", json_string(cfg->groups[cr->group].name));
+		if (cr->action == CFG_RULE_LIMIT)
+			json_object_set_new(o, "class",
+			                    json_string(cfg_limit_class_name(cr->limit_class)));
+		json_array_append_new(a, o);
+	}
+	stats_read_total(gen_dp(r->gen), &t);
+	snap_rules_mem(s, &db, &scratch);
+	json_object_set_new(r->reply, "rules", a);
+	json_object_set_new(r->reply, "counters",
+	                    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "drop", (json_int_t)t.rule_drop,
+	                              "reject", (json_int_t)t.rule_reject, "route",
+	                              (json_int_t)t.rule_route, "tag", (json_int_t)t.rule_tag,
+	                              "mirror", (json_int_t)t.rule_mirror, "undecided",
+	                              (json_int_t)t.rule_undecided));
+	json_object_set_new(r->reply, "db_bytes", json_integer((json_int_t)db));
+	json_object_set_new(r->reply, "scratch_bytes", json_integer((json_int_t)scratch));
+	json_object_set_new(r->reply, "generation",
+	                    json_integer((json_int_t)gen_generation(r->gen)));
+	return 0;
+}
+
 static int
 cmd_reload(struct cmd_req *r)
 {
@@ -1205,6 +1327,10 @@ static const struct cmd_cmd cmd_cmds[] = {
          "allowlist tiers and rate limits [vip, max]: counts, prefixes, rates"},
         {"show-limited", cmd_show_limited,
          "the sources over a rate limit, most dropped first [max], drops by class"},
+        {"rules-load", cmd_rules_load,
+         "replace every operator rule by a file's rules = ( ... ): file (absolute)"},
+        {"rules-remove", cmd_rules_remove, "remove an operator rule: name"},
+        {"show-rules", cmd_show_rules, "operator rules: definition, matches, last match"},
         {"reload", cmd_reload, "read the configuration file again and apply it"},
         {"show-edge", cmd_show_edge, "the TLS/TCP edge's connections, counters and memory"},
         {"tls-reload", cmd_tls_reload,

@@ -798,6 +798,50 @@ metrics_render_edge(FILE *out, const struct edge_stats *s)
 	        s->conns_open != 0 ? s->mem_allocated / s->conns_open : 0);
 }
 
+/* ---- operator rules (docs/protection.md#rules-hyperscan) ---- */
+
+struct metrics_rule {
+	char name[CFG_NAME_MAX];
+	struct snap_rule_stats st;
+};
+
+/* siphon_rule_matches_total and siphon_rule_last_match_timestamp_seconds, per rule of
+ * the published snapshot: copied under dp_lock(), written after. */
+static void
+metrics_render_rules(FILE *out, struct dp *dp)
+{
+	struct metrics_rule *r = NULL;
+	unsigned n;
+
+	dp_lock(dp);
+	n = snap_rules_count(dp_snap(dp));
+	if (n > 0)
+		r = calloc(n, sizeof(*r));
+	for (unsigned i = 0; r != NULL && i < n; i++) {
+		snprintf(r[i].name, sizeof(r[i].name), "%s", snap_rule_name(dp_snap(dp), i));
+		snap_rule_stats(dp_snap(dp), i, &r[i].st);
+	}
+	dp_unlock(dp);
+	if (r == NULL)
+		return;
+	metrics_family(out, "siphon_rule_matches_total", "counter",
+	               "Initial requests an operator rule matched, all workers; carried across "
+	               "rule changes by rule name.");
+	for (unsigned i = 0; i < n; i++) {
+		fputs("siphon_rule_matches_total{", out);
+		metrics_label(out, "rule", r[i].name);
+		fprintf(out, "} %" PRIu64 "\n", r[i].st.matches);
+	}
+	metrics_family(out, "siphon_rule_last_match_timestamp_seconds", "gauge",
+	               "Unix time of the rule's latest match; 0: none yet.");
+	for (unsigned i = 0; i < n; i++) {
+		fputs("siphon_rule_last_match_timestamp_seconds{", out);
+		metrics_label(out, "rule", r[i].name);
+		fprintf(out, "} %.3f\n", (double)r[i].st.last_ns / 1e9);
+	}
+	free(r);
+}
+
 int
 metrics_render(struct dp *dp, FILE *out)
 {
@@ -816,6 +860,7 @@ metrics_render(struct dp *dp, FILE *out)
 	free(groups);
 	metrics_render_health(out, rows, n, &mh);
 	free(rows);
+	metrics_render_rules(out, dp);
 	metrics_family(out, "siphon_snapshot_generation", "gauge",
 	               "Configuration generation in force: 1 at start, +1 per applied change.");
 	fprintf(out, "siphon_snapshot_generation %" PRIu64 "\n", generation);

@@ -1,6 +1,6 @@
 /*
- * client.c - siphonctl's control socket commands: show, backend, reload, shutdown, log-level,
- * dispatch. Each sends one JSON request line to the daemon's socket
+ * client.c - siphonctl's control socket commands: show, backend, acl, rules, reload, shutdown,
+ * log-level, dispatch. Each sends one JSON request line to the daemon's socket
  * (docs/control.md), reads one reply line, and prints it as a table, or as JSON with
  * --json. Exit status: 0 done, 1 the daemon refused (its reason on stderr), 2 usage,
  * 3 the daemon cannot be reached (no socket, refused connection, no or garbled reply).
@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -510,6 +511,69 @@ print_limited(const json_t *r)
 	               jstr(o, "class"), jint(o, "drops"), jint(o, "passed"));
 }
 
+/* A time since 1970 in seconds as the UTC "2026-12-02T17:03:46Z"; "-" for null. */
+static const char *
+fmt_when(const json_t *t, char *buf, size_t len)
+{
+	time_t sec;
+	struct tm tm;
+
+	if (!json_is_number(t))
+		return "-";
+	sec = (time_t)json_number_value(t);
+	if (gmtime_r(&sec, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "-";
+	return buf;
+}
+
+static void
+print_rules(const json_t *r)
+{
+	const json_t *c = json_object_get(r, "counters"), *o, *v;
+	const char *k;
+	size_t i;
+	char when[32];
+
+	printf("%zu rules, generation %lld; dropped %lld, rejected %lld, routed %lld, tagged "
+	       "%lld, mirrored %lld, undecided %lld; database %lld bytes, scratch %lld bytes\n",
+	       json_array_size(json_object_get(r, "rules")), jint(r, "generation"), jint(c, "drop"),
+	       jint(c, "reject"), jint(c, "route"), jint(c, "tag"), jint(c, "mirror"),
+	       jint(c, "undecided"), jint(r, "db_bytes"), jint(r, "scratch_bytes"));
+	printf("%-32s %-16s %12s  %-20s %s\n", "NAME", "ACTION", "MATCHES", "LAST MATCH", "MATCH");
+	json_array_foreach(json_object_get(r, "rules"), i, o)
+	{
+		char act[CFG_NAME_MAX + 24];
+		bool first = true;
+
+		if (json_is_string(json_object_get(o, "group")))
+			snprintf(act, sizeof(act), "route:%s", jstr(o, "group"));
+		else if (json_is_string(json_object_get(o, "class")))
+			snprintf(act, sizeof(act), "limit:%s", jstr(o, "class"));
+		else
+			snprintf(act, sizeof(act), "%s", jstr(o, "action"));
+		printf("%-32s %-16s %12lld  %-20s", jstr(o, "name"), act, jint(o, "matches"),
+		       fmt_when(json_object_get(o, "last_match"), when, sizeof(when)));
+		json_object_foreach((json_t *)json_object_get(o, "match"), k, v)
+		{
+			printf("%s%s~/%s/%s", first ? " " : " && ", k, json_string_value(v),
+			       json_is_true(json_object_get(o, "caseless")) ? "i" : "");
+			first = false;
+		}
+		if (json_is_string(json_object_get(o, "vip")))
+			printf(" vip %s", jstr(o, "vip"));
+		if (json_array_size(json_object_get(o, "source")) > 0)
+			printf(" source %zu prefixes",
+			       json_array_size(json_object_get(o, "source")));
+		printf("\n");
+	}
+}
+
+static void
+print_rules_load(const json_t *r)
+{
+	printf("applied: generation %lld, %lld rules\n", jint(r, "generation"), jint(r, "rules"));
+}
+
 static void
 print_change(const json_t *r)
 {
@@ -639,7 +703,7 @@ void
 show_usage(FILE *out)
 {
 	fprintf(out, "usage: " CTL_PROG " [--socket PATH] [--json] show "
-	             "vips|groups|config|stats|announce|limited|edge|mirror\n"
+	             "vips|groups|config|stats|announce|limited|edge|mirror|rules\n"
 	             "       " CTL_PROG " [--socket PATH] [--json] show backends [GROUP]\n"
 	             "       " CTL_PROG " [--socket PATH] [--json] show acl [VIP]\n\n"
 	             "Show what the running daemon serves: VIPs, groups, backends (state, weight,\n"
@@ -648,7 +712,8 @@ show_usage(FILE *out)
 	             "key), the\nVIP announcement through BIRD (docs/bgp.md), each VIP's allowlist "
 	             "tiers and\nrate limits, or the sources over a limit, most dropped first\n"
 	             "(docs/protection.md), the TLS/TCP edge's connections, counters and\n"
-	             "memory (docs/edge.md), or the HEP mirror and its counters.\n\n" CLIENT_COMMON
+	             "memory (docs/edge.md), the HEP mirror and its counters, or the operator\n"
+	             "rules with their matches (docs/protection.md).\n\n" CLIENT_COMMON
 	             "exit status: 0 ok, 1 refused, 2 usage, 3 cannot reach the daemon\n");
 }
 
@@ -669,6 +734,7 @@ show_run(int argc, char **argv)
 	        {"limited", "show-limited", print_limited},
 	        {"edge", "show-edge", print_edge},
 	        {"mirror", "show-mirror", print_mirror},
+	        {"rules", "show-rules", print_rules},
 	};
 	struct client_args a;
 	json_t *req;
@@ -802,6 +868,55 @@ acl_run(int argc, char **argv)
 	                            strcmp(a.pos[0], "add") == 0 ? "acl-add" : "acl-remove", "vip",
 	                            a.pos[1], "tier", a.pos[2], "prefix", a.pos[3]),
 	                  print_change);
+}
+
+void
+rules_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: " CTL_PROG " [--socket PATH] [--json] rules load FILE\n"
+	        "       " CTL_PROG " [--socket PATH] [--json] rules remove NAME\n\n"
+	        "Change the running daemon's operator rules (docs/protection.md). load replaces\n"
+	        "the whole list by FILE's, a file of one rules = ( ... ); setting (the daemon\n"
+	        "reads it: give a path it can open), compiled before anything changes: a pattern\n"
+	        "Hyperscan refuses is refused with the rule's name and Hyperscan's message.\n"
+	        "remove drops one rule. Each change is one generation, hitless; rules whose\n"
+	        "names stay keep their counters. Changes last until the next reload or restart,\n"
+	        "which read the configuration's rules: @include FILE there to keep them.\n"
+	        "'" CTL_PROG " show rules' lists them.\n\n" CLIENT_COMMON
+	        "exit status: 0 applied, 1 refused, 2 usage, 3 cannot reach the daemon\n");
+}
+
+int
+rules_run(int argc, char **argv)
+{
+	struct client_args a;
+	char *path;
+	json_t *req;
+	int rc = client_parse(argc, argv, "", &a);
+
+	if (rc != 0)
+		return rc;
+	if (a.help) {
+		rules_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (a.nb_pos == 2 && strcmp(a.pos[0], "remove") == 0)
+		return client_run(json_pack("{s:s,s:s}", "cmd", "rules-remove", "name", a.pos[1]),
+		                  print_change);
+	if (a.nb_pos != 2 || strcmp(a.pos[0], "load") != 0) {
+		rules_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	/* The daemon reads the file from its own working directory: send it absolute. */
+	path = realpath(a.pos[1], NULL);
+	if (path == NULL) {
+		fprintf(stderr, CTL_PROG " rules load: %s: %s\n", a.pos[1], strerror(errno));
+		return CTL_EXIT_ERR;
+	}
+	req = json_pack("{s:s,s:s}", "cmd", "rules-load", "file", path);
+	free(path);
+	return client_run(req, print_rules_load);
 }
 
 static void

@@ -50,6 +50,8 @@ int backend_run(int argc, char **argv);
 void backend_usage(FILE *out);
 int acl_run(int argc, char **argv);
 void acl_usage(FILE *out);
+int rules_run(int argc, char **argv);
+void rules_usage(FILE *out);
 int reload_run(int argc, char **argv);
 void reload_usage(FILE *out);
 int tls_run(int argc, char **argv);

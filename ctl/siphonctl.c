@@ -24,6 +24,7 @@ static const struct ctl_cmd ctl_cmds[] = {
          show_run, show_usage},
         {"backend", "add or remove a backend, set its weight or state", backend_run, backend_usage},
         {"acl", "add or remove a prefix of a VIP's trusted or blocked tier", acl_run, acl_usage},
+        {"rules", "load a list of operator rules or remove one", rules_run, rules_usage},
         {"reload", "make the daemon reload its configuration file", reload_run, reload_usage},
         {"tls", "make the daemon's TLS edge reload its certificates", tls_run, tls_usage},
         {"shutdown", "withdraw the VIPs, drain, then stop the daemon", shutdown_run,

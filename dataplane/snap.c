@@ -18,6 +18,7 @@
 #include "siphon/snap.h"
 #include "siphon/sph.h"
 #include "acl.h"
+#include "rulecheck.h"
 #include "worker.h"
 
 static void __attribute__((format(printf, 3, 4)))
@@ -133,6 +134,17 @@ snap_group_modes(const struct sph_cfg *cfg, unsigned g)
 	for (unsigned v = 0; v < cfg->nb_vips; v++)
 		if (cfg->vips[v].group == g)
 			modes |= 1u << cfg->vips[v].mode;
+	/* A route rule sends a VIP's requests to g in that VIP's mode. */
+	for (unsigned i = 0; i < cfg->nb_rules; i++) {
+		const struct cfg_rule *r = &cfg->rules[i];
+
+		if (r->action != CFG_RULE_ROUTE || r->group != g)
+			continue;
+		for (unsigned v = 0; v < cfg->nb_vips; v++)
+			if (!r->has_vip || (cfg->vips[v].addr.family == r->vip.family &&
+			                    memcmp(cfg->vips[v].addr.a, r->vip.a, 16) == 0))
+				modes |= 1u << cfg->vips[v].mode;
+	}
 	return modes;
 }
 
@@ -333,6 +345,14 @@ snap_build_vips(struct snap *s, const struct sph_cfg *cfg, char *err, size_t err
 
 		s->vips[v].mode = cv->mode;
 		s->vips[v].group = (uint16_t)cv->group;
+		s->vips[v].limit_cls = SNAP_LIMIT_BY_METHOD;
+		s->vips[v].addr_id = (uint16_t)v;
+		for (unsigned u = 0; u < v; u++)
+			if (cfg->vips[u].addr.family == cv->addr.family &&
+			    memcmp(cfg->vips[u].addr.a, cv->addr.a, 16) == 0) {
+				s->vips[v].addr_id = (uint16_t)u;
+				break;
+			}
 		if (snap_build_policy(&s->vips[v], cfg, cv, err, errlen) != 0)
 			return -1;
 		for (unsigned k = 0; k < cv->nb_ports; k++) {
@@ -537,6 +557,10 @@ snap_build_trans(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots
 	for (unsigned g = 0; old != NULL && g < s->nb_groups; g++)
 		if (snap_build_prev(s, g, old) != 0)
 			goto nomem;
+	/* Compiled here, off the workers: unless old's set has the same expressions. */
+	if (snap_rules_build(s, cfg, old != NULL ? old : dp->snap, dp->nb_workers, err, errlen) !=
+	    0)
+		goto fail;
 	return s;
 nomem:
 	snap_err(err, errlen, "out of memory building the snapshot");
@@ -556,6 +580,7 @@ snap_free(struct snap *s)
 	}
 	for (uint32_t v = 0; s->vips != NULL && v < s->nb_vips; v++)
 		acl_free(&s->vips[v].acl);
+	snap_rules_free(s);
 	rte_free(s->slot_bi);
 	rte_free(s->groups);
 	rte_free(s->backends);
@@ -595,6 +620,7 @@ snap_publish(struct dp *dp, struct snap *next)
 	if (old != NULL) {
 		/* Every worker has passed a quiescent point after the swap: none holds old. */
 		rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+		snap_rules_carry(old, next); /* old's counters are final now */
 		snap_free(old);
 	}
 	pthread_mutex_unlock(&dp->ctl_lock);

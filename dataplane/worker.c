@@ -18,6 +18,7 @@
 #include "fwd.h"
 #include "hep.h"
 #include "limit.h"
+#include "rulecheck.h"
 #include "worker.h"
 
 #define ICMPV6 58
@@ -264,7 +265,8 @@ dp_limit(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, in
 	if (msg->kind != SIP_REQUEST || msg->to_tag.len != 0 || msg->method == SIP_METHOD_ACK ||
 	    msg->method == SIP_METHOD_CANCEL)
 		return NULL;
-	cls = msg->method == SIP_METHOD_INVITE     ? CFG_LIMIT_INVITE
+	cls = v->limit_cls != SNAP_LIMIT_BY_METHOD ? v->limit_cls /* a limit rule's class */
+	      : msg->method == SIP_METHOD_INVITE   ? CFG_LIMIT_INVITE
 	      : msg->method == SIP_METHOD_REGISTER ? CFG_LIMIT_REGISTER
 	      : msg->method == SIP_METHOD_OPTIONS  ? CFG_LIMIT_OPTIONS
 	                                           : CFG_LIMIT_OTHER;
@@ -364,7 +366,8 @@ dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
 		ck[1] = (uint8_t)c;
 		st->udp_checksum_filled++;
 	}
-	sv = sip_parse(d->data + 8, pi.payload_len, &msg);
+	sv = SPH_UNLIKELY(s->rules != NULL) ? sip_parse_rf(d->data + 8, pi.payload_len, &msg)
+	                                    : sip_parse(d->data + 8, pi.payload_len, &msg);
 	if (sv != SIP_OK) {
 		dp_frag_drop(d, &st->sip_drop[sv]);
 		return;
@@ -372,7 +375,14 @@ dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
 	if (SPH_UNLIKELY(msg.anomalies != 0))
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
+	/* Rules meet a fragmented initial request as an unfragmented one. */
 	uint64_t *limited;
+
+	if (SPH_UNLIKELY(s->rules != NULL) && msg.kind == SIP_REQUEST && msg.to_tag.len == 0 &&
+	    (limited = dp_rules(w, s, &v, tier, &pi, d->data + 8, &msg)) != NULL) {
+		dp_frag_drop(d, limited);
+		return;
+	}
 	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
 	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
 		dp_frag_drop(d, limited);
@@ -493,10 +503,12 @@ dp_worker_frag_poll(struct dp_worker *w)
 	}
 }
 
-/* Always inline: dp_worker_burst() calls it with hc a constant NULL while the mirror is
- * off, so that copy has no mirror test at all (constant folding, STYLE.md). */
-static inline __attribute__((always_inline)) void
-dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf *m)
+/* Always inline, called with constants: dp_worker_burst()'s common copy has hc NULL and
+ * rules false, so it holds neither the mirror's test nor any rules code (constant folding,
+ * STYLE.md). */
+static __rte_always_inline void
+dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf *m,
+       const bool rules)
 {
 	struct dp *dp = w->dp;
 	struct stats_worker *st = w->st;
@@ -570,8 +582,21 @@ dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struc
 	if (SPH_UNLIKELY(s->ports[port].udp_csum != CFG_CSUM_KEEP) &&
 	    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
 		goto drop;
-	/* SIP_OK implies a Call-ID: a message without one is SIP_NO_CALL_ID, never dispatched. */
-	sv = sip_parse(f + pi.payload_off, pi.payload_len, &msg);
+	/* SIP_OK implies a Call-ID: a message without one is SIP_NO_CALL_ID, never dispatched.
+	 * While operator rules exist: the scanner's build that keeps the fields they read,
+	 * then the rules on initial requests (no To tag: what an attacker sends). */
+	if (rules) {
+		struct dp_ruled r = dp_scan_rules(w, s, v, tier, &pi, f + pi.payload_off, &msg);
+
+		if (r.drop != NULL) {
+			(*r.drop)++;
+			goto drop;
+		}
+		v = r.v; /* a route or limit rule's copy of the VIP */
+		sv = SIP_OK;
+	} else {
+		sv = sip_parse(f + pi.payload_off, pi.payload_len, &msg);
+	}
 	if (sv != SIP_OK) {
 		st->sip_drop[sv]++;
 		goto drop;
@@ -646,9 +671,9 @@ dp_prefetch_frame(const struct rte_mbuf *m)
 		rte_prefetch0(p + off);
 }
 
-static inline __attribute__((always_inline)) void
+static __rte_always_inline void
 dp_burst(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struct rte_mbuf **pkts,
-         uint16_t n)
+         uint16_t n, const bool rules)
 {
 	uint16_t i;
 
@@ -659,17 +684,22 @@ dp_burst(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, str
 	for (i = 0; i < n; i++) {
 		if (i + DP_PREFETCH < n)
 			dp_prefetch_frame(pkts[i + DP_PREFETCH]);
-		dp_pkt(w, s, hc, pkts[i]);
+		dp_pkt(w, s, hc, pkts[i], rules);
 	}
 }
 
-/* The burst with the HEP mirror on: the same path, with the mirror's test. */
+/* The burst while the HEP mirror is on or operator rules exist: copies of the same loop with
+ * the mirror's test (hc may be NULL here) and with or without the rules. */
 static __attribute__((noinline)) void
-dp_burst_mirror(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc,
+dp_burst_policy(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc,
                 struct rte_mbuf **pkts, uint16_t n)
 {
-	dp_hep_burst(w, hc); /* the mirror's own TX budget, per burst */
-	dp_burst(w, s, hc, pkts, n);
+	if (hc != NULL)
+		dp_hep_burst(w, hc); /* the mirror's own TX budget, per burst */
+	if (s->rules != NULL)
+		dp_burst(w, s, hc, pkts, n, true);
+	else
+		dp_burst(w, s, hc, pkts, n, false);
 }
 
 void
@@ -678,11 +708,13 @@ dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	const struct snap *s = __atomic_load_n(&w->dp->snap, __ATOMIC_ACQUIRE);
 	const struct dp_hep *hc = __atomic_load_n(&w->dp->hep, __ATOMIC_ACQUIRE);
 
-	if (SPH_UNLIKELY(hc != NULL)) {
-		dp_burst_mirror(w, s, hc, pkts, n);
+	/* Decided once a burst, so that without mirror and rules the per-frame path is as it
+	 * was. */
+	if (SPH_UNLIKELY(hc != NULL || s->rules != NULL)) {
+		dp_burst_policy(w, s, hc, pkts, n);
 		return;
 	}
-	dp_burst(w, s, NULL, pkts, n);
+	dp_burst(w, s, NULL, pkts, n, false);
 }
 
 void

@@ -19,6 +19,7 @@
 #include <criterion/parameterized.h>
 
 #include "siphon/cfg.h"
+#include "siphon/rules.h"
 #include "siphon/sph.h"
 
 #define EXAMPLES SIPHON_SOURCE_ROOT "/examples/"
@@ -2271,4 +2272,256 @@ Test(cfg, vip_acl_and_limits)
 	                       &cfg, err),
 	             -1);
 	cr_assert_not_null(strstr(err, "rate_invite must be 0..1000000"), "%s", err);
+}
+
+/* ---- rules (docs/protection.md#rules-hyperscan) ---- */
+
+#define RVIP       VIP("{ address = \"192.0.2.10\"; group = \"core\"; rate_register = 5; }")
+#define RULES(...) "rules = (\n" __VA_ARGS__ "\n);\n"
+
+Test(cfg, rules_read_write_equal)
+{
+	char err[ERR_LEN];
+	struct sph_cfg *cfg = NULL, *back, *d;
+	const struct cfg_rule *r;
+	char t[CFG_PREFIX_STRLEN];
+
+	cr_assert_eq(
+	        load_text(KEY GROUP RVIP "mirror = { collector = \"192.0.2.99:9060\"; };\n" RULES(
+	                          "{ name = \"scanners\"; match = { user_agent = "
+	                          "\"^(friendly-scanner|"
+	                          "sipvicious)\"; caseless = true; }; action = \"drop\"; },\n"
+	                          "{ name = \"brute\"; match = { method = \"^REGISTER$\"; from = "
+	                          "\"\\\"q\\\\d\"; }; action = \"limit\"; class = \"register\";\n"
+	                          "  source = [ \"10.1.2.3/8\", \"2001:db8::1\" ]; vip = "
+	                          "\"192.0.2.10\"; },\n"
+	                          "{ name = \"intl\"; match = { request_uri = \"^sip:00\"; }; "
+	                          "action = "
+	                          "\"route\"; group = \"core\"; },\n"
+	                          "{ name = \"t\"; match = { contact = \"x\"; to = \"y\"; }; "
+	                          "action = "
+	                          "\"mirror\"; }"),
+	                  &cfg, err),
+	        0, "%s", err);
+	cr_assert_eq(cfg->nb_rules, 4u);
+	r = &cfg->rules[0];
+	cr_assert_str_eq(r->name, "scanners");
+	cr_assert_eq(r->action, CFG_RULE_DROP);
+	cr_assert_eq(r->caseless, 1);
+	cr_assert_str_eq(cfg_rule_regex(cfg, r, RULES_UA), "^(friendly-scanner|sipvicious)");
+	cr_assert_null(cfg_rule_regex(cfg, r, RULES_METHOD));
+	r = &cfg->rules[1];
+	cr_assert_eq(r->action, CFG_RULE_LIMIT);
+	cr_assert_eq(r->limit_class, CFG_LIMIT_REGISTER);
+	cr_assert_str_eq(cfg_rule_regex(cfg, r, RULES_FROM), "\"q\\d");
+	cr_assert_eq(r->nb_sources, 2u);
+	cr_assert_str_eq(cfg_prefix_format(&r->sources[0], t, sizeof(t)), "10.0.0.0/8");
+	cr_assert_str_eq(cfg_prefix_format(&r->sources[1], t, sizeof(t)), "2001:db8::1/128");
+	cr_assert_eq(r->has_vip, 1);
+	cr_assert_eq(cfg->rules[2].action, CFG_RULE_ROUTE);
+	cr_assert_eq(cfg->rules[2].group, 0u);
+	cr_assert_eq(cfg->rules[3].action, CFG_RULE_MIRROR);
+	cr_assert_str_eq(cfg_rule_action_name(CFG_RULE_REJECT), "reject-silently");
+	/* Written back, quotes and backslashes escaped, read back equal. */
+	back = write_and_reload(cfg, "rules.conf");
+	cr_assert(cfg_equal(cfg, back));
+	d = cfg_dup(cfg);
+	cr_assert(cfg_equal(cfg, d));
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), 0, "%s", err);
+	d->rules[3].action = CFG_RULE_TAG;
+	cr_assert(!cfg_equal(cfg, d));
+	/* Edited copies meet the reader's rules. */
+	d->rules[3] = d->rules[0];
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "rule \"scanners\": defined twice (first at rule 1)"), "%s",
+	                   err);
+	d->rules[3] = cfg->rules[3];
+	d->rules[1].sources[0].addr.a[15] = 1;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "source 10.0.0.1/8 has host bits set"), "%s", err);
+	d->rules[1] = cfg->rules[1];
+	d->rules[2].group = 7;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "group 8 is not defined"), "%s", err);
+	d->rules[2] = cfg->rules[2];
+	d->rules[0].re[RULES_UA] = (uint32_t)d->rule_text_len + 5;
+	cr_assert_eq(cfg_validate(d, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "match.user_agent must be"), "%s", err);
+	cfg_free(d);
+	cfg_free(back);
+	cfg_free(cfg);
+}
+
+static void
+rules_refused(const char *text, const char *want)
+{
+	char err[ERR_LEN];
+	struct sph_cfg *cfg = NULL;
+
+	cr_assert_eq(load_text(text, &cfg, err), -1, "accepted: %s", text);
+	cr_assert_null(cfg);
+	cr_assert_not_null(strstr(err, want), "want \"%s\", got \"%s\"", want, err);
+}
+
+Test(cfg, rules_refused)
+{
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { user_agent = \"(x\"; }; "
+	                                   "action = \"drop\"; }"),
+	              "t.conf:9: rule \"a\": condition 1 (user_agent): Missing close parenthesis");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { }; action = \"drop\"; }"),
+	              "rule \"a\": match names no field");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"m\"; match = { to = \"x\"; }; action = "
+	                                   "\"mirror\"; }"),
+	              "rule \"m\": action \"mirror\" needs a mirror = { collector = ...; } block");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { server = \"x\"; }; action = "
+	                                   "\"drop\"; }"),
+	              "unknown key \"server\"");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"\"; }; action = "
+	                                   "\"drop\"; }"),
+	              "match.to must be 1..1024 bytes");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"block\"; }"),
+	              "action must be \"drop\", \"reject-silently\"");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; }"),
+	              "rule \"a\": action is required");
+	rules_refused(KEY GROUP RVIP RULES("{ match = { to = \"x\"; }; action = \"drop\"; }"),
+	              "rule 1: name is required");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a b\"; match = { to = \"x\"; }; action = "
+	                                   "\"drop\"; }"),
+	              "name must be 1..63 characters");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"drop\"; },\n{ name = \"a\"; match = { to = \"y\"; }; "
+	                                   "action = \"tag\"; }"),
+	              "rule \"a\": defined twice");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"route\"; }"),
+	              "action \"route\" needs a group");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"route\"; group = \"edge\"; }"),
+	              "group \"edge\" is not defined");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"drop\"; group = \"core\"; }"),
+	              "group is for action \"route\" only");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"limit\"; }"),
+	              "action \"limit\" needs a class");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"limit\"; class = \"invite\"; }"),
+	              "action \"limit\" class \"invite\": vip 192.0.2.10 has no rate_invite");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"limit\"; class = \"bye\"; }"),
+	              "class must be \"invite\", \"register\"");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"drop\"; vip = \"192.0.2.99\"; }"),
+	              "vip \"192.0.2.99\" is no VIP's address");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; action = "
+	                                   "\"drop\"; source = [ \"10.0.0.0/33\" ]; }"),
+	              "source \"10.0.0.0/33\": prefix length must be 0..32");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; caseless = 1; }; "
+	                                   "action = \"drop\"; }"),
+	              "caseless must be true or false");
+	rules_refused(KEY GROUP RVIP "rules = 3;\n", "rules must be a list");
+}
+
+/* What `siphonctl rules load` applies: another list on the running configuration, or
+ * nothing when the file is refused; the shipped scanners list loads. */
+Test(cfg, rules_load)
+{
+	char err[ERR_LEN], path[512];
+	struct sph_cfg *cfg = NULL, *next = NULL;
+
+	cr_assert_eq(load_text(KEY GROUP RVIP RULES("{ name = \"a\"; match = { to = \"x\"; }; "
+	                                            "action = \"tag\"; }"),
+	                       &cfg, err),
+	             0, "%s", err);
+	write_file("r.conf",
+	           RULES("{ name = \"b\"; match = { user_agent = \"sipcli\"; }; action = "
+	                 "\"reject-silently\"; }"),
+	           strlen(RULES("{ name = \"b\"; match = { user_agent = \"sipcli\"; }; action = "
+	                        "\"reject-silently\"; }")));
+	snprintf(path, sizeof(path), "%s/r.conf", tmpdir);
+	cr_assert_eq(cfg_rules_load(cfg, path, &next, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(next->nb_rules, 1u);
+	cr_assert_str_eq(next->rules[0].name, "b");
+	cr_assert_eq(next->nb_groups, cfg->nb_groups);
+	cfg_free(next);
+	write_file("r.conf",
+	           RULES("{ name = \"b\"; match = { user_agent = \"[a\"; }; action = "
+	                 "\"drop\"; }"),
+	           strlen(RULES("{ name = \"b\"; match = { user_agent = \"[a\"; }; action = "
+	                        "\"drop\"; }")));
+	cr_assert_eq(cfg_rules_load(cfg, path, &next, err, sizeof(err)), -1);
+	cr_assert_null(next);
+	cr_assert_not_null(strstr(err, "r.conf:2: rule \"b\": condition 1 (user_agent): "), "%s",
+	                   err);
+	write_file("r.conf", "hash_key = \"0123456789abcdef\";\n", 31);
+	cr_assert_eq(cfg_rules_load(cfg, path, &next, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "unknown key \"hash_key\""), "%s", err);
+	snprintf(path, sizeof(path), EXAMPLES "rules-scanners.conf");
+	cr_assert_eq(cfg_rules_load(cfg, path, &next, err, sizeof(err)), 0, "%s", err);
+	cr_assert_geq(next->nb_rules, 8u);
+	cfg_free(next);
+	cfg_free(cfg);
+}
+
+/* match.headers: named headers, read, written back, compared, refused. */
+Test(cfg, rules_headers)
+{
+	char err[ERR_LEN];
+	struct sph_cfg *cfg = NULL, *back;
+	const struct cfg_rule *r;
+	const char *names[RULES_HEADERS];
+
+	cr_assert_eq(
+	        load_text(KEY GROUP RVIP RULES(
+	                          "{ name = \"h\"; match = { method = \"^INVITE$\"; headers = ( "
+	                          "{ name = \"X-Scan\"; value = \"^yes\"; }, { name = "
+	                          "\"Subject\"; value = \"\\\"q\"; } ); }; action = \"drop\"; },\n"
+	                          "{ name = \"h2\"; match = { headers = ( { name = \"x-scan\"; "
+	                          "value = \"no\"; } ); }; action = \"tag\"; }"),
+	                  &cfg, err),
+	        0, "%s", err);
+	r = &cfg->rules[0];
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hname[0]), "X-Scan");
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hre[0]), "^yes");
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hname[1]), "Subject");
+	cr_assert_str_eq(cfg_rule_text(cfg, r->hre[1]), "\"q");
+	/* One slot per name, whatever its case. */
+	cr_assert_eq(cfg_rule_header_names(cfg, names, RULES_HEADERS), 2u);
+	back = write_and_reload(cfg, "headers.conf");
+	cr_assert(cfg_equal(cfg, back));
+	cfg_free(back);
+	cfg_free(cfg);
+	rules_refused(
+	        KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X A\"; "
+	                             "value = \"x\"; } ); }; action = \"drop\"; }"),
+	        "match.headers name must be a header name");
+	rules_refused(
+	        KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                             "value = \"x\"; }, { name = \"x\"; value = \"y\"; } ); }; "
+	                             "action = \"drop\"; }"),
+	        "header \"x\" is named twice");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                                   "value = \"\"; } ); }; action = \"drop\"; }"),
+	              "match.headers value must be 1..1024 bytes");
+	rules_refused(
+	        KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"A\"; "
+	                             "value = \"x\"; }, { name = \"B\"; value = \"x\"; }, { "
+	                             "name = \"C\"; value = \"x\"; } ); }; action = \"drop\"; }"),
+	        "match.headers has 3 headers: at most 2");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                                   "value = \"(x\"; } ); }; action = \"drop\"; }"),
+	              "rule \"a\": condition 1 (header0): Missing close parenthesis");
+	rules_refused(
+	        KEY GROUP RVIP RULES(
+	                "{ name = \"a\"; match = { headers = ( { name = \"A\"; value = \"x\"; "
+	                "}, { name = \"B\"; value = \"x\"; } ); }; action = \"drop\"; },\n"
+	                "{ name = \"b\"; match = { headers = ( { name = \"C\"; value = \"x\"; "
+	                "}, { name = \"D\"; value = \"x\"; } ); }; action = \"drop\"; },\n"
+	                "{ name = \"c\"; match = { headers = ( { name = \"E\"; value = \"x\"; "
+	                "} ); }; action = \"drop\"; }"),
+	        "rules: 5 different header names in match.headers: at most 4");
+	rules_refused(KEY GROUP RVIP RULES("{ name = \"a\"; match = { headers = ( { name = \"X\"; "
+	                                   "} ); }; action = \"drop\"; }"),
+	              "match.headers holds groups { name");
 }

@@ -1310,11 +1310,13 @@ Test(dp, drop_rows_cover_reasons)
 
 	/* udp_bad_checksum needs a port configured to verify: (10) covers it. */
 	/* The allowlist and rate limits need a VIP configured with them: (11) covers them;
-	 * the fragment table's drops need several frames each: tests/test_frag.c. */
+	 * the fragment table's drops need several frames each: tests/test_frag.c; rule drops
+	 * need a rule set: tests/test_rules_daemon.sh. */
 #define NEED_DROP(name, doc)                                                                       \
 	if (strncmp(doc, "drop:", 5) == 0 && strcmp(#name, "nd_drop") != 0 &&                      \
 	    strcmp(#name, "udp_bad_checksum") != 0 && strncmp(#name, "acl_", 4) != 0 &&            \
-	    strncmp(#name, "limit_", 6) != 0 && strncmp(#name, "frag_", 5) != 0)                   \
+	    strncmp(#name, "limit_", 6) != 0 && strncmp(#name, "frag_", 5) != 0 &&                 \
+	    strncmp(#name, "rule_", 5) != 0)                                                       \
 		need[nb++] = CTR(name);
 	STATS_COUNTERS(NEED_DROP)
 #undef NEED_DROP

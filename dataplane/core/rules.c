@@ -56,6 +56,8 @@ struct rules_scratch {
 static const char *const rules_field_names[RULES_NB_FIELDS] = {
         [RULES_METHOD] = "method", [RULES_RURI] = "request_uri", [RULES_FROM] = "from",
         [RULES_TO] = "to",         [RULES_UA] = "user_agent",    [RULES_CONTACT] = "contact",
+        [RULES_HDR0] = "header0",  [RULES_HDR1] = "header1",     [RULES_HDR2] = "header2",
+        [RULES_HDR3] = "header3",
 };
 
 const char *
@@ -622,4 +624,8 @@ rules_input_of(struct rules_input *in, const uint8_t *buf, const struct sip_msg 
 	in->len[RULES_TO] = m->to.len;
 	rules_trimmed(in, RULES_UA, buf, m->user_agent);
 	rules_trimmed(in, RULES_CONTACT, buf, m->contact);
+	for (unsigned f = RULES_HDR0; f < RULES_NB_FIELDS; f++) { /* the caller's to fill */
+		in->p[f] = buf;
+		in->len[f] = 0;
+	}
 }

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "siphon/maglev.h"
 
@@ -181,6 +183,51 @@ enum cfg_limit_class {
 	CFG_LIMIT_CLASSES,
 };
 
+/* Operator rules (docs/protection.md#rules-hyperscan): what the configuration says of
+ * them. The Hyperscan side, and the field numbering below, is include/siphon/rules.h. */
+#define CFG_RULES_MAX        100000u /**< rules in one list (RULES_MAX) */
+#define CFG_RULE_FIELDS      6u      /**< fields a rule may match on (RULES_NB_FIELDS) */
+#define CFG_RULE_REGEX_MAX   1024u   /**< bytes of one expression, without its NUL */
+#define CFG_RULE_SOURCES_MAX 16u     /**< source prefixes of one rule */
+#define CFG_RULE_HEADERS     2u      /**< named headers one rule may match on */
+#define CFG_RULE_HEADER_SETS 4u      /**< distinct header names of a list (RULES_HEADERS) */
+
+/** What a rule does to an initial request it matches. */
+enum cfg_rule_action {
+	CFG_RULE_DROP = 0, /**< dropped, counted (rule_drop) */
+	CFG_RULE_REJECT,   /**< reject-silently: dropped without an answer, counted apart */
+	CFG_RULE_ROUTE,    /**< dispatched by another group's table (group) */
+	CFG_RULE_LIMIT,    /**< charged to the VIP's rate limit of class limit_class */
+	CFG_RULE_TAG,      /**< forwarded, counted */
+	CFG_RULE_MIRROR,   /**< forwarded, counted, and a HEP copy (issue 10 §5) */
+	CFG_RULE_ACTIONS,
+};
+
+/**
+ * One rule. Its expressions live in sph_cfg.rule_text, so that a list is two flat arrays
+ * to copy and compare; re[f] is the offset + 1 there of field f's expression (enum
+ * rules_field order), 0 when the rule does not test f.
+ */
+struct cfg_rule {
+	char name[CFG_NAME_MAX]; /**< unique among rules: its counters' label */
+	uint32_t re[CFG_RULE_FIELDS];
+	/** Named headers (match.headers): the offset + 1 in rule_text of each one's name and
+	 *  of its expression; 0: no header k. */
+	uint32_t hname[CFG_RULE_HEADERS];
+	uint32_t hre[CFG_RULE_HEADERS];
+	uint8_t caseless;    /**< 1: every expression of the rule ignores case */
+	uint8_t action;      /**< enum cfg_rule_action */
+	uint8_t limit_class; /**< CFG_RULE_LIMIT: enum cfg_limit_class */
+	uint8_t has_vip;     /**< 1: only requests to the VIP at vip (any of its ports) */
+	struct cfg_addr vip;
+	unsigned group; /**< CFG_RULE_ROUTE: index into sph_cfg.groups */
+	/** Sources it applies to (host bits zero); none: every source. */
+	struct cfg_prefix sources[CFG_RULE_SOURCES_MAX];
+	unsigned nb_sources;
+	unsigned line;
+	unsigned file; /**< as cfg_backend.file */
+};
+
 /** A virtual service: address and ports clients send to, served by one group. */
 struct cfg_vip {
 	struct cfg_addr addr;
@@ -332,6 +379,11 @@ struct sph_cfg {
 	uint32_t ann_drain_ms;                /**< forwarding after the withdrawal at shutdown */
 	struct cfg_edge edge;                 /**< edge = { ... }; off when it has no listener */
 	struct cfg_mirror mirror;             /**< mirror = { ... }; off when port is 0 */
+	/* rules = ( ... ): operator rules, first match wins (docs/protection.md). */
+	struct cfg_rule *rules; /**< nb_rules of them, in file order (malloc'd; NULL when 0) */
+	unsigned nb_rules;
+	char *rule_text;      /**< the rules' expressions, each NUL-terminated (malloc'd) */
+	size_t rule_text_len; /**< bytes of rule_text */
 };
 
 /**
@@ -475,6 +527,73 @@ int cfg_acl_prefix_parse(const char *s, struct cfg_prefix *p);
 /** Put v's allowlist in the order cfg_load() keeps it (by tier, then range): what a
  *  change to the list does before it is validated, so cfg_equal() compares like with like. */
 void cfg_acl_sort(struct cfg_vip *v);
+
+/** Keyword of a rule action ("drop", "reject-silently", "route", "limit", "tag",
+ *  "mirror"); "unknown" outside the enum. */
+const char *cfg_rule_action_name(uint8_t action);
+
+/** The expression rule r of cfg tests field f with, or NULL (none, or an offset outside
+ *  the pool: cfg_validate() refuses those). */
+static inline const char *
+cfg_rule_regex(const struct sph_cfg *cfg, const struct cfg_rule *r, unsigned f)
+{
+	if (f >= CFG_RULE_FIELDS || r->re[f] == 0 || r->re[f] > cfg->rule_text_len)
+		return NULL;
+	return cfg->rule_text + r->re[f] - 1;
+}
+
+/** A text of the rule pool at offset + 1 off, or NULL (0, or outside the pool). */
+static inline const char *
+cfg_rule_text(const struct sph_cfg *cfg, uint32_t off)
+{
+	return off == 0 || off > cfg->rule_text_len ? NULL : cfg->rule_text + off - 1;
+}
+
+/**
+ * The header names cfg's rules match on, each once (letters of either case are one
+ * name), in the order rules first name them: the slot of a rule's header is its name's
+ * index here (RULES_HDR0 + index). Writes at most max names; @return how many there are
+ * (more than max: cfg_validate() refuses it).
+ */
+static inline unsigned
+cfg_rule_header_names(const struct sph_cfg *cfg, const char **names, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->nb_rules; i++)
+		for (unsigned k = 0; k < CFG_RULE_HEADERS; k++) {
+			const char *h = cfg_rule_text(cfg, cfg->rules[i].hname[k]);
+			unsigned j = 0;
+
+			if (h == NULL)
+				continue;
+			while (j < n && j < max && strcasecmp(names[j], h) != 0)
+				j++;
+			if (j < n && j < max)
+				continue;
+			if (n < max)
+				names[n] = h;
+			n++;
+		}
+	return n;
+}
+
+/**
+ * Compile cfg's rules as the dataplane would (rules_compile()) and throw the result
+ * away: what cfg_load() runs, so that a pattern Hyperscan refuses is refused with the
+ * file, the line, the rule's name and Hyperscan's message. @return 0, or -1 with err.
+ */
+int cfg_rules_check(const struct sph_cfg *cfg, char *err, size_t errlen);
+
+/**
+ * A copy of base whose rule list is the one the file at path holds (a file of one
+ * `rules = ( ... );` setting, with @include allowed, read as cfg_load() reads), VIPs and
+ * groups named in it resolved against base; validated whole (cfg_validate()) and
+ * compiled (cfg_rules_check()). What `siphonctl rules load` applies.
+ * @return 0 with *out set, or -1 with one line in err and *out NULL.
+ */
+int cfg_rules_load(const struct sph_cfg *base, const char *path, struct sph_cfg **out, char *err,
+                   size_t errlen);
 
 /** Keyword of a VIP mode ("l2dsr", "ipip"); "unknown" outside the enum. */
 const char *cfg_mode_name(uint8_t mode);

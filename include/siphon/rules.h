@@ -5,15 +5,15 @@
  *
  * A rule is a name and one or more conditions, each a regular expression (Hyperscan
  * syntax, optionally caseless) on one field's value: method, Request-URI, From, To,
- * User-Agent (or Server), Contact. A rule matches when all its conditions do; of the
- * rules that match (and that the caller's own test accepts: source prefixes, VIP), the
- * first in order wins. The control plane compiles the conditions into Hyperscan
- * databases, one per field (rules_compile(): never on a worker); a worker then scans
- * each field some rule needs once, in place in the packet (rules_match()): the cost
- * grows with the fields the rules use, hardly with how many rules there are. Each
- * expression is matched against the field's value alone, as Hyperscan's block mode
- * reads a buffer: "^" and "$" are the value's start and end. Rules of several
- * conditions are put together after the scans, from the conditions each reported.
+ * User-Agent (or Server), Contact, or one of RULES_HEADERS headers the caller names. A rule matches
+ * when all its conditions do; of the rules that match (and that the caller's own test accepts:
+ * source prefixes, VIP), the first in order wins. The control plane compiles the conditions into
+ * Hyperscan databases, one per field (rules_compile(): never on a worker); a worker then scans each
+ * field some rule needs once, in place in the packet (rules_match()): the cost grows with the
+ * fields the rules use, hardly with how many rules there are. Each expression is matched against
+ * the field's value alone, as Hyperscan's block mode reads a buffer: "^" and "$" are the value's
+ * start and end. Rules of several conditions are put together after the scans, from the conditions
+ * each reported.
  *
  * Memory: the compiled databases (rules_db_bytes()) are read-only and shared by every
  * worker; each worker owns a scratch (rules_scratch_new(), rules_scratch_bytes()).
@@ -39,8 +39,16 @@ enum rules_field {
 	RULES_TO,         /**< To value */
 	RULES_UA,         /**< User-Agent value, or Server when there is no User-Agent */
 	RULES_CONTACT,    /**< first Contact value */
+	/** Named headers: the caller decides which header each slot holds (the first one of
+	 *  that name) and fills it; the engine treats them as any other field. */
+	RULES_HDR0,
+	RULES_HDR1,
+	RULES_HDR2,
+	RULES_HDR3,
 	RULES_NB_FIELDS,
 };
+
+#define RULES_HEADERS 4u /**< named header slots, RULES_HDR0.. */
 
 /** One condition: a regular expression on one field. */
 struct rules_cond {
@@ -134,7 +142,8 @@ typedef int (*rules_accept_fn)(void *ctx, unsigned rule);
 int rules_match(const struct rules *r, struct rules_scratch *s, const struct rules_input *in,
                 rules_accept_fn accept, void *ctx);
 
-/** Fill in from a scanned message's spans (the values of the fields r needs). */
+/** Fill in from a scanned message's spans (the values of the fields r needs); the named
+ *  header slots empty, for the caller to fill. */
 void rules_input_of(struct rules_input *in, const uint8_t *buf, const struct sip_msg *m);
 
 /** The configuration's name of a field ("request_uri"); NULL outside the enum. */

@@ -95,10 +95,17 @@ struct snap_vip {
 	uint16_t group;
 	/** Whether acl or some limit is set: the worker's one test when neither is. */
 	uint8_t policy;
-	uint8_t limited;     /**< some class of limit has a rate */
+	uint8_t limited;  /**< some class of limit has a rate */
+	uint16_t addr_id; /**< index of the first VIP of its address: what rules name */
+	/** SNAP_LIMIT_BY_METHOD in every published VIP: a request is limited by its method's
+	 *  class. A worker's own copy of the VIP, made for a request a limit rule matched
+	 *  (dataplane/rulecheck.c), holds the rule's class. */
+	uint8_t limit_cls;
 	struct snap_acl acl; /**< v4 / v6 NULL: no prefix of that family */
 	struct snap_limit limit[CFG_LIMIT_CLASSES];
 };
+
+#define SNAP_LIMIT_BY_METHOD UINT8_MAX /**< snap_vip.limit_cls: the method's class */
 
 /** An occupied slot of the VIP lookup table: one (family, address, port) of a VIP. */
 struct snap_vip_slot {
@@ -138,6 +145,14 @@ struct snap {
 	uint16_t *slot_bi; /**< counter slot -> backend index, UINT16_MAX: none (STATS_MAX_BACKENDS)
 	                    */
 	bool has_prev;     /**< some group has a previous table: a transition window is open */
+	/* Operator rules (docs/protection.md#rules-hyperscan; dataplane/rulecheck.h). rules
+	 * NULL: none, and the worker's one test of them. The compiled set is shared with the
+	 * snapshots built from the same expressions; rule[] (actions, VIP, sources) is this
+	 * snapshot's own. */
+	struct snap_rules *rules;
+	struct snap_rule *rule;
+	struct snap_rule_src *rule_src;
+	uint32_t nb_rules;
 };
 
 /**
@@ -214,6 +229,28 @@ void snap_free(struct snap *s);
  * address decides; none, CFG_TIER_DEFAULT. Any lcore; one LPM lookup.
  */
 uint8_t snap_acl_tier(const struct snap_vip *v, uint8_t family, const uint8_t addr[16]);
+
+/** A rule's counters, summed over every worker. */
+struct snap_rule_stats {
+	uint64_t matches; /**< since a rule of its name was first published (carried across
+	                       rule changes by name) */
+	uint64_t last_ns; /**< wall-clock time of the latest match, ns since 1970; 0: never */
+};
+
+/** Rules s applies, in order; 0 when none (or s is NULL). */
+unsigned snap_rules_count(const struct snap *s);
+
+/** Rule i's name (i < snap_rules_count(s)); "" otherwise. Valid while s is. */
+const char *snap_rule_name(const struct snap *s, unsigned i);
+
+/**
+ * Rule i's counters (i < snap_rules_count(s); zeros otherwise). Each worker's counters
+ * are read as they are, without stopping it. The main lcore, or under dp_lock().
+ */
+void snap_rule_stats(const struct snap *s, unsigned i, struct snap_rule_stats *out);
+
+/** Bytes of s's compiled rule databases and of one worker's scratch (0, 0: no rules). */
+void snap_rules_mem(const struct snap *s, size_t *db, size_t *scratch);
 
 /** Whether (family, addr) is one of port sp's own addresses (VIPs are not). Any lcore. */
 static inline bool

@@ -75,6 +75,13 @@ struct dp;
 	X(limit_register, "drop: initial REGISTER over its source's rate_register")                \
 	X(limit_options, "drop: initial OPTIONS over its source's rate_options")                   \
 	X(limit_other, "drop: other initial request over its source's rate_other")                 \
+	X(rule_drop, "drop: initial request matched a rule with action drop (show rules)")         \
+	X(rule_reject, "drop: initial request matched a rule with action reject-silently")         \
+	X(rule_route, "initial requests a route rule sent to its group")                           \
+	X(rule_tag, "initial requests a tag rule matched, forwarded")                              \
+	X(rule_mirror, "initial requests a mirror rule matched, forwarded")                        \
+	X(rule_undecided, "initial requests forwarded with their rules undecided (a Hyperscan "    \
+	                  "error, or too many partial matches)")                                   \
 	X(no_neighbor, "drop: the backend's next hop MAC is unknown yet")                          \
 	X(encap_no_room, "drop: no mbuf headroom for the outer IP header")                         \
 	X(encap_too_big, "drop: encapsulated frame larger than the port MTU")                      \
