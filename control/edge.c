@@ -913,6 +913,10 @@ our_branch(struct edge *e, const char *tok, const uint8_t *p, const struct sip_m
 /* 503 + Retry-After down the connection, for a REGISTER over registers_per_sec: the
  * registrars are spared and the client told when to come back; the connection stays. */
 static void answer_503(struct edge *e, uint32_t slot, const uint8_t *p, const struct sip_msg *m);
+static size_t answer_hops(struct edge *e, const uint8_t *p, const struct sip_msg *m);
+static int next_max_forwards(const struct sip_msg *m);
+static int copy_rest(struct edge *e, size_t *o, const uint8_t *p, size_t from, size_t n,
+                     size_t hdr_end, size_t cut_s, size_t cut_e);
 
 /* A request or response from a client connection. */
 static void
@@ -984,7 +988,13 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 	/* A request: REGISTER by AOR, anything else by Call-ID (as the dataplane does). */
 	struct cfg_addr baddr;
 	uint16_t bport;
-	int picked;
+	int picked, mf = next_max_forwards(m);
+	if (mf < 0) {
+		size_t ho = answer_hops(e, p, m);
+		if (ho != 0)
+			conn_write(e, slot, e->obuf, ho);
+		return;
+	}
 	if (m->method == SIP_METHOD_REGISTER &&
 	    !tb_take(&e->reg_tb, (uint32_t)now_ms(), e->c.registers_per_sec)) {
 		answer_503(e, slot, p, m);
@@ -1016,7 +1026,8 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 	size_t sl = start_line_end(p, n);
 	our_branch(e, tok, p, m, branch, sizeof(branch));
 	int rc = ob_put(e, &o, p, sl);
-	rc |= ob_printf(e, &o, "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", e->via_host, branch);
+	rc |= ob_printf(e, &o, "Via: SIP/2.0/UDP %s;branch=%s;rport\r\nMax-Forwards: %d\r\n",
+	                e->via_host, branch, mf);
 	if (m->method == SIP_METHOD_REGISTER) {
 		/* RFC 5626 §5.1: ;ob when the client asks for outbound (;ob in its Contact). */
 		struct sip_msg rf;
@@ -1036,12 +1047,7 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 	           m->to_tag.len == 0) {
 		rc |= ob_printf(e, &o, "Record-Route: <sip:%s@%s;lr>\r\n", tok, e->via_host);
 	}
-	if (cut_e > cut_s && cut_s >= sl) {
-		rc |= ob_put(e, &o, p + sl, cut_s - sl);
-		rc |= ob_put(e, &o, p + cut_e, n - cut_e);
-	} else {
-		rc |= ob_put(e, &o, p + sl, n - sl);
-	}
+	rc |= copy_rest(e, &o, p, sl, n, m->body.off, cut_s, cut_e);
 	if (rc != 0) {
 		ST_INC(e, no_backend);
 		return;
@@ -1053,75 +1059,147 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 	udp_send(e, &baddr, bport, e->obuf, o);
 }
 
+/* The end of the header line that starts at i, its continuation lines included. */
+static size_t
+header_line_end(const uint8_t *p, size_t i, size_t hdr_end)
+{
+	const uint8_t *lf = memchr(p + i, '\n', hdr_end - i);
+	size_t le = lf != NULL ? (size_t)(lf - p) + 1 : hdr_end;
+
+	while (le < hdr_end && (p[le] == ' ' || p[le] == '\t')) {
+		lf = memchr(p + le, '\n', hdr_end - le);
+		le = lf != NULL ? (size_t)(lf - p) + 1 : hdr_end;
+	}
+	return le;
+}
+
+/* Whether the header line p[i..le) is named name (or its compact form; 0: none). */
+static bool
+header_named(const uint8_t *p, size_t i, size_t le, const char *name, char compact)
+{
+	size_t k = i, nl = strlen(name);
+
+	while (k < le && p[k] != ':' && p[k] != ' ' && p[k] != '\t')
+		k++;
+	return (k - i == nl && strncasecmp((const char *)p + i, name, nl) == 0) ||
+	       (compact != 0 && k - i == 1 && (p[i] | 0x20) == compact);
+}
+
 /* Copy every header line named name (or its compact form) from p to the output. */
 static int
 copy_headers(struct edge *e, size_t *o, const uint8_t *p, size_t hdr_end, const char *name,
              char compact)
 {
-	size_t i = start_line_end(p, hdr_end), nl = strlen(name);
+	size_t i = start_line_end(p, hdr_end);
 	int rc = 0;
 
 	while (i < hdr_end) {
-		const uint8_t *lf = memchr(p + i, '\n', hdr_end - i);
-		size_t le = lf != NULL ? (size_t)(lf - p) + 1 : hdr_end;
-		/* continuation lines belong to the header above */
-		while (le < hdr_end && (p[le] == ' ' || p[le] == '\t')) {
-			lf = memchr(p + le, '\n', hdr_end - le);
-			le = lf != NULL ? (size_t)(lf - p) + 1 : hdr_end;
-		}
-		size_t k = i;
-		while (k < le && p[k] != ':' && p[k] != ' ' && p[k] != '\t')
-			k++;
-		size_t len = k - i;
-		if ((len == nl && strncasecmp((const char *)p + i, name, nl) == 0) ||
-		    (len == 1 && (p[i] | 0x20) == compact))
+		size_t le = header_line_end(p, i, hdr_end);
+
+		if (header_named(p, i, le, name, compact))
 			rc |= ob_put(e, o, p + i, le - i);
 		i = le;
 	}
 	return rc;
 }
 
+/* p[from..n) to the output without [cut_s, cut_e) (the edge's own Route value; empty
+ * when equal) and without any Max-Forwards line: the caller wrote the decremented one. */
+static int
+copy_rest(struct edge *e, size_t *o, const uint8_t *p, size_t from, size_t n, size_t hdr_end,
+          size_t cut_s, size_t cut_e)
+{
+	size_t i = from;
+	int rc = 0;
+
+	while (i < hdr_end) {
+		size_t le = header_line_end(p, i, hdr_end);
+
+		if (!header_named(p, i, le, "Max-Forwards", 0)) {
+			if (cut_e > cut_s && cut_s >= i && cut_e <= le) {
+				rc |= ob_put(e, o, p + i, cut_s - i);
+				rc |= ob_put(e, o, p + cut_e, le - cut_e);
+			} else {
+				rc |= ob_put(e, o, p + i, le - i);
+			}
+		}
+		i = le;
+	}
+	return rc | ob_put(e, o, p + i, n - i);
+}
+
+/* A response of the edge's own to request p: its Via, From, To (tagged: RFC 3261
+ * §8.2.6.2), Call-ID and CSeq, then extra (whole header lines) and an empty body. Its
+ * length, or 0 when it does not fit the output buffer. */
+static size_t
+answer_build(struct edge *e, const uint8_t *p, const struct sip_msg *m, const char *status,
+             const char *extra)
+{
+	size_t o = 0, hdr_end = m->body.off;
+	int rc = ob_printf(e, &o, "SIP/2.0 %s\r\n", status);
+
+	rc |= copy_headers(e, &o, p, hdr_end, "Via", 'v');
+	rc |= copy_headers(e, &o, p, hdr_end, "From", 'f');
+	size_t to_at = o;
+	rc |= copy_headers(e, &o, p, hdr_end, "To", 't');
+	if (rc == 0 && m->to_tag.len == 0 && o >= to_at + 2 && e->obuf[o - 1] == '\n') {
+		o -= e->obuf[o - 2] == '\r' ? 2 : 1;
+		rc |= ob_printf(e, &o, ";tag=sph-edge\r\n");
+	}
+	rc |= copy_headers(e, &o, p, hdr_end, "Call-ID", 'i');
+	rc |= copy_headers(e, &o, p, hdr_end, "CSeq", 0);
+	rc |= ob_printf(e, &o, "%sContent-Length: 0\r\n\r\n", extra);
+	return rc == 0 ? o : 0;
+}
+
+/* The Max-Forwards a relayed request carries (RFC 3261 §16.6 step 3: one less, or 70
+ * when absent), or -1 when it must not be relayed: 0 (§16.3 step 3) or malformed. */
+static int
+next_max_forwards(const struct sip_msg *m)
+{
+	if (m->flags & SIP_F_MAX_FORWARDS_BAD)
+		return -1;
+	if (!(m->flags & SIP_F_MAX_FORWARDS))
+		return 70;
+	return m->max_forwards == 0 ? -1 : m->max_forwards - 1;
+}
+
+/* 483 Too Many Hops, or 400 for a malformed Max-Forwards (never to an ACK): its length in
+ * obuf, 0 for nothing to send. Counted either way. */
+static size_t
+answer_hops(struct edge *e, const uint8_t *p, const struct sip_msg *m)
+{
+	ST_INC(e, too_many_hops);
+	if (m->method == SIP_METHOD_ACK)
+		return 0;
+	return answer_build(e, p, m,
+	                    (m->flags & SIP_F_MAX_FORWARDS_BAD) ? "400 Bad Max-Forwards"
+	                                                        : "483 Too Many Hops",
+	                    "");
+}
+
 static void
 answer_430(struct edge *e, const struct sockaddr_storage *to, socklen_t tl, const uint8_t *p,
            const struct sip_msg *m)
 {
-	size_t o = 0, hdr_end = m->body.off;
+	size_t o;
 
 	ST_INC(e, flow_failed);
 	if (m->method == SIP_METHOD_ACK)
 		return; /* never answered (§17) */
-	int rc = ob_printf(e, &o, "SIP/2.0 430 Flow Failed\r\n");
-	rc |= copy_headers(e, &o, p, hdr_end, "Via", 'v');
-	rc |= copy_headers(e, &o, p, hdr_end, "From", 'f');
-	rc |= copy_headers(e, &o, p, hdr_end, "To", 't');
-	rc |= copy_headers(e, &o, p, hdr_end, "Call-ID", 'i');
-	rc |= copy_headers(e, &o, p, hdr_end, "CSeq", 0);
-	rc |= ob_printf(e, &o, "Content-Length: 0\r\n\r\n");
-	if (rc == 0)
+	if ((o = answer_build(e, p, m, "430 Flow Failed", "")) != 0)
 		sendto(e->udp, e->obuf, o, 0, (const struct sockaddr *)to, tl);
 }
 
 static void
 answer_503(struct edge *e, uint32_t slot, const uint8_t *p, const struct sip_msg *m)
 {
-	size_t o = 0, hdr_end = m->body.off;
+	char extra[40];
+	size_t o;
 
 	ST_INC(e, register_503);
-	int rc = ob_printf(e, &o, "SIP/2.0 503 Service Unavailable\r\n");
-	rc |= copy_headers(e, &o, p, hdr_end, "Via", 'v');
-	rc |= copy_headers(e, &o, p, hdr_end, "From", 'f');
-	size_t to_at = o;
-	rc |= copy_headers(e, &o, p, hdr_end, "To", 't');
-	/* A final response carries a To tag (RFC 3261 §8.2.6.2); the line ends in CRLF. */
-	if (rc == 0 && m->to_tag.len == 0 && o >= to_at + 2 && e->obuf[o - 1] == '\n') {
-		o -= e->obuf[o - 2] == '\r' ? 2 : 1;
-		rc |= ob_printf(e, &o, ";tag=sph503\r\n");
-	}
-	rc |= copy_headers(e, &o, p, hdr_end, "Call-ID", 'i');
-	rc |= copy_headers(e, &o, p, hdr_end, "CSeq", 0);
-	rc |= ob_printf(e, &o, "Retry-After: %u\r\nContent-Length: 0\r\n\r\n",
-	                (unsigned)e->c.retry_after_s);
-	if (rc == 0)
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", (unsigned)e->c.retry_after_s);
+	if ((o = answer_build(e, p, m, "503 Service Unavailable", extra)) != 0)
 		conn_write(e, slot, e->obuf, o);
 }
 
@@ -1164,6 +1242,13 @@ from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_s
 		answer_430(e, from, fl, p, &m);
 		return;
 	}
+	int mf = next_max_forwards(&m);
+	if (mf < 0) {
+		size_t ho = answer_hops(e, p, &m);
+		if (ho != 0)
+			sendto(e->udp, e->obuf, ho, 0, (const struct sockaddr *)from, fl);
+		return;
+	}
 	/* Our Via (TLS towards the client, RFC 3261 §18.2.1 for the next hop) on top; our
 	 * Route gone. The client's response comes back on the same connection. */
 	char tok[EDGE_FLOW_TOKEN_LEN + 1], branch[128];
@@ -1174,8 +1259,8 @@ from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_s
 	our_branch(e, tok, p, &m, branch, sizeof(branch));
 	size_t sl = start_line_end(p, n);
 	int rc = ob_put(e, &o, p, sl);
-	rc |= ob_printf(e, &o, "Via: SIP/2.0/%s %s;branch=%s\r\n",
-	                e->conns[id.slot].ssl != NULL ? "TLS" : "TCP", e->via_host, branch);
+	rc |= ob_printf(e, &o, "Via: SIP/2.0/%s %s;branch=%s\r\nMax-Forwards: %d\r\n",
+	                e->conns[id.slot].ssl != NULL ? "TLS" : "TCP", e->via_host, branch, mf);
 	/* A dialog the backend opens towards the client records us too: the caller's ACK,
 	 * BYE and re-INVITE then come back here with our token as their Route, since the
 	 * client's Contact (a TLS address behind us) is no place a backend can reach. */
@@ -1183,12 +1268,10 @@ from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_s
 	     m.method == SIP_METHOD_REFER) &&
 	    m.to_tag.len == 0)
 		rc |= ob_printf(e, &o, "Record-Route: <sip:%s@%s;lr>\r\n", tok, e->via_host);
-	if (ls >= sl) {
-		rc |= ob_put(e, &o, p + sl, ls - sl);
-		rc |= ob_put(e, &o, p + le, n - le);
-	} else {
+	if (ls >= sl)
+		rc |= copy_rest(e, &o, p, sl, n, m.body.off, ls, le);
+	else
 		rc = -1;
-	}
 	if (rc != 0) {
 		ST_INC(e, backend_drop);
 		return;

@@ -69,7 +69,9 @@
 	  "that is no backend")                                                                    \
 	X(tls_reloads, "certificate reloads done")                                                 \
 	X(tls_reload_failed, "certificate reloads refused (a bad file; the old ones stayed)")      \
-	X(register_503, "REGISTERs answered 503 + Retry-After: over registers_per_sec")
+	X(register_503, "REGISTERs answered 503 + Retry-After: over registers_per_sec")            \
+	X(too_many_hops, "requests answered 483 Too Many Hops (Max-Forwards 0) or 400 "            \
+	                 "(malformed)")
 
 /** A consistent-enough copy of the counters (each one read atomically). */
 struct edge_stats {

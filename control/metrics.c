@@ -781,6 +781,10 @@ metrics_render_edge(FILE *out, const struct edge_stats *s)
 	               "REGISTERs over registers_per_sec, answered 503 with Retry-After by the "
 	               "edge; their connections stay.");
 	fprintf(out, "%s %" PRIu64 "\n", n, s->register_503);
+	metrics_family(out, n = "siphon_edge_too_many_hops_total", "counter",
+	               "Requests the edge answered itself, relaying them to no one: Max-Forwards "
+	               "0 (483) or malformed (400).");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->too_many_hops);
 	metrics_family(
 	        out, n = "siphon_edge_tls_reloads_total", "counter",
 	        "Certificate reloads, by result (refused: a bad file, the old ones stayed).");

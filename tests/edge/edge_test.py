@@ -171,11 +171,11 @@ def register_through(reg, sock, user, cseq=1, split=False, transport="TLS"):
     return (path[0] if path else ""), req
 
 
-def message_to(reg, route, user, n, via_params=""):
+def message_to(reg, route, user, n, via_params="", mf=70):
     reg.send(f"MESSAGE sip:{user}@10.9.9.9:5061;transport=tls SIP/2.0\r\n"
              f"Via: SIP/2.0/UDP {HOST}:{REG_UDP};branch=z9hG4bK-m{n}{via_params}\r\n"
              f"Route: {route}\r\n"
-             f"Max-Forwards: 70\r\n"
+             f"Max-Forwards: {mf}\r\n"
              f"From: <sip:server@edge.test>;tag=s{n}\r\n"
              f"To: <sip:{user}@edge.test>\r\n"
              f"Call-ID: msg-{n}\r\n"
@@ -519,9 +519,28 @@ edge = {{
               "the edge's Via is on top, the phone's below: " + (vias[0] if vias else "none"))
         check(re.fullmatch(rf"<sip:[0-9a-f]{{48}}@{HOST}:{EDGE_UDP};lr;ob>", path) is not None,
               "Path carries a flow token and ;ob: " + path)
+        check(headers(req, "Max-Forwards") == ["69"],
+              "Max-Forwards 70 reaches the registrar as 69: " + str(headers(req, "Max-Forwards")))
         ok = ar.msg()
         check(ok.startswith("SIP/2.0 200") and headers(ok, "Via") == [vias[1]],
               "the 200 reaches the phone with only the phone's Via")
+
+        # Max-Forwards (RFC 3261 §16.3, §16.6): 0 is answered 483 on the connection and
+        # relayed to no one; a malformed one 400; none at all leaves as 70.
+        hop0 = register("hops", 1).replace("Max-Forwards: 70", "Max-Forwards: 0")
+        alice.sendall(hop0.encode())
+        r483 = ar.msg()
+        check(r483.startswith("SIP/2.0 483") and headers(r483, "Call-ID") == ["reg-hops"] and
+              "tag=" in headers(r483, "To")[0], "Max-Forwards 0: 483 Too Many Hops, To tagged")
+        alice.sendall(register("hops", 2).replace("Max-Forwards: 70", "Max-Forwards: x").encode())
+        check(ar.msg().startswith("SIP/2.0 400"), "a malformed Max-Forwards: 400")
+        alice.sendall(register("hops", 3).replace("Max-Forwards: 70\r\n", "").encode())
+        req_mf, addr = reg.recv()
+        check(headers(req_mf, "Call-ID") == ["reg-hops"] and headers(req_mf, "Max-Forwards") == ["70"],
+              "only the REGISTER with none is relayed, with Max-Forwards 70: " +
+              str(headers(req_mf, "Max-Forwards")))
+        reg.send(response(req_mf, 200, "OK"), addr)
+        check(ar.msg().startswith("SIP/2.0 200"), "its 200 comes back")
 
         # Packed: a REGISTER and a keep-alive in one write.
         bob = tls_conn()
@@ -541,6 +560,7 @@ edge = {{
         check(m.startswith("MESSAGE ") and m.endswith("hello"), "MESSAGE arrives on alice's connection")
         check(headers(m, "Route") == [] and len(mv) == 2 and mv[0].startswith(f"SIP/2.0/TLS {HOST}:{EDGE_UDP}"),
               "the edge removed its Route and added its Via")
+        check(headers(m, "Max-Forwards") == ["69"], "the MESSAGE's Max-Forwards is one less")
         alice.sendall(response(m, 200, "OK").encode())
         r200, _ = reg.recv()
         check(r200.startswith("SIP/2.0 200") and headers(r200, "Via") == [mv[1]],
@@ -569,6 +589,17 @@ edge = {{
         r12, _ = reg.recv()
         check(headers(r12, "Call-ID") == ["msg-12"],
               "a response whose next hop is no backend is dropped, the next one relayed")
+
+        # Max-Forwards 0 from a backend: 483 to it, nothing down the connection.
+        message_to(reg, path, "alice", 13, mf=0)
+        r483b, _ = reg.recv()
+        check(r483b.startswith("SIP/2.0 483") and headers(r483b, "Call-ID") == ["msg-13"],
+              "a backend's request with Max-Forwards 0 gets 483")
+        message_to(reg, path, "alice", 14)
+        m14 = ar.msg()
+        check(headers(m14, "Call-ID") == ["msg-14"], "and alice got the next one, not that one")
+        alice.sendall(response(m14, 200, "OK").encode())
+        reg.recv()
 
         # A forged token: 430, and no byte to anyone's connection.
         forged = path.replace(path[5:13], "00000000" if path[5:13] != "00000000" else "11111111")
