@@ -1259,6 +1259,35 @@ static const struct cfg_key edge_keys[] = {
          "the CPU the edge thread runs on; 1024: any CPU no worker lcore runs on. Read at "
          "start",
          NULL, 0},
+        /* Storm control and shared session tickets (issue 9, docs/edge.md#storms). */
+        {"backlog", p_u32, EDGE_OFF(backlog), 16, 1048576, 4096, "integer", NULL, NULL,
+         "each listener's accept queue: where a storm waits while `handshakes_per_sec` is "
+         "spent (the kernel caps it at `net.core.somaxconn`). Read at start",
+         NULL, 0},
+        {"handshakes_per_sec", p_u32, EDGE_OFF(handshakes_per_sec), 0, 1000000, 0, "integer", NULL,
+         "0..1000000, 0: no limit",
+         "new connections (TLS handshakes begun) accepted a second, in all; over it the edge "
+         "stops accepting until its budget refills, so a storm queues in the backlog instead "
+         "of failing",
+         NULL, 0},
+        {"handshakes_per_sec_per_ip", p_u32, EDGE_OFF(handshakes_per_sec_per_ip), 0, 65535, 0,
+         "integer", NULL, "0..65535, 0: no limit",
+         "new connections a second from one source address (the `max_conns_per_ip` buckets); "
+         "over it a connection is closed at once, counted",
+         NULL, 0},
+        {"registers_per_sec", p_u32, EDGE_OFF(registers_per_sec), 0, 1000000, 0, "integer", NULL,
+         "0..1000000, 0: no limit",
+         "REGISTERs relayed to the group's registrars a second; over it the edge answers "
+         "`503 Service Unavailable` with `Retry-After` itself and keeps the connection",
+         NULL, 0},
+        {"retry_after_s", p_u32, EDGE_OFF(retry_after_s), 1, 3600, 5, "integer", NULL, NULL,
+         "the `Retry-After` of those 503s, in seconds", NULL, 0},
+        {"ticket_keys", p_string, EDGE_OFF(ticket_keys), 0, CFG_EDGE_PATH_MAX, 0, "string",
+         "`\"\"`", "a path",
+         "session ticket keys shared by instances, one per line, 160 hex digits each "
+         "(`openssl rand -hex 80`): the first encrypts, the others still decrypt; read again "
+         "on `siphonctl tls reload`. Empty: each context's own random key",
+         ck_edge_text, 0},
 };
 
 static int
@@ -2885,6 +2914,8 @@ cfg_write(const struct sph_cfg *cfg, FILE *f)
 		}
 		if (e->client_ca[0] != '\0')
 			fprintf(f, "\tclient_ca = \"%s\";\n", e->client_ca);
+		if (e->ticket_keys[0] != '\0')
+			fprintf(f, "\tticket_keys = \"%s\";\n", e->ticket_keys);
 		fprintf(f,
 		        "\tclient_verify = \"%s\";\n\tciphers = \"%s\";\n\tciphersuites = "
 		        "\"%s\";\n",
@@ -3236,7 +3267,8 @@ validate_edge(struct val_ctx *v)
 		const struct cfg_key *k = &edge_keys[i];
 		char msg[256];
 
-		if (k->off == EDGE_OFF(client_ca) && e->client_ca[0] == '\0')
+		if ((k->off == EDGE_OFF(client_ca) && e->client_ca[0] == '\0') ||
+		    (k->off == EDGE_OFF(ticket_keys) && e->ticket_keys[0] == '\0'))
 			continue;
 		if (k->check != NULL &&
 		    k->check((const char *)v->cfg + k->off, k, msg, sizeof(msg)) < 0)

@@ -861,6 +861,7 @@ cmd_edge_rest_differs(const struct cfg_edge *a, const struct cfg_edge *b)
 		both[i]->client_verify = 0;
 		memset(both[i]->ciphers, 0, sizeof(both[i]->ciphers));
 		memset(both[i]->ciphersuites, 0, sizeof(both[i]->ciphersuites));
+		memset(both[i]->ticket_keys, 0, sizeof(both[i]->ticket_keys));
 	}
 	return memcmp(&x, &y, sizeof(x)) != 0;
 }

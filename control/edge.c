@@ -23,8 +23,13 @@
  *   and generation, so a token of a closed connection never reaches the slot's next
  *   owner: it gets 430 Flow Failed.
  * - Timeouts (handshake, idle, an unfinished message) are found by a sweep of the table once a
- * second: O(n), 88 octets read per record, 8.8 MB at 10^5 (not measured yet); a timer wheel
- *   is the next step if issue 9 finds it costs.
+ *   second: O(n), 88 octets read per record. Measured (docs/edge.md#sizing): 1.3 ms a sweep
+ *   at 10^5 records, 0.13 % of a core, against 22-28 % (extrapolated) for the
+ *   keep-alives of as many phones. A timer wheel would cost every record octets and every
+ *   read bookkeeping; it pays only near 10^6 records.
+ * - Storms (docs/edge.md#storms): handshakes_per_sec is a token bucket; while it is empty
+ *   the listeners leave the epoll set, so new connections wait in the kernel's backlog
+ *   rather than being refused. Only admitted connections spend it.
  * - Connections per source address are counted in 65536 buckets chosen by keyed hash of
  *   the address: two sources sharing a bucket share its limit (an attacker cannot aim
  *   at one, the key is secret), and the table's size never depends on the traffic.
@@ -60,6 +65,7 @@
 #include "edge_flow.h"
 #include "edge_frame.h"
 #include "edge_mem.h"
+#include "edge_tickets.h"
 
 #define EDGE_READ_CHUNK   16384u       /* room past max_message for one read */
 #define EDGE_OUT_MAX      (256u << 10) /* unsent octets a connection may hold */
@@ -105,6 +111,14 @@ struct edge_listener {
 	uint8_t tls; /* 0 tcp, 1 tls, 2 mtls */
 };
 
+/* A token bucket of one second's budget: milli-tokens (so any rate up to 10^6 a second
+ * refills in whole units per millisecond) and when it was last topped up. Zeroed, it
+ * fills at its first use. */
+struct edge_tb {
+	uint32_t ms;    /* monotonic ms, truncated */
+	uint32_t milli; /* tokens x 1000, at most rate x 1000 */
+};
+
 /* One generation of TLS contexts: what a reload builds whole, off the edge thread, and
  * swaps in at once. Each SSL holds a reference to its SSL_CTX, so a connection accepted
  * (or switched by SNI) under an old generation keeps its context after the swap. */
@@ -137,7 +151,11 @@ struct edge {
 	struct edge_conn *conns;
 	uint32_t free_head;
 	uint16_t *ip_count;
-	uint8_t *buf; /* the per-thread read buffer */
+	struct edge_tb *ip_tb; /* handshakes_per_sec_per_ip, by the same buckets; NULL: off */
+	struct edge_tb hs_tb;  /* handshakes_per_sec */
+	struct edge_tb reg_tb; /* registers_per_sec */
+	bool paused;           /* listeners out of the epoll set until hs_tb refills */
+	uint8_t *buf;          /* the per-thread read buffer */
 	size_t buf_cap;
 	uint8_t *obuf; /* where a relayed message is assembled */
 	size_t obuf_cap;
@@ -164,6 +182,30 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Top b up for the time since its last use; 1 when it holds a whole token. */
+static bool
+tb_ready(struct edge_tb *b, uint32_t now, uint32_t rate)
+{
+	uint32_t dt = now - b->ms; /* wraps with the truncated clock */
+	uint64_t m = b->milli + (uint64_t)(dt > 1000u ? 1000u : dt) * rate;
+
+	b->milli = (uint32_t)(m > (uint64_t)rate * 1000u ? (uint64_t)rate * 1000u : m);
+	b->ms = now;
+	return b->milli >= 1000u;
+}
+
+/* Take one token; false (nothing taken) when the bucket is empty. rate 0: no limit. */
+static bool
+tb_take(struct edge_tb *b, uint32_t now, uint32_t rate)
+{
+	if (rate == 0)
+		return true;
+	if (!tb_ready(b, now, rate))
+		return false;
+	b->milli -= 1000u;
+	return true;
 }
 
 /* ================= sockets and addresses ================= */
@@ -219,7 +261,7 @@ ep_mod(struct edge *e, uint32_t slot, uint32_t events)
 }
 
 static int
-open_socket(const struct cfg_edge_listen *l, int type, char *err, size_t errlen)
+open_socket(const struct cfg_edge_listen *l, int type, int backlog, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(&l->addr, l->port, &ss);
@@ -234,7 +276,7 @@ open_socket(const struct cfg_edge_listen *l, int type, char *err, size_t errlen)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0)
 		goto fail;
-	if (type == SOCK_STREAM && listen(fd, 4096) != 0)
+	if (type == SOCK_STREAM && listen(fd, backlog) != 0)
 		goto fail;
 	return fd;
 fail:
@@ -423,6 +465,20 @@ tls_build(struct edge *e, const struct cfg_edge *c, char *err, size_t errlen)
 			}
 		}
 	}
+	if (c->ticket_keys[0] != '\0') {
+		/* One file for every context: which one a client's SNI picked must not
+		 * change whether its ticket decrypts. */
+		struct edge_tkeys tk;
+		int rc = edge_tkeys_load(c->ticket_keys, &tk, err, errlen);
+		for (unsigned k = 0; rc == 0 && k < t->nb_ctx; k++) {
+			rc = edge_tkeys_attach(t->ctx[k], &tk, err, errlen);
+			if (rc == 0 && t->mctx[k] != NULL)
+				rc = edge_tkeys_attach(t->mctx[k], &tk, err, errlen);
+		}
+		OPENSSL_cleanse(&tk, sizeof(tk));
+		if (rc != 0)
+			goto fail;
+	}
 	for (unsigned k = 0; k < t->nb_ctx; k++) {
 		if ((t->names[k] = edge_mem_calloc(nlen[k] + 1)) == NULL) {
 			snprintf(err, errlen, "edge: out of memory");
@@ -604,12 +660,37 @@ conn_flush(struct edge *e, uint32_t slot)
 		ep_mod(e, slot, EPOLLIN);
 }
 
+/* Every listener in or out of the epoll set (kept registered: no events while out). */
+static void
+listeners_arm(struct edge *e, bool on)
+{
+	for (unsigned i = 0; i < e->nb_ls; i++) {
+		struct epoll_event ev = {.events = on ? EPOLLIN : 0,
+		                         .data.u64 = (uint64_t)EDGE_EV_LISTEN << 32 | i};
+		epoll_ctl(e->ep, EPOLL_CTL_MOD, e->ls[i].fd, &ev);
+	}
+	e->paused = !on;
+}
+
 static void
 edge_accept(struct edge *e, unsigned li)
 {
+	if (e->paused)
+		return; /* an event of this batch, from before the pause */
 	for (int burst = 0; burst < 64; burst++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
+		uint32_t now = (uint32_t)now_ms();
+
+		/* handshakes_per_sec spent: what waits stays in the kernel's backlog (the
+		 * client sees a slow connect, not a refusal) until the next tick refills the
+		 * budget. Only connections given a slot spend it: refusing is cheap. */
+		if (e->c.handshakes_per_sec != 0 &&
+		    !tb_ready(&e->hs_tb, now, e->c.handshakes_per_sec)) {
+			ST_INC(e, accept_paused);
+			listeners_arm(e, false);
+			return;
+		}
 		int fd = accept4(e->ls[li].fd, (struct sockaddr *)&ss, &sl,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		uint8_t family, ip[16];
@@ -630,6 +711,15 @@ edge_accept(struct edge *e, unsigned li)
 			close(fd);
 			continue;
 		}
+		/* One source over its rate is refused rather than queued: waiting it out
+		 * would let it hold the backlog every other client waits in. */
+		if (e->ip_tb != NULL &&
+		    !tb_take(&e->ip_tb[b], now, e->c.handshakes_per_sec_per_ip)) {
+			ST_INC(e, refused_hs_per_ip);
+			close(fd);
+			continue;
+		}
+		tb_take(&e->hs_tb, now, e->c.handshakes_per_sec);
 		uint32_t slot = e->free_head;
 		struct edge_conn *c = &e->conns[slot];
 		e->free_head = c->next;
@@ -820,6 +910,10 @@ our_branch(struct edge *e, const char *tok, const uint8_t *p, const struct sip_m
 	snprintf(out, cap, EDGE_BRANCH_MAGIC "%s-%016" PRIx64, tok, h);
 }
 
+/* 503 + Retry-After down the connection, for a REGISTER over registers_per_sec: the
+ * registrars are spared and the client told when to come back; the connection stays. */
+static void answer_503(struct edge *e, uint32_t slot, const uint8_t *p, const struct sip_msg *m);
+
 /* A request or response from a client connection. */
 static void
 from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct sip_msg *m)
@@ -891,6 +985,11 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 	struct cfg_addr baddr;
 	uint16_t bport;
 	int picked;
+	if (m->method == SIP_METHOD_REGISTER &&
+	    !tb_take(&e->reg_tb, (uint32_t)now_ms(), e->c.registers_per_sec)) {
+		answer_503(e, slot, p, m);
+		return;
+	}
 	if (m->method == SIP_METHOD_REGISTER) {
 		char aor[EDGE_AOR_MAX];
 		int al = m->to.len != 0 ? edge_aor_norm(p + m->to.off, m->to.len, aor) : -1;
@@ -1000,6 +1099,30 @@ answer_430(struct edge *e, const struct sockaddr_storage *to, socklen_t tl, cons
 	rc |= ob_printf(e, &o, "Content-Length: 0\r\n\r\n");
 	if (rc == 0)
 		sendto(e->udp, e->obuf, o, 0, (const struct sockaddr *)to, tl);
+}
+
+static void
+answer_503(struct edge *e, uint32_t slot, const uint8_t *p, const struct sip_msg *m)
+{
+	size_t o = 0, hdr_end = m->body.off;
+
+	ST_INC(e, register_503);
+	int rc = ob_printf(e, &o, "SIP/2.0 503 Service Unavailable\r\n");
+	rc |= copy_headers(e, &o, p, hdr_end, "Via", 'v');
+	rc |= copy_headers(e, &o, p, hdr_end, "From", 'f');
+	size_t to_at = o;
+	rc |= copy_headers(e, &o, p, hdr_end, "To", 't');
+	/* A final response carries a To tag (RFC 3261 §8.2.6.2); the line ends in CRLF. */
+	if (rc == 0 && m->to_tag.len == 0 && o >= to_at + 2 && e->obuf[o - 1] == '\n') {
+		o -= e->obuf[o - 2] == '\r' ? 2 : 1;
+		rc |= ob_printf(e, &o, ";tag=sph503\r\n");
+	}
+	rc |= copy_headers(e, &o, p, hdr_end, "Call-ID", 'i');
+	rc |= copy_headers(e, &o, p, hdr_end, "CSeq", 0);
+	rc |= ob_printf(e, &o, "Retry-After: %u\r\nContent-Length: 0\r\n\r\n",
+	                (unsigned)e->c.retry_after_s);
+	if (rc == 0)
+		conn_write(e, slot, e->obuf, o);
 }
 
 /* One datagram from a backend: a request for a registered client (its top Route names
@@ -1360,7 +1483,17 @@ edge_loop(void *arg)
 	uint64_t next_sweep = now_ms() + 1000u;
 
 	for (;;) {
-		int n = epoll_wait(e->ep, ev, EDGE_EVENTS, 200);
+		/* Paused: the next tick comes when the budget holds a token again (a
+		 * handshakes_per_sec of 1 waits up to 1 s). */
+		int wait = 200;
+		if (e->paused) {
+			if (tb_ready(&e->hs_tb, (uint32_t)now_ms(), e->c.handshakes_per_sec))
+				listeners_arm(e, true);
+			else
+				wait = (int)((1000u - e->hs_tb.milli) / e->c.handshakes_per_sec) +
+				       1;
+		}
+		int n = epoll_wait(e->ep, ev, EDGE_EVENTS, wait);
 		for (int i = 0; i < n; i++) {
 			uint32_t kind = (uint32_t)(ev[i].data.u64 >> 32);
 			uint32_t idx = (uint32_t)ev[i].data.u64;
@@ -1439,6 +1572,7 @@ edge_free(struct edge *e)
 		close(e->wakefd);
 	edge_mem_free(e->conns);
 	edge_mem_free(e->ip_count);
+	edge_mem_free(e->ip_tb);
 	edge_mem_free(e->buf);
 	edge_mem_free(e->obuf);
 	edge_mem_free(e->table);
@@ -1512,6 +1646,11 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 	e->has_tls = e->tls != NULL;
 	e->conns = edge_mem_calloc(sizeof(*e->conns) * c->max_conns);
 	e->ip_count = edge_mem_calloc(sizeof(*e->ip_count) * EDGE_IP_BUCKETS);
+	if (c->handshakes_per_sec_per_ip != 0 &&
+	    (e->ip_tb = edge_mem_calloc(sizeof(*e->ip_tb) * EDGE_IP_BUCKETS)) == NULL) {
+		snprintf(err, errlen, "edge: out of memory");
+		goto fail;
+	}
 	/* Room for the larger limit and a read past it, so that either limit is what ends
 	 * an oversized message (and names the close), never a full buffer. */
 	e->buf_cap =
@@ -1538,7 +1677,7 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 		snprintf(err, errlen, "edge: epoll: %s", strerror(errno));
 		goto fail;
 	}
-	if ((e->udp = open_socket(&c->address, SOCK_DGRAM, err, errlen)) < 0 ||
+	if ((e->udp = open_socket(&c->address, SOCK_DGRAM, 0, err, errlen)) < 0 ||
 	    ep_add(e, e->udp, EPOLLIN, EDGE_EV_UDP, 0) != 0)
 		goto fail;
 	/* Every registrar's answers for every client come in on this one socket, and while
@@ -1557,7 +1696,8 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 	} kinds[] = {{c->tls, c->nb_tls, 1}, {c->mtls, c->nb_mtls, 2}, {c->tcp, c->nb_tcp, 0}};
 	for (size_t k = 0; k < 3; k++)
 		for (unsigned i = 0; i < kinds[k].n; i++) {
-			int fd = open_socket(&kinds[k].l[i], SOCK_STREAM, err, errlen);
+			int fd = open_socket(&kinds[k].l[i], SOCK_STREAM, (int)c->backlog, err,
+			                     errlen);
 			if (fd < 0)
 				goto fail;
 			e->ls[e->nb_ls].fd = fd;

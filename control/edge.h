@@ -30,6 +30,10 @@
 	X(handshakes_resumed, "of those, sessions resumed (a ticket)")                             \
 	X(refused_total, "connections refused: max_conns reached")                                 \
 	X(refused_per_ip, "connections refused: max_conns_per_ip of their source reached")         \
+	X(refused_hs_per_ip,                                                                       \
+	  "connections refused: handshakes_per_sec_per_ip of their source spent")                  \
+	X(accept_paused,                                                                           \
+	  "times accepting stopped, handshakes_per_sec spent (the storm waits in the backlog)")    \
 	X(closed_peer, "connections the client closed or reset")                                   \
 	X(closed_handshake,                                                                        \
 	  "TLS handshakes that failed (plaintext on a TLS port, bad certificate)")                 \
@@ -64,7 +68,8 @@
 	  "responses from clients dropped: no Via of this flow's, or a next hop "                  \
 	  "that is no backend")                                                                    \
 	X(tls_reloads, "certificate reloads done")                                                 \
-	X(tls_reload_failed, "certificate reloads refused (a bad file; the old ones stayed)")
+	X(tls_reload_failed, "certificate reloads refused (a bad file; the old ones stayed)")      \
+	X(register_503, "REGISTERs answered 503 + Retry-After: over registers_per_sec")
 
 /** A consistent-enough copy of the counters (each one read atomically). */
 struct edge_stats {

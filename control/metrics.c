@@ -684,6 +684,7 @@ metrics_render_edge(FILE *out, const struct edge_stats *s)
 	               "Connections accepted and closed at once, by the limit reached.");
 	metrics_edge_row(out, n, "reason", "max_conns", s->refused_total);
 	metrics_edge_row(out, n, "reason", "max_conns_per_ip", s->refused_per_ip);
+	metrics_edge_row(out, n, "reason", "handshakes_per_sec_per_ip", s->refused_hs_per_ip);
 	metrics_family(out, n = "siphon_edge_closed_total", "counter",
 	               "Connections closed, by the first reason (docs/edge.md#metrics).");
 	const struct {
@@ -765,9 +766,21 @@ metrics_render_edge(FILE *out, const struct edge_stats *s)
 	        {"message_timeout_ms", s->closed_slow},
 	        {"idle_timeout_s", s->closed_idle},
 	        {"output", s->closed_out_full},
+	        {"handshakes_per_sec", s->accept_paused},
+	        {"handshakes_per_sec_per_ip", s->refused_hs_per_ip},
+	        {"registers_per_sec", s->register_503},
 	};
 	for (size_t i = 0; i < SPH_ARRAY_SIZE(lim); i++)
 		metrics_edge_row(out, n, "limit", lim[i].key, lim[i].v);
+	/* Storm control (issue 9): a storm shows as pauses and 503s, not as closes. */
+	metrics_family(out, n = "siphon_edge_accept_paused_total", "counter",
+	               "Times the edge stopped accepting, handshakes_per_sec spent: new "
+	               "connections waited in the listen backlog.");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->accept_paused);
+	metrics_family(out, n = "siphon_edge_register_503_total", "counter",
+	               "REGISTERs over registers_per_sec, answered 503 with Retry-After by the "
+	               "edge; their connections stay.");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->register_503);
 	metrics_family(
 	        out, n = "siphon_edge_tls_reloads_total", "counter",
 	        "Certificate reloads, by result (refused: a bad file, the old ones stayed).");

@@ -569,6 +569,9 @@ print_edge(const json_t *r)
 	       jint(e, "msgs_in"), jint(e, "to_client"), jint(e, "to_backend"),
 	       jint(e, "from_backend"), jint(e, "flow_failed"));
 	printf("bytes: %lld in, %lld out\n", jint(e, "bytes_in"), jint(e, "bytes_out"));
+	printf("storm control: accepting paused %lld times, %lld refused over a source's "
+	       "handshake rate, %lld REGISTERs answered 503\n",
+	       jint(e, "accept_paused"), jint(e, "refused_hs_per_ip"), jint(e, "register_503"));
 	printf("memory: %lld allocated, %lld resident, %lld per open connection\n",
 	       jint(r, "mem_allocated"), jint(r, "mem_resident"), jint(r, "mem_per_conn"));
 	printf("certificate reloads: %lld done, %lld refused%s\n", jint(e, "tls_reloads"),

@@ -272,6 +272,13 @@ struct cfg_edge {
 	uint32_t message_timeout_ms;            /**< from a message's first octet to its last */
 	uint32_t idle_timeout_s;                /**< without a byte from the client */
 	uint32_t cpu; /**< CPU of the edge thread; CFG_EDGE_CPU_AUTO: any no worker runs on */
+	/* Storm control and shared tickets (issue 9): 0 in a rate means no limit. */
+	uint32_t backlog;                    /**< each listener's accept queue (listen()) */
+	uint32_t handshakes_per_sec;         /**< new connections accepted a second, in all */
+	uint32_t handshakes_per_sec_per_ip;  /**< the same from one source address */
+	uint32_t registers_per_sec;          /**< REGISTERs relayed to the group a second */
+	uint32_t retry_after_s;              /**< Retry-After of the 503 over that rate */
+	char ticket_keys[CFG_EDGE_PATH_MAX]; /**< session ticket key file; "": OpenSSL's own */
 };
 
 /** A whole configuration. Every (address, port) pair belongs to at most one VIP. */
