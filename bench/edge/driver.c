@@ -949,12 +949,17 @@ main(int argc, char **argv)
 	if (O.expect > 0 || S.pongs < S.pings)
 		answered = run_until(all_answered, O.timeout);
 	double cpu_hold = 0, t_hold = 0;
+	long pss2 = -1, rsum2 = -1;
 	uint64_t pings_hold = S.pings;
 	if (O.hold > 0) {
 		double c0 = cpu_s(), th = now_s();
 		run_until(never, O.hold);
 		t_hold = now_s() - th;
 		cpu_hold = delta(c0, cpu_s());
+		/* Again after the idle phase: just after a burst of handshakes, the allocator
+		 * still holds their transient buffers (docs/edge.md, Sizing). */
+		rsum2 = proc_kb_sum("status", "VmRSS");
+		pss2 = proc_kb_sum("smaps_rollup", "Pss");
 	}
 	pings_hold = S.pings - pings_hold;
 
@@ -1000,6 +1005,12 @@ main(int argc, char **argv)
 			       " cpu_hold_s=%.3f cpu_us_per_conn_s=%.3f",
 			       t_hold, pings_hold, cpu_hold,
 			       per(cpu_hold * 1e6, (double)ready * t_hold));
+		if (O.hold > 0)
+			printf(" rsum_idle_kb=%ld pss_idle_kb=%ld pss_idle_per_conn_b=%.0f", rsum2,
+			       pss2,
+			       ready > 0 && pss0 >= 0 && pss2 >= 0
+			               ? (double)(pss2 - pss0) * 1024.0 / (double)ready
+			               : 0.0);
 	}
 	printf("\n");
 	fflush(stdout);
