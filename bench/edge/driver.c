@@ -33,6 +33,7 @@
 #define OUT_MAX  65536u /* octets a connection may queue */
 #define EVENTS   512u
 #define USER_MAX 64u
+#define PID_MAX  64u /* processes of the edge measured (Kamailio is several) */
 
 enum conn_state { C_IDLE, C_CONNECT, C_HANDSHAKE, C_REGISTER, C_READY, C_DEAD };
 
@@ -63,7 +64,9 @@ struct opts {
 	double keepalive; /* seconds between pings on a ready connection (0: one ping) */
 	double hold;
 	const char *domain, *prefix, *sni, *ca;
-	int pid;
+	int pid;           /* the first of pids[] */
+	int pids[PID_MAX]; /* --pid A,B,...: the edge's processes, CPU and memory summed */
+	uint32_t npids;
 	bool storm, resume;
 	uint32_t max_retries;
 };
@@ -113,6 +116,74 @@ rss_kb(int pid)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* A "Name: N kB" field of a /proc file, summed over every listed process; -1 when one
+ * cannot be read (a process gone is a crash the figures must not hide). */
+static long
+proc_kb_sum(const char *file, const char *field)
+{
+	long sum = 0;
+	size_t fl = strlen(field);
+	for (uint32_t i = 0; i < O.npids; i++) {
+		char path[64], line[256];
+		long kb = -1;
+		snprintf(path, sizeof(path), "/proc/%d/%s", O.pids[i], file);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			return -1;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+				kb = strtol(line + fl + 1, NULL, 10);
+				break;
+			}
+		fclose(f);
+		if (kb < 0)
+			return -1;
+		sum += kb;
+	}
+	return sum;
+}
+
+/* CPU seconds (user + system, all threads) the listed processes have used; -1 when one
+ * is gone. Fields 14 and 15 of /proc/PID/stat, counted after the command's last ')'
+ * because the command may hold spaces and parentheses. */
+static double
+cpu_s(void)
+{
+	double ticks = (double)sysconf(_SC_CLK_TCK), sum = 0;
+	for (uint32_t i = 0; i < O.npids; i++) {
+		char path[64], buf[1024];
+		snprintf(path, sizeof(path), "/proc/%d/stat", O.pids[i]);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			return -1;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		char *p = strrchr(buf, ')');
+		unsigned long long ut, st;
+		/* After ')': state, then fields 4..13 skipped, then utime and stime. */
+		if (p == NULL ||
+		    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+		           &st) != 2)
+			return -1;
+		sum += (double)(ut + st) / ticks;
+	}
+	return sum;
+}
+
+static double
+per(double num, double den)
+{
+	return den > 0 && num >= 0 ? num / den : 0;
+}
+
+/* later - earlier, or -1 when either reading failed (a process of the edge is gone). */
+static double
+delta(double earlier, double later)
+{
+	return earlier < 0 || later < 0 ? -1 : later - earlier;
 }
 
 static void
@@ -657,7 +728,7 @@ all_quiet(void)
 static bool
 all_answered(void)
 {
-	return all_settled() && S.pongs >= S.pings && S.satisfied >= S.ready_n;
+	return all_quiet() && (O.expect == 0 || S.satisfied >= S.ready_n);
 }
 
 static bool
@@ -679,7 +750,7 @@ usage(void)
 	fprintf(stderr,
 	        "usage: edge_driver --connect IP:PORT -n N [--src IP [--src-count K]]\n"
 	        "  [--concurrency C] [--expect M] [--timeout S] [--keepalive S] [--hold S]\n"
-	        "  [--storm] [--resume] [--pid SIPHON_PID] [--sni NAME] [--ca FILE]\n"
+	        "  [--storm] [--resume] [--pid PID[,PID...]] [--sni NAME] [--ca FILE]\n"
 	        "  [--domain D] [--prefix P]\n"
 	        "Opens N TLS connections (from K consecutive source addresses from IP), registers\n"
 	        "AOR sip:P<i>@D on connection i, pings once; with --storm all reconnect (with\n"
@@ -745,9 +816,21 @@ parse_opts(int argc, char **argv)
 		case 'R':
 			O.resume = true;
 			break;
-		case 'p':
-			O.pid = atoi(optarg);
+		case 'p': {
+			/* One pid, or a comma-separated list (an edge of several processes). */
+			char *p = optarg, *end;
+			O.npids = 0;
+			do {
+				long v = strtol(p, &end, 10);
+				if (end == p || v <= 0 || v > INT32_MAX || O.npids == PID_MAX ||
+				    (*end != ',' && *end != '\0'))
+					return -1;
+				O.pids[O.npids++] = (int)v;
+				p = end + 1;
+			} while (*end == ',');
+			O.pid = O.pids[0];
 			break;
+		}
 		case 'N':
 			O.sni = optarg;
 			break;
@@ -823,16 +906,17 @@ main(int argc, char **argv)
 		C[i].cseq = 1;
 	}
 	long rss0 = O.pid > 0 ? rss_kb(O.pid) : -1;
+	long rsum0 = proc_kb_sum("status", "VmRSS"), pss0 = proc_kb_sum("smaps_rollup", "Pss");
 
-	double t0 = now_s();
+	double cpu0 = cpu_s(), t0 = now_s();
 	run_until(all_settled, O.timeout);
-	double t_reg = now_s() - t0;
+	double t_reg = now_s() - t0, cpu_conn = delta(cpu0, cpu_s());
 	if (O.storm)
 		run_until(all_quiet, O.timeout);
 	uint64_t hs_first = S.handshakes, reg_first = S.registered;
 
-	double t_storm = 0;
-	uint64_t storm_reg = 0;
+	double t_storm = 0, cpu_storm = 0;
+	uint64_t storm_reg = 0, storm_hs = 0, storm_resumed = 0;
 	if (O.storm && !stop) {
 		/* Every connection at once, as when an instance restarts: close all, reconnect. */
 		for (uint32_t i = 0; i < O.n; i++)
@@ -844,24 +928,40 @@ main(int argc, char **argv)
 				S.satisfied = 0;
 				retry_q[retry_n++] = i;
 			}
-		uint64_t before = S.registered;
-		double ts = now_s();
+		uint64_t before = S.registered, hs0 = S.handshakes, res0 = S.resumed;
+		double ts = now_s(), c0 = cpu_s();
 		run_until(all_settled, O.timeout);
 		t_storm = now_s() - ts;
+		cpu_storm = delta(c0, cpu_s());
 		storm_reg = S.registered - before;
+		storm_hs = S.handshakes - hs0;
+		storm_resumed = S.resumed - res0;
 	}
 	uint64_t ready = 0;
 	for (uint32_t i = 0; i < O.n; i++)
 		ready += C[i].state == C_READY;
 	long rss1 = O.pid > 0 ? rss_kb(O.pid) : -1;
+	long rsum1 = proc_kb_sum("status", "VmRSS"), pss1 = proc_kb_sum("smaps_rollup", "Pss");
 	printf("ready %" PRIu64 "\n", ready);
 	fflush(stdout);
 
 	bool answered = true;
 	if (O.expect > 0 || S.pongs < S.pings)
 		answered = run_until(all_answered, O.timeout);
-	if (O.hold > 0)
+	double cpu_hold = 0, t_hold = 0;
+	long pss2 = -1, rsum2 = -1;
+	uint64_t pings_hold = S.pings;
+	if (O.hold > 0) {
+		double c0 = cpu_s(), th = now_s();
 		run_until(never, O.hold);
+		t_hold = now_s() - th;
+		cpu_hold = delta(c0, cpu_s());
+		/* Again after the idle phase: just after a burst of handshakes, the allocator
+		 * still holds their transient buffers (docs/edge.md, Sizing). */
+		rsum2 = proc_kb_sum("status", "VmRSS");
+		pss2 = proc_kb_sum("smaps_rollup", "Pss");
+	}
+	pings_hold = S.pings - pings_hold;
 
 	uint64_t lost = 0;
 	for (uint32_t i = 0; i < O.n; i++)
@@ -884,6 +984,34 @@ main(int argc, char **argv)
 		       ready > 0 && rss0 >= 0 && rss1 >= 0
 		               ? (double)(rss1 - rss0) * 1024.0 / (double)ready
 		               : 0.0);
+	if (O.npids > 0) {
+		/* The edge's own CPU time, not wall clock: on a shared machine the driver and
+		 * other load take CPU the edge did not use. -1 marks a process gone. */
+		printf(" edge_procs=%" PRIu32
+		       " cpu_connect_s=%.3f hs_per_cpu_s=%.0f rsum_before_kb=%ld"
+		       " rsum_after_kb=%ld pss_before_kb=%ld pss_after_kb=%ld pss_per_conn_b=%.0f",
+		       O.npids, cpu_conn, per((double)hs_first, cpu_conn), rsum0, rsum1, pss0, pss1,
+		       ready > 0 && pss0 >= 0 && pss1 >= 0
+		               ? (double)(pss1 - pss0) * 1024.0 / (double)ready
+		               : 0.0);
+		if (O.storm)
+			printf(" storm_handshakes=%" PRIu64 " storm_resumed=%" PRIu64
+			       " storm_hs_per_s=%.0f cpu_storm_s=%.3f storm_hs_per_cpu_s=%.0f"
+			       " storm_reg_per_s=%.0f",
+			       storm_hs, storm_resumed, per((double)storm_hs, t_storm), cpu_storm,
+			       per((double)storm_hs, cpu_storm), per((double)storm_reg, t_storm));
+		if (O.hold > 0)
+			printf(" hold_s=%.1f hold_pings=%" PRIu64
+			       " cpu_hold_s=%.3f cpu_us_per_conn_s=%.3f",
+			       t_hold, pings_hold, cpu_hold,
+			       per(cpu_hold * 1e6, (double)ready * t_hold));
+		if (O.hold > 0)
+			printf(" rsum_idle_kb=%ld pss_idle_kb=%ld pss_idle_per_conn_b=%.0f", rsum2,
+			       pss2,
+			       ready > 0 && pss0 >= 0 && pss2 >= 0
+			               ? (double)(pss2 - pss0) * 1024.0 / (double)ready
+			               : 0.0);
+	}
 	printf("\n");
 	fflush(stdout);
 
