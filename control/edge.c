@@ -758,12 +758,13 @@ edge_accept(struct edge *e, unsigned li)
 /* ================= relaying ================= */
 
 int
-edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len, struct cfg_addr *addr,
-              uint16_t *port)
+edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len, unsigned how,
+              struct cfg_addr *addr, uint16_t *port)
 {
 	struct edge *e = arg;
 
 	(void)group; /* the table was built for e->c.group */
+	(void)how;   /* a configuration's table has no transition window */
 	if (e->table == NULL || len == 0)
 		return -1;
 	uint16_t i = maglev_lookup(e->table, keyhash_calc(&e->kh, key, len));
@@ -1004,11 +1005,19 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		char aor[EDGE_AOR_MAX];
 		int al = m->to.len != 0 ? edge_aor_norm(p + m->to.off, m->to.len, aor) : -1;
 		picked = al > 0 ? e->pick(e->pick_arg, e->c.group, (const uint8_t *)aor, (size_t)al,
-		                          &baddr, &bport)
+		                          EDGE_PICK_FRESH, &baddr, &bport)
 		                : -1;
 	} else {
+		/* The workers' notion of a fresh message and of one opening a dialog. */
+		unsigned how = m->to_tag.len == 0 && m->method != SIP_METHOD_ACK &&
+		                               m->method != SIP_METHOD_CANCEL
+		                       ? EDGE_PICK_FRESH
+		                       : 0;
+		if (m->method == SIP_METHOD_INVITE || m->method == SIP_METHOD_SUBSCRIBE ||
+		    m->method == SIP_METHOD_REFER || m->method == SIP_METHOD_OTHER)
+			how |= EDGE_PICK_DIALOG;
 		picked = m->call_id.len != 0 ? e->pick(e->pick_arg, e->c.group, p + m->call_id.off,
-		                                       m->call_id.len, &baddr, &bport)
+		                                       m->call_id.len, how, &baddr, &bport)
 		                             : -1;
 	}
 	if (picked != 0) {

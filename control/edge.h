@@ -84,21 +84,27 @@ struct edge_stats {
 
 struct edge;
 
+/** What a picked message is, for a group in a transition window (docs/dialogs.md). */
+#define EDGE_PICK_FRESH  0x1u /**< a request without To tag, not ACK or CANCEL */
+#define EDGE_PICK_DIALOG 0x2u /**< INVITE, SUBSCRIBE, REFER or an unknown method */
+
 /**
  * Choose the backend of group for a key (a normalised AOR, or a Call-ID): hashed with
- * keyhash, looked up in the group's Maglev table. Called on the edge thread for every
- * request from a client; must not block for long.
+ * keyhash, looked up in the group's Maglev table; how (EDGE_PICK_*) says what the message
+ * is, so that while a change's transition window is open an in-dialog request follows its
+ * dialog as the workers' do. Called on the edge thread for every request from a client;
+ * must not block for long.
  * @return 0 with *addr and *port (its SIP port), or -1 when no backend is usable.
  */
 typedef int (*edge_pick_fn)(void *arg, const char *group, const uint8_t *key, size_t len,
-                            struct cfg_addr *addr, uint16_t *port);
+                            unsigned how, struct cfg_addr *addr, uint16_t *port);
 
 /**
  * The picker of a configuration alone (arg: the struct edge): the table edge_start() built
  * from cfg's group, backends in their configured states, cfg's hash_key. The daemon
  * passes edge_snap_pick() (edge_snap.h) instead, which follows health and changes.
  */
-int edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len,
+int edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len, unsigned how,
                   struct cfg_addr *addr, uint16_t *port);
 
 /**

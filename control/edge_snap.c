@@ -1,8 +1,11 @@
 /*
  * edge_snap.c - edge_snap_pick(): the edge's backend choice from the dataplane's published
  * snapshot, the same keyhash and Maglev table the workers use (issue 8 §4: "the same
- * health state"). Control plane, edge thread. The snapshot is read under dp_lock(), which
- * snap_publish() waits for, and only copied from: the lock is never held across a wait.
+ * health state"), and while a change's transition window is open the workers' rule for
+ * in-dialog requests and their affinity records (dp_window_slot()): a call through the
+ * edge is not split by a drain either. Control plane, edge thread. The snapshot is read under
+ * dp_lock(), which snap_publish() waits for, and only copied from: the lock is never held across a
+ * wait.
  */
 #include <string.h>
 
@@ -13,8 +16,8 @@
 #include "edge_snap.h"
 
 int
-edge_snap_pick(void *arg, const char *group, const uint8_t *key, size_t len, struct cfg_addr *addr,
-               uint16_t *port)
+edge_snap_pick(void *arg, const char *group, const uint8_t *key, size_t len, unsigned how,
+               struct cfg_addr *addr, uint16_t *port)
 {
 	struct dp *dp = arg;
 	char where[CFG_ADDR_STRLEN];
@@ -26,9 +29,14 @@ edge_snap_pick(void *arg, const char *group, const uint8_t *key, size_t len, str
 		const struct snap_group *sg = &s->groups[g];
 		if (strcmp(sg->name, group) != 0)
 			continue;
-		uint16_t i = sg->table != NULL
-		                     ? maglev_lookup(sg->table, keyhash_calc(&s->kh, key, len))
-		                     : MAGLEV_NONE;
+		uint64_t h = keyhash_calc(&s->kh, key, len);
+		uint16_t i = sg->table != NULL ? maglev_lookup(sg->table, h) : MAGLEV_NONE;
+		enum dp_window_how wh;
+
+		/* A transition window: the workers' rule, their affinity records shared. */
+		if (sg->prev != NULL)
+			i = dp_window_slot(dp, s, sg, h, i, how & EDGE_PICK_FRESH,
+			                   how & EDGE_PICK_DIALOG, &wh);
 		if (i != MAGLEV_NONE && i < sg->nb && sg->base + i < s->nb_backends) {
 			/* info holds "address:port" as the configuration gave them */
 			memcpy(where, s->info[sg->base + i].addr, sizeof(where));

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "siphon/cfg.h"
+#include "edge.h" /* EDGE_PICK_* */
 
 /**
  * An edge_pick_fn (edge.h) over the published snapshot. arg: the struct dp.
@@ -19,7 +20,7 @@
  * @return 0 with the backend's address and SIP port, or -1: no such group, or no usable
  *         backend in its table.
  */
-int edge_snap_pick(void *arg, const char *group, const uint8_t *key, size_t len,
+int edge_snap_pick(void *arg, const char *group, const uint8_t *key, size_t len, unsigned how,
                    struct cfg_addr *addr, uint16_t *port);
 
 #endif /* SIPHON_CTL_EDGE_SNAP_H */

@@ -161,52 +161,37 @@ dp_aff_add(struct dp_affinity *a, uint64_t h, uint16_t slot)
 	return DP_AFF_FULL;
 }
 
-/*
- * The group's backend for a message while a transition window is open (g->prev set):
- * docs/dialogs.md. cur is the current table's choice. A message that starts a dialog or
- * transaction (a request without To tag, not ACK or CANCEL) goes by the current table,
- * and is recorded in the affinity table when the previous table would have sent it
- * elsewhere; any other message goes where its Call-ID was recorded, else by the
- * previous table. Kept out of line: steady state never calls it.
- */
-static __attribute__((noinline)) uint16_t
-dp_transition(struct dp_worker *w, const struct snap *s, const struct snap_group *g,
-              const struct sip_msg *msg, uint64_t h, uint16_t cur)
+uint16_t
+dp_window_slot(struct dp *dp, const struct snap *s, const struct snap_group *g, uint64_t h,
+               uint16_t cur, bool fresh, bool dialog, enum dp_window_how *how)
 {
-	struct dp_affinity *a = w->dp->aff;
-	struct stats_worker *st = w->st;
+	struct dp_affinity *a = dp->aff;
 	uint16_t old = maglev_lookup(g->prev, h);
 	unsigned rec = dp_aff_find(a, h);
-	bool fresh = msg->kind == SIP_REQUEST && msg->to_tag.len == 0 &&
-	             msg->method != SIP_METHOD_ACK && msg->method != SIP_METHOD_CANCEL;
 
 	if (rec != 0) {
 		uint16_t bi = s->slot_bi[rec - 1];
 
 		/* Recorded, and still a backend of this group that takes messages. */
 		if (bi >= g->base && bi < g->base + g->nb && s->backends[bi].state != MAGLEV_DOWN) {
-			st->affinity_hit++;
+			*how = DP_WINDOW_RECORDED;
 			return (uint16_t)(bi - g->base);
 		}
 	}
 	if (!fresh) {
 		if (old != cur && old != MAGLEV_NONE) {
-			st->dispatch_old++;
+			*how = DP_WINDOW_OLD;
 			return old;
 		}
+		*how = DP_WINDOW_CURRENT;
 		return cur;
 	}
-	if (old == cur || old == MAGLEV_NONE || cur == MAGLEV_NONE)
+	*how = DP_WINDOW_CURRENT;
+	if (old == cur || old == MAGLEV_NONE || cur == MAGLEV_NONE || !dialog)
 		return cur; /* its later messages find the same backend by the previous table */
-	/* Only dialogs have later messages that are not "fresh" (in-dialog requests, ACK,
-	 * CANCEL): a REGISTER, OPTIONS, MESSAGE or PUBLISH and its retransmissions all go by
-	 * the current table, and take no room in the affinity table. */
-	if (msg->method != SIP_METHOD_INVITE && msg->method != SIP_METHOD_SUBSCRIBE &&
-	    msg->method != SIP_METHOD_REFER && msg->method != SIP_METHOD_OTHER)
-		return cur;
 	switch (dp_aff_add(a, h, s->backends[g->base + cur].slot)) {
 	case DP_AFF_ADDED:
-		st->affinity_insert++;
+		*how = DP_WINDOW_INSERTED;
 		return cur;
 	case DP_AFF_EXISTS:
 		return cur;
@@ -215,8 +200,33 @@ dp_transition(struct dp_worker *w, const struct snap *s, const struct snap_group
 	}
 	/* Not recorded: its later messages will follow the previous table. Send the dialog
 	 * there too when that backend takes new dialogs; a draining one never does. */
-	st->affinity_full++;
+	*how = DP_WINDOW_FULL;
 	return s->backends[g->base + old].state == MAGLEV_UP ? old : cur;
+}
+
+/*
+ * dp_window_slot() for a worker's message, counted. Only dialogs have later messages that
+ * are not "fresh" (in-dialog requests, ACK, CANCEL): a REGISTER, OPTIONS, MESSAGE or
+ * PUBLISH and its retransmissions all go by the current table, and take no room in the
+ * affinity table. Kept out of line: steady state never calls it.
+ */
+static __attribute__((noinline)) uint16_t
+dp_transition(struct dp_worker *w, const struct snap *s, const struct snap_group *g,
+              const struct sip_msg *msg, uint64_t h, uint16_t cur)
+{
+	struct stats_worker *st = w->st;
+	bool fresh = msg->kind == SIP_REQUEST && msg->to_tag.len == 0 &&
+	             msg->method != SIP_METHOD_ACK && msg->method != SIP_METHOD_CANCEL;
+	bool dialog = msg->method == SIP_METHOD_INVITE || msg->method == SIP_METHOD_SUBSCRIBE ||
+	              msg->method == SIP_METHOD_REFER || msg->method == SIP_METHOD_OTHER;
+	enum dp_window_how how;
+	uint16_t slot = dp_window_slot(w->dp, s, g, h, cur, fresh, dialog, &how);
+
+	st->affinity_hit += how == DP_WINDOW_RECORDED;
+	st->dispatch_old += how == DP_WINDOW_OLD;
+	st->affinity_insert += how == DP_WINDOW_INSERTED;
+	st->affinity_full += how == DP_WINDOW_FULL;
+	return slot;
 }
 
 /*

@@ -5,7 +5,9 @@
 # the namespace's loopback) behind the edge's group; REGISTERs over TCP spread over both
 # by AOR; after `siphonctl backend state r1 down` every AOR lands on r2 (the edge reads
 # the published snapshot, health and operator states included); back up, the AORs that
-# were r1's go back to it. Then the operations side: `siphonctl show edge` (text and
+# were r1's go back to it. Calls across a drain of r1: every call's BYE reaches its
+# INVITE's backend, new calls avoid r1 and their BYEs follow them (the transition window's
+# rule, shared with the workers). Then the operations side: `siphonctl show edge` (text and
 # --json) and the siphon_edge_* metrics agree with what was sent; `siphonctl tls reload`
 # swaps the TLS certificate (fingerprints compared) while a TLS connection stays up, and
 # a garbage chain is refused by it and by `siphonctl reload`, naming the file, the
@@ -123,6 +125,45 @@ subprocess.run([ctl, "--socket", sock, "backend", "state", "r1", "up"], capture_
 up = {u: register(u, 4) for u in users}
 check(up == first, "r1 up again: its AORs go back to it")
 
+def request(method, cid, in_dialog):
+    """One request through the edge by Call-ID: which registrar got it; it answers 200."""
+    global buf
+    to = "<sip:bob@x>" + (";tag=2" if in_dialog else "")
+    conn.sendall((f"{method} sip:bob@x SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.9;branch=z9hG4bK-{cid}-{method}\r\n"
+                  f"From: <sip:alice@x>;tag=1\r\nTo: {to}\r\nCall-ID: {cid}\r\n"
+                  f"CSeq: 2 {method}\r\nContent-Length: 0\r\n\r\n").encode())
+    r, _, _ = select.select(list(regs.values()), [], [], 5)
+    if not r:
+        return None
+    d, a = r[0].recvfrom(65535)
+    vias = [l for l in d.decode().split("\r\n") if l.startswith("Via")]
+    r[0].sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(vias) + "\r\nFrom: <sip:alice@x>;tag=1\r\n"
+                 f"To: <sip:bob@x>;tag=2\r\nCall-ID: {cid}\r\nCSeq: 2 {method}\r\n"
+                 "Content-Length: 0\r\n\r\n").encode(), a)
+    while b"\r\n\r\n" not in buf:
+        buf += conn.recv(4096)
+    resp, buf = buf.split(b"\r\n\r\n", 1)
+    if not resp.startswith(b"SIP/2.0 200"):
+        return None
+    return [k for k, v in regs.items() if v is r[0]][0]
+# Calls through the edge across a drain (docs/dialogs.md): within the transition window an
+# in-dialog request follows its call to the draining backend, a new call avoids it, and the
+# new call's own in-dialog requests follow it (the workers' affinity records).
+calls = [f"call-{i}" for i in range(40)]
+began = {c: request("INVITE", c, False) for c in calls}
+check(set(began.values()) == {"r1", "r2"}, "calls through the edge spread over both backends")
+rc = subprocess.run([ctl, "--socket", sock, "backend", "state", "r1", "drain"], capture_output=True)
+check(rc.returncode == 0, "siphonctl backend state r1 drain")
+byes = {c: request("BYE", c, True) for c in calls}
+check(byes == began, "after the drain every call's BYE reaches the backend its INVITE did "
+      f"({sum(byes[c] != began[c] for c in calls)} moved)")
+fresh = [f"new-{i}" for i in range(40)]
+newb = {c: request("INVITE", c, False) for c in fresh}
+check(set(newb.values()) == {"r2"}, "new calls avoid the draining backend")
+newbye = {c: request("BYE", c, True) for c in fresh}
+check(newbye == newb, "and their BYEs follow them, not the previous table")
+subprocess.run([ctl, "--socket", sock, "backend", "state", "r1", "up"], capture_output=True)
+
 def siphonctl(*args):
     return subprocess.run([ctl, "--socket", sock, *args], capture_output=True, text=True)
 def show_edge():
@@ -136,14 +177,14 @@ def scrape():
 
 j = show_edge()
 e = j.get("edge") or {}
-check(e.get("conns_open") == 1 and e.get("flows") == 1 and e.get("msgs_in") == 160 and
-      e.get("to_backend") == 160 and j.get("mem_allocated", 0) > 0,
-      f"show edge --json: 1 connection, 1 flow, 160 messages in and to backends, memory "
+check(e.get("conns_open") == 1 and e.get("flows") == 1 and e.get("msgs_in") == 320 and
+      e.get("to_backend") == 320 and j.get("mem_allocated", 0) > 0,
+      f"show edge --json: 1 connection, 1 flow, 320 messages in and to backends, memory "
       f"({e.get('conns_open')}, {e.get('flows')}, {e.get('msgs_in')}, {e.get('to_backend')}, "
       f"{j.get('mem_allocated')})")
 txt = siphonctl("show", "edge").stdout
 check("connections: 1 open (0 in handshake, 1 established), 1 flows" in txt and
-      "messages: 160 in, 160 out" in txt, "show edge: the same in text")
+      "messages: 320 in, 320 out" in txt, "show edge: the same in text")
 m = scrape()
 types = dict(re.findall(r"(?m)^# TYPE (siphon_edge_\w+) (\w+)$", m))
 helps = set(re.findall(r"(?m)^# HELP (siphon_edge_\w+) \S", m))
@@ -155,8 +196,8 @@ check(len(types) >= 15 and set(types) == helps == set(samples) and len(samples) 
       f"{len(lines)} well-formed samples, counters named _total")
 check(metric(m, 'siphon_edge_connections{state="established"}') == 1 and
       metric(m, "siphon_edge_flows") == 1 and
-      metric(m, 'siphon_edge_messages_total{direction="in"}') == 160 and
-      metric(m, 'siphon_edge_messages_total{direction="to_backend"}') == 160 and
+      metric(m, 'siphon_edge_messages_total{direction="in"}') == 320 and
+      metric(m, 'siphon_edge_messages_total{direction="to_backend"}') == 320 and
       (metric(m, 'siphon_edge_memory_bytes{kind="allocated"}') or 0) > 0 and
       (metric(m, "siphon_edge_memory_per_connection_bytes") or 0) > 0,
       "metrics: siphon_edge_connections, flows, messages and memory as sent")
@@ -237,9 +278,9 @@ kill -INT "$PID"
 wait "$PID"
 drc=$?
 PID=
-grep -q "siphon: edge proxy on" "$TMP/siphon.log" && grep -q "^edge_to_backend 160$" "$TMP/siphon.log"
+grep -q "siphon: edge proxy on" "$TMP/siphon.log" && grep -q "^edge_to_backend 320$" "$TMP/siphon.log"
 erc=$?
-[ $erc -eq 0 ] && echo "ok    the daemon started the edge and counted 160 messages to backends" ||
+[ $erc -eq 0 ] && echo "ok    the daemon started the edge and counted 320 messages to backends" ||
 	{ echo "FAIL  edge start or counters"; cat "$TMP/siphon.log"; }
 [ $drc -eq 0 ] && echo "ok    siphon stops cleanly" || echo "FAIL  siphon exit $drc"
 [ $rc -eq 0 ] && [ $erc -eq 0 ] && [ $drc -eq 0 ]

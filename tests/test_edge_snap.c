@@ -113,9 +113,9 @@ Test(edge_snap, picks_as_the_dataplane)
 		uint16_t port = 0;
 		int len = snprintf(key, sizeof(key), "sip:user%u@example.com", n);
 
-		cr_assert_eq(
-		        edge_snap_pick(dp, "reg", (const uint8_t *)key, (size_t)len, &a, &port), 0,
-		        "key %s", key);
+		cr_assert_eq(edge_snap_pick(dp, "reg", (const uint8_t *)key, (size_t)len,
+		                            EDGE_PICK_FRESH, &a, &port),
+		             0, "key %s", key);
 		uint16_t want = maglev_lookup(t, keyhash_calc(&kh, key, (size_t)len));
 		cr_assert_lt(want, 2, "the table never holds the down backend");
 		cr_assert_eq(port, g->backends[want].port, "key %s", key);
@@ -126,6 +126,6 @@ Test(edge_snap, picks_as_the_dataplane)
 	cr_assert_gt(hits[1], 0);
 	struct cfg_addr a;
 	uint16_t port;
-	cr_assert_eq(edge_snap_pick(dp, "nosuch", (const uint8_t *)"k", 1, &a, &port), -1);
+	cr_assert_eq(edge_snap_pick(dp, "nosuch", (const uint8_t *)"k", 1, 0, &a, &port), -1);
 	free(t);
 }

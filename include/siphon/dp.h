@@ -20,6 +20,7 @@
 struct dp;
 struct nd_table;
 struct snap;
+struct snap_group;
 
 /** Exception path: packets per burst, each way (sizes the mbuf pool's share for it). */
 #define DP_EXC_BURST 32u
@@ -68,6 +69,26 @@ const struct snap *dp_snap(const struct dp *dp);
  */
 void dp_lock(struct dp *dp);
 void dp_unlock(struct dp *dp);
+
+/** How dp_window_slot() chose (each a worker counter: stats.h). */
+enum dp_window_how {
+	DP_WINDOW_CURRENT = 0, /**< the current table's choice */
+	DP_WINDOW_OLD,         /**< an existing dialog's message, by the previous table */
+	DP_WINDOW_RECORDED,    /**< where its Call-ID's dialog was recorded */
+	DP_WINDOW_INSERTED,    /**< a new dialog the change moved: now recorded */
+	DP_WINDOW_FULL,        /**< the same, not recorded (affinity table full) */
+};
+
+/**
+ * The backend slot of group g (of snapshot s) for Call-ID hash h while g has a transition
+ * window open (g->prev set), as every worker decides it (docs/dialogs.md): cur is the
+ * current table's choice; fresh: a request without To tag, not ACK or CANCEL; dialog: one
+ * that may open a dialog (INVITE, SUBSCRIBE, REFER, an unknown method). Records a moved
+ * new dialog in the affinity table the workers share. Any thread holding s (a worker, or
+ * dp_lock()); lock-free, no allocation. Its choice in *how.
+ */
+uint16_t dp_window_slot(struct dp *dp, const struct snap *s, const struct snap_group *g, uint64_t h,
+                        uint16_t cur, bool fresh, bool dialog, enum dp_window_how *how);
 
 /** Worker lcores forwarding. */
 unsigned dp_nb_workers(const struct dp *dp);
