@@ -81,7 +81,11 @@ struct gen {
 	uint64_t open_ns;
 	uint64_t trans_until_ns; /* 0: no window open */
 	uint64_t rotate_ns;      /* next affinity bank rotation while one is open */
+	uint64_t routed_ns;      /* next rotation of the routed dialogs' table (rulecheck.c) */
 };
+
+/* Rotation period of the routed dialogs' table (docs/protection.md#rules-hyperscan). */
+#define GEN_ROUTED_PERIOD_S 3600u
 
 struct gen *
 gen_create(struct dp *dp, struct sph_cfg *cfg, long stats_interval)
@@ -821,6 +825,18 @@ gen_tick(struct gen *gen)
 	uint64_t g;
 
 	gen_trans_tick(gen);
+	/* A routed dialog is followed for one to two GEN_ROUTED_PERIOD_S after its first
+	 * request: calls are long, unlike transition windows. */
+	if (SPH_UNLIKELY(dp_snap(gen->dp)->has_route)) {
+		uint64_t now = sph_now_ns();
+
+		if (gen->routed_ns == 0)
+			gen->routed_ns = now + GEN_ROUTED_PERIOD_S * 1000000000u;
+		else if (now >= gen->routed_ns) {
+			dp_routed_rotate(gen->dp);
+			gen->routed_ns = now + GEN_ROUTED_PERIOD_S * 1000000000u;
+		}
+	}
 	if (SPH_UNLIKELY(gen->panic_quiet != 0))
 		gen_panic_summary(gen);
 	if (gen->health == NULL)

@@ -11,8 +11,8 @@
 
 #include "worker.h"
 
-int
-dp_aff_create(struct dp *dp)
+static int
+aff_new(struct dp *dp, struct dp_affinity **out)
 {
 	uint32_t n = dp->aff_entries != 0 ? dp->aff_entries : DP_AFF_ENTRIES;
 	struct dp_affinity *a;
@@ -31,19 +31,38 @@ dp_aff_create(struct dp *dp)
 			return -1;
 		}
 	}
-	dp->aff = a;
+	*out = a;
 	return 0;
+}
+
+int
+dp_aff_create(struct dp *dp)
+{
+	return aff_new(dp, &dp->aff);
+}
+
+int
+dp_routed_create(struct dp *dp)
+{
+	return aff_new(dp, &dp->routed);
+}
+
+static void
+aff_free(struct dp_affinity **a)
+{
+	if (*a == NULL)
+		return;
+	rte_free((*a)->bank[0]);
+	rte_free((*a)->bank[1]);
+	rte_free(*a);
+	*a = NULL;
 }
 
 void
 dp_aff_free(struct dp *dp)
 {
-	if (dp->aff == NULL)
-		return;
-	rte_free(dp->aff->bank[0]);
-	rte_free(dp->aff->bank[1]);
-	rte_free(dp->aff);
-	dp->aff = NULL;
+	aff_free(&dp->aff);
+	aff_free(&dp->routed);
 }
 
 /* Workers may be reading: whole words, so each sees an entry or nothing. */
@@ -54,10 +73,9 @@ dp_aff_empty(uint64_t *bank, uint32_t n)
 		__atomic_store_n(&bank[i], 0, __ATOMIC_RELAXED);
 }
 
-void
-dp_aff_rotate(struct dp *dp)
+static void
+aff_rotate(struct dp *dp, struct dp_affinity *a)
 {
-	struct dp_affinity *a = dp->aff;
 	unsigned older;
 
 	if (a == NULL)
@@ -67,6 +85,18 @@ dp_aff_rotate(struct dp *dp)
 	dp_aff_empty(a->bank[older], a->mask + 1);
 	__atomic_store_n(&a->cur, older, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+}
+
+void
+dp_aff_rotate(struct dp *dp)
+{
+	aff_rotate(dp, dp->aff);
+}
+
+void
+dp_routed_rotate(struct dp *dp)
+{
+	aff_rotate(dp, dp->routed);
 }
 
 void

@@ -166,16 +166,53 @@ dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp, 
 	}
 }
 
+/*
+ * A route rule sends a dialog to another group, but only its first request meets the
+ * rules: its CANCEL, ACK, BYE and re-INVITEs would go by the VIP's own group, to a
+ * proxy that never saw the dialog. So a routed dialog-forming request records its
+ * Call-ID hash with the group (dp->routed, the affinity table's shape, rotated hourly),
+ * and while route rules exist every other message of the VIP looks it
+ * up first. Both cost a hash only while some rule routes.
+ */
+static inline uint64_t
+call_hash(const struct snap *s, const uint8_t *payload, const struct sip_msg *msg)
+{
+	return keyhash_calc(&s->kh, payload + msg->call_id.off, msg->call_id.len);
+}
+
 struct dp_ruled
 dp_scan_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, uint8_t tier,
               const struct pkt_info *pi, const uint8_t *payload, struct sip_msg *msg)
 {
 	struct dp_ruled r = {.v = v};
 	enum sip_verdict sv = sip_parse_rf(payload, pi->payload_len, msg);
+	bool initial;
 
-	if (sv != SIP_OK)
+	if (sv != SIP_OK) {
 		r.drop = &w->st->sip_drop[sv];
-	else if (msg->kind == SIP_REQUEST && msg->to_tag.len == 0)
-		r.drop = dp_rules(w, s, &r.v, tier, pi, payload, msg);
+		return r;
+	}
+	initial = msg->kind == SIP_REQUEST && msg->to_tag.len == 0;
+	if (SPH_UNLIKELY(s->has_route) &&
+	    (!initial || msg->method == SIP_METHOD_CANCEL || msg->method == SIP_METHOD_ACK)) {
+		unsigned g = dp_aff_find(w->dp->routed, call_hash(s, payload, msg));
+
+		if (g != 0 && g - 1 < s->nb_groups && g - 1 != v->group) {
+			w->st->rule_route_followed++;
+			RTE_PER_LCORE(rule_vip) = *v;
+			RTE_PER_LCORE(rule_vip).group = (uint16_t)(g - 1);
+			r.v = &RTE_PER_LCORE(rule_vip);
+			return r;
+		}
+	}
+	if (!initial)
+		return r;
+	r.drop = dp_rules(w, s, &r.v, tier, pi, payload, msg);
+	if (SPH_UNLIKELY(s->has_route) && r.drop == NULL && r.v->group != v->group &&
+	    (msg->method == SIP_METHOD_INVITE || msg->method == SIP_METHOD_SUBSCRIBE ||
+	     msg->method == SIP_METHOD_REFER || msg->method == SIP_METHOD_OTHER))
+		w->st->rule_route_unrecorded +=
+		        dp_aff_add(w->dp->routed, call_hash(s, payload, msg), r.v->group) ==
+		        DP_AFF_FULL;
 	return r;
 }

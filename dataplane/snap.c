@@ -561,6 +561,9 @@ snap_build_trans(struct dp *dp, const struct sph_cfg *cfg, const uint16_t *slots
 	if (snap_rules_build(s, cfg, old != NULL ? old : dp->snap, dp->nb_workers, err, errlen) !=
 	    0)
 		goto fail;
+	/* Made once, never freed while workers run: they read dp->routed without RCU. */
+	if (s->has_route && dp->routed == NULL && dp_routed_create(dp) != 0)
+		goto nomem;
 	return s;
 nomem:
 	snap_err(err, errlen, "out of memory building the snapshot");

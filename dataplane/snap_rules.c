@@ -220,6 +220,7 @@ snap_rules_build(struct snap *s, const struct sph_cfg *cfg, const struct snap *o
 		d->drops = r->action == CFG_RULE_DROP || r->action == CFG_RULE_REJECT ||
 		           r->action == CFG_RULE_LIMIT;
 		d->group = (uint16_t)r->group;
+		s->has_route |= r->action == CFG_RULE_ROUTE;
 		for (unsigned v = 0; r->has_vip && v < cfg->nb_vips && d->vip_id1 == 0; v++)
 			if (cfg->vips[v].addr.family == r->vip.family &&
 			    memcmp(cfg->vips[v].addr.a, r->vip.a, 16) == 0)

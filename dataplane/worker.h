@@ -102,10 +102,14 @@ struct dp {
 	uint8_t port_index[RTE_MAX_ETHPORTS]; /**< DPDK port id -> index, or DP_PORT_NONE */
 	unsigned nb_workers;
 	struct dp_worker *workers[RTE_MAX_LCORE];
-	uint32_t quit;               /**< set by the main lcore: workers leave their loop */
-	uint64_t drain_tsc;          /**< DP_DRAIN_US in TSC cycles */
-	pthread_mutex_t ctl_lock;    /**< serialises snapshot swaps and telemetry readers */
-	struct dp_affinity *aff;     /**< dialog affinity, made by the first snap_build() */
+	uint32_t quit;            /**< set by the main lcore: workers leave their loop */
+	uint64_t drain_tsc;       /**< DP_DRAIN_US in TSC cycles */
+	pthread_mutex_t ctl_lock; /**< serialises snapshot swaps and telemetry readers */
+	struct dp_affinity *aff;  /**< dialog affinity, made by the first snap_build() */
+	/** Dialogs an operator route rule sent to another group (slot: that group), so their
+	 * later messages follow (rulecheck.c). Made by the first snapshot with a route rule;
+	 * rotated hourly by the main lcore (dp_routed_rotate()). */
+	struct dp_affinity *routed;
 	uint32_t aff_entries;        /**< its entries per bank (power of two); 0: DP_AFF_ENTRIES */
 	struct frag_limits frag_lim; /**< each worker's fragment table; entries 0: none */
 	struct dp_hep *hep; /**< the HEP mirror (hep.h), NULL: off; workers __atomic_load_n */
@@ -186,7 +190,10 @@ enum dp_aff_rc dp_aff_add(struct dp_affinity *a, uint64_t h, uint16_t slot);
 /** Make the affinity table of dp (dp->aff_entries per bank). Main lcore. @return 0, -1. */
 int dp_aff_create(struct dp *dp);
 
-/** Free it. Only once no worker runs. */
+/** Make dp->routed, the same shape. Main lcore. @return 0, -1. */
+int dp_routed_create(struct dp *dp);
+
+/** Free both. Only once no worker runs. */
 void dp_aff_free(struct dp *dp);
 
 /*

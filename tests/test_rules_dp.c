@@ -296,6 +296,40 @@ Test(rules_dp, route_and_limit)
 	cr_assert_eq(invite("192.0.2.99", "192.0.2.10", "sip:bob@example.com", "p"), 0x21u);
 }
 
+Test(rules_dp, a_routed_dialog_stays_routed)
+{
+	struct stats_worker *st = E.dp.workers[0]->st;
+	uint64_t fol0 = st->rule_route_followed;
+	unsigned routed, plain;
+	char b[1024];
+
+	/* The routed INVITE's CANCEL, ACK and BYE (which no rule sees: the last two carry a
+	 * To tag, and no rule matches a CANCEL) follow it to the quarantine group. */
+	cr_assert_eq(invite("192.0.2.99", "192.0.2.10", "sip:0044123@example.com", "p"), 0x31u);
+	routed = id;
+	cr_assert_eq(
+	        send_one("192.0.2.99", "192.0.2.10",
+	                 req(b, sizeof(b), "CANCEL", "sip:0044123@example.com", "", "p", routed)),
+	        0x31u);
+	cr_assert_eq(send_one("192.0.2.99", "192.0.2.10",
+	                      req(b, sizeof(b), "ACK", "sip:0044123@example.com", ";tag=b1", "p",
+	                          routed)),
+	             0x31u);
+	cr_assert_eq(
+	        send_one("192.0.2.99", "192.0.2.10",
+	                 req(b, sizeof(b), "BYE", "sip:bob@192.0.2.31", ";tag=b1", "p", routed)),
+	        0x31u);
+	cr_assert_eq(st->rule_route_followed - fol0, 3u);
+	/* A call no rule routed: its BYE goes by the VIP's own group, as before. */
+	cr_assert_eq(invite("192.0.2.99", "192.0.2.10", "sip:bob@example.com", "p"), 0x21u);
+	plain = id;
+	cr_assert_eq(
+	        send_one("192.0.2.99", "192.0.2.10",
+	                 req(b, sizeof(b), "BYE", "sip:bob@192.0.2.21", ";tag=b1", "p", plain)),
+	        0x21u);
+	cr_assert_eq(st->rule_route_followed - fol0, 3u);
+}
+
 Test(rules_dp, in_dialog_and_responses_untouched)
 {
 	struct stats_worker *st = E.dp.workers[0]->st;

@@ -106,6 +106,13 @@ const struct nd_table *dp_nd(const struct dp *dp);
  */
 void dp_aff_rotate(struct dp *dp);
 
+/**
+ * The same for the dialogs operator route rules sent to another group (rulecheck.c):
+ * called hourly, so such a dialog is followed for one to two hours after its first
+ * request. No-op before a snapshot had a route rule.
+ */
+void dp_routed_rotate(struct dp *dp);
+
 /** Empty both banks: only when no published snapshot has a previous table (no insert). */
 void dp_aff_clear(struct dp *dp);
 

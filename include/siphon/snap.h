@@ -153,6 +153,7 @@ struct snap {
 	struct snap_rule *rule;
 	struct snap_rule_src *rule_src;
 	uint32_t nb_rules;
+	bool has_route; /**< some rule routes to another group: dp->routed is consulted */
 };
 
 /**

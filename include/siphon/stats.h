@@ -78,6 +78,9 @@ struct dp;
 	X(rule_drop, "drop: initial request matched a rule with action drop (show rules)")         \
 	X(rule_reject, "drop: initial request matched a rule with action reject-silently")         \
 	X(rule_route, "initial requests a route rule sent to its group")                           \
+	X(rule_route_followed, "later messages of a routed dialog sent to the rule's group")       \
+	X(rule_route_unrecorded, "routed dialogs not recorded (table full): their later messages " \
+	                         "go by the VIP's group")                                          \
 	X(rule_tag, "initial requests a tag rule matched, forwarded")                              \
 	X(rule_mirror, "initial requests a mirror rule matched, forwarded")                        \
 	X(rule_undecided, "initial requests forwarded with their rules undecided (a Hyperscan "    \
