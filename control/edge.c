@@ -728,8 +728,10 @@ edge_accept(struct edge *e, unsigned li)
 		memcpy(c->ip, ip, 16);
 		c->port = port;
 		c->bucket = b;
-		c->born_ms = (uint32_t)now_ms();
-		c->last_s = c->born_ms / 1000u;
+		uint64_t t = now_ms();
+		c->born_ms = (uint32_t)t;
+		c->last_s =
+		        (uint32_t)(t / 1000u); /* not born_ms / 1000: that wraps every 49.7 days */
 		c->state = CONN_OPEN;
 		e->ip_count[b]++;
 		ST_INC(e, conns_open);

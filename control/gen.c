@@ -566,10 +566,19 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 		goto fail;
 	}
 	gen_panic_mark(s, panic, next->nb_groups);
+	/* The HEP mirror first, its own publication (its route was checked with the rest):
+	 * a snapshot whose mirror rules mark calls finds the collector already there, and a
+	 * mirror that cannot be set refuses the generation instead of leaving show mirror
+	 * and the rules telling of a collector that is not in use. */
+	if (dp_mirror_set(gen->dp, next, err, errlen) != 0) {
+		snap_free(s);
+		free(eff);
+		free(panic);
+		free(slots);
+		free(used);
+		goto fail;
+	}
 	snap_publish(gen->dp, s); /* returns after the grace period: old snapshot gone */
-	/* The HEP mirror: its own publication; its route was checked with the rest. */
-	if (dp_mirror_set(gen->dp, next, err, errlen) != 0)
-		sph_log(SPH_LOG_WARNING, "%s; the mirror stays as it was", err), err[0] = 0;
 	gen->window_ns = (uint64_t)next->dialog_window * 1000000000u;
 	gen_trans_published(gen, s);
 	free(gen->eff);
