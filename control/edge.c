@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -301,6 +302,31 @@ ssl_err(char *err, size_t errlen, const char *what, const char *file)
 
 static int edge_sni(SSL *ssl, int *ad, void *arg);
 
+/* The session-id context of an mtls context: SHA-256 of the client CA file's contents and
+ * client_verify. A session (ticket) carries the context it was made under, and OpenSSL
+ * resumes one only under the same: after a reload that changes the CA, or on an instance
+ * with another CA sharing ticket_keys, a client whose certificate was verified against the
+ * old CA makes a full handshake and is verified again. -1 when the file cannot be read. */
+static int
+ca_context(const struct cfg_edge *c, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char buf[4096], v = c->client_verify;
+	unsigned int len = 0;
+	FILE *f = fopen(c->client_ca, "rb");
+	size_t n;
+	int ok = md != NULL && f != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	         EVP_DigestUpdate(md, &v, 1) == 1;
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(md, buf, n) == 1;
+	ok = ok && !ferror(f) && EVP_DigestFinal_ex(md, out, &len) == 1 && len == 32;
+	if (f != NULL)
+		fclose(f);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
 static SSL_CTX *
 ctx_new(struct edge *e, const struct cfg_edge *c, int mtls, char *err, size_t errlen)
 {
@@ -340,8 +366,13 @@ ctx_new(struct edge *e, const struct cfg_edge *c, int mtls, char *err, size_t er
 		                                              ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
 		                                              : 0),
 		                   NULL);
-		/* session ids must be set for resumption with client certificates */
-		SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"siphon-edge", 11);
+		/* Resumption with client certificates needs a session-id context: one of the
+		 * CA's contents, so no session outlives a change of the CA (ca_context()). */
+		unsigned char sid[32];
+		if (ca_context(c, sid) != 0 || SSL_CTX_set_session_id_context(ctx, sid, 32) != 1) {
+			ssl_err(err, errlen, "client_ca", c->client_ca);
+			goto fail;
+		}
 	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, edge_sni);
 	SSL_CTX_set_tlsext_servername_arg(ctx, e);

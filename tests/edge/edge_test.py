@@ -315,6 +315,9 @@ def phase_limits(tmp, reg):
     """A second edge: an mtls listener, and small limits to hit."""
     ca, cl_crt, cl_key = gen_ca_and_client(tmp)
     ec = (f"{tmp}/ec.pem", f"{tmp}/ec.key")
+    tk = f"{tmp}/tickets.keys"
+    with open(tk, "w") as f:
+        f.write(os.urandom(80).hex() + "\n")
     conf = f"{tmp}/limits.conf"
     with open(conf, "w") as f:
         f.write(f"""hash_key = "edge-test-hash-key-0123";
@@ -328,6 +331,7 @@ edge = {{
     certs = [ "{ec[0]}" ];
     keys = [ "{ec[1]}" ];
     client_ca = "{ca}";
+    ticket_keys = "{tk}";
     max_msgs_per_sec = 5;
     max_conns_per_ip = 3;
     idle_timeout_s = 1;
@@ -378,7 +382,37 @@ edge = {{
         mr = Reader(m)
         register_through(reg, m, "trunk1", cseq=2)
         check(mr.msg().startswith("SIP/2.0 200"), "mtls: after the reload a CA-signed client registers")
+        sess = m.session
         m.close()
+        wait_open(proc, 0)
+
+        # Tickets (ticket_keys outlive reloads) do not outlive a change of client_ca: a
+        # session verified against the old CA resumes while the CA is the same, and after
+        # the CA file is replaced the same client is verified again, and refused.
+        r = tls_conn(ctx, session=sess)
+        check(r.session_reused, "mtls: a session resumes under the same CA")
+        r.close()
+        wait_open(proc, 0)
+        keep = open(ca).read()
+        other = f"{tmp}/other"
+        os.makedirs(other, exist_ok=True)
+        other_ca, _, _ = gen_ca_and_client(other)
+        shutil.copy(other_ca, ca)
+        out = reload(proc)
+        check(out == "reload ok", "mtls: reload with another CA: " + out)
+        try:
+            r = tls_conn(ctx, session=sess)
+            r.settimeout(5)
+            resumed = r.session_reused
+            refused = r.recv(1) == b""
+        except (ssl.SSLError, ConnectionError, OSError):
+            resumed, refused = False, True
+        check(not resumed and refused,
+              f"mtls: after the CA changed, the old session is not resumed and the client is refused "
+              f"(resumed {resumed}, refused {refused})")
+        with open(ca, "w") as f:
+            f.write(keep)
+        check(reload(proc) == "reload ok", "mtls: reload with the first CA again")
         wait_open(proc, 0)
 
         # max_conns_per_ip: the fourth connection from 127.0.0.1 is closed at once.
