@@ -84,6 +84,19 @@ struct gen {
 	uint64_t routed_ns;      /* next rotation of the routed dialogs' table (rulecheck.c) */
 };
 
+/* Whether a and b name the same groups in the same order: the routed dialogs' table
+ * (dp_routed_clear()) records groups by index. */
+static bool
+gen_groups_same(const struct sph_cfg *a, const struct sph_cfg *b)
+{
+	if (a->nb_groups != b->nb_groups)
+		return false;
+	for (unsigned g = 0; g < a->nb_groups; g++)
+		if (strcmp(a->groups[g].name, b->groups[g].name) != 0)
+			return false;
+	return true;
+}
+
 /* Rotation period of the routed dialogs' table (docs/protection.md#rules-hyperscan). */
 #define GEN_ROUTED_PERIOD_S 3600u
 
@@ -579,6 +592,8 @@ gen_apply(struct gen *gen, struct sph_cfg *next, char *err, size_t errlen)
 		goto fail;
 	}
 	snap_publish(gen->dp, s); /* returns after the grace period: old snapshot gone */
+	if (!s->has_route || !gen_groups_same(gen->cfg, next))
+		dp_routed_clear(gen->dp);
 	gen->window_ns = (uint64_t)next->dialog_window * 1000000000u;
 	gen_trans_published(gen, s);
 	free(gen->eff);

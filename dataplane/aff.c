@@ -100,6 +100,15 @@ dp_routed_rotate(struct dp *dp)
 }
 
 void
+dp_routed_clear(struct dp *dp)
+{
+	if (dp->routed == NULL)
+		return;
+	dp_aff_empty(dp->routed->bank[0], dp->routed->mask + 1);
+	dp_aff_empty(dp->routed->bank[1], dp->routed->mask + 1);
+}
+
+void
 dp_aff_clear(struct dp *dp)
 {
 	if (dp->aff == NULL)

@@ -113,6 +113,14 @@ void dp_aff_rotate(struct dp *dp);
  */
 void dp_routed_rotate(struct dp *dp);
 
+/**
+ * Forget every routed dialog: after a generation whose groups are not those of the one
+ * before (entries name a group by index) or that has no route rule (so none comes back
+ * stale with the next one). Main lcore, after the publication: an entry a worker records
+ * meanwhile names the new indices, and survives or is forgotten, both harmless.
+ */
+void dp_routed_clear(struct dp *dp);
+
 /** Empty both banks: only when no published snapshot has a previous table (no insert). */
 void dp_aff_clear(struct dp *dp);
 
