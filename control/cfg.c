@@ -4059,6 +4059,14 @@ validate_edge(struct val_ctx *v)
 	}
 	if ((e->address.addr.family != 4 && e->address.addr.family != 6) || e->address.port == 0)
 		return vfail(v, "edge", 0, "address needs an address and a port");
+	/* Backends own every VIP (on lo, in both modes): what they send to one never leaves
+	 * them, so the edge would never hear its registrars. */
+	for (unsigned i = 0; i < v->cfg->nb_vips; i++)
+		if (v->cfg->vips[i].addr.family == e->address.addr.family &&
+		    memcmp(v->cfg->vips[i].addr.a, e->address.addr.a, 16) == 0)
+			return vfail(v, "edge", 0,
+			             "address must not be a VIP's: the backends own the VIPs, so "
+			             "they would answer themselves; use a port's address");
 	if (cfg_group_find(v->cfg, e->group) == NULL)
 		return vfail(v, "edge", 0, "group \"%.63s\" is not defined", e->group);
 	if (nb[0] + nb[1] > 0 && (e->nb_certs == 0 || e->nb_certs > CFG_EDGE_CERTS_MAX))

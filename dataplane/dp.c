@@ -25,6 +25,50 @@
 #define DP_POOL_MIN   8191u
 #define DP_POOL_CACHE 256u
 
+/* Whether a is one of cfg's port addresses (those reach the kernel anyway). */
+static bool
+dp_port_addr(const struct sph_cfg *cfg, const struct cfg_addr *a)
+{
+	for (unsigned p = 0; p < cfg->nb_ports; p++)
+		for (unsigned i = 0; i < cfg->ports[p].nb_addrs; i++)
+			if (cfg->ports[p].addrs[i].addr.family == a->family &&
+			    memcmp(cfg->ports[p].addrs[i].addr.a, a->a, 16) == 0)
+				return true;
+	return false;
+}
+
+static void
+dp_edge_sock_add(struct dp *dp, const struct sph_cfg *cfg, const struct cfg_edge_listen *l)
+{
+	static const uint8_t any[16], any4[16] = {[10] = 0xff, [11] = 0xff};
+	struct dp_edge_sock *k = &dp->edge_socks[dp->nb_edge_socks];
+
+	/* A wildcard listener takes what reaches the kernel already: the ports' addresses. */
+	if (memcmp(l->addr.a, l->addr.family == 4 ? any4 : any, 16) == 0 ||
+	    dp_port_addr(cfg, &l->addr) || dp->nb_edge_socks == DP_EDGE_SOCKS)
+		return;
+	k->family = l->addr.family;
+	k->port = l->port;
+	memcpy(k->addr, l->addr.a, 16);
+	dp->nb_edge_socks++;
+}
+
+/* The edge's listeners on addresses no port owns (a VIP): the exception path carries
+ * their TCP to the kernel, and port.c puts those addresses on the kernel interfaces. Not
+ * edge.address: backends own the VIPs, so it is never one (cfg_validate()). */
+static void
+dp_edge_socks(struct dp *dp, const struct sph_cfg *cfg)
+{
+	const struct cfg_edge *e = &cfg->edge;
+
+	for (unsigned i = 0; i < e->nb_tls; i++)
+		dp_edge_sock_add(dp, cfg, &e->tls[i]);
+	for (unsigned i = 0; i < e->nb_mtls; i++)
+		dp_edge_sock_add(dp, cfg, &e->mtls[i]);
+	for (unsigned i = 0; i < e->nb_tcp; i++)
+		dp_edge_sock_add(dp, cfg, &e->tcp[i]);
+}
+
 int
 dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size_t errlen)
 {
@@ -121,6 +165,7 @@ dp_setup(struct dp *dp, const struct sph_cfg *cfg, bool promisc, char *err, size
 	for (unsigned p = 0; p < dp->nb_ports; p++)
 		if (port_init(dp, &dp->ports[p], promisc, err, errlen) != 0)
 			return -1;
+	dp_edge_socks(dp, cfg);
 	/* Without its exception path a port still forwards: say so, and go on. */
 	for (unsigned p = 0; p < dp->nb_ports; p++) {
 		char why[256];

@@ -227,11 +227,13 @@ port_kernel_addr(int fd, unsigned ifindex, const struct cfg_prefix *px)
 	return ack.err.error; /* 0 or -errno */
 }
 
-/* Bring the kernel interface up and give it cp's addresses. Warnings only. */
+/* Bring the kernel interface up and give it cp's addresses, and those of dp's edge
+ * sockets as host addresses (/32, /128): the kernel must own a VIP the edge listens on,
+ * while on the wire siphon alone answers ARP/ND for it. Warnings only. */
 static void
-port_kernel_setup(struct dp_port *p, const struct cfg_port *cp)
+port_kernel_setup(const struct dp *dp, struct dp_port *p, const struct cfg_port *cp)
 {
-	unsigned ifindex = if_nametoindex(p->exc_ifname), ok = 0;
+	unsigned ifindex = if_nametoindex(p->exc_ifname), ok = 0, edge = 0;
 	struct ifreq ifr = {0};
 	char a[CFG_PREFIX_STRLEN];
 	int fd;
@@ -268,11 +270,31 @@ port_kernel_setup(struct dp_port *p, const struct cfg_port *cp)
 		else
 			ok++;
 	}
+	for (unsigned i = 0; i < dp->nb_edge_socks; i++) {
+		const struct dp_edge_sock *k = &dp->edge_socks[i];
+		struct cfg_prefix px = {.addr.family = k->family, .len = k->family == 4 ? 32 : 128};
+		bool seen = false;
+		int rc;
+
+		for (unsigned j = 0; j < i; j++) /* a TLS and a TCP listener share an address */
+			seen |= dp->edge_socks[j].family == k->family &&
+			        memcmp(dp->edge_socks[j].addr, k->addr, 16) == 0;
+		if (seen)
+			continue;
+		memcpy(px.addr.a, k->addr, 16);
+		rc = port_kernel_addr(fd, ifindex, &px);
+		if (rc != 0)
+			sph_log(SPH_LOG_WARNING, "port \"%s\": %s: cannot add the edge's %s: %s",
+			        p->name, p->exc_ifname, cfg_prefix_format(&px, a, sizeof(a)),
+			        strerror(-rc));
+		else
+			edge++;
+	}
 	close(fd);
 	sph_log(SPH_LOG_INFO,
 	        "port \"%s\": exception interface %s (ifindex %u) up with %u of %u "
-	        "addresses",
-	        p->name, p->exc_ifname, ifindex, ok, cp->nb_addrs);
+	        "addresses, and %u of the edge",
+	        p->name, p->exc_ifname, ifindex, ok, cp->nb_addrs, edge);
 }
 
 int
@@ -325,7 +347,7 @@ port_exception_init(struct dp *dp, struct dp_port *p, unsigned idx, const struct
 		rc = -rte_errno;
 		goto dpdk_fail;
 	}
-	port_kernel_setup(p, cp);
+	port_kernel_setup(dp, p, cp);
 	return 0;
 dpdk_fail:
 	snprintf(err, errlen, "port \"%s\": exception interface %s: %s", p->name, cp->exception,

@@ -100,7 +100,8 @@ svc_onlink(const struct snap_port *sp, uint8_t family, const uint8_t a[16])
  * port's prefixes, else the port's gateway of its family) and send it out the port.
  * A next hop not yet in the neighbour table is added (resolved at the next tick) and
  * this datagram dropped, as the kernel's own ARP would have queued or dropped it. Only
- * datagrams from the port's own addresses leave: siphon speaks for nothing else.
+ * datagrams from the port's own addresses, or the edge's on a VIP, leave: siphon speaks
+ * for nothing else.
  */
 static void
 svc_exc_out(struct dp *dp, unsigned p, struct rte_mbuf *m, uint64_t now)
@@ -130,7 +131,7 @@ svc_exc_out(struct dp *dp, unsigned p, struct rte_mbuf *m, uint64_t now)
 		if (dst[0] == 0xff || (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80))
 			goto bad; /* multicast (MLD, RS), link-local: the kernel's chatter on sph */
 	}
-	if (!snap_port_owns(sp, family, src))
+	if (!snap_port_owns(sp, family, src) && !dp_edge_sock_is(dp, family, src, 0))
 		goto bad;
 	if (!svc_onlink(sp, family, dst)) {
 		if (family == 4 ? !sp->has_gw4 : !sp->has_gw6)

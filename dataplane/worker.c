@@ -5,6 +5,8 @@
  * published snapshot, the neighbour MACs and its own state; it writes only its own
  * counters, its TX buffers and (multi-producer) the learn and exception rings.
  */
+#include <netinet/in.h>
+
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
@@ -58,28 +60,60 @@ dp_learn(struct dp_worker *w, const struct nd_learn *l)
 }
 
 /*
+ * Whether a datagram of len octets, not to a port's own address, is for one of the edge's
+ * listeners: TCP to one, or an ICMP error about one of their connections (path MTU).
+ * Fragments are not: the kernel's TCP sets DF.
+ */
+static bool
+dp_exception_edge(const struct dp *dp, const struct rte_mbuf *m, const struct pkt_info *pi,
+                  enum pkt_verdict v, uint32_t len)
+{
+	const uint8_t *l4 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l4_off);
+	uint32_t l4_len;
+
+	if (dp->nb_edge_socks == 0 || v != PKT_NOT_UDP || pi->l4_off < pi->l3_off ||
+	    pi->l4_off - pi->l3_off >= len)
+		return false;
+	l4_len = len - (pi->l4_off - pi->l3_off);
+	if (pi->l4_proto == IPPROTO_TCP)
+		return l4_len >= 4 &&
+		       dp_edge_sock_is(dp, pi->ip_version, pi->dst, (uint16_t)(l4[2] << 8 | l4[3]));
+	/* Destination unreachable (path MTU too), time exceeded, parameter problem; and
+	 * ICMPv6's packet too big. Echo requests to a VIP stay unanswered, as before. */
+	if (pi->l4_proto == IPPROTO_ICMP && pi->ip_version == 4 &&
+	    (l4[0] == 3 || l4[0] == 11 || l4[0] == 12))
+		return dp_edge_sock_is(dp, 4, pi->dst, 0);
+	if (pi->l4_proto == IPPROTO_ICMPV6 && pi->ip_version == 6 && l4[0] >= 1 && l4[0] <= 4)
+		return dp_edge_sock_is(dp, 6, pi->dst, 0);
+	return false;
+}
+
+/*
  * The exception path: an IP datagram to one of the port's own addresses (not a VIP)
- * that the fast path does not handle goes to the port's kernel interface, through the
- * ring the main lcore drains (the worker never makes the TUN device's system calls).
- * Ethernet, VLAN tag and padding are cut off in place: the kernel gets the datagram.
+ * that the fast path does not handle, or for one of the edge's listeners on a VIP, goes to
+ * the port's kernel interface, through the ring the main lcore drains (the worker never
+ * makes the TUN device's system calls). Ethernet, VLAN tag and padding are cut off in
+ * place: the kernel gets the datagram. v is pkt_decode()'s verdict.
  * @return true when m was consumed, false when it is not for the kernel (the caller
  * counts and frees it as before).
  */
 static bool
 dp_exception(struct dp_worker *w, const struct snap *s, unsigned port, struct rte_mbuf *m,
-             const struct pkt_info *pi)
+             const struct pkt_info *pi, enum pkt_verdict v)
 {
 	struct rte_ring *r = w->dp->ports[port].exc_ring;
 	const uint8_t *ip;
 	uint32_t len;
 
-	if (r == NULL || pi->ip_version == 0 ||
-	    !snap_port_owns(&s->ports[port], pi->ip_version, pi->dst))
+	if (r == NULL || pi->ip_version == 0)
 		return false;
 	/* pkt_decode() has checked that the frame holds the whole datagram. */
 	ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l3_off);
 	len = pi->ip_version == 4 ? (uint32_t)ip[2] << 8 | ip[3]
 	                          : 40 + ((uint32_t)ip[4] << 8 | ip[5]);
+	if (!snap_port_owns(&s->ports[port], pi->ip_version, pi->dst) &&
+	    !dp_exception_edge(w->dp, m, pi, v, len))
+		return false;
 	rte_pktmbuf_adj(m, (uint16_t)pi->l3_off);
 	if (m->data_len > len)
 		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - len));
@@ -123,7 +157,7 @@ dp_neigh(struct dp_worker *w, const struct snap *s, unsigned port, struct rte_mb
 		w->st->nd_drop++;
 		break;
 	case ND_NONE:
-		if (v == PKT_NOT_UDP && dp_exception(w, s, port, m, pi))
+		if (v == PKT_NOT_UDP && dp_exception(w, s, port, m, pi, v))
 			return;
 		w->st->pkt_drop[v]++; /* neither ARP nor ND: what the decoder said */
 		break;
@@ -553,7 +587,8 @@ dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struc
 			return;
 		}
 		/* ICMP, TCP, fragments to an own address: the kernel's (exception path). */
-		if ((pv == PKT_NOT_UDP || pv == PKT_FRAGMENT) && dp_exception(w, s, port, m, &pi))
+		if ((pv == PKT_NOT_UDP || pv == PKT_FRAGMENT) &&
+		    dp_exception(w, s, port, m, &pi, pv))
 			return;
 		if (pv == PKT_FRAGMENT && pi.l4_proto == UDP && w->frag != NULL) {
 			dp_frag(w, s, m, &pi);
@@ -572,7 +607,8 @@ dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struc
 		    snap_port_owns(&s->ports[port], pi.ip_version, pi.dst) &&
 		    !dp_udp_csum(w, s->ports[port].udp_csum, m, f, &pi))
 			goto drop;
-		if (dp_exception(w, s, port, m, &pi)) /* UDP to an own address: probe replies */
+		if (dp_exception(w, s, port, m, &pi,
+		                 PKT_OK)) /* UDP to an own address: probe replies */
 			return;
 		st->not_vip++;
 		goto drop;

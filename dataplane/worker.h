@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -18,6 +19,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "siphon/cfg.h"
 #include "siphon/dp.h"
 #include "siphon/neigh.h"
 #include "siphon/snap.h"
@@ -33,6 +35,8 @@
 #define DP_EXC_RING       1024u /**< per port: datagrams in flight to the kernel interface */
 #define DP_FRAG_RING      1024u /**< per worker: fragments other workers hand it */
 #define DP_PORT_NONE      UINT8_MAX
+/** The edge's listeners of every kind. */
+#define DP_EDGE_SOCKS     (3u * CFG_EDGE_LISTEN_MAX)
 
 /* Dialog affinity (docs/dialogs.md): Call-ID hashes of the new dialogs a transition moved,
  * in two banks of DP_AFF_ENTRIES 64-bit words each, probed DP_AFF_PROBE words deep. */
@@ -42,6 +46,13 @@
 /* A forgotten entry (dp_aff_forget): not empty, so probes go on past it, and naming no
  * slot, so a lookup that meets its tag (one hash in 2^48) finds no record. */
 #define DP_AFF_DEAD    DP_AFF_TAG
+
+/** A TCP listener of the edge the kernel holds on an address no port owns. */
+struct dp_edge_sock {
+	uint8_t family; /**< 4 or 6 */
+	uint16_t port;  /**< host order */
+	uint8_t addr[16];
+};
 
 /** A DPDK port as the dataplane uses it; set up by port_init(), then read-only. */
 struct dp_port {
@@ -113,7 +124,29 @@ struct dp {
 	uint32_t aff_entries;        /**< its entries per bank (power of two); 0: DP_AFF_ENTRIES */
 	struct frag_limits frag_lim; /**< each worker's fragment table; entries 0: none */
 	struct dp_hep *hep; /**< the HEP mirror (hep.h), NULL: off; workers __atomic_load_n */
+	/** The edge's TCP listeners on addresses no port owns (a VIP, typically): set at
+	 * dp_open() from the start configuration, as the edge reads its block only then. */
+	struct dp_edge_sock edge_socks[DP_EDGE_SOCKS];
+	unsigned nb_edge_socks;
 };
+
+/**
+ * Whether (family, dst, dport) is one of dp's edge listeners; dport 0: any of them on
+ * dst. What is for them goes to the kernel, through the exception path, like what is
+ * for a port's own address. Any lcore.
+ */
+static inline bool
+dp_edge_sock_is(const struct dp *dp, uint8_t family, const uint8_t dst[16], uint16_t dport)
+{
+	for (unsigned i = 0; i < dp->nb_edge_socks; i++) {
+		const struct dp_edge_sock *k = &dp->edge_socks[i];
+
+		if (k->family == family && memcmp(k->addr, dst, 16) == 0 &&
+		    (k->port == dport || dport == 0))
+			return true;
+	}
+	return false;
+}
 
 /** A worker lcore's state; rte_zmalloc'd on its socket. */
 struct dp_worker {

@@ -2042,6 +2042,14 @@ Test(cfg, edge)
 	cr_assert_eq(cfg->edge.nb_tls + cfg->edge.nb_mtls + cfg->edge.nb_tcp, 0, "absent: off");
 	cfg_free(cfg);
 
+	cr_assert_eq(load_text(KEY GROUP
+	                       "vips = ( { address = \"127.0.0.9\"; group = \"core\"; } );\n"
+	                       "edge = { tcp = [ \"127.0.0.9:5060\" ]; address = "
+	                       "\"127.0.0.1:5070\"; group = \"core\"; flow_key = \"" K16 "\"; };\n",
+	                       &cfg, err),
+	             0, "a listener on a VIP: %s", err);
+	cfg_free(cfg);
+
 	cr_assert_eq(load_text(KEY GROUP EDGE_MIN, &cfg, err), 0, "%s", err);
 	cr_assert_eq(cfg->edge.nb_tcp, 1);
 	assert_addr(&cfg->edge.tcp[0].addr, cfg->edge.tcp[0].port, "127.0.0.1:5060");
@@ -2134,6 +2142,11 @@ Test(cfg, edge)
 	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
 	         "\"core\"; flow_key = \"" K16 "\"; colour = 1; };",
 	         "unknown key \"colour\""},
+	        /* A listener may be a VIP (the exception path carries it); edge.address not. */
+	        {"vips = ( { address = \"127.0.0.9\"; group = \"core\"; } );\n"
+	         "edge = { tcp = [ \"127.0.0.9:5060\" ]; address = \"127.0.0.9:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; };",
+	         "edge: address must not be a VIP's"},
 	};
 	for (size_t i = 0; i < SPH_ARRAY_SIZE(bad); i++) {
 		char text[1024];

@@ -135,8 +135,10 @@ decode_ipv4(const uint8_t *b, size_t len, size_t off, unsigned flags, struct pkt
 		pi->frag_more = (ip[6] & 0x20u) != 0;
 		return PKT_FRAGMENT;
 	}
-	if (ip[9] != PROTO_UDP)
+	if (ip[9] != PROTO_UDP) {
+		pi->l4_off = (uint32_t)(off + hlen);
 		return PKT_NOT_UDP;
+	}
 	return decode_udp(b, off + hlen, off + tot, pi);
 }
 
@@ -209,6 +211,7 @@ decode_ipv6(const uint8_t *b, size_t len, size_t off, struct pkt_info *pi)
 			p += elen;
 			break;
 		default:
+			pi->l4_off = (uint32_t)p;
 			return PKT_NOT_UDP;
 		}
 	}

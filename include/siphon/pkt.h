@@ -68,7 +68,8 @@ struct pkt_info {
 	uint8_t l4_proto;     /**< IP protocol / last Next Header (17 for UDP) */
 	uint16_t vlan;        /**< VLAN ID of the one tag, or PKT_VLAN_NONE */
 	uint32_t l3_off;      /**< IP header */
-	uint32_t l4_off;      /**< UDP header (after IPv4 options / IPv6 extension headers) */
+	uint32_t l4_off;      /**< UDP header (after IPv4 options / IPv6 extension headers);
+	                           on PKT_NOT_UDP, the other transport's header */
 	uint32_t payload_off; /**< UDP payload */
 	uint16_t payload_len; /**< UDP length - 8: Ethernet padding is not part of it */
 	uint16_t src_port;    /**< UDP source port, host byte order */
