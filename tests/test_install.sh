@@ -101,7 +101,7 @@ check "DESTDIR holds files meson does not list: $(comm -13 "$TMP/listed" "$TMP/f
 	test -z "$(comm -13 "$TMP/listed" "$TMP/found")"
 
 # What a server needs, where the options say.
-EXAMPLES="l2dsr.conf ipip.conf siphon.conf demo.conf"
+EXAMPLES="l2dsr.conf ipip.conf siphon.conf demo.conf edge.conf"
 want="$SBINDIR/siphon $BINDIR/siphonctl $SYSCONFDIR/default/siphon
 	$MANDIR/man8/siphon.8 $MANDIR/man8/siphonctl.8 $DOCDIR/deploy.md $DOCDIR/dataplane.md
 	$DOCDIR/config.md $DOCDIR/control.md"
