@@ -83,6 +83,7 @@ enum { CONN_FREE = 0, CONN_HANDSHAKE, CONN_OPEN };
 #define CONN_F_HS_WRITE   0x02u /* the handshake waits to write */
 #define CONN_F_RD_WRITE   0x04u /* SSL_read() waits to write (a TLS 1.3 key update) */
 #define CONN_F_FLOW       0x08u /* a REGISTER went out with this connection's Path */
+#define CONN_F_WR_READ    0x10u /* SSL_write() waits to read: out is flushed on EPOLLIN */
 
 struct edge_conn {
 	SSL *ssl;      /* NULL on plain TCP */
@@ -612,6 +613,7 @@ conn_send(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
 {
 	struct edge_conn *c = &e->conns[slot];
 	size_t done = 0;
+	bool wants_read = false;
 
 	if (c->out_len == 0) {
 		while (done < n) {
@@ -621,8 +623,12 @@ conn_send(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
 				w = SSL_write(c->ssl, p + done, (int)(n - done));
 				if (w <= 0) {
 					int se = SSL_get_error(c->ssl, (int)w);
-					if (se == SSL_ERROR_WANT_WRITE || se == SSL_ERROR_WANT_READ)
+					if (se == SSL_ERROR_WANT_WRITE)
 						break;
+					if (se == SSL_ERROR_WANT_READ) {
+						wants_read = true;
+						break;
+					}
 					ST_INC(e, closed_write);
 					conn_close(e, slot);
 					return -1;
@@ -656,7 +662,11 @@ conn_send(struct edge *e, uint32_t slot, const uint8_t *p, size_t n)
 	memcpy(o + c->out_len, p + done, n - done);
 	c->out = o;
 	c->out_len += (uint32_t)(n - done);
-	if (!(c->flags & CONN_F_WANT_WRITE)) {
+	/* TLS wanting to read (its peer's records first) must not wait on EPOLLOUT: a
+	 * writable socket reports it at once, and the thread would spin until they come. */
+	if (wants_read)
+		c->flags |= CONN_F_WR_READ;
+	else if (!(c->flags & (CONN_F_WANT_WRITE | CONN_F_WR_READ))) {
 		c->flags |= CONN_F_WANT_WRITE;
 		ep_mod(e, slot, EPOLLIN | EPOLLOUT);
 	}
@@ -680,7 +690,7 @@ conn_flush(struct edge *e, uint32_t slot)
 
 	c->out = NULL;
 	c->out_len = 0;
-	c->flags &= (uint8_t)~CONN_F_WANT_WRITE;
+	c->flags &= (uint8_t) ~(CONN_F_WANT_WRITE | CONN_F_WR_READ);
 	if (n > 0 && conn_send(e, slot, o, n) < 0) {
 		edge_mem_free(o);
 		return;
@@ -1541,7 +1551,8 @@ conn_event(struct edge *e, uint32_t slot, uint32_t events)
 		conn_handshake(e, slot);
 		return;
 	}
-	if ((events & EPOLLOUT) && c->out_len > 0) {
+	if (((events & EPOLLOUT) || ((events & EPOLLIN) && (c->flags & CONN_F_WR_READ))) &&
+	    c->out_len > 0) {
 		conn_flush(e, slot);
 		if (c->state == CONN_FREE)
 			return;
