@@ -1289,6 +1289,16 @@ static const struct cfg_key edge_keys[] = {
          NULL, 0},
         {"retry_after_s", p_u32, EDGE_OFF(retry_after_s), 1, 3600, 5, "integer", NULL, NULL,
          "the `Retry-After` of those 503s, in seconds", NULL, 0},
+        {"transactions", p_u32, EDGE_OFF(transactions), 0, 1048576, 65536, "integer", NULL,
+         "0..1048576, 0: none",
+         "client requests the edge keeps a copy of until a backend answers, sending them "
+         "again over UDP (T1, 2 T1, ...; the client's TLS never does); after 64 T1 the "
+         "client gets `408`. Over it, or over 64 MiB of copies, a request is sent once",
+         NULL, 0},
+        {"t1_ms", p_u32, EDGE_OFF(t1_ms), 10, 5000, 500, "integer", NULL, NULL,
+         "RFC 3261's T1 on the UDP hop to the backends: the first retransmission's delay "
+         "(T2, the non-INVITE cap, is 4 s)",
+         NULL, 0},
         {"ticket_keys", p_string, EDGE_OFF(ticket_keys), 0, CFG_EDGE_PATH_MAX, 0, "string",
          "`\"\"`", "a path",
          "session ticket keys shared by instances, one per line, 160 hex digits each "

@@ -66,6 +66,7 @@
 #include "edge_flow.h"
 #include "edge_frame.h"
 #include "edge_mem.h"
+#include "edge_rtx.h"
 #include "edge_tickets.h"
 
 #define EDGE_READ_CHUNK   16384u       /* room past max_message for one read */
@@ -162,6 +163,7 @@ struct edge {
 	uint8_t *obuf; /* where a relayed message is assembled */
 	size_t obuf_cap;
 	char via_host[CFG_ADDR_STRLEN]; /* "addr:port" of the backend-facing socket */
+	struct edge_rtx *rtx;           /* client requests sent again on the UDP hop (edge_rtx.h) */
 	_Atomic uint64_t st[64];
 };
 
@@ -954,6 +956,21 @@ our_branch(struct edge *e, const char *tok, const uint8_t *p, const struct sip_m
 	snprintf(out, cap, EDGE_BRANCH_MAGIC "%s-%016" PRIx64, tok, h);
 }
 
+/* A client transaction's key in the retransmission table: the branch of the edge's Via
+ * and the method (a CANCEL shares its INVITE's branch). */
+static uint64_t
+rtx_key(const struct edge *e, const uint8_t *branch, size_t len, unsigned method)
+{
+	return keyhash_calc(&e->kh, branch, len) + (uint64_t)method * 0x9e3779b97f4a7c15u;
+}
+
+static void
+rtx_gauge(struct edge *e)
+{
+	atomic_store_explicit(&e->st[EDGE_ST_rtx_pending], edge_rtx_pending(e->rtx),
+	                      memory_order_relaxed);
+}
+
 /* 503 + Retry-After down the connection, for a REGISTER over registers_per_sec: the
  * registrars are spared and the client told when to come back; the connection stays. */
 static void answer_503(struct edge *e, uint32_t slot, const uint8_t *p, const struct sip_msg *m);
@@ -1109,6 +1126,20 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		ST_INC(e, flows);
 	}
 	udp_send(e, &baddr, bport, e->obuf, o);
+	/* ACK has no response to wait for: the backend retransmits what it acknowledges. */
+	if (m->method != SIP_METHOD_ACK && e->rtx != NULL) {
+		struct edge_rtx_req r = {
+		        .key = rtx_key(e, (const uint8_t *)branch, strlen(branch), m->method),
+		        .slot = slot,
+		        .gen = c->gen,
+		        .to = baddr,
+		        .port = bport,
+		        .invite = m->method == SIP_METHOD_INVITE,
+		};
+		if (edge_rtx_add(e->rtx, &r, e->obuf, o, now_ms()) != 0)
+			ST_INC(e, rtx_untracked);
+		rtx_gauge(e);
+	}
 }
 
 /* The end of the header line that starts at i, its continuation lines included. */
@@ -1272,6 +1303,14 @@ from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_s
 	}
 	if (m.kind == SIP_RESPONSE) {
 		const size_t ml = sizeof(EDGE_BRANCH_MAGIC) - 1;
+		/* Whatever becomes of the response, its request need not be sent again. */
+		if (e->rtx != NULL && m.via_branch.len != 0) {
+			edge_rtx_answer(
+			        e->rtx,
+			        rtx_key(e, p + m.via_branch.off, m.via_branch.len, m.cseq_method),
+			        m.status, now_ms());
+			rtx_gauge(e);
+		}
 		if (m.via_branch.len < ml + EDGE_FLOW_TOKEN_LEN ||
 		    memcmp(p + m.via_branch.off, EDGE_BRANCH_MAGIC, ml) != 0 ||
 		    edge_flow_check(e->flow_key, e->flow_key_len,
@@ -1330,6 +1369,37 @@ from_backend(struct edge *e, const uint8_t *p, size_t n, const struct sockaddr_s
 	}
 	if (conn_write(e, id.slot, e->obuf, o) == 0)
 		ST_INC(e, to_client);
+}
+
+/* edge_rtx_run()'s: send a request again while its client is there; at Timer B/F, tell
+ * the client 408 (built from the copy without the edge's Via, in the read buffer, which
+ * is free between events). */
+static bool
+rtx_fire(void *arg, const struct edge_rtx_req *r, const uint8_t *p, size_t n, bool timed_out)
+{
+	struct edge *e = arg;
+	struct edge_flow_id id = {r->slot, r->gen};
+	struct sip_msg m;
+	size_t ls, le, o;
+
+	if (!timed_out) {
+		if (!flow_live(e, id))
+			return false;
+		ST_INC(e, rtx_sent);
+		udp_send(e, &r->to, r->port, p, n);
+		return true;
+	}
+	ST_INC(e, rtx_timeout);
+	if (!flow_live(e, id) || sip_parse(p, n, &m) != SIP_OK ||
+	    cut_first_value(p, n, m.via, &ls, &le) != 0 || n - (le - ls) > e->buf_cap)
+		return false;
+	memcpy(e->buf, p, ls);
+	memcpy(e->buf + ls, p + le, n - le);
+	n -= le - ls;
+	if (sip_parse(e->buf, n, &m) == SIP_OK &&
+	    (o = answer_build(e, e->buf, &m, "408 Request Timeout", "")) != 0)
+		conn_write(e, r->slot, e->obuf, o);
+	return false;
 }
 
 static void
@@ -1629,6 +1699,12 @@ edge_loop(void *arg)
 				wait = (int)((1000u - e->hs_tb.milli) / e->c.handshakes_per_sec) +
 				       1;
 		}
+		if (e->rtx != NULL && edge_rtx_pending(e->rtx) != 0) {
+			uint64_t now = now_ms(), due = edge_rtx_run(e->rtx, now, rtx_fire, e);
+			rtx_gauge(e);
+			if (due != EDGE_RTX_NONE && due - now < (uint64_t)wait)
+				wait = (int)(due - now);
+		}
 		int n = epoll_wait(e->ep, ev, EDGE_EVENTS, wait);
 		for (int i = 0; i < n; i++) {
 			uint32_t kind = (uint32_t)(ev[i].data.u64 >> 32);
@@ -1713,6 +1789,7 @@ edge_free(struct edge *e)
 	edge_mem_free(e->obuf);
 	edge_mem_free(e->table);
 	edge_mem_free(e->be);
+	edge_rtx_free(e->rtx);
 	edge_mem_free(e);
 }
 
@@ -1794,7 +1871,10 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 	e->buf = edge_mem_calloc(e->buf_cap > SIP_MAX_MSG ? e->buf_cap : SIP_MAX_MSG);
 	e->obuf_cap = SIP_MAX_MSG + EDGE_HDR_ROOM;
 	e->obuf = edge_mem_calloc(e->obuf_cap);
-	if (e->conns == NULL || e->ip_count == NULL || e->buf == NULL || e->obuf == NULL) {
+	if (c->transactions != 0)
+		e->rtx = edge_rtx_new(c->transactions, c->t1_ms);
+	if (e->conns == NULL || e->ip_count == NULL || e->buf == NULL || e->obuf == NULL ||
+	    (c->transactions != 0 && e->rtx == NULL)) {
 		snprintf(err, errlen, "edge: out of memory for %u connections", c->max_conns);
 		goto fail;
 	}

@@ -64,6 +64,10 @@
 	X(to_client, "messages sent down a client connection")                                     \
 	X(flow_failed, "requests from backends answered 430 Flow Failed (dead or forged flow)")    \
 	X(backend_drop, "datagrams from backends dropped: unparseable or not routable")            \
+	X(rtx_sent, "client requests sent again to a backend: no response within T1, 2 T1, ...")   \
+	X(rtx_timeout, "client requests no backend answered within 64 T1: the client got 408")     \
+	X(rtx_untracked, "client requests sent once only: the retransmission table was full")      \
+	X(rtx_pending, "client requests waiting for a backend's response now (a gauge)")           \
 	X(client_resp_drop,                                                                        \
 	  "responses from clients dropped: no Via of this flow's, or a next hop "                  \
 	  "that is no backend")                                                                    \

@@ -785,6 +785,17 @@ metrics_render_edge(FILE *out, const struct edge_stats *s)
 	               "Requests the edge answered itself, relaying them to no one: Max-Forwards "
 	               "0 (483) or malformed (400).");
 	fprintf(out, "%s %" PRIu64 "\n", n, s->too_many_hops);
+	metrics_family(out, n = "siphon_edge_retransmissions_total", "counter",
+	               "Client requests on the UDP hop to the backends, by what the edge did "
+	               "(sent: sent again, no response yet; timeout: none within 64 T1, the "
+	               "client got 408; untracked: sent once only, the table was full).");
+	metrics_edge_row(out, n, "result", "sent", s->rtx_sent);
+	metrics_edge_row(out, n, "result", "timeout", s->rtx_timeout);
+	metrics_edge_row(out, n, "result", "untracked", s->rtx_untracked);
+	metrics_family(out, n = "siphon_edge_transactions", "gauge",
+	               "Client requests waiting for a backend's response now, kept for "
+	               "retransmission.");
+	fprintf(out, "%s %" PRIu64 "\n", n, s->rtx_pending);
 	metrics_family(
 	        out, n = "siphon_edge_tls_reloads_total", "counter",
 	        "Certificate reloads, by result (refused: a bad file, the old ones stayed).");

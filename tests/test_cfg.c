@@ -2060,6 +2060,8 @@ Test(cfg, edge)
 	cr_assert_eq(cfg->edge.idle_timeout_s, 900);
 	cr_assert_eq(cfg->edge.message_timeout_ms, 10000);
 	cr_assert_eq(cfg->edge.client_verify, CFG_EDGE_VERIFY_REQUIRED);
+	cr_assert_eq(cfg->edge.transactions, 65536);
+	cr_assert_eq(cfg->edge.t1_ms, 500);
 	cr_assert_str_eq(cfg->edge.flow_key, K16);
 	round_trip(cfg);
 	cfg_free(cfg);
@@ -2142,6 +2144,9 @@ Test(cfg, edge)
 	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
 	         "\"core\"; flow_key = \"" K16 "\"; colour = 1; };",
 	         "unknown key \"colour\""},
+	        {"edge = { tcp = [ \"127.0.0.1:5060\" ]; address = \"127.0.0.1:5070\"; group = "
+	         "\"core\"; flow_key = \"" K16 "\"; t1_ms = 5; };",
+	         "t1_ms must be 10..5000"},
 	        /* A listener may be a VIP (the exception path carries it); edge.address not. */
 	        {"vips = ( { address = \"127.0.0.9\"; group = \"core\"; } );\n"
 	         "edge = { tcp = [ \"127.0.0.9:5060\" ]; address = \"127.0.0.9:5070\"; group = "

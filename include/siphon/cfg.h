@@ -326,6 +326,8 @@ struct cfg_edge {
 	uint32_t registers_per_sec;          /**< REGISTERs relayed to the group a second */
 	uint32_t retry_after_s;              /**< Retry-After of the 503 over that rate */
 	char ticket_keys[CFG_EDGE_PATH_MAX]; /**< session ticket key file; "": OpenSSL's own */
+	uint32_t transactions; /**< client requests tracked for retransmission; 0: none */
+	uint32_t t1_ms;        /**< RFC 3261's T1 on the UDP hop to the backends */
 };
 
 /** A whole configuration. Every (address, port) pair belongs to at most one VIP. */

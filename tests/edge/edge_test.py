@@ -9,7 +9,8 @@ answered 430; plain TCP; bad input (plaintext on the TLS port, garbage after the
 oversized messages, a Content-Length lie, a silent client, a client that never reads)
 closed and counted, while a witness connection opened first keeps working; certificates
 reloaded (SIGHUP) under open connections, bad files refused; 10,000 connect/close cycles
-with the jemalloc arena back to its baseline. Every check prints one line; exit 1 on any
+with the jemalloc arena back to its baseline; requests sent again on the UDP hop until a
+response, and 408 when none comes. Every check prints one line; exit 1 on any
 failure."""
 import hashlib
 import os
@@ -150,6 +151,19 @@ class Registrar:
             pass
         self.s.settimeout(5)
         return n
+
+    def drain_calls(self):
+        """The Call-IDs of what is queued: a request the edge sent again counts once."""
+        self.s.settimeout(0.3)
+        calls = set()
+        try:
+            while True:
+                d, _ = self.s.recvfrom(65535)
+                calls.update(headers(d.decode(errors="replace"), "Call-ID"))
+        except socket.timeout:
+            pass
+        self.s.settimeout(5)
+        return calls
 
     def send(self, text, addr=(HOST, EDGE_UDP)):
         self.s.sendto(text.encode(), addr)
@@ -481,6 +495,119 @@ edge = {{
             check(False, "limits: edge_run stops")
 
 
+def phase_rtx(tmp, reg):
+    """A third edge with T1 = 50 ms: the UDP hop's retransmissions (the client's TLS never
+    retransmits), their end at a response, and 408 at Timer F (64 T1 = 3.2 s)."""
+    ec = (f"{tmp}/ec.pem", f"{tmp}/ec.key")
+    conf = f"{tmp}/rtx.conf"
+    with open(conf, "w") as f:
+        f.write(f"""hash_key = "edge-test-hash-key-0123";
+groups = ( {{ name = "reg"; backends = ( {{ name = "r1"; address = "{HOST}"; port = {REG_UDP}; }} ); }} );
+edge = {{
+    tls = [ "{HOST}:{TLS}" ];
+    address = "{HOST}:{EDGE_UDP}";
+    group = "reg";
+    flow_key = "edge-test-flow-key-0123456789";
+    certs = [ "{ec[0]}" ];
+    keys = [ "{ec[1]}" ];
+    t1_ms = 50;
+}};
+""")
+    reg.drain()
+    proc = subprocess.Popen([EDGE_RUN, conf], stdout=subprocess.PIPE, text=True)
+
+    def copies(window):
+        """Datagrams reaching the registrar within window seconds, with their times."""
+        got, end = [], time.monotonic() + window
+        reg.s.settimeout(0.05)
+        while time.monotonic() < end:
+            try:
+                d, a = reg.s.recvfrom(65535)
+                got.append((time.monotonic(), d.decode(), a))
+            except socket.timeout:
+                pass
+        reg.s.settimeout(5)
+        return got
+
+    try:
+        check(proc.stdout.readline().strip() == "ready", "rtx: edge_run starts (t1_ms = 50)")
+        # Lost twice: the registrar ignores two copies and answers the third.
+        a = tls_conn()
+        ar = Reader(a)
+        a.sendall(register("lossy").encode())
+        first, _ = reg.recv()
+        second, _ = reg.recv()
+        third, addr = reg.recv()
+        same = headers(first, "Via")[0] == headers(second, "Via")[0] == headers(third, "Via")[0]
+        check(same and first == second == third,
+              "rtx: a REGISTER not answered is sent again, byte for byte, same branch")
+        reg.send(response(third, 200, "OK"), addr)
+        check(ar.msg().startswith("SIP/2.0 200"), "rtx: the 200 to the third copy reaches the client")
+        # Copies already on their way when the 200 came are fine; then none at all (the
+        # next would have been due within 4 T1).
+        copies(0.5)
+        late = copies(1.0)
+        check(late == [], f"rtx: after the 200, no copy more ({len(late)} in 1 s)")
+        # Never answered: copies at 50, 100, 200, 400, ... ms, then 408 at 64 T1.
+        a.sendall(register("void").encode())
+        t0 = time.monotonic()
+        got = copies(2.5)
+        r408 = ar.msg(timeout=10)
+        waited = time.monotonic() - t0
+        check(len(got) >= 4 and len({g[1] for g in got}) == 1,
+              f"rtx: an unanswered REGISTER is sent {len(got)} times in 2.5 s, all alike")
+        check(r408.startswith("SIP/2.0 408") and headers(r408, "Call-ID") == ["reg-void"] and
+              len(headers(r408, "Via")) == 1 and headers(r408, "Via")[0].startswith("SIP/2.0/TLS 10.9.9.9")
+              and "tag=" in headers(r408, "To")[0],
+              f"rtx: after 64 T1 the client gets 408 with only its own Via ({waited:.2f} s)")
+        copies(0.3)  # the last copy, sent just before Timer F, may still be queued
+        check(copies(1.0) == [], "rtx: and the edge stops sending it")
+        # A provisional response: INVITE stops at once; a non-INVITE waits T2 (4 s).
+        inv = (f"INVITE sip:bob@edge.test SIP/2.0\r\n"
+               f"Via: SIP/2.0/TLS 10.9.9.9:5061;branch=z9hG4bK-inv1\r\nMax-Forwards: 70\r\n"
+               f"From: <sip:alice@edge.test>;tag=a1\r\nTo: <sip:bob@edge.test>\r\n"
+               f"Call-ID: rtx-inv\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@10.9.9.9:5061;transport=tls>\r\n"
+               f"Content-Length: 0\r\n\r\n")
+        a.sendall(inv.encode())
+        req, addr = reg.recv()
+        reg.send(response(req, 100, "Trying"), addr)
+        check(ar.msg().startswith("SIP/2.0 100"), "rtx: the INVITE's 100 reaches the client")
+        copies(0.3)
+        check(copies(1.0) == [], "rtx: an INVITE answered 100 is not sent again")
+        reg.send(response(req, 486, "Busy Here"), addr)
+        check(ar.msg().startswith("SIP/2.0 486"), "rtx: and its final response arrives")
+        opt = register("prov").replace("REGISTER sip:", "OPTIONS sip:").replace(
+            "CSeq: 1 REGISTER", "CSeq: 1 OPTIONS")
+        a.sendall(opt.encode())
+        req, addr = reg.recv()
+        reg.send(response(req, 100, "Trying"), addr)
+        ar.msg()
+        copies(0.3)
+        check(copies(1.0) == [], "rtx: a non-INVITE answered 100 waits T2 (none in 1 s)")
+        reg.send(response(req, 200, "OK"), addr)
+        check(ar.msg().startswith("SIP/2.0 200"), "rtx: its 200 arrives")
+        # A client gone: its requests are not sent again.
+        b = tls_conn()
+        b.sendall(register("gone").encode())
+        reg.recv()
+        b.close()
+        copies(0.3)
+        got = copies(1.0)
+        check(got == [], f"rtx: a closed client's REGISTER stops being sent ({len(got)} copies in 1 s)")
+        st = stats(proc)
+        check(st.get("rtx_sent", 0) >= 5 and st.get("rtx_timeout") == 1 and st.get("rtx_pending") == 0,
+              f"rtx: counted: {st.get('rtx_sent')} sent again, {st.get('rtx_timeout')} timed out, "
+              f"{st.get('rtx_pending')} pending")
+        a.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            check(proc.wait(timeout=10) == 0, "rtx: edge_run stops cleanly")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            check(False, "rtx: edge_run stops")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="edge-")
     proc = None
@@ -779,6 +906,7 @@ edge = {{
         check(proc.wait(timeout=10) == 0, "edge_run stops cleanly")
         proc = None
         phase_limits(tmp, reg)
+        phase_rtx(tmp, reg)
     except Exception as e:  # a failure to talk is a failed check, never a hang
         check(False, f"exception: {type(e).__name__}: {e}")
     finally:

@@ -204,7 +204,7 @@ def phase_source_and_register(tmp, ec, reg):
         except (socket.timeout, TimeoutError):
             pass
         n503 = [m for m in got if m.startswith("SIP/2.0 503 ")]
-        passed = reg.drain()
+        passed = len(reg.drain_calls())  # the edge sends unanswered ones again
         st = stats(proc)
         check(passed >= 4 and len(n503) >= 1 and passed + len(n503) == 10 and
               st["register_503"] == len(n503),
