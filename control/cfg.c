@@ -558,6 +558,39 @@ p_addr(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg
 	return read_addr(x, s, obj, k) < 0 ? -1 : 0;
 }
 
+/*
+ * What differs between the keys that take an "address:port" (metrics.listen,
+ * mirror.collector, edge.tls/.mtls/.tcp, edge.address): each says in its own words what
+ * its value must be, words operators and tests know, so they stay as they were.
+ */
+struct addr_port_rule {
+	const char *bad;     /* "<key> <bad>, got <value>": not an address literal */
+	const char *no_port; /* "<key> <no_port>": an address without its port; NULL: bad */
+	bool unicast;        /* a unicast address only (a destination, not a listener) */
+};
+
+/* The "address:port" v, the port required, of setting s (key name) into *a and *port.
+ * @return 0, or -1 with the key's error. */
+static int
+read_addr_port(struct cfg_ctx *x, const config_setting_t *s, const char *name, const char *v,
+               const struct addr_port_rule *r, struct cfg_addr *a, uint16_t *port)
+{
+	char q[CFG_QUOTE_MAX];
+	int rc;
+
+	*port = 0;
+	rc = cfg_addr_parse(v, a, port);
+	if (rc == -2)
+		return fail(x, s, "%s %s: port must be 1..65535", name, quote(q, v));
+	if (rc < 0 || (*port == 0 && r->no_port == NULL))
+		return fail(x, s, "%s %s, got %s", name, r->bad, quote(q, v));
+	if (r->unicast && !cfg_addr_unicast(a))
+		return fail(x, s, "%s must be a unicast address, got %s", name, quote(q, v));
+	if (*port == 0)
+		return fail(x, s, "%s %s", name, r->no_port);
+	return 0;
+}
+
 /* ---- top level ---- */
 
 static int
@@ -690,29 +723,18 @@ static const struct cfg_key control_keys[] = {
 static int
 p_metrics_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
+	static const struct addr_port_rule r = {
+	        .bad = "must be \"address:port\" (\"127.0.0.1:9100\", \"[::1]:9100\") or \"\""};
 	struct sph_cfg *cfg = obj;
-	char q[CFG_QUOTE_MAX];
 	const char *v = "";
-	uint16_t port = 0;
-	int rc;
 
-	(void)k;
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
 	if (v[0] == '\0') {
 		cfg->metrics_port = 0;
 		return 0;
 	}
-	rc = cfg_addr_parse(v, &cfg->metrics_addr, &port);
-	if (rc == -2)
-		return fail(x, s, "listen %s: port must be 1..65535", quote(q, v));
-	if (rc < 0 || port == 0)
-		return fail(x, s,
-		            "listen must be \"address:port\" (\"127.0.0.1:9100\", "
-		            "\"[::1]:9100\") or \"\", got %s",
-		            quote(q, v));
-	cfg->metrics_port = port;
-	return 0;
+	return read_addr_port(x, s, k->name, v, &r, &cfg->metrics_addr, &cfg->metrics_port);
 }
 
 static const struct cfg_key metrics_keys[] = {
@@ -997,25 +1019,14 @@ p_announce(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct
 static int
 p_mirror_collector(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
+	static const struct addr_port_rule r = {
+	        .bad = "must be \"address:port\" (\"192.0.2.50:9060\", \"[2001:db8::50]:9060\")"};
 	struct sph_cfg *cfg = obj;
-	char q[CFG_QUOTE_MAX];
 	const char *v = "";
-	uint16_t port = 0;
-	int rc;
 
-	(void)k;
 	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
-	rc = cfg_addr_parse(v, &cfg->mirror.addr, &port);
-	if (rc == -2)
-		return fail(x, s, "collector %s: port must be 1..65535", quote(q, v));
-	if (rc < 0 || port == 0)
-		return fail(x, s,
-		            "collector must be \"address:port\" (\"192.0.2.50:9060\", "
-		            "\"[2001:db8::50]:9060\"), got %s",
-		            quote(q, v));
-	cfg->mirror.port = port;
-	return 0;
+	return read_addr_port(x, s, k->name, v, &r, &cfg->mirror.addr, &cfg->mirror.port);
 }
 
 static const struct cfg_key mirror_keys[] = {
@@ -1067,9 +1078,9 @@ p_mirror(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct c
 static int
 p_edge_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
+	static const struct addr_port_rule r = {.bad = "must hold \"address:port\" literals"};
 	struct cfg_edge_listen *l = (struct cfg_edge_listen *)((char *)obj + k->off);
 	unsigned *nb = (unsigned *)(l + CFG_EDGE_LISTEN_MAX);
-	char q[CFG_QUOTE_MAX];
 	int n = config_setting_length(s);
 
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY)
@@ -1081,16 +1092,10 @@ p_edge_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const str
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = "";
-		int rc;
 
-		if (get_str(x, e, k->name, &v) < 0)
+		if (get_str(x, e, k->name, &v) < 0 ||
+		    read_addr_port(x, e, k->name, v, &r, &l[i].addr, &l[i].port) < 0)
 			return -1;
-		rc = cfg_addr_parse(v, &l[i].addr, &l[i].port);
-		if (rc == -2)
-			return fail(x, e, "%s %s: port must be 1..65535", k->name, quote(q, v));
-		if (rc < 0 || l[i].port == 0)
-			return fail(x, e, "%s must hold \"address:port\" literals, got %s", k->name,
-			            quote(q, v));
 	}
 	*nb = (unsigned)n;
 	return 0;
@@ -1100,15 +1105,18 @@ p_edge_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj, const str
 static int
 p_edge_address(struct cfg_ctx *x, const config_setting_t *s, void *obj, const struct cfg_key *k)
 {
+	static const struct addr_port_rule r = {
+	        .bad = "must be an IP address with an optional :port",
+	        .no_port = "needs a port, e.g. \"10.0.0.5:5070\"",
+	        .unicast = true,
+	};
 	struct sph_cfg *cfg = obj;
-	int port = read_addr(x, s, obj, k);
+	const char *v = "";
 
-	if (port < 0)
+	if (get_str(x, s, NULL, &v) < 0)
 		return -1;
-	if (port == 0)
-		return fail(x, s, "address needs a port, e.g. \"10.0.0.5:5070\"");
-	cfg->edge.address.port = (uint16_t)port;
-	return 0;
+	return read_addr_port(x, s, k->name, v, &r, &cfg->edge.address.addr,
+	                      &cfg->edge.address.port);
 }
 
 /* edge.certs, edge.keys: arrays of paths, as many of each. */
@@ -1202,8 +1210,7 @@ static const struct cfg_key edge_keys[] = {
          NULL, 0},
         {"tcp", p_edge_listen, EDGE_OFF(tcp), 0, 0, 0, "array of strings", "`[]`",
          "up to 4 `\"address:port\"`", "plain SIP over TCP listeners", NULL, 0},
-        {"address", p_edge_address, EDGE_OFF(address.addr), 0, 1, 0, "string", NULL,
-         "`\"address:port\"`",
+        {"address", p_edge_address, 0, 0, 0, 0, "string", NULL, "`\"address:port\"`",
          "the edge's backend-facing UDP address: its Via, Path and Record-Route name it, so "
          "backends must reach it",
          NULL, 1},

@@ -106,11 +106,23 @@ rule_headers(struct rules_input *in, const struct snap_rules *sr, const uint8_t 
  * next such request, which is after the caller is done with this one. */
 static RTE_DEFINE_PER_LCORE(struct snap_vip, rule_vip);
 
+/* msg's Call-ID hash, made once: the first of the rules and the dispatch to need it. */
+static inline uint64_t
+ruled_hash(struct dp_ruled *r, const struct snap *s, const uint8_t *payload,
+           const struct sip_msg *msg)
+{
+	if (!r->hashed) {
+		r->h = keyhash_calc(&s->kh, payload + msg->call_id.off, msg->call_id.len);
+		r->hashed = true;
+	}
+	return r->h;
+}
+
 uint64_t *
-dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp, uint8_t tier,
+dp_rules(struct dp_worker *w, const struct snap *s, struct dp_ruled *r, uint8_t tier,
          const struct pkt_info *pi, const uint8_t *payload, const struct sip_msg *msg)
 {
-	const struct snap_vip *v = *vp;
+	const struct snap_vip *v = r->v;
 	const struct snap_rules *sr = s->rules;
 	struct stats_worker *st = w->st;
 	struct rule_ctx c = {.s = s,
@@ -145,20 +157,19 @@ dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp, 
 		st->rule_route++;
 		RTE_PER_LCORE(rule_vip) = *v;
 		RTE_PER_LCORE(rule_vip).group = s->rule[i].group;
-		*vp = &RTE_PER_LCORE(rule_vip);
+		r->v = &RTE_PER_LCORE(rule_vip);
 		return NULL;
 	case CFG_RULE_LIMIT:
 		RTE_PER_LCORE(rule_vip) = *v;
 		RTE_PER_LCORE(rule_vip).limit_cls = s->rule[i].cls;
-		*vp = &RTE_PER_LCORE(rule_vip);
+		r->v = &RTE_PER_LCORE(rule_vip);
 		return NULL;
 	case CFG_RULE_MIRROR:
 		st->rule_mirror++;
 		/* Only marked (hep.h): dp_pkt()'s mirror check, which comes after the rules,
 		 * then mirrors this request and the call's next ones through this worker. The
-		 * hash is the one that check computes, paid twice only by matched requests. */
-		dp_hep_mark_call(
-		        w, keyhash_calc(&s->kh, payload + msg->call_id.off, msg->call_id.len));
+		 * hash is the one that check and the dispatch use: handed to them in r. */
+		dp_hep_mark_call(w, ruled_hash(r, s, payload, msg));
 		return NULL;
 	default:
 		st->rule_tag++;
@@ -172,14 +183,8 @@ dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp, 
  * proxy that never saw the dialog. So a routed dialog-forming request records its
  * Call-ID hash with the group (dp->routed, the affinity table's shape, rotated hourly),
  * and while route rules exist every other message of the VIP looks it
- * up first. Both cost a hash only while some rule routes.
+ * up first. Both use the hash the dispatch then uses (r.h), made once.
  */
-static inline uint64_t
-call_hash(const struct snap *s, const uint8_t *payload, const struct sip_msg *msg)
-{
-	return keyhash_calc(&s->kh, payload + msg->call_id.off, msg->call_id.len);
-}
-
 struct dp_ruled
 dp_scan_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v, uint8_t tier,
               const struct pkt_info *pi, const uint8_t *payload, struct sip_msg *msg)
@@ -195,7 +200,7 @@ dp_scan_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *
 	initial = msg->kind == SIP_REQUEST && msg->to_tag.len == 0;
 	if (SPH_UNLIKELY(s->has_route) &&
 	    (!initial || msg->method == SIP_METHOD_CANCEL || msg->method == SIP_METHOD_ACK)) {
-		unsigned g = dp_aff_find(w->dp->routed, call_hash(s, payload, msg));
+		unsigned g = dp_aff_find(w->dp->routed, ruled_hash(&r, s, payload, msg));
 
 		if (g != 0 && g - 1 < s->nb_groups && g - 1 != v->group) {
 			w->st->rule_route_followed++;
@@ -207,12 +212,12 @@ dp_scan_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *
 	}
 	if (!initial)
 		return r;
-	r.drop = dp_rules(w, s, &r.v, tier, pi, payload, msg);
+	r.drop = dp_rules(w, s, &r, tier, pi, payload, msg);
 	if (SPH_UNLIKELY(s->has_route) && r.drop == NULL && r.v->group != v->group &&
 	    (msg->method == SIP_METHOD_INVITE || msg->method == SIP_METHOD_SUBSCRIBE ||
 	     msg->method == SIP_METHOD_REFER || msg->method == SIP_METHOD_OTHER))
 		w->st->rule_route_unrecorded +=
-		        dp_aff_add(w->dp->routed, call_hash(s, payload, msg), r.v->group) ==
+		        dp_aff_add(w->dp->routed, ruled_hash(&r, s, payload, msg), r.v->group) ==
 		        DP_AFF_FULL;
 	return r;
 }

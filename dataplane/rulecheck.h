@@ -8,6 +8,7 @@
 #ifndef SIPHON_DP_RULECHECK_H
 #define SIPHON_DP_RULECHECK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "siphon/cfg.h"
@@ -86,31 +87,39 @@ void snap_rules_free(struct snap *s);
 void snap_rules_carry(const struct snap *old, const struct snap *next);
 
 /*
+ * What the rules decided for a message: dp_scan_rules()'s answer, and dp_rules()'s state.
+ * The Call-ID hash is the one the caller's dispatch needs (keyhash_calc() of the key
+ * s->kh): made here when the rules needed it first (a routed dialog's lookup or record, a
+ * mirror rule's mark), so that a message is hashed once, not once here and once there.
+ */
+struct dp_ruled {
+	const struct snap_vip *v; /* the VIP to dispatch and limit by: the caller's, or a copy */
+	uint64_t *drop;           /* the counter to bump and free the frame; NULL: go on */
+	uint64_t h;               /* the Call-ID hash, when hashed */
+	bool hashed;              /* h is set; else the caller hashes */
+};
+
+/*
  * Apply s's rules to an initial request (a request with no To tag) msg, of payload, from
- * pi's source, to the VIP *vp with tier. Scans only the fields some rule needs; counts
+ * pi's source, to the VIP r->v with tier. Scans only the fields some rule needs; counts
  * the match in the rule's counters, and a forwarded one in rule_route, rule_tag or
- * rule_mirror. A route or limit rule points *vp at the lcore's own copy of the VIP with
+ * rule_mirror. A route or limit rule points r->v at the lcore's own copy of the VIP with
  * the rule's group or limit_cls, which the caller then dispatches and limits by: the
- * caller's path without rules holds no value of its own for them.
+ * caller's path without rules holds no value of its own for them. A mirror rule hashes
+ * the Call-ID into r->h (r->hashed) unless it was already.
  * @return the drop counter (rule_drop, rule_reject) the caller bumps once per frame
  *         before it frees the request (every fragment of it); NULL to forward. The
  *         worker's lcore; no allocation, no locks, no syscalls.
  */
-uint64_t *dp_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip **vp,
-                   uint8_t tier, const struct pkt_info *pi, const uint8_t *payload,
-                   const struct sip_msg *msg);
-
-/* dp_scan_rules()'s answer, two words (returned in registers). */
-struct dp_ruled {
-	const struct snap_vip *v; /* the VIP to dispatch and limit by: the caller's, or a copy */
-	uint64_t *drop;           /* the counter to bump and free the frame; NULL: go on */
-};
+uint64_t *dp_rules(struct dp_worker *w, const struct snap *s, struct dp_ruled *r, uint8_t tier,
+                   const struct pkt_info *pi, const uint8_t *payload, const struct sip_msg *msg);
 
 /*
  * dp_pkt()'s scan while rules exist, out of line so that the path without rules holds
  * no value of its own: sip_parse_rf() of payload (pi->payload_len octets) into msg, then
  * dp_rules() when it is an initial request. drop is the scanner's verdict counter for a
- * message that does not scan, a rule's for one it drops; else msg scanned SIP_OK.
+ * message that does not scan, a rule's for one it drops; else msg scanned SIP_OK, and h
+ * is its Call-ID hash when hashed.
  */
 struct dp_ruled dp_scan_rules(struct dp_worker *w, const struct snap *s, const struct snap_vip *v,
                               uint8_t tier, const struct pkt_info *pi, const uint8_t *payload,

@@ -419,13 +419,18 @@ dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
 	if (SPH_UNLIKELY(msg.anomalies != 0))
 		for (uint32_t a = msg.anomalies; a != 0; a &= a - 1)
 			st->sip_anomaly[__builtin_ctz(a)]++;
-	/* Rules meet a fragmented initial request as an unfragmented one. */
+	/* Rules meet a fragmented initial request as an unfragmented one; a Call-ID hash
+	 * they made (a mirror rule's) is the dispatch's. */
+	struct dp_ruled r = {.v = v};
 	uint64_t *limited;
 
-	if (SPH_UNLIKELY(s->rules != NULL) && msg.kind == SIP_REQUEST && msg.to_tag.len == 0 &&
-	    (limited = dp_rules(w, s, &v, tier, &pi, d->data + 8, &msg)) != NULL) {
-		dp_frag_drop(d, limited);
-		return;
+	if (SPH_UNLIKELY(s->rules != NULL) && msg.kind == SIP_REQUEST && msg.to_tag.len == 0) {
+		limited = dp_rules(w, s, &r, tier, &pi, d->data + 8, &msg);
+		v = r.v;
+		if (limited != NULL) {
+			dp_frag_drop(d, limited);
+			return;
+		}
 	}
 	if (SPH_UNLIKELY(v->limited) && tier == CFG_TIER_DEFAULT &&
 	    (limited = dp_limit(w, s, v, vip, &pi, &msg)) != NULL) {
@@ -434,7 +439,9 @@ dp_frag_send(struct dp_worker *w, const struct snap *s, struct frag_dgram *d)
 	}
 
 	const struct snap_group *g = &s->groups[v->group];
-	uint64_t h = keyhash_calc(&s->kh, d->data + 8 + msg.call_id.off, msg.call_id.len);
+	uint64_t h = r.hashed
+	                     ? r.h
+	                     : keyhash_calc(&s->kh, d->data + 8 + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
 
 	if (SPH_UNLIKELY(g->prev != NULL))
@@ -563,7 +570,9 @@ dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struc
 	enum pkt_verdict pv;
 	enum sip_verdict sv;
 	uint8_t *f, mac[6], tier = CFG_TIER_DEFAULT;
-	uint64_t *limited;
+	uint64_t *limited, h = 0;
+	bool hashed = false; /* h is the Call-ID's hash: the rules made it (a constant false
+	                      * in the copy without rules) */
 	int vip;
 
 	st->rx_packets++;
@@ -639,6 +648,8 @@ dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struc
 			goto drop;
 		}
 		v = r.v; /* a route or limit rule's copy of the VIP */
+		h = r.h;
+		hashed = r.hashed;
 		sv = SIP_OK;
 	} else {
 		sv = sip_parse(f + pi.payload_off, pi.payload_len, &msg);
@@ -659,7 +670,9 @@ dp_pkt(struct dp_worker *w, const struct snap *s, const struct dp_hep *hc, struc
 	}
 
 	const struct snap_group *g = &s->groups[v->group];
-	uint64_t h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
+
+	if (!hashed)
+		h = keyhash_calc(&s->kh, f + pi.payload_off + msg.call_id.off, msg.call_id.len);
 	uint16_t slot = maglev_lookup(g->table, h);
 
 	if (SPH_UNLIKELY(g->prev != NULL))

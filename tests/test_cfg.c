@@ -658,6 +658,39 @@ static const struct bad bad_rows[] = {
          "t.conf:5: metrics: listen must be \"address:port\""},
         {"metrics unknown key", KEY GROUP "metrics = { port = 9100; };\n",
          "t.conf:5: metrics: unknown key \"port\" (known: listen)"},
+        /* The four "address:port" keys, one reader: each key's own words, whole. */
+        {"metrics listen v6 no port", KEY GROUP "metrics = { listen = \"[::1]\"; };\n",
+         "t.conf:5: metrics: listen must be \"address:port\" (\"127.0.0.1:9100\", "
+         "\"[::1]:9100\") or \"\", got \"[::1]\""},
+        {"mirror collector no port", KEY GROUP "mirror = { collector = \"10.9.0.50\"; };\n",
+         "t.conf:5: mirror: collector must be \"address:port\" (\"192.0.2.50:9060\", "
+         "\"[2001:db8::50]:9060\"), got \"10.9.0.50\""},
+        {"mirror collector bad port", KEY GROUP "mirror = { collector = \"[2001:db8::50]:0\"; };\n",
+         "t.conf:5: mirror: collector \"[2001:db8::50]:0\": port must be 1..65535"},
+        {"edge tcp bad port",
+         KEY GROUP "edge = { flow_key = \"" K16
+                   "\"; group = \"core\"; tcp = [ \"127.0.0.1:70000\" ]; };\n",
+         "t.conf:5: edge: tcp \"127.0.0.1:70000\": port must be 1..65535"},
+        {"edge mtls host name",
+         KEY GROUP "edge = { flow_key = \"" K16
+                   "\"; group = \"core\"; mtls = [ \"localhost:5061\" ]; };\n",
+         "t.conf:5: edge: mtls must hold \"address:port\" literals, got \"localhost:5061\""},
+        {"edge address host name",
+         KEY GROUP "edge = { flow_key = \"" K16
+                   "\"; group = \"core\"; address = \"edge.example:5070\"; };\n",
+         "t.conf:5: edge: address must be an IP address with an optional :port, got "
+         "\"edge.example:5070\""},
+        {"edge address unspecified",
+         KEY GROUP "edge = { flow_key = \"" K16
+                   "\"; group = \"core\"; address = \"0.0.0.0:5070\"; };\n",
+         "t.conf:5: edge: address must be a unicast address, got \"0.0.0.0:5070\""},
+        {"edge address no port",
+         KEY GROUP "edge = { flow_key = \"" K16 "\"; group = \"core\"; address = \"[::1]\"; };\n",
+         "t.conf:5: edge: address needs a port, e.g. \"10.0.0.5:5070\""},
+        {"edge address bad port",
+         KEY GROUP "edge = { flow_key = \"" K16
+                   "\"; group = \"core\"; address = \"127.0.0.1:0\"; };\n",
+         "t.conf:5: edge: address \"127.0.0.1:0\": port must be 1..65535"},
         /* announce */
         {"announce not a group", KEY GROUP "announce = \"/run/v.conf\";\n",
          "t.conf:5: announce must be a group { ... }, got a string"},

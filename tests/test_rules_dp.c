@@ -4,8 +4,9 @@
  * through the real dp_setup(), snap_build_trans(), snap_publish() and dp_worker_burst() of
  * one worker on a port made with rte_eth_from_rings(): source prefixes and the VIP a rule
  * names, trusted sources skipping a dropping rule for a later one, route and limit rules
- * dispatching by their copy of the VIP, in-dialog requests and responses untouched, a set
- * shared by snapshots of the same expressions, and counters carried across sets by name.
+ * dispatching by their copy of the VIP, in-dialog requests and responses untouched, the
+ * Call-ID hash the rules made dispatching as the worker's own would, a set shared by
+ * snapshots of the same expressions, and counters carried across sets by name.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +25,8 @@
 #include <rte_ring.h>
 
 #include "siphon/cfg.h"
+#include "siphon/keyhash.h"
+#include "siphon/maglev.h"
 #include "siphon/snap.h"
 #include "siphon/sph.h"
 #include "siphon/stats.h"
@@ -328,6 +331,88 @@ Test(rules_dp, a_routed_dialog_stays_routed)
 	                 req(b, sizeof(b), "BYE", "sip:bob@192.0.2.21", ";tag=b1", "p", plain)),
 	        0x21u);
 	cr_assert_eq(st->rule_route_followed - fol0, 3u);
+}
+
+/* The last MAC byte of the backend group g's table picks for call_id, as the worker's
+ * dispatch does: keyhash_calc() of the snapshot's key, then Maglev (no window open). */
+static unsigned
+expected(unsigned g, const char *call_id)
+{
+	const struct snap *s = E.dp.snap;
+	const struct snap_group *gr = &s->groups[g];
+	uint16_t slot = maglev_lookup(gr->table, keyhash_calc(&s->kh, call_id, strlen(call_id)));
+
+	cr_assert_neq(slot, MAGLEV_NONE);
+	/* The backends' addresses end in .21-.24 (core) and .31-.34 (quarantine), their MACs
+	 * in 0x21-0x24 and 0x31-0x34. */
+	return 0x21u + (gr == &s->groups[0] ? 0 : 0x10u) +
+	       (unsigned)(s->backends[gr->base + slot].addr[15] - (gr == &s->groups[0] ? 21 : 31));
+}
+
+/* A message the rules hashed (a routed dialog's INVITE, recorded; its BYE and a response,
+ * looked up) goes where the dispatch's own hash sends it, as one they did not hash (an
+ * INVITE no rule routes): four backends a group, so a wrong hash would show. */
+Test(rules_dp, the_rules_hash_is_the_dispatchs)
+{
+	char err[256], b[1024], cid[64];
+	struct sph_cfg *c = load(
+	        "hash_key_hex = "
+	        "\"5369706830e2bc94c1d0a7c3f3b1e0d8a6e9f4c2b7d1a3e5f7091b2d3c4e5f60\";\n"
+	        "ports = ( { name = \"net0\"; device = \"" DEVICE "\";\n"
+	        "  addresses = [ \"192.0.2.2/24\" ]; } );\n"
+	        "groups = ( { name = \"core\"; backends = (\n"
+	        "  { name = \"b1\"; address = \"192.0.2.21\"; mac = \"02:00:00:00:00:21\"; },\n"
+	        "  { name = \"b2\"; address = \"192.0.2.22\"; mac = \"02:00:00:00:00:22\"; },\n"
+	        "  { name = \"b3\"; address = \"192.0.2.23\"; mac = \"02:00:00:00:00:23\"; },\n"
+	        "  { name = \"b4\"; address = \"192.0.2.24\"; mac = \"02:00:00:00:00:24\"; } ); "
+	        "},\n"
+	        " { name = \"quarantine\"; backends = (\n"
+	        "  { name = \"q1\"; address = \"192.0.2.31\"; mac = \"02:00:00:00:00:31\"; },\n"
+	        "  { name = \"q2\"; address = \"192.0.2.32\"; mac = \"02:00:00:00:00:32\"; },\n"
+	        "  { name = \"q3\"; address = \"192.0.2.33\"; mac = \"02:00:00:00:00:33\"; },\n"
+	        "  { name = \"q4\"; address = \"192.0.2.34\"; mac = \"02:00:00:00:00:34\"; } ); } "
+	        ");\n"
+	        "vips = ( { address = \"192.0.2.10\"; group = \"core\"; } );\n"
+	        "rules = ( { name = \"quar\"; match = { request_uri = \"^sip:00\"; };\n"
+	        "  action = \"route\"; group = \"quarantine\"; } );\n");
+	struct snap *s = snap_build_trans(&E.dp, c, NULL, NULL, err, sizeof(err));
+	struct stats_worker *st = E.dp.workers[0]->st;
+	uint64_t fol0 = st->rule_route_followed;
+	unsigned seen[2][4] = {{0}};
+
+	cr_assert_not_null(s, "%s", err);
+	snap_publish(&E.dp, s);
+	for (unsigned k = 0; k < 64; k++) {
+		unsigned got = invite("192.0.2.99", "192.0.2.10", "sip:0044123@example.com", "p");
+		unsigned routed = id;
+
+		snprintf(cid, sizeof(cid), "call-%u@example.com", routed);
+		cr_assert_eq(got, expected(1, cid), "routed INVITE %s: 0x%x", cid, got);
+		seen[1][got - 0x31]++;
+		got = send_one(
+		        "192.0.2.99", "192.0.2.10",
+		        req(b, sizeof(b), "BYE", "sip:bob@192.0.2.31", ";tag=b1", "p", routed));
+		cr_assert_eq(got, expected(1, cid), "routed BYE %s: 0x%x", cid, got);
+
+		got = invite("192.0.2.99", "192.0.2.10", "sip:bob@example.com", "p");
+		snprintf(cid, sizeof(cid), "call-%u@example.com", id);
+		cr_assert_eq(got, expected(0, cid), "plain INVITE %s: 0x%x", cid, got);
+		seen[0][got - 0x21]++;
+		snprintf(b, sizeof(b),
+		         "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bK-r\r\n"
+		         "From: <sip:alice@example.com>;tag=a1\r\nTo: "
+		         "<sip:bob@example.com>;tag=b1\r\n"
+		         "Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+		         cid);
+		got = send_one("192.0.2.99", "192.0.2.10", b);
+		cr_assert_eq(got, expected(0, cid), "plain 200 %s: 0x%x", cid, got);
+	}
+	cr_assert_eq(st->rule_route_followed - fol0, 64u);
+	/* 64 calls a group over four backends: each got some, or the hash was not the key's. */
+	for (unsigned g = 0; g < 2; g++)
+		for (unsigned i = 0; i < 4; i++)
+			cr_assert_gt(seen[g][i], 0u, "group %u backend %u got no call", g, i);
+	cfg_free(c);
 }
 
 Test(rules_dp, in_dialog_and_responses_untouched)
