@@ -1118,7 +1118,7 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 	}
 	rc |= copy_rest(e, &o, p, sl, n, m->body.off, cut_s, cut_e);
 	if (rc != 0) {
-		ST_INC(e, no_backend);
+		ST_INC(e, too_big);
 		return;
 	}
 	if (m->method == SIP_METHOD_REGISTER && !(c->flags & CONN_F_FLOW)) {

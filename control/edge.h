@@ -60,6 +60,8 @@
 	X(to_backend, "messages sent to a backend")                                                \
 	X(to_backend_failed, "messages to a backend the kernel refused (over a datagram's size)")  \
 	X(no_backend, "client requests dropped: no usable backend or no AOR")                      \
+	X(too_big,                                                                                 \
+	  "client requests dropped: too big for the output buffer with the edge's headers")        \
 	X(from_backend, "datagrams received from backends")                                        \
 	X(to_client, "messages sent down a client connection")                                     \
 	X(flow_failed, "requests from backends answered 430 Flow Failed (dead or forged flow)")    \

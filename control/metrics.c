@@ -743,10 +743,12 @@ metrics_render_edge(FILE *out, const struct edge_stats *s)
 	fprintf(out, "%s %" PRIu64 "\n", n, s->flow_failed);
 	metrics_family(out, n = "siphon_edge_dropped_total", "counter",
 	               "Messages dropped without closing, by reason (no_backend: none usable; "
+	               "too_big: no room for the edge's headers; "
 	               "backend_refused: over a datagram; backend_unroutable: from a backend, "
 	               "unparseable or for no flow; client_response: no Via of the flow's or a "
 	               "next hop that is no backend).");
 	metrics_edge_row(out, n, "reason", "no_backend", s->no_backend);
+	metrics_edge_row(out, n, "reason", "too_big", s->too_big);
 	metrics_edge_row(out, n, "reason", "backend_refused", s->to_backend_failed);
 	metrics_edge_row(out, n, "reason", "backend_unroutable", s->backend_drop);
 	metrics_edge_row(out, n, "reason", "client_response", s->client_resp_drop);
