@@ -30,6 +30,7 @@
 #define FRAMES_MAX 1000000u /* a capture of more frames is refused at load */
 #define TICK_S     0.1      /* the timeline's step */
 #define RATE_MAX   10000000.0
+#define CATCHUP_S  0.1 /* a sender this far behind gives up the rest: it is late, not fast */
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23 /* Linux 4.20; older kernels: filtered by pkttype below */
@@ -180,15 +181,17 @@ tick(double t, uint64_t count)
 }
 
 /* Offer frames in capture order, cycling, at rate a second for seconds: the count due is
- * rate x elapsed, sent in batches; a sender that fell behind (descheduled) catches up in
- * batches at once, so the offered count of any window is the rate's, as long as the CPU
- * lets it. A batch the kernel refused (ENOBUFS) counts one frame refused, not sent. */
+ * rate x elapsed, sent in batches. A sender that fell behind (descheduled) catches up at
+ * most CATCHUP_S of frames at once and counts the rest late, never sent (a burst many
+ * times the rate would measure the rings, not the rate); the timeline is what went out.
+ * A batch the kernel refused (ENOBUFS) counts one frame refused, not sent. */
 static int
 run_send(int fd, const struct frames *fr, double rate, double seconds)
 {
 	struct mmsghdr mv[BATCH];
 	struct iovec iov[BATCH];
-	uint64_t sent = 0, refused = 0;
+	uint64_t sent = 0, refused = 0, late = 0;
+	uint64_t catchup = (uint64_t)(rate * CATCHUP_S) + BATCH;
 	uint32_t next = 0;
 	double t0 = now_s(), t_tick = t0;
 
@@ -202,14 +205,16 @@ run_send(int fd, const struct frames *fr, double rate, double seconds)
 			tick(t, sent);
 		}
 		uint64_t due = (uint64_t)((t - t0) * rate);
-		if (due <= sent + refused) {
+		if (due > sent + refused + late + catchup)
+			late = due - sent - refused - catchup;
+		if (due <= sent + refused + late) {
 			/* Ahead: sleep to the next frame's time, at most a millisecond. */
-			double wait = ((double)(sent + refused + 1) / rate) - (t - t0);
+			double wait = ((double)(sent + refused + late + 1) / rate) - (t - t0);
 			struct timespec ts = {0, (long)(wait > 1e-3 ? 1e6 : wait * 1e9)};
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		uint64_t want = due - sent - refused;
+		uint64_t want = due - sent - refused - late;
 		unsigned k = want < BATCH ? (unsigned)want : BATCH;
 		for (unsigned i = 0; i < k; i++) {
 			uint32_t j = (next + i) % fr->n;
@@ -237,9 +242,9 @@ run_send(int fd, const struct frames *fr, double rate, double seconds)
 	}
 	double t1 = now_s();
 	tick(t1, sent);
-	printf("edge_udp: mode=send sent=%" PRIu64 " refused=%" PRIu64
+	printf("edge_udp: mode=send sent=%" PRIu64 " refused=%" PRIu64 " late=%" PRIu64
 	       " seconds=%.3f offered_pps=%.0f rate=%.0f\n",
-	       sent, refused, t1 - t0, t1 > t0 ? (double)sent / (t1 - t0) : 0.0, rate);
+	       sent, refused, late, t1 - t0, t1 > t0 ? (double)sent / (t1 - t0) : 0.0, rate);
 	return 0;
 }
 
