@@ -6,6 +6,8 @@
  * Both print the cumulative count every 100 ms on CLOCK_MONOTONIC ("t SECONDS COUNT") for
  * the script to cut windows from, then one summary line. Bounded by --seconds; C, no Python
  * in the packet path, so the rate measured is the dataplane's and not the receiver's.
+ * "check" matches a pcap stream instead (a net_pcap port's tx_pcap FIFO, for
+ * tests/test_edge_flood.sh), until its end.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -349,36 +351,92 @@ run_recv(int fd, const struct frames *fr, double seconds)
 	return 0;
 }
 
+/* Read exactly n octets; false at the end of the stream or on an error. */
+static bool
+read_full(FILE *f, uint8_t *p, size_t n)
+{
+	return fread(p, 1, n, f) == n;
+}
+
+/* The records of a pcap stream against the capture, in order, to its end. A record longer
+ * than FRAME_MAX is read past and counted foreign. */
+static int
+run_check(const char *input, const struct frames *fr)
+{
+	static uint8_t buf[FRAME_MAX];
+	uint8_t gh[24], rh[16];
+	struct match m = {0};
+	FILE *f = fopen(input, "rb");
+
+	if (f == NULL) {
+		fprintf(stderr, "edge_udp: %s: %s\n", input, strerror(errno));
+		return 1;
+	}
+	setvbuf(f, NULL, _IOFBF, 1u << 20);
+	if (read_full(f, gh, sizeof(gh))) {
+		uint32_t magic = rd32(gh, false);
+		bool swap = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
+		if (!swap && magic != 0xa1b2c3d4u && magic != 0xa1b23c4du) {
+			fprintf(stderr, "edge_udp: %s: not a pcap stream\n", input);
+			fclose(f);
+			return 1;
+		}
+		while (!stop && read_full(f, rh, sizeof(rh))) {
+			uint32_t cl = rd32(rh + 8, swap);
+			if (cl > FRAME_MAX) {
+				m.frames++;
+				m.foreign++;
+				/* A FIFO cannot seek: read past it. */
+				uint32_t k = 0;
+				while (k < cl && fgetc(f) != EOF)
+					k++;
+				if (k < cl)
+					break;
+				continue;
+			}
+			if (!read_full(f, buf, cl))
+				break;
+			match_one(&m, fr, buf, cl);
+		}
+	}
+	fclose(f);
+	printf("edge_udp: mode=check frames=%" PRIu64 " matched=%" PRIu64 " lost_gaps=%" PRIu64
+	       " foreign=%" PRIu64 " control=%" PRIu64 "\n",
+	       m.frames, m.matched, m.lost, m.foreign, m.control);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 	        "usage: edge_udp send --iface IF --pcap FILE --rate PPS --seconds S\n"
 	        "       edge_udp recv --iface IF --pcap FILE --seconds S\n"
+	        "       edge_udp check --pcap FILE --input STREAM\n"
 	        "send offers the capture's frames, cycling, at PPS a second for S seconds;\n"
 	        "recv matches frames arriving on IF in order against the capture, until\n"
 	        "S seconds or SIGTERM. Both print \"t MONOTONIC_S COUNT\" every 100 ms and\n"
-	        "one summary line.\n");
+	        "one summary line. check matches the pcap stream STREAM (a file or FIFO)\n"
+	        "against the capture to its end and prints the summary line.\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = {{"iface", 1, 0, 'i'},
-	                                   {"pcap", 1, 0, 'p'},
-	                                   {"rate", 1, 0, 'r'},
-	                                   {"seconds", 1, 0, 's'},
-	                                   {0, 0, 0, 0}};
-	const char *iface = NULL, *pcap = NULL;
+	static const struct option lo[] = {{"iface", 1, 0, 'i'}, {"pcap", 1, 0, 'p'},
+	                                   {"rate", 1, 0, 'r'},  {"seconds", 1, 0, 's'},
+	                                   {"input", 1, 0, 'I'}, {0, 0, 0, 0}};
+	const char *iface = NULL, *pcap = NULL, *input = NULL;
 	double rate = 0, seconds = 0;
 	char *end;
 	int ch;
 
-	if (argc < 2 || (strcmp(argv[1], "send") != 0 && strcmp(argv[1], "recv") != 0)) {
+	if (argc < 2 || (strcmp(argv[1], "send") != 0 && strcmp(argv[1], "recv") != 0 &&
+	                 strcmp(argv[1], "check") != 0)) {
 		usage();
 		return 2;
 	}
-	bool tx = strcmp(argv[1], "send") == 0;
+	bool tx = strcmp(argv[1], "send") == 0, check = strcmp(argv[1], "check") == 0;
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -398,13 +456,18 @@ main(int argc, char **argv)
 			if (*end != '\0')
 				seconds = -1;
 			break;
+		case 'I':
+			input = optarg;
+			break;
 		default:
 			usage();
 			return 2;
 		}
 	}
-	if (iface == NULL || pcap == NULL || optind != argc || !(seconds > 0 && seconds <= 3600) ||
-	    (tx && !(rate >= 1 && rate <= RATE_MAX))) {
+	bool ok = check ? input != NULL && pcap != NULL && iface == NULL
+	                : iface != NULL && pcap != NULL && input == NULL && seconds > 0 &&
+	                          seconds <= 3600 && (!tx || (rate >= 1 && rate <= RATE_MAX));
+	if (!ok || optind != argc) {
 		usage();
 		return 2;
 	}
@@ -416,6 +479,13 @@ main(int argc, char **argv)
 	struct frames fr;
 	if (frames_load(pcap, &fr) != 0)
 		return 1;
+	if (check) {
+		int rc = run_check(input, &fr);
+		free(fr.data);
+		free(fr.off);
+		free(fr.len);
+		return rc;
+	}
 	int fd = pkt_open(iface, !tx);
 	if (fd < 0)
 		return 1;
