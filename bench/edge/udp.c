@@ -479,18 +479,16 @@ main(int argc, char **argv)
 	struct frames fr;
 	if (frames_load(pcap, &fr) != 0)
 		return 1;
+	int rc = 1;
 	if (check) {
-		int rc = run_check(input, &fr);
-		free(fr.data);
-		free(fr.off);
-		free(fr.len);
-		return rc;
+		rc = run_check(input, &fr);
+	} else {
+		int fd = pkt_open(iface, !tx);
+		if (fd >= 0) {
+			rc = tx ? run_send(fd, &fr, rate, seconds) : run_recv(fd, &fr, seconds);
+			close(fd);
+		}
 	}
-	int fd = pkt_open(iface, !tx);
-	if (fd < 0)
-		return 1;
-	int rc = tx ? run_send(fd, &fr, rate, seconds) : run_recv(fd, &fr, seconds);
-	close(fd);
 	free(fr.data);
 	free(fr.off);
 	free(fr.len);
