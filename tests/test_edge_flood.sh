@@ -7,9 +7,9 @@
 # siphon runs in a network namespace of its own ("edge-f-PID", loopback only) on a
 # net_pcap port replaying bench/pcaps/mixed-calls.pcap endlessly (infinite_rx=1; every
 # frame is SIP to a VIP of examples/demo.conf, so every frame received must be
-# forwarded), its TX capture written into a FIFO that a checker reads as it comes and
-# matches frame by frame, in order, against the capture (l2dsr rewrites only the MACs):
-# a gap is a lost frame. The edge listens on 127.0.0.1:5061 with an RSA-2048 chain (the
+# forwarded), its TX capture written into a FIFO that bench/edge's edge_udp (check, in C;
+# EDGE_UDP, default beside SIPHON's build tree) reads as it comes and matches frame by
+# frame, in order, against the capture (l2dsr rewrites only the MACs): a gap is a lost frame. The edge listens on 127.0.0.1:5061 with an RSA-2048 chain (the
 # dearer signature) and two client processes open, handshake and close TLS connections
 # as fast as they can, a tenth of them sending garbage instead. Windows of 3 s: quiet,
 # flood, quiet; the rate of each from show-stats' rx_packets. Then SIGINT: the daemon's
@@ -22,6 +22,7 @@ SIPHON=${1:?usage: test_edge_flood.sh SIPHON SIPHONCTL [SOURCE_ROOT]}
 CTL=${2:?usage: test_edge_flood.sh SIPHON SIPHONCTL [SOURCE_ROOT]}
 ROOT=${3:-$(cd "$(dirname "$0")/.." && pwd)}
 PCAP=$ROOT/bench/pcaps/mixed-calls.pcap
+EDGE_UDP=${EDGE_UDP:-$(dirname "$SIPHON")/../bench/edge/edge_udp}
 ns="edge-f-$$"
 TMP=$(mktemp -d /tmp/edge-f.XXXXXX)
 SOCK=$TMP/ctl.sock
@@ -72,45 +73,10 @@ grep -q 'health = { enabled = false; };' "$TMP/siphon.conf" ||
 mkfifo "$FIFO" || die "mkfifo"
 
 # ---- the receiver: the output capture against the replay, in order ----
-cat >"$TMP/checker.py" <<'PY'
-import json, struct, sys
-
-def records(data):
-    off = 24
-    while off + 16 <= len(data):
-        cl = struct.unpack_from("<I", data, off + 8)[0]
-        yield data[off + 16:off + 16 + cl]
-        off += 16 + cl
-
-expect = [f[12:] for f in records(open(sys.argv[1], "rb").read())]
-N = len(expect)
-f = open(sys.argv[2], "rb", buffering=1 << 20)
-res = {"frames": 0, "matched": 0, "control": 0, "lost": 0, "foreign": 0}
-j = 0
-if len(f.read(24)) == 24:
-    while True:
-        h = f.read(16)
-        if len(h) < 16:
-            break
-        fr = f.read(struct.unpack_from("<I", h, 8)[0])
-        res["frames"] += 1
-        if fr[12:] == expect[j]:
-            j = (j + 1) % N
-            res["matched"] += 1
-            continue
-        if fr[12:14] == b"\x08\x06" or (fr[12:14] == b"\x86\xdd" and len(fr) > 20 and fr[20] == 58):
-            res["control"] += 1  # ARP / ND from the main lcore
-            continue
-        gap = next((g for g in range(1, N) if fr[12:] == expect[(j + g) % N]), None)
-        if gap is None:
-            res["foreign"] += 1
-        else:
-            res["lost"] += gap
-            res["matched"] += 1
-            j = (j + gap + 1) % N
-json.dump(res, open(sys.argv[3], "w"))
-PY
-timeout 85 python3 "$TMP/checker.py" "$PCAP" "$FIFO" "$TMP/checker.json" >"$TMP/checker.log" 2>&1 &
+# bench/edge's edge_udp (C): a Python reader here bounded the rate the windows measured.
+"$EDGE_UDP" check --pcap "$PCAP" --input /dev/null >/dev/null 2>&1 ||
+	die "no working $EDGE_UDP (bench/edge's edge_udp: build it, or set EDGE_UDP)"
+timeout 85 "$EDGE_UDP" check --pcap "$PCAP" --input "$FIFO" >"$TMP/checker.log" 2>&1 &
 CPID=$!
 
 # ---- the daemon: lcores 0 (main, and the edge thread) and 1 (the worker) ----
@@ -213,10 +179,18 @@ kill -0 "$CPID" 2>/dev/null && die "the checker did not finish"
 wait "$CPID" || die "the checker failed"
 CPID=
 
-python3 - "$TMP/windows.json" "$TMP/checker.json" "$TMP/siphon.log" <<'PY' || die "see above"
+python3 - "$TMP/windows.json" "$TMP/checker.log" "$TMP/siphon.log" <<'PY' || die "see above"
 import json, re, sys
 
-W, C, log = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), open(sys.argv[3]).read()
+W, log = json.load(open(sys.argv[1])), open(sys.argv[3]).read()
+C = {}
+for line in open(sys.argv[2]):
+    if line.startswith("edge_udp: mode=check "):
+        C = {k: int(v) for k, v in (w.split("=") for w in line.split()[2:])}
+if not C:
+    print("FAIL  no summary from the receiver", flush=True)
+    sys.exit(1)
+C["lost"] = C["lost_gaps"]
 fails = []
 def check(cond, what):
     print(("ok    " if cond else "FAIL  ") + what, flush=True)

@@ -28,14 +28,16 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#define RBUF     65536u /* the shared read buffer: one read plus an unfinished message */
-#define MSG_MAX  16384u /* a message larger than this from the edge is a protocol fault */
-#define OUT_MAX  65536u /* octets a connection may queue */
-#define EVENTS   512u
-#define USER_MAX 64u
-#define PID_MAX  64u /* processes of the edge measured (Kamailio is several) */
+#define RBUF            65536u /* the shared read buffer: one read plus an unfinished message */
+#define MSG_MAX         16384u /* a message larger than this from the edge is a protocol fault */
+#define OUT_MAX         65536u /* octets a connection may queue */
+#define EVENTS          512u
+#define USER_MAX        64u
+#define PID_MAX         64u /* processes of the edge measured (Kamailio is several) */
+#define RETRY_AFTER_MAX 60u /* seconds: a longer Retry-After is waited this long */
 
-enum conn_state { C_IDLE, C_CONNECT, C_HANDSHAKE, C_REGISTER, C_READY, C_DEAD };
+/* C_WAIT: connected, the REGISTER answered 503 + Retry-After, sent again at retry_at. */
+enum conn_state { C_IDLE, C_CONNECT, C_HANDSHAKE, C_REGISTER, C_WAIT, C_READY, C_DEAD };
 
 struct conn {
 	SSL *ssl;
@@ -49,8 +51,11 @@ struct conn {
 	uint32_t retries;
 	uint32_t msgs;    /* requests received that were for this AOR */
 	double last_ping; /* monotonic s */
+	double retry_at;  /* C_WAIT: when to send the REGISTER again (monotonic s) */
+	uint32_t waits;   /* 503 + Retry-After answers this registration has waited out */
 	uint8_t state;
 	uint8_t want_out; /* EPOLLOUT armed */
+	uint8_t queued;   /* in wait_q */
 };
 
 struct opts {
@@ -69,13 +74,16 @@ struct opts {
 	uint32_t npids;
 	bool storm, resume;
 	uint32_t max_retries;
+	uint32_t max_waits; /* 503 + Retry-After answers one registration waits out */
+	double storm_after; /* --storm-after: seconds all stay registered before the storm */
 };
 
 struct stats {
 	uint64_t handshakes, resumed, hs_fail, registered, reg_fail, pings, pongs;
 	uint64_t requests, misdelivered, dup, closed, other_resp, bad_msg, tickets;
-	uint64_t ready_n;   /* connections registered and open now */
-	uint64_t satisfied; /* connections that got all the MESSAGEs --expect asks for */
+	uint64_t reg_retries; /* REGISTERs sent again after a 503's Retry-After */
+	uint64_t ready_n;     /* connections registered and open now */
+	uint64_t satisfied;   /* connections that got all the MESSAGEs --expect asks for */
 };
 
 static struct opts O = {
@@ -85,6 +93,7 @@ static struct opts O = {
         .domain = "edge.test",
         .prefix = "u",
         .max_retries = 5,
+        .max_waits = 100,
 };
 static struct stats S;
 static struct conn *C;
@@ -92,6 +101,7 @@ static SSL_CTX *ctx;
 static int ep;
 static char rbuf[RBUF];
 static uint32_t inflight, next_idx, *retry_q, retry_n;
+static uint32_t *wait_q, wait_n, waiting; /* C_WAIT: queued (some stale), and in that state */
 static volatile sig_atomic_t stop;
 
 static double
@@ -202,6 +212,8 @@ conn_drop(struct conn *c)
 		inflight--;
 	else if (c->state == C_READY)
 		S.ready_n--;
+	else if (c->state == C_WAIT)
+		waiting--; /* its wait_q entry goes at the next wait_scan() */
 	if (c->ssl != NULL) {
 		/* Marked shut down (nothing is sent: the connection just drops, as a phone's
 		 * does when its network blips), else OpenSSL takes the ticket for a bad one. */
@@ -537,12 +549,36 @@ on_response(struct conn *c, const char *m, size_t hl)
 	}
 	if (c->state != C_REGISTER)
 		return 0;
+	if (strncmp(m, "SIP/2.0 503", 11) == 0 && c->waits < O.max_waits) {
+		/* The edge's registers_per_sec: wait as told on the same connection, as a phone
+		 * does (RFC 3261 §21.5.4), then send the REGISTER again. */
+		size_t rl = 0;
+		const char *ra = header(m, hl, "Retry-After", 0, &rl);
+		unsigned long secs = 0;
+		size_t k = 0;
+		for (; ra != NULL && k < rl && ra[k] >= '0' && ra[k] <= '9' && secs <= 3600; k++)
+			secs = secs * 10 + (unsigned long)(ra[k] - '0');
+		if (ra != NULL && k > 0) {
+			c->waits++;
+			c->state = C_WAIT;
+			c->retry_at =
+			        now_s() + (double)(secs < RETRY_AFTER_MAX ? secs : RETRY_AFTER_MAX);
+			inflight--;
+			waiting++;
+			if (!c->queued) {
+				c->queued = 1;
+				wait_q[wait_n++] = c->idx;
+			}
+			return 0;
+		}
+	}
 	if (strncmp(m, "SIP/2.0 2", 9) != 0) {
 		if (strncmp(m, "SIP/2.0 1", 9) == 0)
 			return 0;
 		return -1; /* conn_fail() retries it */
 	}
 	c->state = C_READY;
+	c->waits = 0;
 	inflight--;
 	S.registered++;
 	S.ready_n++;
@@ -668,6 +704,7 @@ on_event(uint32_t idx, uint32_t evs)
 		handshake(c);
 		break;
 	case C_REGISTER:
+	case C_WAIT:
 	case C_READY:
 		if ((evs & EPOLLOUT) && flush_out(c) != 0) {
 			conn_fail(c);
@@ -679,6 +716,31 @@ on_event(uint32_t idx, uint32_t evs)
 	default:
 		break;
 	}
+}
+
+/* Send again the REGISTERs whose Retry-After is over, and forget the entries of connections
+ * no longer waiting (dropped meanwhile). */
+static void
+wait_scan(double t)
+{
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < wait_n; i++) {
+		struct conn *c = &C[wait_q[i]];
+		if (c->state == C_WAIT && t < c->retry_at) {
+			wait_q[keep++] = c->idx;
+			continue;
+		}
+		c->queued = 0;
+		if (c->state != C_WAIT)
+			continue;
+		c->state = C_REGISTER;
+		waiting--;
+		inflight++;
+		S.reg_retries++;
+		if (send_register(c) != 0)
+			conn_fail(c);
+	}
+	wait_n = keep;
 }
 
 /* Run the loop until done() says so or the timeout; start connections as room allows. */
@@ -695,6 +757,8 @@ run_until(bool (*done)(void), double limit)
 		double t = now_s();
 		if (t >= t_end)
 			return false;
+		if (wait_n > 0)
+			wait_scan(t);
 		if (O.keepalive > 0 && t >= next_tick) {
 			next_tick = t + 1;
 			for (uint32_t i = 0; i < O.n; i++)
@@ -715,7 +779,7 @@ run_until(bool (*done)(void), double limit)
 static bool
 all_settled(void)
 {
-	return next_idx == O.n && retry_n == 0 && inflight == 0;
+	return next_idx == O.n && retry_n == 0 && inflight == 0 && waiting == 0;
 }
 
 /* Settled, and every ping answered: nothing of this phase is still on the wire. */
@@ -750,25 +814,26 @@ usage(void)
 	fprintf(stderr,
 	        "usage: edge_driver --connect IP:PORT -n N [--src IP [--src-count K]]\n"
 	        "  [--concurrency C] [--expect M] [--timeout S] [--keepalive S] [--hold S]\n"
-	        "  [--storm] [--resume] [--pid PID[,PID...]] [--sni NAME] [--ca FILE]\n"
-	        "  [--domain D] [--prefix P]\n"
+	        "  [--storm [--storm-after S]] [--resume] [--pid PID[,PID...]] [--sni NAME]\n"
+	        "  [--ca FILE] [--domain D] [--prefix P]\n"
 	        "Opens N TLS connections (from K consecutive source addresses from IP), registers\n"
 	        "AOR sip:P<i>@D on connection i, pings once; with --storm all reconnect (with\n"
-	        "--resume on their tickets) and register again; prints 'ready' and waits for M\n"
-	        "requests per AOR, each checked to be for the AOR of its connection.\n");
+	        "--resume on their tickets; --storm-after: S seconds after all registered) and\n"
+	        "register again; prints 'ready' and waits for M requests per AOR, each checked\n"
+	        "to be for the AOR of its connection. A REGISTER answered 503 with Retry-After\n"
+	        "is sent again on its connection after that delay (at most 60 s, 100 times).\n");
 }
 
 static int
 parse_opts(int argc, char **argv)
 {
-	static const struct option lo[] = {{"connect", 1, 0, 'c'},   {"src", 1, 0, 's'},
-	                                   {"src-count", 1, 0, 'k'}, {"concurrency", 1, 0, 'C'},
-	                                   {"expect", 1, 0, 'e'},    {"timeout", 1, 0, 't'},
-	                                   {"keepalive", 1, 0, 'K'}, {"hold", 1, 0, 'H'},
-	                                   {"storm", 0, 0, 'S'},     {"resume", 0, 0, 'R'},
-	                                   {"pid", 1, 0, 'p'},       {"sni", 1, 0, 'N'},
-	                                   {"ca", 1, 0, 'A'},        {"domain", 1, 0, 'd'},
-	                                   {"prefix", 1, 0, 'P'},    {0, 0, 0, 0}};
+	static const struct option lo[] = {
+	        {"connect", 1, 0, 'c'},     {"src", 1, 0, 's'},    {"src-count", 1, 0, 'k'},
+	        {"concurrency", 1, 0, 'C'}, {"expect", 1, 0, 'e'}, {"timeout", 1, 0, 't'},
+	        {"keepalive", 1, 0, 'K'},   {"hold", 1, 0, 'H'},   {"storm", 0, 0, 'S'},
+	        {"resume", 0, 0, 'R'},      {"pid", 1, 0, 'p'},    {"sni", 1, 0, 'N'},
+	        {"ca", 1, 0, 'A'},          {"domain", 1, 0, 'd'}, {"prefix", 1, 0, 'P'},
+	        {"storm-after", 1, 0, 'W'}, {0, 0, 0, 0}};
 	int ch;
 	char host[64];
 	unsigned port = 0;
@@ -843,6 +908,11 @@ parse_opts(int argc, char **argv)
 		case 'P':
 			O.prefix = optarg;
 			break;
+		case 'W':
+			O.storm_after = strtod(optarg, NULL);
+			if (!(O.storm_after >= 0 && O.storm_after <= 3600))
+				return -1;
+			break;
 		default:
 			return -1;
 		}
@@ -895,8 +965,9 @@ main(int argc, char **argv)
 
 	C = calloc(O.n, sizeof(*C));
 	retry_q = calloc(O.n, sizeof(*retry_q));
+	wait_q = calloc(O.n, sizeof(*wait_q));
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (C == NULL || retry_q == NULL || ep < 0) {
+	if (C == NULL || retry_q == NULL || wait_q == NULL || ep < 0) {
 		fprintf(stderr, "edge_driver: out of memory\n");
 		return 1;
 	}
@@ -915,8 +986,14 @@ main(int argc, char **argv)
 		run_until(all_quiet, O.timeout);
 	uint64_t hs_first = S.handshakes, reg_first = S.registered;
 
-	double t_storm = 0, cpu_storm = 0;
-	uint64_t storm_reg = 0, storm_hs = 0, storm_resumed = 0;
+	double t_storm = 0, cpu_storm = 0, t_quiet0 = 0, t_storm0 = 0, t_storm1 = 0;
+	uint64_t storm_reg = 0, storm_hs = 0, storm_resumed = 0, retries_first = S.reg_retries;
+	if (O.storm && O.storm_after > 0 && !stop) {
+		/* A quiet stretch, every connection registered and answering its pings, for a
+		 * measurement beside the storm to compare with (scripts/bench-edge --udp). */
+		t_quiet0 = now_s();
+		run_until(never, O.storm_after);
+	}
 	if (O.storm && !stop) {
 		/* Every connection at once, as when an instance restarts: close all, reconnect. */
 		for (uint32_t i = 0; i < O.n; i++)
@@ -924,14 +1001,17 @@ main(int argc, char **argv)
 				conn_drop(&C[i]);
 				C[i].state = C_IDLE;
 				C[i].retries = 0;
+				C[i].waits = 0;
 				C[i].msgs = 0;
 				S.satisfied = 0;
 				retry_q[retry_n++] = i;
 			}
 		uint64_t before = S.registered, hs0 = S.handshakes, res0 = S.resumed;
 		double ts = now_s(), c0 = cpu_s();
+		t_storm0 = ts;
 		run_until(all_settled, O.timeout);
-		t_storm = now_s() - ts;
+		t_storm1 = now_s();
+		t_storm = t_storm1 - ts;
 		cpu_storm = delta(c0, cpu_s());
 		storm_reg = S.registered - before;
 		storm_hs = S.handshakes - hs0;
@@ -971,14 +1051,18 @@ main(int argc, char **argv)
 	       " hs_per_s=%.0f registered=%" PRIu64 " reg_per_s=%.0f reg_s=%.2f hs_fail=%" PRIu64
 	       " reg_fail=%" PRIu64 " pings=%" PRIu64 " pongs=%" PRIu64 " requests=%" PRIu64
 	       " lost=%" PRIu64 " misdelivered=%" PRIu64 " dup=%" PRIu64 " closed=%" PRIu64
-	       " bad=%" PRIu64,
+	       " bad=%" PRIu64 " reg_retries=%" PRIu64,
 	       O.n, ready, hs_first, t_reg > 0 ? (double)hs_first / t_reg : 0, reg_first,
 	       t_reg > 0 ? (double)reg_first / t_reg : 0, t_reg, S.hs_fail, S.reg_fail, S.pings,
-	       S.pongs, S.requests, lost, S.misdelivered, S.dup, S.closed, S.bad_msg);
+	       S.pongs, S.requests, lost, S.misdelivered, S.dup, S.closed, S.bad_msg,
+	       S.reg_retries);
 	if (O.storm)
 		printf(" storm_s=%.2f storm_registered=%" PRIu64 " tickets=%" PRIu64
-		       " resumed=%" PRIu64,
-		       t_storm, storm_reg, S.tickets, S.resumed);
+		       " resumed=%" PRIu64 " storm_reg_retries=%" PRIu64,
+		       t_storm, storm_reg, S.tickets, S.resumed, S.reg_retries - retries_first);
+	if (O.storm && O.storm_after > 0)
+		/* CLOCK_MONOTONIC, for windows of other processes' timelines (edge_udp). */
+		printf(" quiet_t0=%.4f storm_t0=%.4f storm_t1=%.4f", t_quiet0, t_storm0, t_storm1);
 	if (O.pid > 0)
 		printf(" rss_before_kb=%ld rss_after_kb=%ld rss_per_conn_b=%.0f", rss0, rss1,
 		       ready > 0 && rss0 >= 0 && rss1 >= 0
@@ -1022,6 +1106,7 @@ main(int argc, char **argv)
 	}
 	free(C);
 	free(retry_q);
+	free(wait_q);
 	close(ep);
 	SSL_CTX_free(ctx);
 	/* A duplicate is no fault of the edge (a retransmission the registrar relayed again):
