@@ -1295,7 +1295,10 @@ static const struct cfg_key edge_keys[] = {
          "`503 Service Unavailable` with `Retry-After` itself and keeps the connection",
          NULL, 0},
         {"retry_after_s", p_u32, EDGE_OFF(retry_after_s), 1, 3600, 5, "integer", NULL, NULL,
-         "the `Retry-After` of those 503s, in seconds", NULL, 0},
+         "the least `Retry-After` of those 503s, in seconds; each gets up to half as "
+         "much again at random, so that the phones told to wait do not all come back in "
+         "the same second",
+         NULL, 0},
         {"transactions", p_u32, EDGE_OFF(transactions), 0, 1048576, 65536, "integer", NULL,
          "0..1048576, 0: none",
          "client requests the edge keeps a copy of until a backend answers, sending them "

@@ -164,6 +164,7 @@ struct edge {
 	size_t obuf_cap;
 	char via_host[CFG_ADDR_STRLEN]; /* "addr:port" of the backend-facing socket */
 	struct edge_rtx *rtx;           /* client requests sent again on the UDP hop (edge_rtx.h) */
+	uint64_t rng;                   /* Retry-After jitter; never 0 */
 	_Atomic uint64_t st[64];
 };
 
@@ -1280,8 +1281,14 @@ answer_503(struct edge *e, uint32_t slot, const uint8_t *p, const struct sip_msg
 	char extra[40];
 	size_t o;
 
+	/* Up to half as much again at random: phones told to come back all at the same
+	 * second would come back as the next storm. xorshift64: no system call. */
+	e->rng ^= e->rng << 13;
+	e->rng ^= e->rng >> 7;
+	e->rng ^= e->rng << 17;
+	uint32_t ra = e->c.retry_after_s + (uint32_t)(e->rng % (e->c.retry_after_s / 2 + 1));
 	ST_INC(e, register_503);
-	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", (unsigned)e->c.retry_after_s);
+	snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", (unsigned)ra);
 	if ((o = answer_build(e, p, m, "503 Service Unavailable", extra)) != 0)
 		conn_write(e, slot, e->obuf, o);
 }
@@ -1873,6 +1880,7 @@ edge_start(const struct sph_cfg *cfg, edge_pick_fn pick, void *pick_arg, const c
 	e->obuf = edge_mem_calloc(e->obuf_cap);
 	if (c->transactions != 0)
 		e->rtx = edge_rtx_new(c->transactions, c->t1_ms);
+	e->rng = now_ms() | 1; /* instances started apart draw apart */
 	if (e->conns == NULL || e->ip_count == NULL || e->buf == NULL || e->obuf == NULL ||
 	    (c->transactions != 0 && e->rtx == NULL)) {
 		snprintf(err, errlen, "edge: out of memory for %u connections", c->max_conns);

@@ -211,10 +211,13 @@ def phase_source_and_register(tmp, ec, reg):
               f"registers_per_sec: {passed} reached the registrar, {len(n503)} answered 503 "
               f"(counted {st['register_503']})")
         m = n503[0] if n503 else ""
-        check(headers(m, "Retry-After") == ["7"] and "tag=" in (headers(m, "To") or [""])[0] and
+        ras = sorted({int(x) for r in n503 for x in headers(r, "Retry-After")})
+        check(ras != [] and 7 <= ras[0] and ras[-1] <= 10,
+              f"registers_per_sec: Retry-After within 7..10 (7 and up to half again): {ras}")
+        check(len(headers(m, "Retry-After")) == 1 and "tag=" in (headers(m, "To") or [""])[0] and
               headers(m, "Via") and headers(m, "Via")[0].startswith("SIP/2.0/TLS 10.9.9.9") and
               headers(m, "CSeq") and headers(m, "Call-ID"),
-              "registers_per_sec: the 503 has Retry-After: 7, a To tag and the request's "
+              "registers_per_sec: the 503 has one Retry-After, a To tag and the request's "
               "Via, Call-ID and CSeq")
         check(served(c), "registers_per_sec: the connection stays open")
 
