@@ -414,13 +414,7 @@ parse_call_id(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 	return SIP_OK;
 }
 
-/* The _rf build's larger walker would otherwise leave it out of line (+15 instructions
- * a message); the plain build inlines it by itself and is best left to do so. */
-#ifdef SIP_RULE_FIELDS
 SIP_INLINE enum sip_verdict
-#else
-static SIP_TARGET enum sip_verdict
-#endif
 parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
 {
 	uint64_t num;
