@@ -1816,6 +1816,69 @@ Test(sip, end_at_guard_every_alignment)
 	}
 }
 
+/*
+ * The last header's delimiters at every distance from the end of the input, right before the
+ * guard page: the searches for '"', '\\', '<', '>' and ',' and the class steps that end
+ * within 32 octets of it read the 32 octets that end there (sip_scan.h). Every scanner must
+ * give the scalar reference's verdict and view, for well-formed values and broken ones.
+ */
+Test(sip, last_header_at_guard_every_distance)
+{
+	enum sip_scan_impl impls[SPH_ARRAY_SIZE(all_impls)];
+	size_t ni = impls_available(impls);
+	/* %s is a run of 0..70 filler octets */
+	static const char *const lasts[] = {
+	        "From: \"%s\" <sip:a@b>;tag=x",
+	        "From: \"a\\\"%s\" <sip:a@b>",
+	        "From: \"%s",
+	        "From: tok%s <sip:a@b>",
+	        "To: <sip:%s@b>;tag=y",
+	        "To: <sip:%s@b",
+	        "To: sip:%s@b;tag=z",
+	        "Via: SIP/2.0/UDP h;x=\"a,%s\", SIP/2.0/UDP g",
+	        "Via: SIP/2.0/UDP h%s, ,SIP/2.0/UDP g",
+	        "Route: <sip:r%s;lr>, <sip:s>",
+	        "Route: \"%s\" <sip:r>",
+	        "Max-Forwards: 7%s",
+	};
+	static const char *const ends[] = {"\r\n\r\n", "\r\n"};
+
+	for (size_t l = 0; l < SPH_ARRAY_SIZE(lasts); l++) {
+		for (size_t e = 0; e < SPH_ARRAY_SIZE(ends); e++) {
+			for (size_t k = 0; k <= 70; k++) {
+				char fill[71], last[160], msg[512];
+
+				memset(fill, lasts[l][0] == 'M' ? '0' : 'q', k);
+				fill[k] = '\0';
+				snprintf(last, sizeof(last), lasts[l], fill);
+				size_t len = (size_t)snprintf(msg, sizeof(msg),
+				                              RL VIA CALLID CSEQ "%s%s%s", FROM,
+				                              last, ends[e]);
+				if (lasts[l][0] == 'F') /* the last header is the only From */
+					len = (size_t)snprintf(msg, sizeof(msg),
+					                       RL VIA CALLID CSEQ TO "%s%s", last,
+					                       ends[e]);
+				uint8_t *g = guarded((const uint8_t *)msg, len);
+				struct sip_msg want, m;
+				enum sip_verdict vw = parse_with(SIP_SCAN_SCALAR, g, len, &want);
+
+				for (size_t i = 0; i < ni; i++) {
+					enum sip_verdict v = parse_with(impls[i], g, len, &m);
+
+					cr_assert_eq(v, vw,
+					             "%s, %zu filler, end %zu [%s]: %s, not %s",
+					             lasts[l], k, e, impl_names[impls[i]],
+					             sip_verdict_name(v), sip_verdict_name(vw));
+					cr_assert(memcmp(&want, &m, sizeof(m)) == 0,
+					          "%s, %zu filler, end %zu [%s]: view differs",
+					          lasts[l], k, e, impl_names[impls[i]]);
+				}
+				guard_free(g, len);
+			}
+		}
+	}
+}
+
 /* ---- differential: every scanner against the scalar reference ---- */
 
 /* The name of a header the _rf scanners keep, ending right before p[colon]: the octets

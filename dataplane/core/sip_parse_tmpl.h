@@ -266,26 +266,44 @@ lf_init(struct lf_iter *it, const uint8_t *p, uint32_t len, uint32_t from)
 	it->mask = lf_mask_back(p + from, n, from);
 }
 
-/* Loads the masks of the blocks after the current one until one holds a line
- * feed; false at the end of the datagram. Off the per-line path. */
+/* lf_refill() from the block at it->base on, where fewer than 64 octets may be left. */
 static inline SIP_TARGET bool
-lf_refill(struct lf_iter *it)
+lf_refill_tail(struct lf_iter *it)
 {
 	while (it->mask == 0) {
 		it->base += 64;
-#if SIP_ISA >= SIP_ISA_SSE2
-		/* A whole block, the common case, without the length arithmetic. */
-		if (SPH_LIKELY(it->base + 64 <= it->len)) {
-			it->mask = lf_mask64(it->p + it->base);
-			continue;
-		}
-#endif
 		if (it->base >= it->len)
 			return false;
 		uint32_t n = it->len - it->base < 64 ? it->len - it->base : 64;
 		it->mask = lf_mask_back(it->p + it->base, n, it->base);
 	}
 	return true;
+}
+
+/* Loads the masks of the blocks after the current one until one holds a line
+ * feed; false at the end of the datagram. Off the per-line path. */
+static inline SIP_TARGET bool
+lf_refill(struct lf_iter *it)
+{
+#if SIP_ISA >= SIP_ISA_SSE2
+	/* Whole blocks, the common case, with the block's offset in a register and
+	 * no length arithmetic: the short last block is lf_refill_tail()'s. */
+	uint32_t b = it->base;
+	uint64_t m;
+	do {
+		b += 64;
+		if (SPH_UNLIKELY(b + 64 > it->len)) {
+			it->base = b - 64;
+			return lf_refill_tail(it);
+		}
+		m = lf_mask64(it->p + b);
+	} while (m == 0);
+	it->base = b;
+	it->mask = m;
+	return true;
+#else
+	return lf_refill_tail(it);
+#endif
 }
 
 /* Offset of the next line feed, or NONE at the end of the datagram. */
@@ -414,13 +432,7 @@ parse_call_id(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip
 	return SIP_OK;
 }
 
-/* The _rf build's larger walker would otherwise leave it out of line (+15 instructions
- * a message); the plain build inlines it by itself and is best left to do so. */
-#ifdef SIP_RULE_FIELDS
 SIP_INLINE enum sip_verdict
-#else
-static SIP_TARGET enum sip_verdict
-#endif
 parse_cseq(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, struct sip_msg *m)
 {
 	uint64_t num;

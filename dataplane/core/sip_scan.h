@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <siphon/sph.h>
+
 #define SIP_ISA_SCALAR 0
 #define SIP_ISA_SSE2   1 /* part of x86-64 itself */
 #define SIP_ISA_AVX2   2 /* AVX2 + BMI; SSSE3's pshufb classifies octets */
@@ -244,27 +246,19 @@ class_end(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, unsigned k)
 #if SIP_ISA == SIP_ISA_AVX2
 	if (k != CC_URI) {
 		/* 32 octets a step (vpshufb looks up within each 128-bit lane, so
-		 * the tables are repeated in both), then 16, then octet by octet
-		 * within 16 of n. A step without a miss has end beyond it. */
+		 * the tables are repeated in both). A step without a miss has end
+		 * beyond it. Within 32 of n, the 32 octets that end at n, shifted
+		 * down to i: the miss at or before end < n is among them, so this
+		 * returns too, with no narrower step or octet-by-octet tail. */
 		while (i + 32 <= n) {
 			uint32_t m = class_miss32(p + i, k);
 			if (m != 0)
 				return i + (uint32_t)__builtin_ctz(m);
 			i += 32;
 		}
-		const uint8_t(*t)[32] = cc_vec;
-		const __m128i lo = _mm_load_si128((const __m128i *)(const void *)t[k]);
-		const __m128i hi = _mm_load_si128((const __m128i *)(const void *)t[CC_ROW_HI]);
-		const __m128i nib = _mm_load_si128((const __m128i *)(const void *)t[CC_ROW_NIB]);
-		while (i + 16 <= n) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-			__m128i l = _mm_shuffle_epi8(lo, v);
-			__m128i h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib));
-			__m128i out = _mm_cmpeq_epi8(_mm_and_si128(l, h), _mm_setzero_si128());
-			uint32_t m = (uint32_t)_mm_movemask_epi8(out);
-			if (m != 0)
-				return i + (uint32_t)__builtin_ctz(m);
-			i += 16;
+		if (SPH_LIKELY(n >= 32)) {
+			uint32_t m = class_miss32(p + n - 32, k) >> (i - (n - 32));
+			return i + (uint32_t)__builtin_ctz(m);
 		}
 	}
 #endif
@@ -311,6 +305,17 @@ find_byte(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint8_t c)
 		}
 		i += 32;
 	}
+	if (i >= end)
+		return NONE;
+	if (SPH_LIKELY(n >= 32)) { /* the rest, [i, n), from the 32 octets ending at n */
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + n - 32));
+		uint32_t m =
+		        (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cw)) >> (i - (n - 32));
+		if (m == 0)
+			return NONE;
+		i += (uint32_t)__builtin_ctz(m);
+		return i < end ? i : NONE;
+	}
 #endif
 #if SIP_ISA >= SIP_ISA_SSE2
 	const __m128i cv = _mm_set1_epi8((char)c);
@@ -355,6 +360,18 @@ find_any3(const uint8_t *p, uint32_t n, uint32_t i, uint32_t end, uint8_t a, uin
 			return i < end ? i : end;
 		}
 		i += 32;
+	}
+	if (i >= end)
+		return end;
+	if (SPH_LIKELY(n >= 32)) { /* as in find_byte() */
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + n - 32));
+		__m256i hit = _mm256_or_si256(_mm256_cmpeq_epi8(v, a32), _mm256_cmpeq_epi8(v, b32));
+		hit = _mm256_or_si256(hit, _mm256_cmpeq_epi8(v, c32));
+		uint32_t m = (uint32_t)_mm256_movemask_epi8(hit) >> (i - (n - 32));
+		if (m == 0)
+			return end;
+		i += (uint32_t)__builtin_ctz(m);
+		return i < end ? i : end;
 	}
 #endif
 #if SIP_ISA >= SIP_ISA_SSE2
