@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -191,15 +192,22 @@ Test(sock, talking_client_outlives_the_idle_timeout)
 	int fd = connect_client();
 	char buf[64];
 
-	/* 60 exchanges of at least one 10 ms turn each outlast a 300 ms timeout several
-	 * times over, but no gap between two of them comes near it. */
-	ctl_sock_set_timeouts(cs, 300, CTL_SOCK_EVICT_MS);
-	for (unsigned i = 0; i < 60; i++) {
+	/* Exchanges for 3.5 s outlast a 1 s timeout several times over, while no gap
+	 * between two of them comes near it: a gap of a second would take a stall of the
+	 * whole test (the CI machine's load once made 300 ms too tight). The clock only
+	 * says when to stop; what is asserted is the replies. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ctl_sock_set_timeouts(cs, 1000, CTL_SOCK_EVICT_MS);
+	for (unsigned i = 0;; i++) {
 		say(fd, "ping\n");
 		serve_until_readable(cs, fd);
 		drain(fd, buf, sizeof(buf));
 		cr_assert_str_eq(buf, "ok:ping\n", "exchange %u", i);
 		ctl_sock_poll(cs, POLL_MS, echo, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= 3500)
+			break;
 	}
 	cr_assert_eq(ctl_sock_clients(cs), 1);
 	close(fd);
