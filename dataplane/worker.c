@@ -68,12 +68,13 @@ static bool
 dp_exception_edge(const struct dp *dp, const struct rte_mbuf *m, const struct pkt_info *pi,
                   enum pkt_verdict v, uint32_t len)
 {
-	const uint8_t *l4 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l4_off);
+	const uint8_t *l4;
 	uint32_t l4_len;
 
 	if (dp->nb_edge_socks == 0 || v != PKT_NOT_UDP || pi->l4_off < pi->l3_off ||
 	    pi->l4_off - pi->l3_off >= len)
 		return false;
+	l4 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->l4_off);
 	l4_len = len - (pi->l4_off - pi->l3_off);
 	if (pi->l4_proto == IPPROTO_TCP)
 		return l4_len >= 4 &&
