@@ -1299,11 +1299,13 @@ static const struct cfg_key edge_keys[] = {
          "much again at random, so that the phones told to wait do not all come back in "
          "the same second",
          NULL, 0},
-        {"transactions", p_u32, EDGE_OFF(transactions), 0, 1048576, 65536, "integer", NULL,
-         "0..1048576, 0: none",
+        {"transactions", p_u32, EDGE_OFF(transactions), 0, 262144, 16384, "integer", NULL,
+         "0..262144, 0: none",
          "client requests the edge keeps a copy of until a backend answers, sending them "
          "again over UDP (T1, 2 T1, ...; the client's TLS never does); after 64 T1 the "
-         "client gets `408`. Over it, or over 64 MiB of copies, a request is sent once",
+         "client gets `408`. Over it, or over 64 MiB of copies, a request is sent once. "
+         "80 octets each, allocated at start, plus the copies; the edge reads the whole "
+         "table at most every 10 ms while any is pending",
          NULL, 0},
         {"t1_ms", p_u32, EDGE_OFF(t1_ms), 10, 5000, 500, "integer", NULL, NULL,
          "RFC 3261's T1 on the UDP hop to the backends: the first retransmission's delay "

@@ -823,16 +823,18 @@ edge_pick_cfg(void *arg, const char *group, const uint8_t *key, size_t len, unsi
 
 /* Send to a backend; counted as sent, or as a send that failed (EMSGSIZE: a message
  * and the headers the edge added over a datagram's 65,507 octets). */
-static void
+static int
 udp_send(struct edge *e, const struct cfg_addr *a, uint16_t port, const uint8_t *p, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(a, port, &ss);
 
-	if (sendto(e->udp, p, n, 0, (struct sockaddr *)&ss, sl) < 0)
+	if (sendto(e->udp, p, n, 0, (struct sockaddr *)&ss, sl) < 0) {
 		ST_INC(e, to_backend_failed);
-	else
-		ST_INC(e, to_backend);
+		return -1;
+	}
+	ST_INC(e, to_backend);
+	return 0;
 }
 
 /* Whether a, port is a backend of the edge's group: the only place a client's response
@@ -1126,11 +1128,16 @@ from_client(struct edge *e, uint32_t slot, const uint8_t *p, size_t n, struct si
 		c->flags |= CONN_F_FLOW;
 		ST_INC(e, flows);
 	}
-	udp_send(e, &baddr, bport, e->obuf, o);
-	/* ACK has no response to wait for: the backend retransmits what it acknowledges. */
-	if (m->method != SIP_METHOD_ACK && e->rtx != NULL) {
+	/* Tracked for retransmission: what the kernel took (a datagram it refused would be
+	 * refused again), but ACK, which has no response to wait for (the backend
+	 * retransmits what it acknowledges), and a request whose CSeq is missing or names
+	 * another method: its response's key (by CSeq method) would never match. */
+	if (udp_send(e, &baddr, bport, e->obuf, o) == 0 && m->method != SIP_METHOD_ACK &&
+	    e->rtx != NULL && m->cseq_method == m->method &&
+	    !(m->anomalies & (SIP_ANOMALY_BIT(SIP_NO_CSEQ) | SIP_ANOMALY_BIT(SIP_BAD_CSEQ) |
+	                      SIP_ANOMALY_BIT(SIP_CSEQ_MISMATCH)))) {
 		struct edge_rtx_req r = {
-		        .key = rtx_key(e, (const uint8_t *)branch, strlen(branch), m->method),
+		        .key = rtx_key(e, (const uint8_t *)branch, strlen(branch), m->cseq_method),
 		        .slot = slot,
 		        .gen = c->gen,
 		        .to = baddr,
@@ -1396,7 +1403,7 @@ rtx_fire(void *arg, const struct edge_rtx_req *r, const uint8_t *p, size_t n, bo
 		udp_send(e, &r->to, r->port, p, n);
 		return true;
 	}
-	ST_INC(e, rtx_timeout);
+	ST_INC(e, rtx_timeout); /* whether or not its client is still there to be told */
 	if (!flow_live(e, id) || sip_parse(p, n, &m) != SIP_OK ||
 	    cut_first_value(p, n, m.via, &ls, &le) != 0 || n - (le - ls) > e->buf_cap)
 		return false;
@@ -1404,8 +1411,9 @@ rtx_fire(void *arg, const struct edge_rtx_req *r, const uint8_t *p, size_t n, bo
 	memcpy(e->buf + ls, p + le, n - le);
 	n -= le - ls;
 	if (sip_parse(e->buf, n, &m) == SIP_OK &&
-	    (o = answer_build(e, e->buf, &m, "408 Request Timeout", "")) != 0)
-		conn_write(e, r->slot, e->obuf, o);
+	    (o = answer_build(e, e->buf, &m, "408 Request Timeout", "")) != 0 &&
+	    conn_write(e, r->slot, e->obuf, o) == 0)
+		ST_INC(e, rtx_408);
 	return false;
 }
 

@@ -67,7 +67,8 @@
 	X(flow_failed, "requests from backends answered 430 Flow Failed (dead or forged flow)")    \
 	X(backend_drop, "datagrams from backends dropped: unparseable or not routable")            \
 	X(rtx_sent, "client requests sent again to a backend: no response within T1, 2 T1, ...")   \
-	X(rtx_timeout, "client requests no backend answered within 64 T1: the client got 408")     \
+	X(rtx_timeout, "client requests no backend answered within 64 T1")                         \
+	X(rtx_408, "of those, answered 408 down their client's connection (still open)")           \
 	X(rtx_untracked, "client requests sent once only: the retransmission table was full")      \
 	X(rtx_pending, "client requests waiting for a backend's response now (a gauge)")           \
 	X(client_resp_drop,                                                                        \

@@ -26,7 +26,8 @@ struct edge_rtx {
 	uint32_t mask;
 	size_t bytes; /* octets of copies held */
 	uint32_t t1, t2;
-	uint64_t next; /* no entry is due before this */
+	uint64_t next;      /* no entry is due before this */
+	uint64_t last_scan; /* when edge_rtx_run() last read the table */
 };
 
 struct edge_rtx *
@@ -155,7 +156,7 @@ edge_rtx_answer(struct edge_rtx *t, uint64_t key, unsigned status, uint64_t now)
 	 * again every T2 until its final response (§17.1.2.2). */
 	if (status < 200 && !e->r.invite) {
 		e->interval = t->t2;
-		e->due = now + t->t2;
+		e->due = now + t->t2 < e->deadline ? now + t->t2 : e->deadline;
 		return;
 	}
 	remove_at(t, i);
@@ -168,6 +169,12 @@ edge_rtx_run(struct edge_rtx *t, uint64_t now, edge_rtx_fire_fn fn, void *arg)
 
 	if (now < t->next)
 		return t->next;
+	/* A scan reads every entry: at most one each EDGE_RTX_TICK_MS, so that a table kept
+	 * full by a registrar that stopped answering costs a bounded share of the thread
+	 * (sends up to that much late; RFC 3261's timers are no finer). */
+	if (now < t->last_scan + EDGE_RTX_TICK_MS)
+		return t->last_scan + EDGE_RTX_TICK_MS;
+	t->last_scan = now;
 	for (uint32_t i = 0; i < t->n;) {
 		struct edge_rtx_ent *e = &t->ent[i];
 

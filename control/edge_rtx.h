@@ -19,8 +19,8 @@
 
 #define EDGE_RTX_T2_MS   4000u       /* RFC 3261's T2: the non-INVITE retransmit cap */
 #define EDGE_RTX_BYTES   (64u << 20) /* octets of request copies held at most */
-#define EDGE_RTX_DEFAULT 65536u      /* edge.transactions' default */
 #define EDGE_RTX_NONE    UINT64_MAX  /* edge_rtx_run(): nothing is due, ever */
+#define EDGE_RTX_TICK_MS 10u         /* the table is scanned at most this often */
 
 /** What a tracked request is: where it goes, whose it is. */
 struct edge_rtx_req {

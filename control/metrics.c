@@ -790,7 +790,8 @@ metrics_render_edge(FILE *out, const struct edge_stats *s)
 	metrics_family(out, n = "siphon_edge_retransmissions_total", "counter",
 	               "Client requests on the UDP hop to the backends, by what the edge did "
 	               "(sent: sent again, no response yet; timeout: none within 64 T1, the "
-	               "client got 408; untracked: sent once only, the table was full).");
+	               "client, if still connected, got 408; untracked: sent once only, the "
+	               "table was full).");
 	metrics_edge_row(out, n, "result", "sent", s->rtx_sent);
 	metrics_edge_row(out, n, "result", "timeout", s->rtx_timeout);
 	metrics_edge_row(out, n, "result", "untracked", s->rtx_untracked);

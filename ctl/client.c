@@ -636,10 +636,10 @@ print_edge(const json_t *r)
 	printf("storm control: accepting paused %lld times, %lld refused over a source's "
 	       "handshake rate, %lld REGISTERs answered 503\n",
 	       jint(e, "accept_paused"), jint(e, "refused_hs_per_ip"), jint(e, "register_503"));
-	printf("retransmissions to backends: %lld sent, %lld timed out (408), %lld untracked, "
-	       "%lld waiting\n",
-	       jint(e, "rtx_sent"), jint(e, "rtx_timeout"), jint(e, "rtx_untracked"),
-	       jint(e, "rtx_pending"));
+	printf("retransmissions to backends: %lld sent, %lld timed out (%lld told 408), "
+	       "%lld untracked, %lld waiting\n",
+	       jint(e, "rtx_sent"), jint(e, "rtx_timeout"), jint(e, "rtx_408"),
+	       jint(e, "rtx_untracked"), jint(e, "rtx_pending"));
 	printf("memory: %lld allocated, %lld resident, %lld per open connection\n",
 	       jint(r, "mem_allocated"), jint(r, "mem_resident"), jint(r, "mem_per_conn"));
 	printf("certificate reloads: %lld done, %lld refused%s\n", jint(e, "tls_reloads"),

@@ -2093,7 +2093,7 @@ Test(cfg, edge)
 	cr_assert_eq(cfg->edge.idle_timeout_s, 900);
 	cr_assert_eq(cfg->edge.message_timeout_ms, 10000);
 	cr_assert_eq(cfg->edge.client_verify, CFG_EDGE_VERIFY_REQUIRED);
-	cr_assert_eq(cfg->edge.transactions, 65536);
+	cr_assert_eq(cfg->edge.transactions, 16384);
 	cr_assert_eq(cfg->edge.t1_ms, 500);
 	cr_assert_str_eq(cfg->edge.flow_key, K16);
 	round_trip(cfg);

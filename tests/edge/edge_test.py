@@ -586,6 +586,11 @@ edge = {{
         check(copies(1.0) == [], "rtx: a non-INVITE answered 100 waits T2 (none in 1 s)")
         reg.send(response(req, 200, "OK"), addr)
         check(ar.msg().startswith("SIP/2.0 200"), "rtx: its 200 arrives")
+        # A CSeq naming another method: the response's key (by CSeq method) could not
+        # match the request's, so the edge relays it once and does not keep it.
+        a.sendall(register("mism").replace("CSeq: 1 REGISTER", "CSeq: 1 INFO").encode())
+        reg.recv()
+        check(copies(1.0) == [], "rtx: a request whose CSeq names another method is sent once")
         # A client gone: its requests are not sent again.
         b = tls_conn()
         b.sendall(register("gone").encode())
