@@ -1649,8 +1649,12 @@ conn_event(struct edge *e, uint32_t slot, uint32_t events)
 		conn_readable(e, slot);
 		return;
 	}
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		conn_readable(e, slot);
+		/* The read may have taken the records an SSL_write() was waiting for. */
+		if (c->state != CONN_FREE && (c->flags & CONN_F_WR_READ) && c->out_len > 0)
+			conn_flush(e, slot);
+	}
 }
 
 /* Once a second: handshake and idle timeouts. */

@@ -25,27 +25,26 @@
 #define DP_POOL_MIN   8191u
 #define DP_POOL_CACHE 256u
 
-/* Whether a is one of cfg's port addresses (those reach the kernel anyway). */
+/* Whether a is one of cfg's VIP addresses. */
 static bool
-dp_port_addr(const struct sph_cfg *cfg, const struct cfg_addr *a)
+dp_vip_addr(const struct sph_cfg *cfg, const struct cfg_addr *a)
 {
-	for (unsigned p = 0; p < cfg->nb_ports; p++)
-		for (unsigned i = 0; i < cfg->ports[p].nb_addrs; i++)
-			if (cfg->ports[p].addrs[i].addr.family == a->family &&
-			    memcmp(cfg->ports[p].addrs[i].addr.a, a->a, 16) == 0)
-				return true;
+	for (unsigned v = 0; v < cfg->nb_vips; v++)
+		if (cfg->vips[v].addr.family == a->family &&
+		    memcmp(cfg->vips[v].addr.a, a->a, 16) == 0)
+			return true;
 	return false;
 }
 
 static void
 dp_edge_sock_add(struct dp *dp, const struct sph_cfg *cfg, const struct cfg_edge_listen *l)
 {
-	static const uint8_t any[16], any4[16] = {[10] = 0xff, [11] = 0xff};
 	struct dp_edge_sock *k = &dp->edge_socks[dp->nb_edge_socks];
 
-	/* A wildcard listener takes what reaches the kernel already: the ports' addresses. */
-	if (memcmp(l->addr.a, l->addr.family == 4 ? any4 : any, 16) == 0 ||
-	    dp_port_addr(cfg, &l->addr) || dp->nb_edge_socks == DP_EDGE_SOCKS)
+	/* Only a VIP: siphon answers ARP/ND for it already and the backends own it, so no
+	 * other host does. Any other address (a port's, loopback, another interface's)
+	 * reaches the kernel as it always did, and must not be claimed on the wire. */
+	if (!dp_vip_addr(cfg, &l->addr) || dp->nb_edge_socks == DP_EDGE_SOCKS)
 		return;
 	k->family = l->addr.family;
 	k->port = l->port;
@@ -53,9 +52,9 @@ dp_edge_sock_add(struct dp *dp, const struct sph_cfg *cfg, const struct cfg_edge
 	dp->nb_edge_socks++;
 }
 
-/* The edge's listeners on addresses no port owns (a VIP): the exception path carries
- * their TCP to the kernel, and port.c puts those addresses on the kernel interfaces. Not
- * edge.address: backends own the VIPs, so it is never one (cfg_validate()). */
+/* The edge's listeners on a VIP: the exception path carries their TCP to the kernel, and
+ * port.c puts those addresses on the kernel interfaces. Not edge.address: backends own
+ * the VIPs, so it is never one (cfg_validate()). */
 static void
 dp_edge_socks(struct dp *dp, const struct sph_cfg *cfg)
 {

@@ -77,8 +77,8 @@ snap_self_add(struct nd_self *self, const struct cfg_addr *a)
 	return 0;
 }
 
-/* Per port: its MAC, its own addresses (first of each family kept as source), every
- * VIP and the edge's listener addresses, all answered for in ARP/ND. */
+/* Per port: its MAC, its own addresses (first of each family kept as source) and every
+ * VIP, all answered for in ARP/ND. */
 static int
 snap_build_ports(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char *err, size_t errlen)
 {
@@ -115,14 +115,6 @@ snap_build_ports(struct snap *s, struct dp *dp, const struct sph_cfg *cfg, char 
 		for (unsigned v = 0; v < cfg->nb_vips; v++)
 			if (snap_self_add(&sp->self, &cfg->vips[v].addr) != 0)
 				goto full;
-		/* An edge listener on an address of its own (not a VIP, not the port's). */
-		for (unsigned k = 0; k < dp->nb_edge_socks; k++) {
-			struct cfg_addr a = {.family = dp->edge_socks[k].family};
-
-			memcpy(a.a, dp->edge_socks[k].addr, 16);
-			if (snap_self_add(&sp->self, &a) != 0)
-				goto full;
-		}
 		continue;
 	full:
 		snap_err(err, errlen,

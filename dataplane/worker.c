@@ -61,8 +61,8 @@ dp_learn(struct dp_worker *w, const struct nd_learn *l)
 
 /*
  * Whether a datagram of len octets, not to a port's own address, is for one of the edge's
- * listeners: TCP to one, or an ICMP error about one of their connections (path MTU).
- * Fragments are not: the kernel's TCP sets DF.
+ * listeners on a VIP: TCP to one, or an ICMP error about a segment one of them sent
+ * (path MTU). Fragments are not: the kernel's TCP sets DF.
  */
 static bool
 dp_exception_edge(const struct dp *dp, const struct rte_mbuf *m, const struct pkt_info *pi,
@@ -80,12 +80,30 @@ dp_exception_edge(const struct dp *dp, const struct rte_mbuf *m, const struct pk
 		return l4_len >= 4 &&
 		       dp_edge_sock_is(dp, pi->ip_version, pi->dst, (uint16_t)(l4[2] << 8 | l4[3]));
 	/* Destination unreachable (path MTU too), time exceeded, parameter problem; and
-	 * ICMPv6's packet too big. Echo requests to a VIP stay unanswered, as before. */
+	 * ICMPv6's packet too big: only about a segment of a listener's, by the quoted
+	 * header (RFC 792 and 4443 quote at least its ports), so errors about the
+	 * backends' UDP from the VIP, or forged ones, do not crowd the ring. Echo requests
+	 * to a VIP stay unanswered, as before. */
 	if (pi->l4_proto == IPPROTO_ICMP && pi->ip_version == 4 &&
-	    (l4[0] == 3 || l4[0] == 11 || l4[0] == 12))
-		return dp_edge_sock_is(dp, 4, pi->dst, 0);
-	if (pi->l4_proto == IPPROTO_ICMPV6 && pi->ip_version == 6 && l4[0] >= 1 && l4[0] <= 4)
-		return dp_edge_sock_is(dp, 6, pi->dst, 0);
+	    (l4[0] == 3 || l4[0] == 11 || l4[0] == 12) && l4_len >= 8 + 20 + 4) {
+		const uint8_t *in = l4 + 8;
+		uint32_t ihl = (uint32_t)(in[0] & 0x0f) * 4;
+		uint8_t src[16] = {[10] = 0xff, [11] = 0xff};
+
+		if (in[0] >> 4 != 4 || ihl < 20 || in[9] != IPPROTO_TCP || l4_len < 8 + ihl + 4)
+			return false;
+		memcpy(src + 12, in + 12, 4);
+		return memcmp(src, pi->dst, 16) == 0 &&
+		       dp_edge_sock_is(dp, 4, src, (uint16_t)(in[ihl] << 8 | in[ihl + 1]));
+	}
+	if (pi->l4_proto == IPPROTO_ICMPV6 && pi->ip_version == 6 && l4[0] >= 1 && l4[0] <= 4 &&
+	    l4_len >= 8 + 40 + 4) {
+		const uint8_t *in = l4 + 8;
+
+		return in[0] >> 4 == 6 && in[6] == IPPROTO_TCP &&
+		       memcmp(in + 8, pi->dst, 16) == 0 &&
+		       dp_edge_sock_is(dp, 6, in + 8, (uint16_t)(in[40] << 8 | in[41]));
+	}
 	return false;
 }
 

@@ -47,7 +47,7 @@
  * slot, so a lookup that meets its tag (one hash in 2^48) finds no record. */
 #define DP_AFF_DEAD    DP_AFF_TAG
 
-/** A TCP listener of the edge the kernel holds on an address no port owns. */
+/** A TCP listener of the edge on a VIP, which the kernel holds through the exception path. */
 struct dp_edge_sock {
 	uint8_t family; /**< 4 or 6 */
 	uint16_t port;  /**< host order */
@@ -124,8 +124,8 @@ struct dp {
 	uint32_t aff_entries;        /**< its entries per bank (power of two); 0: DP_AFF_ENTRIES */
 	struct frag_limits frag_lim; /**< each worker's fragment table; entries 0: none */
 	struct dp_hep *hep; /**< the HEP mirror (hep.h), NULL: off; workers __atomic_load_n */
-	/** The edge's TCP listeners on addresses no port owns (a VIP, typically): set at
-	 * dp_open() from the start configuration, as the edge reads its block only then. */
+	/** The edge's TCP listeners on VIPs: set at dp_open() from the start configuration,
+	 * as the edge reads its block only then. */
 	struct dp_edge_sock edge_socks[DP_EDGE_SOCKS];
 	unsigned nb_edge_socks;
 };

@@ -6,10 +6,9 @@
 # Phones register over TLS to the same address they send UDP SIP to. A bridge with three
 # namespaces: a client, a registrar (a UDP REGISTER responder on its own address, and a
 # SIP sink on the VIP, which it owns on lo as an l2dsr backend does) and siphon on
-# net_af_packet with `exception = "sph0"` and an edge listening on the VIP: TLS on 5061
-# and plain TCP on 5060, the port the VIP serves over UDP; and TLS on an IPv6 address of
-# the edge's own, which is no VIP and no port address (siphon answers ND for it). Checks:
-#   1. a REGISTER over TLS to VIP:5061 and to [EDGE6]:5061, and one over TCP to VIP:5060,
+# net_af_packet with `exception = "sph0"` and an edge listening on the VIPs: TLS on 5061
+# (IPv4 and IPv6) and plain TCP on 5060, the port the VIP serves over UDP. Checks:
+#   1. a REGISTER over TLS to VIP:5061 and to [VIP6]:5061, and one over TCP to VIP:5060,
 #      each answered 200 by the registrar through the edge (the workers hand that TCP to
 #      the kernel, the kernel answers from the VIP out of the DPDK port);
 #   2. UDP SIP to VIP:5060 still goes to the backend by the fast path, not to the kernel;
@@ -40,10 +39,10 @@ ok() { echo "ok: $1"; }
 
 declare -A ip4=([cli]=10.97.0.1 [lb]=10.97.0.2 [be]=10.97.0.11)
 declare -A ip6=([cli]=fd97::1 [lb]=fd97::2 [be]=fd97::11)
-vip4=10.97.0.100 edge6=fd97::100
+vip4=10.97.0.100 vip6=fd97::100
 e2e_topology --ipv6 cli lb be
 e2e_host cli "${ip4[cli]}/24" "${ip6[cli]}/64"
-e2e_backend be "${ip4[be]}/24" "${ip6[be]}/64" -- "$vip4"
+e2e_backend be "${ip4[be]}/24" "${ip6[be]}/64" -- "$vip4" "$vip6"
 # siphon hands the client's TCP to a kernel that checks its sums: a veth would leave them
 # partial (txcsum_off.py); the registrar's UDP goes to the kernel too.
 for node in cli be; do e2e_txcsum_off "$node"; done
@@ -52,7 +51,7 @@ e2e_lb lb --exception
 
 # ---- the edge's certificate, for its name and addresses ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-subj /CN=edge-vip-test -addext "subjectAltName=DNS:edge.test,IP:$vip4,IP:$edge6" \
+	-subj /CN=edge-vip-test -addext "subjectAltName=DNS:edge.test,IP:$vip4,IP:$vip6" \
 	-keyout "$tmp/edge.key" -out "$tmp/edge.pem" 2>/dev/null || {
 	e2e_fail "openssl could not make a certificate"
 	exit 1
@@ -95,11 +94,12 @@ ports = ( { name = "lan"; device = "net_af_packet0"; exception = "sph0";
             addresses = [ "${ip4[lb]}/24", "${ip6[lb]}/64" ]; } );
 groups = ( { name = "g"; backends = ( { name = "b1"; address = "${ip4[be]}"; } ); },
            { name = "reg"; backends = ( { name = "r1"; address = "${ip4[be]}"; port = 5090; } ); } );
-vips = ( { address = "$vip4"; ports = [ 5060 ]; group = "g"; } );
+vips = ( { address = "$vip4"; ports = [ 5060 ]; group = "g"; },
+         { address = "$vip6"; ports = [ 5060 ]; group = "g"; } );
 control = { socket = "$e2e_sock"; };
 health = { enabled = false; };
 edge = {
-    tls = [ "$vip4:5061", "[$edge6]:5061" ];
+    tls = [ "$vip4:5061", "[$vip6]:5061" ];
     tcp = [ "$vip4:5060" ];
     address = "${ip4[lb]}:5070";
     group = "reg";
@@ -112,7 +112,7 @@ e2e_siphon_start lb "$tmp/siphon.conf"
 up=0
 for _ in $(seq 100); do
 	kill -0 "$e2e_siphon_pid" 2>/dev/null || break
-	if ip -n "$lb" addr show dev sph0 2>/dev/null | grep -q "$edge6/128" &&
+	if ip -n "$lb" addr show dev sph0 2>/dev/null | grep -q "$vip6/128" &&
 		e2e_ctl show edge >/dev/null 2>&1; then
 		up=1
 		break
@@ -122,7 +122,7 @@ done
 [ "$up" -eq 1 ] || { e2e_fail "siphon did not come up with the edge's addresses on sph0"; exit 1; }
 ok "sph0 carries the edge's addresses: $(ip -n "$lb" -br addr show dev sph0 | tr -s ' ')"
 
-# ---- 1. REGISTER over TLS (the VIP, the edge's IPv6 address) and over TCP (the VIP) ----
+# ---- 1. REGISTER over TLS (both VIPs) and over TCP (the IPv4 VIP) ----
 cat >"$tmp/client.py" <<'EOF'
 import socket, ssl, sys, time
 kind, host, port, me, ca = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -165,7 +165,7 @@ sys.exit(0 if line.startswith("SIP/2.0 200") else 1)
 EOF
 cli=$(e2e_ns cli)
 regs=0
-for t in "tls $vip4 5061 ${ip4[cli]}" "tls $edge6 5061 ${ip6[cli]}" "tcp $vip4 5060 ${ip4[cli]}"; do
+for t in "tls $vip4 5061 ${ip4[cli]}" "tls $vip6 5061 ${ip6[cli]}" "tcp $vip4 5060 ${ip4[cli]}"; do
 	# shellcheck disable=SC2086 # the four words of each case
 	if out=$(ip netns exec "$cli" timeout 20 python3 "$tmp/client.py" $t "$tmp/edge.pem" 2>&1); then
 		ok "REGISTER answered through the edge: $out"
