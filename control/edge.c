@@ -84,7 +84,7 @@ enum { CONN_FREE = 0, CONN_HANDSHAKE, CONN_OPEN };
 #define CONN_F_HS_WRITE   0x02u /* the handshake waits to write */
 #define CONN_F_RD_WRITE   0x04u /* SSL_read() waits to write (a TLS 1.3 key update) */
 #define CONN_F_FLOW       0x08u /* a REGISTER went out with this connection's Path */
-#define CONN_F_WR_READ    0x10u /* SSL_write() waits to read: out is flushed on EPOLLIN */
+#define CONN_F_WR_READ    0x10u /* SSL_write() waits to read: out is flushed after a read */
 
 struct edge_conn {
 	SSL *ssl;      /* NULL on plain TCP */
@@ -1636,8 +1636,7 @@ conn_event(struct edge *e, uint32_t slot, uint32_t events)
 		conn_handshake(e, slot);
 		return;
 	}
-	if (((events & EPOLLOUT) || ((events & EPOLLIN) && (c->flags & CONN_F_WR_READ))) &&
-	    c->out_len > 0) {
+	if ((events & EPOLLOUT) && c->out_len > 0) {
 		conn_flush(e, slot);
 		if (c->state == CONN_FREE)
 			return;
@@ -1651,7 +1650,7 @@ conn_event(struct edge *e, uint32_t slot, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		conn_readable(e, slot);
-		/* The read may have taken the records an SSL_write() was waiting for. */
+		/* The read took the records an SSL_write() was waiting for: its octets go now. */
 		if (c->state != CONN_FREE && (c->flags & CONN_F_WR_READ) && c->out_len > 0)
 			conn_flush(e, slot);
 	}
