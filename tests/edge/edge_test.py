@@ -139,31 +139,25 @@ class Registrar:
         d, a = self.s.recvfrom(65535)
         return d.decode(), a
 
-    def drain(self):
-        """Drop what is queued (the 430s to messages sent after a flow died)."""
+    def queued(self):
+        """Take what is queued, until 0.3 s pass without a datagram."""
         self.s.settimeout(0.3)
-        n = 0
+        got = []
         try:
             while True:
-                self.s.recvfrom(65535)
-                n += 1
+                got.append(self.s.recvfrom(65535)[0].decode(errors="replace"))
         except socket.timeout:
             pass
         self.s.settimeout(5)
-        return n
+        return got
+
+    def drain(self):
+        """Drop what is queued (the 430s to messages sent after a flow died)."""
+        return len(self.queued())
 
     def drain_calls(self):
         """The Call-IDs of what is queued: a request the edge sent again counts once."""
-        self.s.settimeout(0.3)
-        calls = set()
-        try:
-            while True:
-                d, _ = self.s.recvfrom(65535)
-                calls.update(headers(d.decode(errors="replace"), "Call-ID"))
-        except socket.timeout:
-            pass
-        self.s.settimeout(5)
-        return calls
+        return {c for d in self.queued() for c in headers(d, "Call-ID")}
 
     def send(self, text, addr=(HOST, EDGE_UDP)):
         self.s.sendto(text.encode(), addr)
